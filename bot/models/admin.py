@@ -1,0 +1,117 @@
+"""Content, agreements, the clinical dictionary and the audit and export logs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, Timestamped, utcnow
+from .enums import ActorType, AgreementKind, ExportStatus, PublishStatus, enum_type
+
+
+class EducationArticle(Timestamped, Base):
+    """科普宣教 (P7.1, A4.1)."""
+
+    __tablename__ = "education_articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str | None] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(40))
+    device_types: Mapped[list[Any]] = mapped_column(default=list)
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    cover_path: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[PublishStatus] = mapped_column(
+        enum_type(PublishStatus), default=PublishStatus.DRAFT, index=True
+    )
+    published_at: Mapped[datetime | None]
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class Agreement(Base):
+    """A published version of the service agreement or privacy policy (A5.1)."""
+
+    __tablename__ = "agreements"
+    __table_args__ = (UniqueConstraint("kind", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AgreementKind] = mapped_column(enum_type(AgreementKind))
+    version: Mapped[int]
+    title: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgreementAcceptance(Base):
+    __tablename__ = "agreement_acceptances"
+    __table_args__ = (UniqueConstraint("account_id", "agreement_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("patient_accounts.id", ondelete="CASCADE"), index=True
+    )
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"))
+    accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClinicalDictionary(Base):
+    """One version of the clinical dictionary (codes, labels, intervals, scales; A7.1).
+
+    Versions are never edited: an admin's change writes a new version, and the
+    highest version is in force. Catheters record the version they were placed under.
+    """
+
+    __tablename__ = "clinical_dictionaries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(unique=True)
+    payload: Mapped[dict[str, Any]]
+    note: Mapped[str | None] = mapped_column(String(255))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditLog(Base):
+    """Append-only: who read or changed what, when and why (X.1). The database refuses
+    UPDATE and DELETE on this table (triggers in the migration)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_type: Mapped[ActorType] = mapped_column(enum_type(ActorType))
+    actor_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(String(32))  # read / create / update / delete / export …
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(40))
+    patient_id: Mapped[int | None] = mapped_column(index=True)
+    context: Mapped[str | None] = mapped_column(String(255))  # why: "scan", "search", "export"
+    ip: Mapped[str | None] = mapped_column(String(45))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ExportLog(Base):
+    """An export job (A6.2, A7.6), keyed by its RQ job id."""
+
+    __tablename__ = "export_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[ExportStatus] = mapped_column(
+        enum_type(ExportStatus), default=ExportStatus.QUEUED
+    )
+    rq_job_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    row_count: Mapped[int | None]
+    file_path: Mapped[str | None] = mapped_column(String(255))
+    lowcode_record_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,205 @@
+"""Catheters and everything recorded about them: maintenance, complications, removal."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, Timestamped, utcnow
+from .enums import CatheterState, ComplicationStatus, PlacementSource, enum_type
+from .people import Patient
+
+Cm = Numeric(6, 1)  # lengths and circumferences in centimetres, one decimal
+
+
+class Catheter(Timestamped, Base):
+    """A vascular access device from placement to removal (the 置管登记表).
+
+    Codes (device_type, vein, side, …) come from the clinical dictionary; the PICC and
+    port forms differ only in which of the nullable fields are filled.
+    """
+
+    __tablename__ = "catheters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    device_type: Mapped[str] = mapped_column(String(16), index=True)  # PICC / PORT / CVC / MIDLINE
+    state: Mapped[CatheterState] = mapped_column(
+        enum_type(CatheterState), default=CatheterState.IN_PLACE, index=True
+    )
+    source: Mapped[PlacementSource] = mapped_column(
+        enum_type(PlacementSource), default=PlacementSource.HERE
+    )
+    # placement
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    outside_institution_name: Mapped[str | None] = mapped_column(String(120))  # brought in
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    inserter_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    inserter_name: Mapped[str | None] = mapped_column(String(40))
+    placed_at: Mapped[datetime]
+    brand: Mapped[str | None] = mapped_column(String(60))
+    model: Mapped[str | None] = mapped_column(String(60))
+    lot_number: Mapped[str | None] = mapped_column(String(40))
+    french_size: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    lumens: Mapped[int | None]
+    vein: Mapped[str | None] = mapped_column(String(24))
+    side: Mapped[str | None] = mapped_column(String(8))
+    techniques: Mapped[list[Any]] = mapped_column(default=list)  # e.g. ["MST", "US", "ECG"]
+    insertion_length_cm: Mapped[Decimal | None] = mapped_column(Cm)
+    external_length_cm: Mapped[Decimal | None] = mapped_column(Cm)
+    arm_circumference_cm: Mapped[Decimal | None] = mapped_column(Cm)  # 10 cm above the elbow
+    tip_position: Mapped[str | None] = mapped_column(String(60))
+    tip_confirmation: Mapped[str | None] = mapped_column(String(16))  # XRAY / ECG
+    attempts: Mapped[int | None]
+    immediate_complications: Mapped[str | None] = mapped_column(Text)
+    indication: Mapped[str | None] = mapped_column(String(120))
+    planned_dwell_days: Mapped[int | None]
+    # port form
+    port_site: Mapped[str | None] = mapped_column(String(16))  # CHEST / ARM
+    port_pocket: Mapped[str | None] = mapped_column(String(60))
+    port_model: Mapped[str | None] = mapped_column(String(60))
+    needle_gauge: Mapped[str | None] = mapped_column(String(8))
+    needle_length_cm: Mapped[Decimal | None] = mapped_column(Cm)
+    port_in_use: Mapped[bool] = mapped_column(default=False)  # continuous infusion through a needle
+    dressing_type: Mapped[str] = mapped_column(String(16), default="TRANSPARENT")
+    # follow-up management (C3.3, A7.4)
+    tier: Mapped[str] = mapped_column(String(4), default="B")
+    follow_up_cycle_days: Mapped[int | None]  # custom cycle set by a clinician
+    follow_up_notes: Mapped[str | None] = mapped_column(Text)
+    responsible_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    last_maintained_on: Mapped[date | None]
+    next_due_on: Mapped[date | None] = mapped_column(index=True)
+    next_due_explicit: Mapped[bool] = mapped_column(default=False)
+    removed_on: Mapped[date | None]
+    # QR code: an opaque signed token carries (catheter id, version); bump to revoke
+    qr_token_version: Mapped[int] = mapped_column(default=1)
+    qr_revoked: Mapped[bool] = mapped_column(default=False)
+    dictionary_version: Mapped[int | None]
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    patient: Mapped[Patient] = relationship()
+    maintenance: Mapped[list[MaintenanceRecord]] = relationship(
+        back_populates="catheter", order_by="MaintenanceRecord.performed_at"
+    )
+    complications: Mapped[list[Complication]] = relationship(back_populates="catheter")
+    removal: Mapped[Removal | None] = relationship(back_populates="catheter")
+
+
+class MaintenanceRecord(Base):
+    """One maintenance visit (维护记录)."""
+
+    __tablename__ = "maintenance_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"), index=True)
+    # client-generated key: a double tap on "save" creates one record
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    performed_at: Mapped[datetime] = mapped_column(index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    performed_by_name: Mapped[str | None] = mapped_column(String(40))
+    site_findings: Mapped[list[Any]] = mapped_column(default=list)  # dictionary codes
+    external_length_cm: Mapped[Decimal | None] = mapped_column(Cm)
+    arm_circumference_cm: Mapped[Decimal | None] = mapped_column(Cm)
+    flushed: Mapped[bool] = mapped_column(default=False)
+    flush_solution: Mapped[str | None] = mapped_column(String(40))
+    flush_volume_ml: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    locked: Mapped[bool] = mapped_column(default=False)
+    lock_solution: Mapped[str | None] = mapped_column(String(40))
+    lock_volume_ml: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    dressing_changed: Mapped[bool] = mapped_column(default=False)
+    dressing_type: Mapped[str | None] = mapped_column(String(16))
+    connector_changed: Mapped[bool] = mapped_column(default=False)
+    needle_changed: Mapped[bool] = mapped_column(default=False)
+    blood_return: Mapped[bool | None]
+    patency: Mapped[str | None] = mapped_column(String(16))  # PATENT / PARTIAL / OCCLUDED
+    catheter_intact: Mapped[bool | None]
+    complication_id: Mapped[int | None] = mapped_column(ForeignKey("complications.id"))
+    red_flags: Mapped[list[Any]] = mapped_column(default=list)
+    next_due_on: Mapped[date | None]
+    next_due_explicit: Mapped[bool] = mapped_column(default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    catheter: Mapped[Catheter] = relationship(back_populates="maintenance")
+
+
+class Complication(Timestamped, Base):
+    """A complication (并发症): basic info, brief history, treatment, nursing exam (P6.4)."""
+
+    __tablename__ = "complications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    type: Mapped[str] = mapped_column(String(24), index=True)
+    onset_on: Mapped[date]
+    grade: Mapped[int | None]
+    basic_info: Mapped[str | None] = mapped_column(Text)
+    brief_history: Mapped[str | None] = mapped_column(Text)
+    treatment: Mapped[str | None] = mapped_column(Text)
+    nursing_exam: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[ComplicationStatus] = mapped_column(
+        enum_type(ComplicationStatus), default=ComplicationStatus.OPEN, index=True
+    )
+    outcome: Mapped[str | None] = mapped_column(Text)
+    led_to_removal: Mapped[bool] = mapped_column(default=False)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+    catheter: Mapped[Catheter] = relationship(back_populates="complications")
+    steps: Mapped[list[ComplicationStep]] = relationship(order_by="ComplicationStep.at")
+    photos: Mapped[list[ComplicationPhoto]] = relationship()
+
+
+class ComplicationStep(Base):
+    """A handling step: what was done, when, by whom."""
+
+    __tablename__ = "complication_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complication_id: Mapped[int] = mapped_column(ForeignKey("complications.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    action: Mapped[str] = mapped_column(Text)
+
+
+class ComplicationPhoto(Base):
+    __tablename__ = "complication_photos"
+    __table_args__ = (UniqueConstraint("complication_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complication_id: Mapped[int] = mapped_column(ForeignKey("complications.id"), index=True)
+    path: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(40))
+    caption: Mapped[str | None] = mapped_column(String(255))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Removal(Base):
+    """拔管: one per catheter."""
+
+    __tablename__ = "removals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"), unique=True)
+    removed_on: Mapped[date]
+    reason: Mapped[str] = mapped_column(String(24))  # dictionary: removal_reasons
+    catheter_intact: Mapped[bool | None]
+    tip_culture_sent: Mapped[bool] = mapped_column(default=False)
+    tip_culture_result: Mapped[str | None] = mapped_column(String(120))
+    dwell_days: Mapped[int]
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    catheter: Mapped[Catheter] = relationship(back_populates="removal")

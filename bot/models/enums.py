@@ -1,0 +1,134 @@
+"""System enumerations (fixed by the software). Clinical codes (device types, veins,
+complication types …) are dictionary data instead: see bot.care.dictionary."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Enum
+
+
+def enum_type(enum_cls: type[StrEnum]) -> Enum:
+    """Store an enum as its value in a VARCHAR, validated in Python (no native DB enum)."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=24,
+        values_callable=lambda cls: [m.value for m in cls],
+        validate_strings=True,
+    )
+
+
+class StaffRole(StrEnum):
+    NURSE = "nurse"
+    DOCTOR = "doctor"
+    OUTSIDE_CLINICIAN = "outside_clinician"
+    ADMIN = "admin"
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Sex(StrEnum):
+    MALE = "M"
+    FEMALE = "F"
+    UNKNOWN = "U"
+
+
+class PlacementSource(StrEnum):
+    HERE = "here"  # inserted at this institution
+    BROUGHT_IN = "brought_in"  # 院外带入
+
+
+class CatheterState(StrEnum):
+    IN_PLACE = "in_place"
+    REMOVED = "removed"
+
+
+class ComplicationStatus(StrEnum):
+    OPEN = "open"
+    HANDLING = "handling"
+    RESOLVED = "resolved"
+
+
+class ReportSource(StrEnum):
+    HOSPITAL = "hospital"
+    SELF = "self"
+
+
+class OcrStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    NOT_A_REPORT = "not_a_report"
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+class Channel(StrEnum):
+    """Where a message enters or leaves."""
+
+    MP = "mp"  # WeChat official account (公众号)
+    WORK = "work"  # WeChat Work app (企业微信)
+    SMS = "sms"
+    INAPP = "inapp"  # 站内消息
+
+
+class ReminderKind(StrEnum):
+    BEFORE = "before"
+    DUE = "due"
+    OVERDUE = "overdue"
+    ESCALATION = "escalation"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ConsultationStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class PublishStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class AgreementKind(StrEnum):
+    SERVICE = "service"  # 服务协议
+    PRIVACY = "privacy"  # 隐私政策
+
+
+class ActorType(StrEnum):
+    STAFF = "staff"
+    PATIENT = "patient"
+    SYSTEM = "system"
+
+
+class ExportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"

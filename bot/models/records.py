@@ -1,0 +1,125 @@
+"""Reports, appointments and consultations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, Timestamped, utcnow
+from .enums import (
+    AppointmentStatus,
+    ConsultationStatus,
+    OcrStatus,
+    ReportSource,
+    enum_type,
+)
+
+
+class Report(Timestamped, Base):
+    """A lab or exam report: from the hospital, or photographed by the patient (P4, P6.2)."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    source: Mapped[ReportSource] = mapped_column(enum_type(ReportSource))
+    uploaded_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("patient_accounts.id"))
+    uploaded_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    image_path: Mapped[str | None] = mapped_column(String(255))
+    image_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    ocr_status: Mapped[OcrStatus] = mapped_column(enum_type(OcrStatus), default=OcrStatus.PENDING)
+    ocr_text: Mapped[str | None] = mapped_column(Text)
+    ocr_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    report_type: Mapped[str | None] = mapped_column(String(40))
+    report_date: Mapped[date | None]
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    institution_name: Mapped[str | None] = mapped_column(String(120))
+    remarks: Mapped[str | None] = mapped_column(Text)
+    confirmed: Mapped[bool] = mapped_column(default=False)
+
+    items: Mapped[list[ReportItem]] = relationship(order_by="ReportItem.position")
+
+
+class ReportItem(Base):
+    __tablename__ = "report_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(80))
+    value: Mapped[str | None] = mapped_column(String(40))
+    unit: Mapped[str | None] = mapped_column(String(24))
+    reference_range: Mapped[str | None] = mapped_column(String(40))
+    flag: Mapped[str | None] = mapped_column(String(4))  # H / L / N
+
+
+class AppointmentSlot(Base):
+    """Bookable capacity of a maintenance clinic (P8.1)."""
+
+    __tablename__ = "appointment_slots"
+    __table_args__ = (UniqueConstraint("institution_id", "service", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    service: Mapped[str] = mapped_column(String(24))  # PICC_MAINT / PORT_MAINT
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    capacity: Mapped[int]
+    booked: Mapped[int] = mapped_column(default=0)
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (UniqueConstraint("slot_id", "patient_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("appointment_slots.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("patient_accounts.id"))
+    catheter_id: Mapped[int | None] = mapped_column(ForeignKey("catheters.id"))
+    status: Mapped[AppointmentStatus] = mapped_column(
+        enum_type(AppointmentStatus), default=AppointmentStatus.BOOKED
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None]
+
+    slot: Mapped[AppointmentSlot] = relationship()
+
+
+class Consultation(Timestamped, Base):
+    """A cross-hospital consultation held in a WeChat Work group chat (C5.1)."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    catheter_id: Mapped[int | None] = mapped_column(ForeignKey("catheters.id"))
+    complication_id: Mapped[int | None] = mapped_column(ForeignKey("complications.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[ConsultationStatus] = mapped_column(
+        enum_type(ConsultationStatus), default=ConsultationStatus.OPEN
+    )
+    chat_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # appchat chatid
+    conclusion: Mapped[str | None] = mapped_column(Text)
+    concluded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    concluded_at: Mapped[datetime | None]
+
+    members: Mapped[list[ConsultationMember]] = relationship()
+
+
+class ConsultationMember(Base):
+    __tablename__ = "consultation_members"
+    __table_args__ = (UniqueConstraint("consultation_id", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")  # requester / expert / member

@@ -90,7 +90,9 @@ def _check_database_url(url: str) -> str:
         raise ConfigError(f"DATABASE_URL: cannot parse {url!r}") from exc
     backend = parsed.get_backend_name()
     if backend not in ("postgresql", "sqlite"):
-        raise ConfigError(f"DATABASE_URL: unsupported database {backend!r} (use postgresql or sqlite)")
+        raise ConfigError(
+            f"DATABASE_URL: unsupported database {backend!r} (use postgresql or sqlite)"
+        )
     if backend == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg2")
     return parsed.render_as_string(hide_password=False)
@@ -120,7 +122,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if redis_url is None and production:
         raise ConfigError("REDIS_URL: required when APP_ENV=production")
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"REDIS_URL: must start with redis://, rediss:// or unix://, got {redis_url!r}")
+        raise ConfigError(
+            f"REDIS_URL: must start with redis://, rediss:// or unix://, got {redis_url!r}"
+        )
 
     secret_key = env.get("SECRET_KEY", "").strip()
     if not secret_key:
@@ -131,7 +135,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     raw_data_key = env.get("DATA_KEY", "").strip()
     if not raw_data_key:
         if production:
-            raise ConfigError("DATA_KEY: required when APP_ENV=production (32 random bytes, base64)")
+            raise ConfigError(
+                "DATA_KEY: required when APP_ENV=production (32 random bytes, base64)"
+            )
         raw_data_key = _dev_secret(
             instance, "data_key", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
         )

@@ -91,7 +91,9 @@ class Dictionary:
 
     def compromised_findings(self) -> frozenset[str]:
         return frozenset(
-            c.code for c in self.codes["site_findings"].values() if c.attrs.get("dressing_compromised")
+            c.code
+            for c in self.codes["site_findings"].values()
+            if c.attrs.get("dressing_compromised")
         )
 
 
@@ -201,7 +203,9 @@ def build_dictionary(payload: Mapping[str, Any], version: int) -> Dictionary:
     return Dictionary(
         version=version,
         device_types=devices,
-        intervals={(r["device_type"], r["when"]): r["days"] for r in payload["maintenance_intervals"]},
+        intervals={
+            (r["device_type"], r["when"]): r["days"] for r in payload["maintenance_intervals"]
+        },
         tiers=tiers,
         due_soon_days=payload["due_soon_days"],
         reminder_days_before=payload["reminder_days_before"],

@@ -50,7 +50,11 @@ def local_date(moment: datetime, tz: ZoneInfo) -> date:
 
 
 def interval_days(
-    d: Dictionary, device_type: str, *, dressing_type: str = "TRANSPARENT", port_in_use: bool = False
+    d: Dictionary,
+    device_type: str,
+    *,
+    dressing_type: str = "TRANSPARENT",
+    port_in_use: bool = False,
 ) -> int:
     """The device's default maintenance interval.
 
@@ -124,7 +128,9 @@ def next_due_on(
     )
 
 
-def due_after_findings(d: Dictionary, current_due: date, findings: list[str], seen_on: date) -> date:
+def due_after_findings(
+    d: Dictionary, current_due: date, findings: list[str], seen_on: date
+) -> date:
     """A loose, damp, soiled or bloody dressing makes maintenance due the same day."""
     if d.compromised_findings().intersection(findings):
         return min(current_due, seen_on)

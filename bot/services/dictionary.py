@@ -15,9 +15,6 @@ from bot.models import ClinicalDictionary
 
 from . import audit
 
-_built: dict[int, Dictionary] = {}  # versions never change, so a built one can be kept
-
-
 class NoDictionary(LookupError):
     """The database has no dictionary yet: run ``flask init-db``."""
 
@@ -32,7 +29,9 @@ def current(session: Session) -> Dictionary:
 
 def by_version(session: Session, version: int) -> Dictionary:
     if version not in _built:
-        row = session.scalar(select(ClinicalDictionary).where(ClinicalDictionary.version == version))
+        row = session.scalar(
+            select(ClinicalDictionary).where(ClinicalDictionary.version == version)
+        )
         if row is None:
             raise NoDictionary(f"dictionary version {version} does not exist")
         _built[version] = build_dictionary(row.payload, version)
@@ -64,6 +63,12 @@ def publish(
     session.add(row)
     session.flush()
     audit.record(
-        session, actor, "update", "clinical_dictionary", row.version, context="publish", detail={"note": note}
+        session,
+        actor,
+        "update",
+        "clinical_dictionary",
+        row.version,
+        context="publish",
+        detail={"note": note},
     )
     return row

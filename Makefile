@@ -1,0 +1,42 @@
+# The two commands a newcomer needs:  make run   and   make test
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export FLASK_APP := wsgi
+export PORT ?= 5000
+
+.PHONY: setup run init test test-unit test-db test-integration test-e2e test-browser lint bench seed
+
+setup:
+	@scripts/setup.sh
+
+init: setup
+	@$(VENV)/bin/flask init-db
+	@$(VENV)/bin/flask seed-demo
+
+## Command 1: set up, migrate, seed the demo data once, start every process of the Procfile.
+run: init
+	@scripts/print-urls.sh
+	@$(VENV)/bin/honcho -f Procfile start $(PROCESSES)
+
+## Command 2: set up and run the whole suite (and the database tests on SQLite too when
+## DATABASE_URL points at PostgreSQL, so the embedded default keeps working).
+test: setup
+	@scripts/run-tests.sh
+
+test-unit: setup
+	@$(PY) -m pytest tests/unit -q
+
+test-db: setup
+	@$(PY) -m pytest -m db -q
+
+lint: setup
+	@$(VENV)/bin/ruff format --check bot cards webhooks admin server nlu devtools tests bench wsgi.py
+	@$(VENV)/bin/ruff check bot cards webhooks admin server nlu devtools tests bench wsgi.py
+	@$(VENV)/bin/mypy
+
+bench: setup
+	@$(PY) -m bench
+
+seed: setup
+	@$(VENV)/bin/flask seed-demo

@@ -1,0 +1,1 @@
+"""admin — see ARCHITECTURE.md."""

@@ -1,0 +1,16 @@
+"""Periodic jobs that keep the service observable."""
+
+from __future__ import annotations
+
+from bot.models import utcnow
+
+from .context import current
+
+HEARTBEAT_KEY = "vam:scheduler:heartbeat"
+
+
+def heartbeat() -> str:
+    """Record that the scheduler and a worker are alive (shown by /healthz)."""
+    stamp = utcnow().isoformat()
+    current().redis.set(HEARTBEAT_KEY, stamp, ex=600)
+    return stamp

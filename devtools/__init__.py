@@ -1,0 +1,1 @@
+"""devtools — see ARCHITECTURE.md."""

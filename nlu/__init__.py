@@ -1,0 +1,1 @@
+"""nlu — see ARCHITECTURE.md."""

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole suite. With DATABASE_URL set (PostgreSQL in CI), the database tests run a
+# second time on the embedded SQLite default so it keeps working.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+status=0
+
+echo "== lint"
+.venv/bin/ruff check bot cards webhooks admin server nlu devtools tests bench wsgi.py || status=1
+.venv/bin/mypy || status=1
+
+echo "== tests (database: ${DATABASE_URL:-embedded SQLite}, redis: ${REDIS_URL:-embedded})"
+$PY -m pytest -q "$@" || status=1
+
+if [ -n "${DATABASE_URL:-}" ]; then
+  echo "== database tests again on the embedded SQLite default"
+  env -u DATABASE_URL $PY -m pytest -q -m db "$@" || status=1
+fi
+exit $status

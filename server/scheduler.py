@@ -1,0 +1,26 @@
+"""``python -m server.scheduler`` — the RQ cron scheduler with the service's periodic jobs."""
+
+from __future__ import annotations
+
+from dotenv import load_dotenv
+from rq.cron import CronScheduler
+
+from bot.config import load_settings
+from bot.jobs import housekeeping
+
+from . import Container
+
+
+def build(c: Container) -> CronScheduler:
+    cron = CronScheduler(connection=c.redis)
+    cron.register(housekeeping.heartbeat, queue_name="default", interval=60)
+    return cron
+
+
+def main() -> None:
+    load_dotenv()
+    build(Container(load_settings())).start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The Flask app: one factory, health check against the real database and Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.jobs import context, housekeeping
+from server import Container, create_app, health
+from server.worker import build_context
+
+pytestmark = [pytest.mark.db, pytest.mark.redis]
+
+
+@pytest.fixture
+def app(settings, engine):
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+def test_health_check_reports_database_and_redis(app):
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_health_check_fails_loudly_when_the_database_is_unreachable(settings):
+    from dataclasses import replace
+
+    broken = Container(
+        replace(settings, database_url="postgresql+psycopg2://nobody@127.0.0.1:1/none")
+    )
+    assert health(broken)["database"].startswith("error")
+
+
+def test_landing_page_is_in_chinese(app):
+    resp = app.test_client().get("/")
+    assert "静脉通路全程管理系统" in resp.get_data(as_text=True)
+
+
+def test_a_worker_job_runs_with_the_installed_context(settings, engine):
+    c = Container(settings)
+    context.install(build_context(c))
+    stamp = housekeeping.heartbeat()
+    assert c.redis.get(housekeeping.HEARTBEAT_KEY).decode() == stamp

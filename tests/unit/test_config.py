@@ -1,0 +1,75 @@
+"""Settings come from the environment; bad ones stop start-up naming the variable."""
+
+import base64
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+KEY = base64.urlsafe_b64encode(b"x" * 32).decode()
+
+
+def test_embedded_defaults_need_no_configuration(tmp_path):
+    s = load_settings({"INSTANCE_PATH": str(tmp_path)})
+    assert s.database_url == f"sqlite:///{tmp_path / 'vam.db'}"
+    assert s.redis_url is None  # embedded Redis
+    assert len(s.data_key) == 32
+    assert (tmp_path / "data_key").stat().st_mode & 0o777 == 0o600
+    # the generated dev keys are stable across restarts
+    again = load_settings({"INSTANCE_PATH": str(tmp_path)})
+    assert (again.data_key, again.secret_key) == (s.data_key, s.secret_key)
+
+
+def test_postgres_url_gets_the_psycopg2_driver(tmp_path):
+    s = load_settings(
+        {"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "postgresql://u:p@db:5432/vam"}
+    )
+    assert s.database_url == "postgresql+psycopg2://u:p@db:5432/vam"
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql://u@h/db", "://nothing"])
+def test_unusable_database_url_names_the_variable(tmp_path, url):
+    with pytest.raises(ConfigError, match="^DATABASE_URL"):
+        load_settings({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": url})
+
+
+@pytest.mark.parametrize("missing", ["DATA_KEY", "SECRET_KEY", "DATABASE_URL", "REDIS_URL"])
+def test_production_requires_explicit_secrets_and_services(tmp_path, missing):
+    env = {
+        "APP_ENV": "production",
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": "postgresql://u@db/vam",
+        "REDIS_URL": "redis://redis:6379/0",
+        "SECRET_KEY": "s" * 40,
+        "DATA_KEY": KEY,
+    }
+    del env[missing]
+    with pytest.raises(ConfigError, match=f"^{missing}: required when APP_ENV=production"):
+        load_settings(env)
+    assert not (tmp_path / "data_key").exists()
+
+
+@pytest.mark.parametrize("bad", ["short", base64.urlsafe_b64encode(b"x" * 16).decode(), "!!!"])
+def test_data_key_must_be_32_bytes_of_base64(tmp_path, bad):
+    with pytest.raises(ConfigError, match="^DATA_KEY"):
+        load_settings({"INSTANCE_PATH": str(tmp_path), "DATA_KEY": bad})
+
+
+def test_unknown_app_env_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="^APP_ENV"):
+        load_settings({"INSTANCE_PATH": str(tmp_path), "APP_ENV": "prod"})
+
+
+def test_bad_redis_url_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="^REDIS_URL"):
+        load_settings({"INSTANCE_PATH": str(tmp_path), "REDIS_URL": "localhost:6379"})
+
+
+def test_wechat_api_bases_default_to_the_real_hosts_and_can_be_overridden(tmp_path):
+    s = load_settings({"INSTANCE_PATH": str(tmp_path)})
+    assert s.wechat_api_base == "https://api.weixin.qq.com"
+    assert s.wecom_api_base == "https://qyapi.weixin.qq.com"
+    s2 = load_settings(
+        {"INSTANCE_PATH": str(tmp_path), "WECHAT_API_BASE": "http://127.0.0.1:9000/"}
+    )
+    assert s2.wechat_api_base == "http://127.0.0.1:9000"

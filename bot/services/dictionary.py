@@ -28,14 +28,10 @@ def current(session: Session) -> Dictionary:
 
 
 def by_version(session: Session, version: int) -> Dictionary:
-    if version not in _built:
-        row = session.scalar(
-            select(ClinicalDictionary).where(ClinicalDictionary.version == version)
-        )
-        if row is None:
-            raise NoDictionary(f"dictionary version {version} does not exist")
-        _built[version] = build_dictionary(row.payload, version)
-    return _built[version]
+    row = session.scalar(select(ClinicalDictionary).where(ClinicalDictionary.version == version))
+    if row is None:
+        raise NoDictionary(f"dictionary version {version} does not exist")
+    return build_dictionary(row.payload, version)
 
 
 def ensure_default(session: Session) -> bool:

@@ -15,6 +15,7 @@ from bot.models import ClinicalDictionary
 
 from . import audit
 
+
 class NoDictionary(LookupError):
     """The database has no dictionary yet: run ``flask init-db``."""
 

@@ -6,7 +6,7 @@ from dotenv import load_dotenv
 from rq.cron import CronScheduler
 
 from bot.config import load_settings
-from bot.jobs import housekeeping
+from bot.jobs import housekeeping, sweeper
 
 from . import Container
 
@@ -14,6 +14,7 @@ from . import Container
 def build(c: Container) -> CronScheduler:
     cron = CronScheduler(connection=c.redis)
     cron.register(housekeeping.heartbeat, queue_name="default", interval=60)
+    cron.register(sweeper.requeue_stalled, queue_name="default", interval=30)
     return cron
 
 

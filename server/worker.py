@@ -11,6 +11,7 @@ from bot.config import load_settings
 from bot.jobs import context
 
 from . import Container
+from .adapters import build_adapters
 
 
 def build_context(c: Container) -> context.JobContext:
@@ -19,7 +20,7 @@ def build_context(c: Container) -> context.JobContext:
         session_factory=c.session_factory,
         redis=c.redis,
         cipher=c.cipher,
-        adapters={},
+        adapters=build_adapters(c.settings, c.redis),
     )
 
 

@@ -1,1 +1,177 @@
-"""webhooks — see ARCHITECTURE.md."""
+"""The two WeChat callbacks: verify, decrypt, dedupe, persist, enqueue, answer "success".
+
+No dialogue work happens here: WeChat wants an answer within 5 seconds and retries 3 times.
+A message is committed to the inbox before it is acknowledged; a retried delivery hits the
+inbox's unique key and is acknowledged without a second turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis
+from flask import Blueprint, Flask, Response, abort, request
+from sqlalchemy.exc import IntegrityError
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.enterprise.crypto import WeChatCrypto as WeChatWorkCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.utils import check_signature
+
+from bot.channels import messages
+from bot.jobs.queues import enqueue_turn
+from bot.models import InboxMessage
+from bot.models.enums import Channel
+
+log = logging.getLogger(__name__)
+
+TIMESTAMP_WINDOW = 300  # seconds either side of our clock
+
+bp = Blueprint("wechat", __name__, url_prefix="/wechat")
+
+
+def _container() -> Any:
+    from flask import current_app
+
+    return current_app.extensions["vam"]
+
+
+def _plain(text: str, status: int = 200) -> Response:
+    return Response(text, status=status, mimetype="text/plain")
+
+
+def _check_timestamp() -> str:
+    timestamp = request.args.get("timestamp", "")
+    try:
+        skew = abs(time.time() - int(timestamp))
+    except ValueError:
+        skew = float("inf")
+    if skew > TIMESTAMP_WINDOW:
+        log.warning(
+            "callback with stale or missing timestamp %r from %s", timestamp, request.remote_addr
+        )
+        abort(403)
+    return timestamp
+
+
+def _body() -> bytes:
+    if (request.content_length or 0) > messages.MAX_CALLBACK_BYTES:
+        log.warning(
+            "oversized callback (%s bytes) from %s", request.content_length, request.remote_addr
+        )
+        abort(400)
+    body = request.get_data(cache=False)
+    if len(body) > messages.MAX_CALLBACK_BYTES:
+        abort(400)
+    return body
+
+
+@bp.route("/mp", methods=["GET", "POST"])
+def official_account() -> Response:
+    s = _container().settings
+    if not s.wechat_mp_token:
+        abort(503, "official account not configured")
+    timestamp = _check_timestamp()
+    nonce = request.args.get("nonce", "")
+    try:
+        check_signature(s.wechat_mp_token, request.args.get("signature", ""), timestamp, nonce)
+    except InvalidSignatureException:
+        log.warning("official-account callback with a bad signature from %s", request.remote_addr)
+        abort(403)
+    if request.method == "GET":  # URL verification when the callback is configured
+        return _plain(request.args.get("echostr", ""))
+    body = _body()
+    if request.args.get("encrypt_type") == "aes":
+        if not s.wechat_mp_aes_key:
+            abort(400, "safe mode callback but WECHAT_MP_AES_KEY is not set")
+        crypto = WeChatCrypto(s.wechat_mp_token, s.wechat_mp_aes_key, s.wechat_mp_appid)
+        body = _decrypt(crypto, body)
+    return _accept(Channel.MP, body)
+
+
+@bp.route("/work", methods=["GET", "POST"])
+def wechat_work() -> Response:
+    s = _container().settings
+    if not (s.wecom_token and s.wecom_aes_key):
+        abort(503, "WeChat Work app not configured")
+    timestamp = _check_timestamp()
+    nonce = request.args.get("nonce", "")
+    signature = request.args.get("msg_signature", "")
+    crypto = WeChatWorkCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id)
+    if request.method == "GET":
+        try:
+            echo = crypto.check_signature(
+                signature, timestamp, nonce, request.args.get("echostr", "")
+            )
+        except (InvalidSignatureException, InvalidAppIdException, ValueError):
+            log.warning(
+                "WeChat Work URL verification with a bad signature from %s", request.remote_addr
+            )
+            abort(403)
+        return _plain(echo.decode() if isinstance(echo, bytes) else echo)
+    return _accept(Channel.WORK, _decrypt(crypto, _body()))
+
+
+def _decrypt(crypto: WeChatCrypto | WeChatWorkCrypto, body: bytes) -> bytes:
+    try:
+        messages.parse_xml(body)  # refuse entity tricks before the crypto library parses it
+        plain = crypto.decrypt_message(
+            body,
+            request.args.get("msg_signature", ""),
+            request.args.get("timestamp", ""),
+            request.args.get("nonce", ""),
+        )
+    except messages.MalformedMessage as exc:
+        log.warning("malformed encrypted callback from %s: %s", request.remote_addr, exc)
+        abort(400)
+    except (InvalidSignatureException, InvalidAppIdException):
+        log.warning(
+            "encrypted callback with a bad signature or app id from %s", request.remote_addr
+        )
+        abort(403)
+    except Exception as exc:  # noqa: BLE001 - broken ciphertext raises many kinds of errors
+        log.warning("undecryptable callback from %s: %s", request.remote_addr, exc)
+        abort(400)
+    return plain.encode() if isinstance(plain, str) else plain
+
+
+def _accept(channel: Channel, body: bytes) -> Response:
+    try:
+        data = messages.parse_xml(body)
+        msg = messages.load(channel, data)
+    except messages.MalformedMessage as exc:
+        log.warning("malformed %s callback from %s: %s", channel.value, request.remote_addr, exc)
+        abort(400)
+    c = _container()
+    row = InboxMessage(
+        channel=channel,
+        sender=str(data["FromUserName"]),
+        dedupe_key=messages.dedupe_key(data),
+        msg_type=msg.type,
+        event=str(data.get("Event", "")).lower() or None,
+        payload=msg._data,
+    )
+    with c.uow() as uow:
+        uow.session.add(row)
+        try:
+            uow.commit()
+        except IntegrityError:
+            log.info(
+                "duplicate %s callback %s from %s acknowledged",
+                channel.value,
+                row.dedupe_key,
+                row.sender,
+            )
+            return _plain("success")
+        inbox_id = row.id
+    try:
+        enqueue_turn(c.redis, inbox_id)
+    except redis.RedisError:
+        # kept in the inbox; the scheduler's sweeper enqueues it when Redis is back
+        log.exception("could not enqueue inbox %s", inbox_id)
+    return _plain("success")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

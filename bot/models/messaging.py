@@ -34,6 +34,10 @@ class InboxMessage(Base):
         enum_type(InboxStatus), default=InboxStatus.PENDING, index=True
     )
     attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    # what the dialogue engine got and answered: kept so a retried turn never asks twice
+    turn_input: Mapped[dict[str, Any] | None]
+    replies: Mapped[list[Any] | None]
     processed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
 

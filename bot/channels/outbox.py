@@ -1,0 +1,144 @@
+"""Delivering outbox rows: once each, retried with backoff, permanent errors recorded.
+
+A message that matters (``payload["_fallback"]``, e.g. a reminder) whose customer-service
+window is closed is sent again as its fallback (a subscribe or template message).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.adapters.media import UploadCache
+from bot.adapters.wechat import Senders, WeChatError
+from bot.jobs.context import current
+from bot.jobs.queues import enqueue_send
+from bot.models import OutboxMessage, utcnow
+from bot.models.enums import Channel, DeliveryStatus
+from bot.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+MAX_SEND_ATTEMPTS = 8
+BACKOFF = [2, 5, 15, 30, 60, 120, 300, 600]
+FALLBACK_REASONS = {"window_closed", "reply_count_exceeded"}
+
+
+class SendLater(Exception):
+    """A retryable failure; RQ runs the job again after its backoff."""
+
+
+@dataclass
+class Deliverer:
+    session_factory: sessionmaker[Session]
+    redis: redis.Redis
+    senders: Senders
+    uploads: UploadCache | None = None
+    clock: Callable[[], datetime] = utcnow
+
+    def deliver(self, outbox_id: int) -> DeliveryStatus | None:
+        lock = self.redis.lock(f"vam:lock:outbox:{outbox_id}", timeout=120, blocking_timeout=0)
+        if not lock.acquire():
+            return None  # another worker is sending it right now
+        try:
+            return self._deliver(outbox_id)
+        finally:
+            with contextlib.suppress(redis.exceptions.LockError):
+                lock.release()
+
+    def _deliver(self, outbox_id: int) -> DeliveryStatus | None:
+        fallback_id = None
+        with UnitOfWork(self.session_factory) as uow:
+            row = uow.session.get(OutboxMessage, outbox_id)
+            if row is None or row.status is not DeliveryStatus.PENDING:
+                return row.status if row else None
+            now = self.clock()
+            row.attempts += 1
+            try:
+                row.provider_msg_id = self._send(row)
+            except WeChatError as exc:
+                row.last_error = str(exc)[:2000]
+                if exc.retryable and row.attempts < MAX_SEND_ATTEMPTS:
+                    delay = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+                    row.next_attempt_at = now + timedelta(seconds=delay)
+                    uow.commit()
+                    log.warning("outbox %s: %s; retrying in %ss", row.id, exc, delay)
+                    raise SendLater(str(exc)) from exc
+                row.status = DeliveryStatus.FAILED
+                log.error("outbox %s failed for good: %s", row.id, exc)
+                if exc.reason in FALLBACK_REASONS and row.payload.get("_fallback"):
+                    fallback_id = self._add_fallback(uow.session, row)
+                uow.commit()
+                if fallback_id is not None:
+                    enqueue_send(self.redis, fallback_id)
+                return DeliveryStatus.FAILED
+            row.status = DeliveryStatus.SENT
+            row.sent_at = now
+            row.last_error = None
+            uow.commit()
+            return DeliveryStatus.SENT
+
+    def _send(self, row: OutboxMessage) -> str | None:
+        payload = self._resolve_media(row.channel, row.payload)
+        if row.channel is Channel.MP:
+            return self.senders.send_mp(row.recipient, payload)
+        if row.channel is Channel.WORK:
+            return self.senders.send_work(row.recipient, payload)
+        raise WeChatError(None, f"no sender for {row.channel}", retryable=False, reason="no_sender")
+
+    def _resolve_media(self, channel: Channel, payload: dict[str, Any]) -> dict[str, Any]:
+        """``{"image": {"path": ...}}`` becomes ``{"image": {"media_id": ...}}`` at send time."""
+        image = payload.get("image")
+        if not (isinstance(image, dict) and image.get("path")):
+            return payload
+        if self.uploads is None:
+            raise WeChatError(
+                None, "no upload cache configured", retryable=False, reason="no_uploads"
+            )
+        client = self.senders.mp if channel is Channel.MP else self.senders.work
+        path = Path(image["path"])
+        try:
+            media_id = self.uploads.media_id(channel.value, client, path)
+        except FileNotFoundError as exc:
+            raise WeChatError(
+                None, f"image file missing: {path}", retryable=False, reason="file_missing"
+            ) from exc
+        return {**payload, "image": {"media_id": media_id}}
+
+    def _add_fallback(self, session: Session, row: OutboxMessage) -> int:
+        key = f"{row.dedupe_key}:fallback"
+        existing = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
+        if existing is not None:
+            return existing
+        fallback = OutboxMessage(
+            dedupe_key=key,
+            inbox_id=row.inbox_id,
+            channel=row.channel,
+            recipient=row.recipient,
+            msg_type=row.payload["_fallback"].get("_api", "subscribe"),
+            payload=row.payload["_fallback"],
+        )
+        session.add(fallback)
+        session.flush()
+        return fallback.id
+
+
+def send_outbox(outbox_id: int) -> str | None:
+    """RQ job: deliver one outbox row."""
+    ctx = current()
+    status = Deliverer(
+        session_factory=ctx.session_factory,
+        redis=ctx.redis,
+        senders=ctx.adapters["senders"],
+        uploads=ctx.adapters.get("uploads"),
+    ).deliver(outbox_id)
+    return None if status is None else status.value

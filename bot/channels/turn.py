@@ -1,0 +1,257 @@
+"""A conversation turn, run by a worker: inbox row → dialogue engine → outbox rows.
+
+Exactly once: the inbox row's status says whether the turn is done; the engine's replies are
+committed before any outbox row is written, so a retried turn never asks the engine twice;
+outbox rows have unique keys derived from the inbox row, so a re-run writes nothing new.
+In order: turns of one user run under a per-user Redis lock, oldest pending message first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.adapters.wechat import WeChatError
+from bot.dialogue import DialogueEngine, DialogueInput, EngineUnavailable, Reply
+from bot.jobs.context import current
+from bot.jobs.queues import enqueue_send
+from bot.models import InboxMessage, OutboxMessage, utcnow
+from bot.models.enums import Channel, InboxStatus
+from bot.services import people
+from bot.uow import UnitOfWork
+
+from . import inputs, messages
+
+log = logging.getLogger(__name__)
+
+MAX_TURN_ATTEMPTS = 8
+MP_MAX_REPLIES = 5  # WeChat allows 5 customer-service messages per user message
+
+# (reply, channel) -> [(msg_type, payload)]; cards.render in production
+Renderer = Callable[[Reply, Channel], list[tuple[str, dict[str, Any]]]]
+MediaFetcher = Callable[[Channel, str], dict[str, Any]]
+
+
+OUTAGES = (EngineUnavailable, WeChatError, OperationalError, redis.RedisError)
+
+
+class TurnBusy(Exception):
+    """Another worker is running this user's turns; RQ retries this job shortly."""
+
+
+@dataclass
+class TurnRunner:
+    session_factory: sessionmaker[Session]
+    redis: redis.Redis
+    engine: DialogueEngine
+    render: Renderer
+    fetch_media: MediaFetcher | None = None
+    clock: Callable[[], datetime] = utcnow
+
+    def run(self, inbox_id: int) -> None:
+        with UnitOfWork(self.session_factory) as uow:
+            row = uow.session.get(InboxMessage, inbox_id)
+            if row is None:
+                log.warning("inbox row %s does not exist", inbox_id)
+                return
+            channel, sender = row.channel, row.sender
+        lock = self.redis.lock(
+            f"vam:lock:turn:{channel.value}:{sender}", timeout=300, blocking_timeout=30
+        )
+        if not lock.acquire():
+            raise TurnBusy(f"turns of {channel.value}:{sender} are running elsewhere")
+        try:
+            # drain this user's pending messages in order; ours is among them
+            while (next_id := self._oldest_pending(channel, sender)) is not None:
+                self._one(next_id)
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:
+                log.warning("turn lock of %s:%s expired before release", channel.value, sender)
+
+    def _oldest_pending(self, channel: Channel, sender: str) -> int | None:
+        with UnitOfWork(self.session_factory) as uow:
+            return uow.session.scalar(
+                select(InboxMessage.id)
+                .where(
+                    InboxMessage.channel == channel,
+                    InboxMessage.sender == sender,
+                    InboxMessage.status.in_([InboxStatus.PENDING, InboxStatus.PROCESSING]),
+                )
+                .order_by(InboxMessage.id)
+                .limit(1)
+            )
+
+    def _one(self, inbox_id: int) -> None:
+        with UnitOfWork(self.session_factory) as uow:
+            row = uow.session.get(InboxMessage, inbox_id)
+            assert row is not None
+            if row.status in (InboxStatus.DONE, InboxStatus.FAILED):
+                return
+            now = self.clock()
+            row.attempts += 1
+            row.status = InboxStatus.PROCESSING
+            try:
+                replies = self._replies(uow.session, row, now)
+            except messages.MalformedMessage as exc:
+                row.status = InboxStatus.FAILED  # retrying cannot fix a malformed message
+                row.last_error = str(exc)
+                uow.commit()
+                return
+            except OUTAGES as exc:
+                # the engine, WeChat or the network is down: wait for it, never give up
+                self._postpone(row, exc, now)
+                uow.commit()
+                raise
+            except Exception as exc:
+                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                if row.attempts >= MAX_TURN_ATTEMPTS:
+                    row.status = InboxStatus.FAILED
+                    log.error("giving up inbox %s after %s attempts: %s", row.id, row.attempts, exc)
+                    uow.commit()
+                    return
+                self._postpone(row, exc, now)
+                uow.commit()
+                raise
+            outbox_ids = self._write_outbox(uow.session, row, replies)
+            row.status = InboxStatus.DONE
+            row.processed_at = now
+            row.next_attempt_at = None
+            row.last_error = None
+            uow.commit()
+        for outbox_id in outbox_ids:
+            try:
+                enqueue_send(self.redis, outbox_id)
+            except redis.RedisError:
+                log.exception("could not enqueue outbox %s; the sweeper will", outbox_id)
+
+    @staticmethod
+    def _postpone(row: InboxMessage, exc: Exception, now: datetime) -> None:
+        row.status = InboxStatus.PENDING
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        row.next_attempt_at = now + timedelta(seconds=min(600, 2**row.attempts))
+
+    def _replies(self, session: Session, row: InboxMessage, now: datetime) -> list[Reply]:
+        """Ask the engine once; the answer is committed before anything else happens."""
+        if row.replies is not None:
+            return row.replies
+        msg = messages.load(row.channel, row.payload)
+        sender = people.resolve(session, row.channel, row.sender, now)
+        event = str(row.payload.get("Event", "")).lower()
+        if row.channel is Channel.MP and event == "unsubscribe":
+            people.mark_unsubscribed(session, row.sender)
+        turn = inputs.to_dialogue_input(msg)
+        if turn is None:
+            row.replies = []
+            return []
+        turn = self._with_media(row.channel, turn)
+        row.turn_input = turn.to_dict()
+        session.flush()
+        replies = self.engine.handle(
+            f"{row.channel.value}:{row.sender}", turn, sender.metadata or {}
+        )
+        row.replies = replies
+        session.commit()  # the engine's answer is durable before any outbox row exists
+        return replies
+
+    def _with_media(self, channel: Channel, turn: DialogueInput) -> DialogueInput:
+        media_id = turn.entities.get("media_id")
+        if not media_id or self.fetch_media is None:
+            return turn
+        try:
+            stored = self.fetch_media(channel, str(media_id))
+        except WeChatError as exc:
+            if exc.retryable:
+                raise
+            # e.g. media expired (3-day life): the dialogue asks the user to send it again
+            stored = {"media_error": exc.reason}
+        return DialogueInput(
+            text=turn.text, intent=turn.intent, entities={**turn.entities, **stored}
+        )
+
+    def _write_outbox(self, session: Session, row: InboxMessage, replies: list[Reply]) -> list[int]:
+        rendered: list[tuple[str, dict[str, Any]]] = []
+        for reply in replies:
+            rendered.extend(self.render(reply, row.channel))
+        if row.channel is Channel.MP:
+            rendered = merge_texts(rendered, MP_MAX_REPLIES)
+        recipient = row.sender if row.channel is Channel.MP else f"user:{row.sender}"
+        ids = []
+        for n, (msg_type, payload) in enumerate(rendered):
+            key = f"in:{row.id}:{n}"
+            existing = session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
+            )
+            if existing is not None:
+                ids.append(existing)
+                continue
+            out = OutboxMessage(
+                dedupe_key=key,
+                inbox_id=row.id,
+                channel=row.channel,
+                recipient=recipient,
+                msg_type=msg_type,
+                payload=payload,
+            )
+            session.add(out)
+            session.flush()
+            ids.append(out.id)
+        return ids
+
+
+def merge_texts(
+    rendered: list[tuple[str, dict[str, Any]]], limit: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """Stay within WeChat's per-message reply allowance: join consecutive texts, and if
+    still too many, fold the tail texts into the last allowed one."""
+    merged: list[tuple[str, dict[str, Any]]] = []
+    for msg_type, payload in rendered:
+        if msg_type == "text" and merged and merged[-1][0] == "text":
+            prev = merged[-1][1]
+            merged[-1] = (
+                "text",
+                {
+                    **prev,
+                    "text": {
+                        "content": prev["text"]["content"] + "\n\n" + payload["text"]["content"]
+                    },
+                },
+            )
+        else:
+            merged.append((msg_type, payload))
+    if len(merged) > limit:
+        log.warning(
+            "turn produced %s messages; WeChat allows %s, dropping non-text extras",
+            len(merged),
+            limit,
+        )
+        head, tail = merged[: limit - 1], merged[limit - 1 :]
+        texts = [p["text"]["content"] for t, p in tail if t == "text"]
+        last = (
+            tail[0]
+            if not texts
+            else ("text", {"msgtype": "text", "text": {"content": "\n\n".join(texts)}})
+        )
+        merged = [*head, last]
+    return merged
+
+
+def process_inbound(inbox_id: int) -> None:
+    """RQ job: run the turn(s) of the user who sent inbox row ``inbox_id``."""
+    ctx = current()
+    TurnRunner(
+        session_factory=ctx.session_factory,
+        redis=ctx.redis,
+        engine=ctx.adapters["engine"],
+        render=ctx.adapters["render"],
+        fetch_media=ctx.adapters.get("fetch_media"),
+    ).run(inbox_id)

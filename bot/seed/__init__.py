@@ -1,0 +1,1 @@
+"""Demo and fixture data for local development, demonstrations and tests."""

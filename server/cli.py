@@ -13,6 +13,8 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from bot import migrate
+from bot.channels import menus
+from bot.config import ROOT
 from bot.care.dictionary import DictionaryError
 from bot.care.rules import local_date
 from bot.models import utcnow
@@ -22,6 +24,8 @@ from bot.services import dictionary as dictionary_service
 from . import Container
 
 dictionary_cli = AppGroup("dictionary", help="临床字典：查看与发布新版本")
+wechat_cli = AppGroup("wechat", help="微信公众号与企业微信")
+MENUS = ROOT / "cards" / "menus.json"
 
 
 def register(app: Flask) -> None:
@@ -84,4 +88,24 @@ def register(app: Flask) -> None:
             uow.commit()
         click.echo(f"临床字典第 {row.version} 版已生效")
 
+    @wechat_cli.command("push-menus")
+    def push_menus() -> None:
+        """Create the official-account and WeChat Work app menus from cards/menus.json."""
+        from .adapters import wechat_clients
+
+        data = menus.load(MENUS)
+        mp, work = wechat_clients(c.settings, c.redis)
+        if mp is None and work is None:
+            click.echo("未配置公众号或企业微信应用，菜单未推送", err=True)
+            sys.exit(1)
+        if mp is not None:
+            mp.post("menu/create", data=data["mp"])
+            click.echo("公众号菜单已更新")
+        if work is not None:
+            work.post(
+                "menu/create", params={"agentid": c.settings.wecom_agent_id}, data=data["work"]
+            )
+            click.echo("企业微信应用菜单已更新")
+
     app.cli.add_command(dictionary_cli)
+    app.cli.add_command(wechat_cli)

@@ -38,6 +38,19 @@ def test_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "SECRET_KEY": "test-secret",
         "DATA_KEY": TEST_DATA_KEY,
         "MEDIA_ROOT": str(instance / "media"),
+        "WECHAT_MP_APPID": "wx_test_app",
+        "WECHAT_MP_SECRET": "mp_secret",
+        "WECHAT_MP_TOKEN": "mp_token",
+        "WECHAT_MP_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        "WECOM_CORP_ID": "ww_test_corp",
+        "WECOM_AGENT_ID": "1000002",
+        "WECOM_SECRET": "work_secret",
+        "WECOM_TOKEN": "work_token",
+        "WECOM_AES_KEY": "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210abcdefg",
+        # nothing in tests may reach the real WeChat: unroutable until a simulator is given
+        "WECHAT_API_BASE": "http://127.0.0.1:9/mp",
+        "WECOM_API_BASE": "http://127.0.0.1:9/work",
+        "RASA_URL": "http://127.0.0.1:9",
     }
     for key in ("DATABASE_URL", "REDIS_URL"):
         if os.environ.get(key):
@@ -114,6 +127,17 @@ def session(session_factory):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def cipher() -> PiiCipher:
     return PiiCipher(base64.urlsafe_b64decode(TEST_DATA_KEY))
+
+
+@pytest.fixture
+def redis_conn(settings):  # type: ignore[no-untyped-def]
+    """The test Redis (REDIS_URL, or the embedded one), emptied for each test."""
+    from bot.infra.redis import connect
+
+    conn = connect(settings)
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
 
 
 @pytest.fixture

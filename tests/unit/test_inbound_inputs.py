@@ -24,7 +24,13 @@ def turn(channel, body):
 
 
 def test_text_is_passed_as_text():
-    t = turn(MP, xml("<Content><![CDATA[ 我的导管什么时候维护？ ]]></Content><MsgId>1</MsgId>", msg_type="text"))
+    t = turn(
+        MP,
+        xml(
+            "<Content><![CDATA[ 我的导管什么时候维护？ ]]></Content><MsgId>1</MsgId>",
+            msg_type="text",
+        ),
+    )
     assert (t.text, t.intent) == ("我的导管什么时候维护？", None)
 
 
@@ -39,7 +45,10 @@ def test_very_long_text_is_cut_to_a_bounded_prefix_and_marked():
 
 
 def test_voice_with_wechat_recognition_becomes_text():
-    body = xml("<MediaId>m1</MediaId><Format>amr</Format><Recognition><![CDATA[手臂有点肿]]></Recognition><MsgId>2</MsgId>", msg_type="voice")
+    body = xml(
+        "<MediaId>m1</MediaId><Format>amr</Format><Recognition><![CDATA[手臂有点肿]]></Recognition><MsgId>2</MsgId>",
+        msg_type="voice",
+    )
     t = turn(MP, body)
     assert t.text == "手臂有点肿" and t.entities["voice"] is True
 
@@ -50,20 +59,35 @@ def test_voice_without_recognition_asks_for_text():
 
 
 def test_image_becomes_an_upload_with_its_media_id():
-    t = turn(MP, xml("<PicUrl><![CDATA[http://mmbiz/x.jpg]]></PicUrl><MediaId>img1</MediaId><MsgId>3</MsgId>", msg_type="image"))
-    assert t.intent == "upload_image" and t.entities == {"media_id": "img1", "pic_url": "http://mmbiz/x.jpg"}
+    t = turn(
+        MP,
+        xml(
+            "<PicUrl><![CDATA[http://mmbiz/x.jpg]]></PicUrl><MediaId>img1</MediaId><MsgId>3</MsgId>",
+            msg_type="image",
+        ),
+    )
+    assert t.intent == "upload_image" and t.entities == {
+        "media_id": "img1",
+        "pic_url": "http://mmbiz/x.jpg",
+    }
 
 
 def test_location_becomes_coordinates():
-    body = xml("<Location_X>30.2741</Location_X><Location_Y>120.1551</Location_Y><Scale>15</Scale>"
-               "<Label><![CDATA[杭州市西湖区]]></Label><MsgId>4</MsgId>", msg_type="location")
+    body = xml(
+        "<Location_X>30.2741</Location_X><Location_Y>120.1551</Location_Y><Scale>15</Scale>"
+        "<Label><![CDATA[杭州市西湖区]]></Label><MsgId>4</MsgId>",
+        msg_type="location",
+    )
     t = turn(MP, body)
     assert t.intent == "share_location"
     assert t.entities == {"latitude": 30.2741, "longitude": 120.1551, "label": "杭州市西湖区"}
 
 
 def test_link_is_shared_as_a_link():
-    body = xml("<Title>PICC护理</Title><Description>d</Description><Url>https://x/y</Url><MsgId>5</MsgId>", msg_type="link")
+    body = xml(
+        "<Title>PICC护理</Title><Description>d</Description><Url>https://x/y</Url><MsgId>5</MsgId>",
+        msg_type="link",
+    )
     assert turn(MP, body).entities == {"url": "https://x/y", "title": "PICC护理"}
 
 
@@ -78,7 +102,10 @@ def test_menu_key_that_is_not_an_intent_name_is_reported_as_unknown_menu():
 
 
 def test_menu_view_needs_no_conversation():
-    assert turn(MP, xml("<Event>VIEW</Event><EventKey>https://h5/home</EventKey>", msg_type="event")) is None
+    assert (
+        turn(MP, xml("<Event>VIEW</Event><EventKey>https://h5/home</EventKey>", msg_type="event"))
+        is None
+    )
 
 
 @pytest.mark.parametrize("event", ["scancode_waitmsg", "scancode_push"])
@@ -86,7 +113,8 @@ def test_clinician_scan_carries_the_scan_result(event):
     body = xml(
         f"<Event>{event}</Event><EventKey>scan_patient</EventKey><ScanCodeInfo><ScanType>qrcode</ScanType>"
         "<ScanResult>https://vam.example/q/abc.def</ScanResult></ScanCodeInfo><AgentID>1000002</AgentID>",
-        msg_type="event", sender="n0001",
+        msg_type="event",
+        sender="n0001",
     )
     t = turn(WORK, body)
     assert t.intent == "scan_qr"
@@ -99,12 +127,21 @@ def test_follow_becomes_subscribe():
 
 
 def test_follow_by_scanning_a_parametric_code_keeps_the_scene():
-    t = turn(MP, xml("<Event>subscribe</Event><EventKey>qrscene_ward12</EventKey><Ticket>t</Ticket>", msg_type="event"))
+    t = turn(
+        MP,
+        xml(
+            "<Event>subscribe</Event><EventKey>qrscene_ward12</EventKey><Ticket>t</Ticket>",
+            msg_type="event",
+        ),
+    )
     assert t.intent == "subscribe" and t.entities == {"scene": "ward12"}
 
 
 def test_follower_scanning_a_parametric_code_gets_the_scene():
-    t = turn(MP, xml("<Event>SCAN</Event><EventKey>ward12</EventKey><Ticket>t</Ticket>", msg_type="event"))
+    t = turn(
+        MP,
+        xml("<Event>SCAN</Event><EventKey>ward12</EventKey><Ticket>t</Ticket>", msg_type="event"),
+    )
     assert t.intent == "scan_scene" and t.entities == {"scene": "ward12"}
 
 
@@ -115,7 +152,11 @@ def test_silent_events_need_no_conversation(event):
 
 
 def test_entering_the_work_app_greets():
-    body = xml("<Event>enter_agent</Event><EventKey></EventKey><AgentID>1000002</AgentID>", msg_type="event", sender="n0001")
+    body = xml(
+        "<Event>enter_agent</Event><EventKey></EventKey><AgentID>1000002</AgentID>",
+        msg_type="event",
+        sender="n0001",
+    )
     assert turn(WORK, body).intent == "enter_agent"
 
 
@@ -123,18 +164,27 @@ def test_template_card_button_click_is_typed_not_unknown():
     body = xml(
         "<Event>template_card_event</Event><EventKey>confirm_maintenance</EventKey><TaskId>t1</TaskId>"
         "<CardType>button_interaction</CardType><ResponseCode>rc1</ResponseCode><AgentID>1000002</AgentID>",
-        msg_type="event", sender="n0001",
+        msg_type="event",
+        sender="n0001",
     )
     msg = messages.load(WORK, messages.parse_xml(body))
     assert type(msg).__name__ == "TemplateCardEvent" and msg.response_code == "rc1"
     t = to_dialogue_input(msg)
     assert t.intent == "card_button"
-    assert t.entities == {"button_key": "confirm_maintenance", "task_id": "t1", "response_code": "rc1"}
+    assert t.entities == {
+        "button_key": "confirm_maintenance",
+        "task_id": "t1",
+        "response_code": "rc1",
+    }
 
 
 def test_template_card_button_with_a_dialogue_payload_is_sent_as_that_payload():
-    body = xml("<Event>template_card_event</Event><EventKey>/affirm</EventKey><TaskId>t1</TaskId>"
-               "<ResponseCode>rc</ResponseCode><AgentID>1</AgentID>", msg_type="event", sender="n0001")
+    body = xml(
+        "<Event>template_card_event</Event><EventKey>/affirm</EventKey><TaskId>t1</TaskId>"
+        "<ResponseCode>rc</ResponseCode><AgentID>1</AgentID>",
+        msg_type="event",
+        sender="n0001",
+    )
     assert turn(WORK, body).text == "/affirm"
 
 
@@ -152,14 +202,18 @@ def test_subscribe_message_popup_reports_accepted_and_rejected_templates():
 
 
 def test_unknown_message_type_is_kept_without_conversation():
-    msg = messages.load(MP, messages.parse_xml(xml("<Foo>bar</Foo><MsgId>9</MsgId>", msg_type="hologram")))
+    msg = messages.load(
+        MP, messages.parse_xml(xml("<Foo>bar</Foo><MsgId>9</MsgId>", msg_type="hologram"))
+    )
     assert type(msg).__name__ == "UnknownMessage"
     assert to_dialogue_input(msg) is None
 
 
 def test_dedupe_keys_messages_by_msgid_and_events_by_time_event_and_key():
     m = messages.parse_xml(xml("<Content>a</Content><MsgId>6226</MsgId>", msg_type="text"))
-    e = messages.parse_xml(xml("<Event>CLICK</Event><EventKey>my_catheter</EventKey>", msg_type="event"))
+    e = messages.parse_xml(
+        xml("<Event>CLICK</Event><EventKey>my_catheter</EventKey>", msg_type="event")
+    )
     assert messages.dedupe_key(m) == "msg:6226"
     assert messages.dedupe_key(e) == "evt:1764000000:click:my_catheter"
 

@@ -71,7 +71,7 @@ def _text(content: str, *, voice: bool = False) -> DialogueInput:
 def _event(event: str, data: dict[str, Any]) -> DialogueInput | None:
     key = data.get("EventKey") or ""
     if event == "click":
-        return DialogueInput(intent=_menu_intent(key), entities={"menu_key": key})
+        return DialogueInput(intent=_menu_intent(key))
     if event in ("scancode_push", "scancode_waitmsg"):
         info = data.get("ScanCodeInfo") or {}
         return DialogueInput(
@@ -79,7 +79,6 @@ def _event(event: str, data: dict[str, Any]) -> DialogueInput | None:
             entities={
                 "scan_result": info.get("ScanResult", ""),
                 "scan_type": info.get("ScanType", ""),
-                "menu_key": key,
             },
         )
     if event in ("subscribe", "subscribe_scan"):

@@ -98,31 +98,16 @@ class TurnRunner:
             if row.status in (InboxStatus.DONE, InboxStatus.FAILED):
                 return
             now = self.clock()
-            row.attempts += 1
             row.status = InboxStatus.PROCESSING
             try:
                 replies = self._replies(uow.session, row, now)
-            except messages.MalformedMessage as exc:
-                row.status = InboxStatus.FAILED  # retrying cannot fix a malformed message
-                row.last_error = str(exc)
-                uow.commit()
-                return
-            except OUTAGES as exc:
-                # the engine, WeChat or the network is down: wait for it, never give up
-                self._postpone(row, exc, now)
-                uow.commit()
-                raise
+                outbox_ids = self._write_outbox(uow.session, row, replies)
             except Exception as exc:
-                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if row.attempts >= MAX_TURN_ATTEMPTS:
-                    row.status = InboxStatus.FAILED
-                    log.error("giving up inbox %s after %s attempts: %s", row.id, row.attempts, exc)
-                    uow.commit()
+                self._record_failure(uow, inbox_id, exc, now)
+                if isinstance(exc, messages.MalformedMessage):
                     return
-                self._postpone(row, exc, now)
-                uow.commit()
                 raise
-            outbox_ids = self._write_outbox(uow.session, row, replies)
+            row.attempts += 1
             row.status = InboxStatus.DONE
             row.processed_at = now
             row.next_attempt_at = None
@@ -134,11 +119,26 @@ class TurnRunner:
             except redis.RedisError:
                 log.exception("could not enqueue outbox %s; the sweeper will", outbox_id)
 
-    @staticmethod
-    def _postpone(row: InboxMessage, exc: Exception, now: datetime) -> None:
-        row.status = InboxStatus.PENDING
+    def _record_failure(self, uow: UnitOfWork, inbox_id: int, exc: Exception, now: datetime) -> None:
+        """Undo the half-done turn (the engine's committed answer stays) and record why.
+
+        Outages (engine, WeChat, network, database) are waited out, never given up on; a
+        malformed message fails at once; any other error fails after MAX_TURN_ATTEMPTS.
+        """
+        uow.rollback()
+        row = uow.session.get(InboxMessage, inbox_id)
+        assert row is not None
+        row.attempts += 1
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        row.next_attempt_at = now + timedelta(seconds=min(600, 2**row.attempts))
+        if isinstance(exc, messages.MalformedMessage):
+            row.status = InboxStatus.FAILED
+        elif not isinstance(exc, OUTAGES) and row.attempts >= MAX_TURN_ATTEMPTS:
+            row.status = InboxStatus.FAILED
+            log.error("giving up inbox %s after %s attempts: %s", row.id, row.attempts, exc)
+        else:
+            row.status = InboxStatus.PENDING
+            row.next_attempt_at = now + timedelta(seconds=min(600, 2**row.attempts))
+        uow.commit()
 
     def _replies(self, session: Session, row: InboxMessage, now: datetime) -> list[Reply]:
         """Ask the engine once; the answer is committed before anything else happens."""

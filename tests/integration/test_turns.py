@@ -1,0 +1,166 @@
+"""Turns in a real RQ worker against a real Rasa-protocol HTTP server: exactly once, in order,
+nothing lost while the engine is down."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from rq import Queue, SimpleWorker
+from sqlalchemy import select
+
+from bot.jobs import context
+from bot.models import InboxMessage, Institution, OutboxMessage, PatientAccount, Staff
+from bot.models.enums import InboxStatus, StaffRole
+from server import create_app
+from server.worker import build_context
+from server import Container
+from tests.support import callbacks as cb
+from tests.support.fake_rasa import FakeRasa
+from tests.support.servers import serve
+
+pytestmark = [pytest.mark.db, pytest.mark.redis]
+
+
+@pytest.fixture
+def rasa():
+    fake = FakeRasa()
+    with serve(fake.app) as url:
+        fake.url = url
+        yield fake
+
+
+@pytest.fixture
+def live_settings(settings, rasa):
+    return replace(settings, rasa_url=rasa.url)
+
+
+@pytest.fixture
+def app(live_settings, engine, redis_conn):
+    return create_app(live_settings)
+
+
+@pytest.fixture
+def worker(live_settings, engine, redis_conn):
+    """Run queued jobs in this process, the way `python -m server.worker` does."""
+    context.install(build_context(Container(live_settings)))
+
+    def run(queues=("inbound",)):
+        SimpleWorker([Queue(q, connection=redis_conn) for q in queues], connection=redis_conn).work(burst=True)
+
+    return run
+
+
+def post_mp(app, settings, xml):
+    path, body = cb.mp_request(settings, xml)
+    assert app.test_client().post(path, data=body).get_data(as_text=True) == "success"
+
+
+def rows(session_factory, model):
+    with session_factory() as s:
+        return s.scalars(select(model).order_by(model.id)).all()
+
+
+def test_a_new_patient_text_runs_one_turn_with_patient_metadata(app, live_settings, worker, rasa, session_factory):
+    post_mp(app, live_settings, cb.mp_text_xml("o_new", "你好"))
+    worker()
+    [sent] = rasa.requests
+    assert sent["sender"] == "mp:o_new" and sent["message"] == "你好"
+    assert sent["metadata"]["role"] == "patient" and sent["metadata"]["bound"] is False
+    [account] = rows(session_factory, PatientAccount)
+    assert account.openid == "o_new" and account.last_inbound_at is not None
+    [inbox] = rows(session_factory, InboxMessage)
+    assert inbox.status == InboxStatus.DONE and inbox.replies == [{"text": "收到：你好"}]
+    [out] = rows(session_factory, OutboxMessage)
+    assert (out.recipient, out.payload["text"]["content"]) == ("o_new", "收到：你好")
+
+
+def test_menu_click_reaches_the_engine_as_an_intent(app, live_settings, worker, rasa):
+    post_mp(app, live_settings, cb.mp_event_xml("o_p", "CLICK", "my_catheter"))
+    worker()
+    assert rasa.messages_of("mp:o_p") == ["/my_catheter"]
+
+
+def test_clinician_metadata_carries_role_and_institution(app, live_settings, worker, rasa, session):
+    home = Institution(code="HOME", name="本院", is_home=True)
+    session.add(Staff(institution=home, staff_no="N1", name="李护士", role=StaffRole.NURSE, wecom_userid="n0001"))
+    session.commit()
+    path, body = cb.work_request(live_settings, cb.work_text_xml("n0001", "今日待维护", live_settings.wecom_agent_id))
+    app.test_client().post(path, data=body)
+    path, body = cb.work_request(live_settings, cb.work_text_xml("stranger", "你好", live_settings.wecom_agent_id))
+    app.test_client().post(path, data=body)
+    worker()
+    meta = {r["sender"]: r["metadata"] for r in rasa.requests}
+    assert meta["work:n0001"]["role"] == "nurse" and meta["work:n0001"]["institution_id"] == home.id
+    assert meta["work:stranger"]["role"] == "unknown"
+
+
+def test_messages_kept_while_the_engine_is_down_are_answered_once_it_is_back(app, live_settings, worker, rasa, session_factory):
+    rasa.down = True
+    post_mp(app, live_settings, cb.mp_text_xml("o_wait", "第一条"))
+    worker()
+    [inbox] = rows(session_factory, InboxMessage)
+    assert inbox.status == InboxStatus.PENDING and "Rasa" in inbox.last_error
+    assert inbox.next_attempt_at is not None and rows(session_factory, OutboxMessage) == []
+    rasa.down = False
+    from bot.jobs.queues import enqueue_turn
+    from bot.jobs.context import current
+
+    enqueue_turn(current().redis, inbox.id)  # what the sweeper or RQ's retry does
+    worker()
+    assert rasa.messages_of("mp:o_wait") == ["第一条"]
+    assert [o.payload["text"]["content"] for o in rows(session_factory, OutboxMessage)] == ["收到：第一条"]
+
+
+def test_turns_of_one_user_run_in_the_order_they_arrived(app, live_settings, worker, rasa):
+    for n in range(6):
+        post_mp(app, live_settings, cb.mp_text_xml("o_order", f"消息{n}"))
+    worker()
+    assert rasa.messages_of("mp:o_order") == [f"消息{n}" for n in range(6)]
+
+
+def test_rerunning_a_finished_turn_asks_nothing_and_sends_nothing_new(app, live_settings, worker, rasa, session_factory, redis_conn):
+    post_mp(app, live_settings, cb.mp_text_xml("o_twice", "一次"))
+    worker()
+    [inbox] = rows(session_factory, InboxMessage)
+    from bot.jobs.queues import enqueue_turn
+
+    enqueue_turn(redis_conn, inbox.id)
+    worker()
+    assert len(rasa.requests) == 1 and len(rows(session_factory, OutboxMessage)) == 1
+
+
+def test_a_crash_after_the_engine_answered_neither_asks_again_nor_loses_the_reply(app, live_settings, worker, rasa, session_factory, redis_conn, monkeypatch):
+    import cards
+
+    calls = {"n": 0}
+    real_render = cards.render
+
+    def crash_once(reply, channel):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("worker died while rendering")
+        return real_render(reply, channel)
+
+    context.current().adapters["render"] = crash_once
+    post_mp(app, live_settings, cb.mp_text_xml("o_crash", "在吗"))
+    worker()
+    [inbox] = rows(session_factory, InboxMessage)
+    assert inbox.status == InboxStatus.PENDING and inbox.replies == [{"text": "收到：在吗"}]
+    from bot.jobs.queues import enqueue_turn
+
+    enqueue_turn(redis_conn, inbox.id)
+    worker()
+    assert len(rasa.requests) == 1
+    [out] = rows(session_factory, OutboxMessage)
+    assert out.payload["text"]["content"] == "收到：在吗"
+
+
+def test_unsubscribe_marks_the_account_and_needs_no_conversation(app, live_settings, worker, rasa, session_factory):
+    post_mp(app, live_settings, cb.mp_text_xml("o_leave", "再见"))
+    post_mp(app, live_settings, cb.mp_event_xml("o_leave", "unsubscribe"))
+    worker()
+    assert rasa.messages_of("mp:o_leave") == ["再见"]
+    [account] = rows(session_factory, PatientAccount)
+    assert account.subscribed is False
+    assert all(r.status == InboxStatus.DONE for r in rows(session_factory, InboxMessage))

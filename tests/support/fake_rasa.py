@@ -1,0 +1,37 @@
+"""A test double of the Rasa server's REST channel (real HTTP, so RasaEngine is exercised).
+
+It echoes what it receives, remembers every request, and can be told to fail, like a Rasa
+server that is down or restarting.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from flask import Flask, Response, request
+
+
+class FakeRasa:
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.down = False
+        self.lock = threading.Lock()
+        self.app = Flask("fake_rasa")
+        self.app.add_url_rule("/webhooks/rest/webhook", view_func=self._webhook, methods=["POST"])
+
+    def _webhook(self) -> Response:
+        if self.down:
+            return Response("rasa is restarting", status=503)
+        body = request.get_json()
+        with self.lock:
+            self.requests.append(body)
+        message = body["message"]
+        if message.startswith("/"):
+            reply = [{"text": f"意图：{message}"}]
+        else:
+            reply = [{"text": f"收到：{message}"}]
+        return Response(json.dumps(reply, ensure_ascii=False), mimetype="application/json")
+
+    def messages_of(self, sender: str) -> list[str]:
+        return [r["message"] for r in self.requests if r["sender"] == sender]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["seed_demo"]
+BENCHMARKS = ["seed_demo", "callback_ack"]
 
 
 def main(names: list[str]) -> None:

@@ -1,0 +1,164 @@
+"""Callback acknowledgement: latency at 200 callbacks/s and maximum throughput, for the
+product's /wechat/mp (verify, decrypt, persist, enqueue) and a bare wechatpy echo handler,
+both under gunicorn on this machine, in the same run.
+
+Uses DATABASE_URL and REDIS_URL when set (PostgreSQL and Redis as in production), else the
+embedded defaults in a temporary instance folder.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from bot import migrate
+from bot.config import ROOT, load_settings
+from bot.db import make_engine
+from tests.support import callbacks as cb
+
+RATE = 200
+SECONDS = 10
+CONCURRENCY = 16
+WORKERS = "3"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(instance: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "bench",
+        "DATA_KEY": "b" * 43,
+        "WECHAT_MP_APPID": "wx_bench",
+        "WECHAT_MP_SECRET": "s",
+        "WECHAT_MP_TOKEN": "bench_token",
+        "WECHAT_MP_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    }
+    return env
+
+
+def _start(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = _port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", WORKERS, "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(base + "/", timeout=1)
+            return proc, base
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"{app} did not start")
+
+
+def _requests(settings, n: int) -> list[tuple[str, bytes]]:
+    return [cb.mp_request(settings, cb.mp_text_xml(f"o_bench_{i % 500}", f"消息{i}")) for i in range(n)]
+
+
+def _open_loop(base: str, reqs: list[tuple[str, bytes]]) -> list[float]:
+    """Send at a fixed RATE per second; measure each acknowledgement's latency."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    local = threading.local()
+
+    def send(path: str, body: bytes) -> None:
+        sess = getattr(local, "s", None) or requests.Session()
+        local.s = sess
+        t0 = time.perf_counter()
+        r = sess.post(base + path, data=body, timeout=10)
+        dt = time.perf_counter() - t0
+        assert r.text == "success", r.text
+        with lock:
+            latencies.append(dt)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        for i, (path, body) in enumerate(reqs[: RATE * SECONDS]):
+            delay = start + i / RATE - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(send, path, body)
+    return latencies
+
+
+def _closed_loop(base: str, reqs: list[tuple[str, bytes]]) -> float:
+    """CONCURRENCY clients as fast as the server answers; callbacks per second."""
+    done = [0]
+    lock = threading.Lock()
+    it = iter(reqs)
+    stop = time.perf_counter() + SECONDS
+
+    def client() -> None:
+        sess = requests.Session()
+        while time.perf_counter() < stop:
+            with lock:
+                item = next(it, None)
+            if item is None:
+                return
+            sess.post(base + item[0], data=item[1], timeout=10)
+            with lock:
+                done[0] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(CONCURRENCY)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0] / (time.perf_counter() - t0)
+
+
+def _pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100)[int(p) - 1] * 1000
+
+
+def main() -> None:
+    instance = Path(tempfile.mkdtemp(prefix="bench-instance-"))
+    env = _env(instance)
+    settings = load_settings(env)
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    results = {}
+    for name, app in (("product /wechat/mp", "wsgi:app"), ("bare wechatpy echo", "bench.echo_app:app")):
+        proc, base = _start(app, env)
+        try:
+            reqs = _requests(settings, RATE * SECONDS + 40_000)
+            lat = _open_loop(base, reqs[: RATE * SECONDS])
+            tput = _closed_loop(base, reqs[RATE * SECONDS :])
+            results[name] = (_pct(lat, 50), _pct(lat, 99), tput)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+    db = "PostgreSQL" if settings.database_url.startswith("postgresql") else "SQLite"
+    print(f"callback acknowledgement, gunicorn -w {WORKERS}, {os.cpu_count()} cores, {db}, "
+          f"{'Redis' if settings.redis_url else 'embedded Redis'}")
+    print(f"{'handler':<22} {'p50 ms':>8} {'p99 ms':>8} {'max callbacks/s':>16}   (latency at {RATE}/s)")
+    for name, (p50, p99, tput) in results.items():
+        print(f"{name:<22} {p50:8.1f} {p99:8.1f} {tput:16.0f}")
+    ratio = results["product /wechat/mp"][2] / results["bare wechatpy echo"][2]
+    print(f"throughput ratio product / bare echo: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

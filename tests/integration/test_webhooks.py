@@ -169,3 +169,10 @@ def test_callbacks_are_kept_when_redis_is_down(app, settings, session_factory, m
     assert app.test_client().post(path, data=body).get_data(as_text=True) == "success"
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(InboxMessage).where(InboxMessage.status == InboxStatus.PENDING)) == 1
+
+
+def test_entity_attack_inside_a_safe_mode_envelope_is_refused_with_400(client, settings, session_factory):
+    path, _ = cb.mp_request(settings, cb.mp_text_xml("o_eve", "x"))
+    bomb = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><xml><ToUserName>&b;</ToUserName><Encrypt>&b;</Encrypt></xml>'
+    assert client.post(path, data=bomb).status_code == 400
+    assert inbox_rows(session_factory) == []

@@ -1,0 +1,435 @@
+"""The fake WeChat Work (企业微信) API, mounted under ``/work`` (paths as on qyapi.weixin.qq.com).
+
+Set the product's ``WECOM_API_BASE`` to ``http://127.0.0.1:9100/work``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, redirect, request
+
+from .api import api_view, get_config, get_state, read_json, require
+from .errors import ApiError
+from .mp_api import get_media_response, upload_media, validate_menu
+from .state import DEFAULT_CLINICIAN, DEFAULT_DUPLICATE_INTERVAL, message_digest
+
+bp = Blueprint("sim_work", __name__)
+
+SEND_TYPES = {
+    "text",
+    "image",
+    "voice",
+    "video",
+    "file",
+    "textcard",
+    "news",
+    "mpnews",
+    "markdown",
+    "miniprogram_notice",
+    "template_card",
+}
+APPCHAT_TYPES = {"text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown"}
+CARD_TYPES = {
+    "text_notice",
+    "news_notice",
+    "button_interaction",
+    "vote_interaction",
+    "multiple_interaction",
+}
+INTERACTIVE_CARDS = {"button_interaction", "vote_interaction", "multiple_interaction"}
+CHATID_RE = re.compile(r"^[0-9a-zA-Z]{1,32}$")
+
+
+def _ok(**extra: Any) -> dict[str, Any]:
+    return {"errcode": 0, "errmsg": "ok", **extra}
+
+
+def _check_agent(value: Any) -> None:
+    if value in (None, ""):
+        raise ApiError(41011)
+    if str(value) != str(get_config().work_agent_id):
+        raise ApiError(40056)
+
+
+# ---------------------------------------------------------------------- access token
+@bp.get("/cgi-bin/gettoken")
+@api_view("work", auth=False)
+def gettoken() -> dict[str, Any]:
+    cfg = get_config()
+    corpid, secret = request.args.get("corpid"), request.args.get("corpsecret")
+    if not corpid:
+        raise ApiError(41002, "corpid missing")
+    if corpid != cfg.work_corp_id:
+        raise ApiError(40013, "invalid corpid")
+    if not secret:
+        raise ApiError(41004, "corpsecret missing")
+    if secret != cfg.work_secret:
+        raise ApiError(40001, "invalid credential")
+    token, expires_in = get_state().issue_token("work")
+    if token is None:
+        raise ApiError(45009)
+    return _ok(access_token=token, expires_in=expires_in)
+
+
+# ---------------------------------------------------------------------- message content
+def _validate_content(msgtype: str, data: dict[str, Any]) -> dict[str, Any]:
+    payload = data.get(msgtype)
+    if not isinstance(payload, dict):
+        raise ApiError(47001, f"data format error: {msgtype} missing")
+    if msgtype in ("text", "markdown"):
+        content = str(payload.get("content") or "")
+        if not content.strip():
+            raise ApiError(44004)
+        if len(content.encode("utf-8")) > (2048 if msgtype == "text" else 4096):
+            raise ApiError(45002)
+    elif msgtype in ("image", "voice", "video", "file"):
+        media_id = payload.get("media_id")
+        if not media_id or get_state().get_media("work", str(media_id)) is None:
+            raise ApiError(40007)
+    elif msgtype == "textcard":
+        for name in ("title", "description", "url"):
+            require(payload, name, 40058, f"textcard.{name} missing")
+    elif msgtype in ("news", "mpnews"):
+        articles = payload.get("articles")
+        if not isinstance(articles, list) or not articles:
+            raise ApiError(44003)
+        if len(articles) > 8:
+            raise ApiError(45008)
+        for article in articles:
+            if not isinstance(article, dict) or not article.get("title"):
+                raise ApiError(40058, "article title missing")
+    elif msgtype == "template_card":
+        _validate_card(payload)
+    return payload
+
+
+def _validate_card(card: dict[str, Any]) -> None:
+    card_type = card.get("card_type")
+    if card_type not in CARD_TYPES:
+        raise ApiError(40058, "template_card.card_type invalid")
+    if card_type in INTERACTIVE_CARDS:
+        task_id = card.get("task_id")
+        if not task_id or not re.match(r"^[0-9a-zA-Z_\-@]{1,128}$", str(task_id)):
+            raise ApiError(40058, "template_card.task_id missing or invalid")
+        if get_state().card(str(task_id)) is not None:
+            raise ApiError(40058, "template_card.task_id existed")
+    if card_type == "button_interaction":
+        buttons = card.get("button_list")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 6:
+            raise ApiError(40058, "template_card.button_list size invalid")
+    if card_type in ("vote_interaction", "multiple_interaction") and not card.get("submit_button"):
+        raise ApiError(40058, "template_card.submit_button missing")
+    if card_type in ("text_notice", "news_notice"):
+        title = (card.get("main_title") or {}).get("title")
+        if not title and not card.get("sub_title_text"):
+            raise ApiError(40058, "template_card.main_title.title missing")
+        if not card.get("card_action"):
+            raise ApiError(40058, "template_card.card_action missing")
+
+
+def _split(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value if str(v)]
+    return [v for v in str(value or "").split("|") if v]
+
+
+def _recipients(data: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """→ (userids to deliver to, invalid users, invalid parties)."""
+    state = get_state()
+    strict = get_config().strict_users
+    users, invalid_users, invalid_parties = [], [], []
+    for uid in _split(data.get("touser")):
+        if uid == "@all":
+            users.extend(u["userid"] for u in state.work_users())
+        elif strict and state.work_user(uid) is None:
+            invalid_users.append(uid)
+        else:
+            users.append(uid)
+    known_depts = {d["id"] for d in state.departments()}
+    for party in _split(data.get("toparty")):
+        if not party.isdigit() or int(party) not in known_depts:
+            invalid_parties.append(party)
+        else:
+            users.extend(state.users_in_departments([int(party)]))
+    seen: set[str] = set()
+    unique = [u for u in users if not (u in seen or seen.add(u))]
+    return unique, invalid_users, invalid_parties
+
+
+@bp.post("/cgi-bin/message/send")
+@api_view("work")
+def message_send() -> dict[str, Any]:
+    data = read_json()
+    _check_agent(data.get("agentid"))
+    msgtype = data.get("msgtype")
+    if msgtype not in SEND_TYPES:
+        raise ApiError(40008)
+    if not any(data.get(k) for k in ("touser", "toparty", "totag")):
+        raise ApiError(40058, "touser, toparty and totag are all empty")
+    payload = _validate_content(msgtype, data)
+    users, invalid_users, invalid_parties = _recipients(data)
+    invalid_tags = _split(data.get("totag"))  # the simulator has no tags
+    result = _ok(
+        invaliduser="|".join(invalid_users),
+        invalidparty="|".join(invalid_parties),
+        invalidtag="|".join(invalid_tags),
+        unlicenseduser="",
+        msgid=secrets.token_urlsafe(24),
+    )
+    if not users:
+        result.update(errcode=81013, errmsg="user & party & tag all invalid")
+        return result
+
+    state = get_state()
+    dup_check = str(data.get("enable_duplicate_check", 0)) == "1"
+    interval = min(
+        int(data.get("duplicate_check_interval") or DEFAULT_DUPLICATE_INTERVAL), 4 * 3600
+    )
+    digest = message_digest(msgtype, payload)
+    extra: dict[str, Any] = {}
+    if msgtype in ("image", "voice", "video", "file"):
+        extra["media_url"] = f"/_sim/media/{payload['media_id']}"
+    delivered: list[int] = []
+    for uid in users:
+        if dup_check and state.is_duplicate(uid, digest, interval):
+            state.record_dropped(uid, "duplicate", data)
+            continue
+        if not state.work_rate_ok(uid):
+            state.record_dropped(uid, "rate_limit", data)
+            continue
+        entry = state.deliver("work", uid, msgtype, payload, source="message", **extra)
+        state.remember_sent(uid, digest)
+        delivered.append(entry["id"])
+    if msgtype == "template_card" and payload.get("card_type") in INTERACTIVE_CARDS:
+        task_id = str(payload["task_id"])
+        state.register_card(task_id, payload, delivered)
+        result["response_code"] = state.issue_response_code(task_id, None)
+    return result
+
+
+@bp.post("/cgi-bin/message/update_template_card")
+@api_view("work")
+def update_template_card() -> dict[str, Any]:
+    data = read_json()
+    _check_agent(data.get("agentid"))
+    code = data.get("response_code")
+    if not code:
+        raise ApiError(40058, "response_code missing")
+    state = get_state()
+    info = state.use_response_code(str(code))
+    if info is None:
+        raise ApiError(40058, "response_code invalid, used or expired")
+    button = data.get("button")
+    card = data.get("template_card")
+    if not button and not card:
+        raise ApiError(40058, "button or template_card missing")
+    # whose copy of the card changes: userids; else the clicking member; atall / the code
+    # from message/send: every recipient (an empty set below means everyone)
+    targets = set(_split(data.get("userids")))
+    if str(data.get("atall", 0)) == "1":
+        targets = set()
+    elif not targets and info["userid"]:
+        targets = {info["userid"]}
+    for entry in state.card_entries(info["task_id"]):
+        if targets and entry["user"] not in targets:
+            continue
+        if card:
+            state.update_entry(entry["id"], payload=card, card_update=None)
+        else:
+            state.update_entry(entry["id"], card_update={"replace_name": button.get("replace_name")})
+    return _ok(invaliduser=[])
+
+
+# ---------------------------------------------------------------------- group chats
+@bp.post("/cgi-bin/appchat/create")
+@api_view("work")
+def appchat_create() -> dict[str, Any]:
+    data = read_json()
+    userlist = data.get("userlist")
+    if not isinstance(userlist, list):
+        raise ApiError(40058, "userlist missing")
+    userlist = list(dict.fromkeys(str(u) for u in userlist))
+    if not 2 <= len(userlist) <= 2000:
+        raise ApiError(86007)
+    state = get_state()
+    if get_config().strict_users and any(state.work_user(u) is None for u in userlist):
+        raise ApiError(86216)
+    owner = str(data.get("owner") or userlist[0])
+    if owner not in userlist:
+        raise ApiError(86216, "owner not in userlist")
+    chatid = data.get("chatid") or secrets.token_hex(8)
+    if not CHATID_RE.match(str(chatid)):
+        raise ApiError(86001, "invalid chatid")
+    if state.chat(str(chatid)) is not None:
+        raise ApiError(86215)
+    name = str(data.get("name") or "群聊")[:50]
+    state.create_chat(str(chatid), name, owner, userlist)
+    return _ok(chatid=str(chatid))
+
+
+@bp.get("/cgi-bin/appchat/get")
+@api_view("work")
+def appchat_get() -> dict[str, Any]:
+    chat = get_state().chat(request.args.get("chatid", ""))
+    if chat is None:
+        raise ApiError(86003)
+    return _ok(
+        chat_info={k: chat[k] for k in ("chatid", "name", "owner", "userlist")},
+    )
+
+
+@bp.post("/cgi-bin/appchat/update")
+@api_view("work")
+def appchat_update() -> dict[str, Any]:
+    data = read_json()
+    state = get_state()
+    chat = state.chat(str(data.get("chatid") or ""))
+    if chat is None:
+        raise ApiError(86003)
+    members = [u for u in chat["userlist"] if u not in set(data.get("del_user_list") or [])]
+    members += [u for u in data.get("add_user_list") or [] if u not in members]
+    if not 2 <= len(members) <= 2000:
+        raise ApiError(86007)
+    changes: dict[str, Any] = {"userlist": members}
+    if data.get("name"):
+        changes["name"] = str(data["name"])[:50]
+    if data.get("owner"):
+        changes["owner"] = str(data["owner"])
+    state.update_chat(chat["chatid"], **changes)
+    return _ok()
+
+
+@bp.post("/cgi-bin/appchat/send")
+@api_view("work")
+def appchat_send() -> dict[str, Any]:
+    data = read_json()
+    chatid = data.get("chatid")
+    if not chatid:
+        raise ApiError(40058, "chatid missing")
+    state = get_state()
+    if state.chat(str(chatid)) is None:
+        raise ApiError(86003)
+    msgtype = data.get("msgtype")
+    if msgtype not in APPCHAT_TYPES:  # no template_card in group chats
+        raise ApiError(40008)
+    payload = _validate_content(msgtype, data)
+    extra: dict[str, Any] = {}
+    if msgtype in ("image", "voice", "video", "file"):
+        extra["media_url"] = f"/_sim/media/{payload['media_id']}"
+    state.deliver("appchat", str(chatid), msgtype, payload, source="appchat", **extra)
+    return _ok()
+
+
+# ---------------------------------------------------------------------- directory
+@bp.get("/cgi-bin/user/get")
+@api_view("work")
+def user_get() -> dict[str, Any]:
+    userid = request.args.get("userid")
+    if not userid:
+        raise ApiError(40058, "userid missing")
+    user = get_state().work_user(userid)
+    if user is None:
+        raise ApiError(60111)
+    user.setdefault("status", 1)
+    user.setdefault("main_department", (user.get("department") or [1])[0])
+    return _ok(**user)
+
+
+@bp.post("/cgi-bin/user/create")
+@api_view("work")
+def user_create() -> dict[str, Any]:
+    data = read_json()
+    userid = str(require(data, "userid", 40058, "userid missing"))
+    name = str(require(data, "name", 40058, "name missing"))
+    state = get_state()
+    if state.work_user(userid) is not None:
+        raise ApiError(60102)
+    department = data.get("department") or [1]
+    if not isinstance(department, list):
+        department = [department]
+    extra = {k: v for k, v in data.items() if k not in ("userid", "name", "department")}
+    state.add_work_user(userid, name, [int(d) for d in department], **extra)
+    return {"errcode": 0, "errmsg": "created"}
+
+
+@bp.get("/cgi-bin/department/list")
+@api_view("work")
+def department_list() -> dict[str, Any]:
+    dept = request.args.get("id")
+    return _ok(department=get_state().departments(int(dept) if dept else None))
+
+
+# ---------------------------------------------------------------------- OAuth (H5 pages)
+@bp.get("/connect/oauth2/authorize")
+def oauth_authorize() -> Response:
+    """Stands in for open.weixin.qq.com's authorize page: redirects back with a code for the
+    phone's current clinician (cookie ``sim_work_user``, or ``?sim_user=``)."""
+    args = request.args
+    if args.get("appid") != get_config().work_corp_id or not args.get("redirect_uri"):
+        return Response("appid 或 redirect_uri 参数错误", status=400, mimetype="text/plain")
+    userid = args.get("sim_user") or request.cookies.get("sim_work_user") or DEFAULT_CLINICIAN
+    code = get_state().issue_oauth_code("work", userid)
+    target = args["redirect_uri"]
+    sep = "&" if "?" in target else "?"
+    return redirect(target + sep + urlencode({"code": code, "state": args.get("state", "")}))
+
+
+def _redeem() -> str:
+    code = request.args.get("code")
+    if not code:
+        raise ApiError(41008)
+    userid = get_state().redeem_oauth_code("work", code)
+    if userid is None:
+        raise ApiError(40029)
+    return userid
+
+
+@bp.get("/cgi-bin/auth/getuserinfo")
+@api_view("work")
+def auth_getuserinfo() -> dict[str, Any]:
+    return _ok(userid=_redeem(), user_ticket=secrets.token_urlsafe(24), expires_in=1800)
+
+
+@bp.get("/cgi-bin/user/getuserinfo")
+@api_view("work")
+def legacy_getuserinfo() -> dict[str, Any]:
+    """The legacy endpoint wechatpy 1.8.18's ``oauth.get_user_info`` calls."""
+    return _ok(UserId=_redeem(), DeviceId="")
+
+
+# ---------------------------------------------------------------------- media and menu
+@bp.post("/cgi-bin/media/upload")
+@api_view("work")
+def media_upload() -> dict[str, Any]:
+    result = upload_media("work")
+    return _ok(
+        type=result["type"], media_id=result["media_id"], created_at=str(result["created_at"])
+    )
+
+
+@bp.get("/cgi-bin/media/get")
+@api_view("work")
+def media_get() -> Response:
+    return get_media_response("work")
+
+
+@bp.post("/cgi-bin/menu/create")
+@api_view("work")
+def menu_create() -> dict[str, Any]:
+    _check_agent(request.args.get("agentid"))
+    get_state().set_menu("work", validate_menu(read_json()))
+    return _ok()
+
+
+@bp.get("/cgi-bin/menu/get")
+@api_view("work")
+def menu_get() -> dict[str, Any]:
+    _check_agent(request.args.get("agentid"))
+    menu = get_state().menu("work")
+    if menu is None:
+        raise ApiError(46003)
+    return _ok(**menu)

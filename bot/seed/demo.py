@@ -1179,7 +1179,7 @@ class _Builder:
                 lot_number=f"{lot}{rng.randrange(100000, 1000000)}",
             )  # fmt: skip
         elif device == "PORT":
-            brand, model, port_model, fr, site = self.pick(
+            brand, model, port_model, port_fr, site = self.pick(
                 list(zip(PORT_MODELS, PORT_MODEL_WEIGHTS, strict=True))
             )
             if site == "CHEST":
@@ -1195,7 +1195,7 @@ class _Builder:
                 arm = self.cm(rng.uniform(22, 31))
             f.update(
                 side=side, brand=brand, model=model, port_model=port_model,
-                french_size=Decimal(str(fr)), lumens=1, vein=self.code("veins", vein),
+                french_size=Decimal(str(port_fr)), lumens=1, vein=self.code("veins", vein),
                 techniques=["SELDINGER", "US"], insertion_length_cm=self.cm(length),
                 arm_circumference_cm=arm, tip_position=TIP_CAVOATRIAL,
                 tip_confirmation=self.code("tip_confirmation", "XRAY"),
@@ -1283,7 +1283,7 @@ class _Builder:
                 inserter = self.doctors["ICU" if dept_code == "ICU" else "GENERAL_SURGERY"]
             else:
                 inserter = rng.choice(self.experts)
-            brought_in = plan.removed_on is None and plan.visits and rng.random() < 0.1
+            brought_in = plan.removed_on is None and bool(plan.visits) and rng.random() < 0.1
             if brought_in and plan.device in ("PICC", "PORT"):
                 catheter.source = PlacementSource.BROUGHT_IN
                 if rng.random() < 0.5 and plan.device == "PICC":
@@ -1315,7 +1315,6 @@ class _Builder:
             if plan.removed_on is not None:
                 catheter.state = CatheterState.REMOVED
                 catheter.removed_on = plan.removed_on
-                catheter.qr_revoked = True
             else:
                 catheter.state = CatheterState.IN_PLACE
                 catheter.next_due_on = self.next_due(
@@ -1434,13 +1433,12 @@ class _Builder:
                     institution = self.home
                     staff = rng.choice(self.clinic_nurses if rng.random() < 0.85 else ward)
                 last = i == len(plan.visits) - 1
-                after = template is not None and plan.onset_visit is not None
-                after = after and i > plan.onset_visit
+                found_before = plan.onset_visit is not None and i > plan.onset_visit
                 rows.append(
                     self.record(plan, visit, institution, staff, last=last,
                                 template=template if onset else None,
                                 complication=complication if onset else None,
-                                lasting=template if after else None)
+                                lasting=template if found_before else None)
                 )  # fmt: skip
             if plan.removed_on is not None:
                 assert plan.reason is not None
@@ -1456,7 +1454,11 @@ class _Builder:
                         tip_culture_result=culture,
                         dwell_days=rules.catheter_days(plan.placed_on, plan.removed_on, self.today),
                         institution_id=self.home.id,
-                        staff_id=rng.choice(self.experts).id,
+                        staff_id=(
+                            self.doctors["GENERAL_SURGERY"]  # a port comes out in theatre
+                            if plan.device == "PORT"
+                            else rng.choice(self.experts)
+                        ).id,
                         notes=REMOVAL_NOTES.get(plan.reason),
                         created_at=self.at(plan.removed_on, (9, 0), (16, 30)),
                     )

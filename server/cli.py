@@ -13,10 +13,10 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from bot import migrate
-from bot.channels import menus
-from bot.config import ROOT
 from bot.care.dictionary import DictionaryError
 from bot.care.rules import local_date
+from bot.channels import menus
+from bot.config import ROOT
 from bot.models import utcnow
 from bot.services import audit
 from bot.services import dictionary as dictionary_service

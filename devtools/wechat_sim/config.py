@@ -118,4 +118,3 @@ class SimConfig:
             "WECHAT_API_BASE": f"{base}/mp",
             "WECOM_API_BASE": f"{base}/work",
         }
-

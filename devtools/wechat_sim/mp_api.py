@@ -9,8 +9,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
-from .api import api_view, get_config, get_state, read_json, require
+from .api import api_view, get_config, get_state, read_json
 from .errors import ApiError
 from .state import DEFAULT_PATIENT
 
@@ -320,7 +321,7 @@ def user_info() -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- web OAuth (H5 pages)
 @bp.get("/connect/oauth2/authorize")
-def oauth_authorize() -> Response:
+def oauth_authorize() -> BaseResponse:
     """Stands in for open.weixin.qq.com's authorize page: redirects straight back with a
     code for the phone's current patient (cookie ``sim_mp_user``, or ``?sim_user=``)."""
     args = request.args

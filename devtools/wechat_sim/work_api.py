@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from .api import api_view, get_config, get_state, read_json, require
 from .errors import ApiError
@@ -32,7 +33,17 @@ SEND_TYPES = {
     "miniprogram_notice",
     "template_card",
 }
-APPCHAT_TYPES = {"text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown"}
+APPCHAT_TYPES = {
+    "text",
+    "image",
+    "voice",
+    "video",
+    "file",
+    "textcard",
+    "news",
+    "mpnews",
+    "markdown",
+}
 CARD_TYPES = {
     "text_notice",
     "news_notice",
@@ -141,7 +152,9 @@ def _recipients(data: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
     """→ (userids to deliver to, invalid users, invalid parties)."""
     state = get_state()
     strict = get_config().strict_users
-    users, invalid_users, invalid_parties = [], [], []
+    users: list[str] = []
+    invalid_users: list[str] = []
+    invalid_parties: list[str] = []
     for uid in _split(data.get("touser")):
         if uid == "@all":
             users.extend(u["userid"] for u in state.work_users())
@@ -155,9 +168,7 @@ def _recipients(data: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
             invalid_parties.append(party)
         else:
             users.extend(state.users_in_departments([int(party)]))
-    seen: set[str] = set()
-    unique = [u for u in users if not (u in seen or seen.add(u))]
-    return unique, invalid_users, invalid_parties
+    return list(dict.fromkeys(users)), invalid_users, invalid_parties
 
 
 @bp.post("/cgi-bin/message/send")
@@ -240,7 +251,8 @@ def update_template_card() -> dict[str, Any]:
         if card:
             state.update_entry(entry["id"], payload=card, card_update=None)
         else:
-            state.update_entry(entry["id"], card_update={"replace_name": button.get("replace_name")})
+            replace_name = button.get("replace_name") if isinstance(button, dict) else None
+            state.update_entry(entry["id"], card_update={"replace_name": replace_name})
     return _ok(invaliduser=[])
 
 
@@ -365,7 +377,7 @@ def department_list() -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- OAuth (H5 pages)
 @bp.get("/connect/oauth2/authorize")
-def oauth_authorize() -> Response:
+def oauth_authorize() -> BaseResponse:
     """Stands in for open.weixin.qq.com's authorize page: redirects back with a code for the
     phone's current clinician (cookie ``sim_work_user``, or ``?sim_user=``)."""
     args = request.args

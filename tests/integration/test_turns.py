@@ -12,9 +12,8 @@ from sqlalchemy import select
 from bot.jobs import context
 from bot.models import InboxMessage, Institution, OutboxMessage, PatientAccount, Staff
 from bot.models.enums import InboxStatus, StaffRole
-from server import create_app
+from server import Container, create_app
 from server.worker import build_context
-from server import Container
 from tests.support import callbacks as cb
 from tests.support.fake_rasa import FakeRasa
 from tests.support.servers import serve
@@ -46,7 +45,9 @@ def worker(live_settings, engine, redis_conn):
     context.install(build_context(Container(live_settings)))
 
     def run(queues=("inbound",)):
-        SimpleWorker([Queue(q, connection=redis_conn) for q in queues], connection=redis_conn).work(burst=True)
+        SimpleWorker([Queue(q, connection=redis_conn) for q in queues], connection=redis_conn).work(
+            burst=True
+        )
 
     return run
 
@@ -61,7 +62,9 @@ def rows(session_factory, model):
         return s.scalars(select(model).order_by(model.id)).all()
 
 
-def test_a_new_patient_text_runs_one_turn_with_patient_metadata(app, live_settings, worker, rasa, session_factory):
+def test_a_new_patient_text_runs_one_turn_with_patient_metadata(
+    app, live_settings, worker, rasa, session_factory
+):
     post_mp(app, live_settings, cb.mp_text_xml("o_new", "你好"))
     worker()
     [sent] = rasa.requests
@@ -83,11 +86,23 @@ def test_menu_click_reaches_the_engine_as_an_intent(app, live_settings, worker, 
 
 def test_clinician_metadata_carries_role_and_institution(app, live_settings, worker, rasa, session):
     home = Institution(code="HOME", name="本院", is_home=True)
-    session.add(Staff(institution=home, staff_no="N1", name="李护士", role=StaffRole.NURSE, wecom_userid="n0001"))
+    session.add(
+        Staff(
+            institution=home,
+            staff_no="N1",
+            name="李护士",
+            role=StaffRole.NURSE,
+            wecom_userid="n0001",
+        )
+    )
     session.commit()
-    path, body = cb.work_request(live_settings, cb.work_text_xml("n0001", "今日待维护", live_settings.wecom_agent_id))
+    path, body = cb.work_request(
+        live_settings, cb.work_text_xml("n0001", "今日待维护", live_settings.wecom_agent_id)
+    )
     app.test_client().post(path, data=body)
-    path, body = cb.work_request(live_settings, cb.work_text_xml("stranger", "你好", live_settings.wecom_agent_id))
+    path, body = cb.work_request(
+        live_settings, cb.work_text_xml("stranger", "你好", live_settings.wecom_agent_id)
+    )
     app.test_client().post(path, data=body)
     worker()
     meta = {r["sender"]: r["metadata"] for r in rasa.requests}
@@ -95,7 +110,9 @@ def test_clinician_metadata_carries_role_and_institution(app, live_settings, wor
     assert meta["work:stranger"]["role"] == "unknown"
 
 
-def test_messages_kept_while_the_engine_is_down_are_answered_once_it_is_back(app, live_settings, worker, rasa, session_factory):
+def test_messages_kept_while_the_engine_is_down_are_answered_once_it_is_back(
+    app, live_settings, worker, rasa, session_factory
+):
     rasa.down = True
     post_mp(app, live_settings, cb.mp_text_xml("o_wait", "第一条"))
     worker()
@@ -103,13 +120,15 @@ def test_messages_kept_while_the_engine_is_down_are_answered_once_it_is_back(app
     assert inbox.status == InboxStatus.PENDING and "Rasa" in inbox.last_error
     assert inbox.next_attempt_at is not None and rows(session_factory, OutboxMessage) == []
     rasa.down = False
-    from bot.jobs.queues import enqueue_turn
     from bot.jobs.context import current
+    from bot.jobs.queues import enqueue_turn
 
     enqueue_turn(current().redis, inbox.id)  # what the sweeper or RQ's retry does
     worker()
     assert rasa.messages_of("mp:o_wait") == ["第一条"]
-    assert [o.payload["text"]["content"] for o in rows(session_factory, OutboxMessage)] == ["收到：第一条"]
+    assert [o.payload["text"]["content"] for o in rows(session_factory, OutboxMessage)] == [
+        "收到：第一条"
+    ]
 
 
 def test_turns_of_one_user_run_in_the_order_they_arrived(app, live_settings, worker, rasa):
@@ -119,7 +138,9 @@ def test_turns_of_one_user_run_in_the_order_they_arrived(app, live_settings, wor
     assert rasa.messages_of("mp:o_order") == [f"消息{n}" for n in range(6)]
 
 
-def test_rerunning_a_finished_turn_asks_nothing_and_sends_nothing_new(app, live_settings, worker, rasa, session_factory, redis_conn):
+def test_rerunning_a_finished_turn_asks_nothing_and_sends_nothing_new(
+    app, live_settings, worker, rasa, session_factory, redis_conn
+):
     post_mp(app, live_settings, cb.mp_text_xml("o_twice", "一次"))
     worker()
     [inbox] = rows(session_factory, InboxMessage)
@@ -130,7 +151,9 @@ def test_rerunning_a_finished_turn_asks_nothing_and_sends_nothing_new(app, live_
     assert len(rasa.requests) == 1 and len(rows(session_factory, OutboxMessage)) == 1
 
 
-def test_a_crash_after_the_engine_answered_neither_asks_again_nor_loses_the_reply(app, live_settings, worker, rasa, session_factory, redis_conn, monkeypatch):
+def test_a_crash_after_the_engine_answered_neither_asks_again_nor_loses_the_reply(
+    app, live_settings, worker, rasa, session_factory, redis_conn, monkeypatch
+):
     import cards
 
     calls = {"n": 0}
@@ -156,7 +179,9 @@ def test_a_crash_after_the_engine_answered_neither_asks_again_nor_loses_the_repl
     assert out.payload["text"]["content"] == "收到：在吗"
 
 
-def test_unsubscribe_marks_the_account_and_needs_no_conversation(app, live_settings, worker, rasa, session_factory):
+def test_unsubscribe_marks_the_account_and_needs_no_conversation(
+    app, live_settings, worker, rasa, session_factory
+):
     post_mp(app, live_settings, cb.mp_text_xml("o_leave", "再见"))
     post_mp(app, live_settings, cb.mp_event_xml("o_leave", "unsubscribe"))
     worker()

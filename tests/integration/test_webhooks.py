@@ -51,15 +51,21 @@ def test_wechat_work_url_verification_returns_the_decrypted_echostr(client, sett
     xml = crypto.encrypt_message("echo-42", nonce, ts)
     echostr = xml.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
     signature = xml.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
-    query = urlencode({"msg_signature": signature, "timestamp": ts, "nonce": nonce, "echostr": echostr})
+    query = urlencode(
+        {"msg_signature": signature, "timestamp": ts, "nonce": nonce, "echostr": echostr}
+    )
     resp = client.get(f"/wechat/work?{query}")
     assert resp.status_code == 200 and resp.get_data(as_text=True) == "echo-42"
-    bad = urlencode({"msg_signature": "0" * 40, "timestamp": ts, "nonce": nonce, "echostr": echostr})
+    bad = urlencode(
+        {"msg_signature": "0" * 40, "timestamp": ts, "nonce": nonce, "echostr": echostr}
+    )
     assert client.get(f"/wechat/work?{bad}").status_code == 403
 
 
 @pytest.mark.parametrize("aes", [True, False], ids=["safe-mode", "plaintext"])
-def test_text_message_is_persisted_acknowledged_and_enqueued(client, settings, session_factory, redis_conn, aes):
+def test_text_message_is_persisted_acknowledged_and_enqueued(
+    client, settings, session_factory, redis_conn, aes
+):
     path, body = cb.mp_request(settings, cb.mp_text_xml("o_alice", "我的导管"), aes=aes)
     resp = client.post(path, data=body, content_type="text/xml")
     assert resp.status_code == 200 and resp.get_data(as_text=True) == "success"
@@ -70,13 +76,21 @@ def test_text_message_is_persisted_acknowledged_and_enqueued(client, settings, s
 
 
 def test_wechat_work_message_is_decrypted_and_kept(client, settings, session_factory):
-    path, body = cb.work_request(settings, cb.work_text_xml("n0001", "今日待维护", settings.wecom_agent_id))
+    path, body = cb.work_request(
+        settings, cb.work_text_xml("n0001", "今日待维护", settings.wecom_agent_id)
+    )
     assert client.post(path, data=body).get_data(as_text=True) == "success"
     [row] = inbox_rows(session_factory)
-    assert (row.channel, row.sender, row.payload["Content"]) == (Channel.WORK, "n0001", "今日待维护")
+    assert (row.channel, row.sender, row.payload["Content"]) == (
+        Channel.WORK,
+        "n0001",
+        "今日待维护",
+    )
 
 
-def test_same_message_delivered_four_times_concurrently_makes_one_row_and_one_job(app, settings, session_factory, redis_conn):
+def test_same_message_delivered_four_times_concurrently_makes_one_row_and_one_job(
+    app, settings, session_factory, redis_conn
+):
     path, body = cb.mp_request(settings, cb.mp_text_xml("o_bob", "你好", msg_id=424242))
     results = []
 
@@ -126,7 +140,9 @@ def test_tampered_safe_mode_message_is_refused(client, settings, session_factory
 
 
 def test_stale_timestamp_is_refused(client, settings, session_factory):
-    path, body = cb.mp_request(settings, cb.mp_text_xml("o_eve", "x"), timestamp=int(time.time()) - 3600)
+    path, body = cb.mp_request(
+        settings, cb.mp_text_xml("o_eve", "x"), timestamp=int(time.time()) - 3600
+    )
     assert client.post(path, data=body).status_code == 403
     assert inbox_rows(session_factory) == []
 
@@ -168,10 +184,19 @@ def test_callbacks_are_kept_when_redis_is_down(app, settings, session_factory, m
     path, body = cb.mp_request(settings, cb.mp_text_xml("o_frank", "在吗"))
     assert app.test_client().post(path, data=body).get_data(as_text=True) == "success"
     with session_factory() as s:
-        assert s.scalar(select(func.count()).select_from(InboxMessage).where(InboxMessage.status == InboxStatus.PENDING)) == 1
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(InboxMessage)
+                .where(InboxMessage.status == InboxStatus.PENDING)
+            )
+            == 1
+        )
 
 
-def test_entity_attack_inside_a_safe_mode_envelope_is_refused_with_400(client, settings, session_factory):
+def test_entity_attack_inside_a_safe_mode_envelope_is_refused_with_400(
+    client, settings, session_factory
+):
     path, _ = cb.mp_request(settings, cb.mp_text_xml("o_eve", "x"))
     bomb = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><xml><ToUserName>&b;</ToUserName><Encrypt>&b;</Encrypt></xml>'
     assert client.post(path, data=bomb).status_code == 400

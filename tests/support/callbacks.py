@@ -17,7 +17,9 @@ def next_msg_id() -> int:
     return next(_msg_ids)
 
 
-def mp_text_xml(openid: str, content: str, msg_id: int | None = None, create_time: int | None = None) -> str:
+def mp_text_xml(
+    openid: str, content: str, msg_id: int | None = None, create_time: int | None = None
+) -> str:
     return (
         f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
         f"<CreateTime>{create_time or int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
@@ -46,21 +48,31 @@ def _signature(token: str, *parts: str) -> str:
     return hashlib.sha1("".join(sorted([token, *parts])).encode()).hexdigest()
 
 
-def mp_request(settings, xml: str, *, aes: bool = True, timestamp: int | None = None, nonce: str = "n0nce") -> tuple[str, bytes]:
+def mp_request(
+    settings, xml: str, *, aes: bool = True, timestamp: int | None = None, nonce: str = "n0nce"
+) -> tuple[str, bytes]:
     """(path with query, body) of an official-account callback, plaintext or safe mode."""
     ts = str(timestamp or int(time.time()))
-    query = {"timestamp": ts, "nonce": nonce, "openid": "x",
-             "signature": _signature(settings.wechat_mp_token, ts, nonce)}
+    query = {
+        "timestamp": ts,
+        "nonce": nonce,
+        "openid": "x",
+        "signature": _signature(settings.wechat_mp_token, ts, nonce),
+    }
     if not aes:
         return f"/wechat/mp?{urlencode(query)}", xml.encode()
-    crypto = WeChatCrypto(settings.wechat_mp_token, settings.wechat_mp_aes_key, settings.wechat_mp_appid)
+    crypto = WeChatCrypto(
+        settings.wechat_mp_token, settings.wechat_mp_aes_key, settings.wechat_mp_appid
+    )
     encrypted = crypto.encrypt_message(xml, nonce, ts)
     msg_signature = encrypted.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
     query.update(encrypt_type="aes", msg_signature=msg_signature)
     return f"/wechat/mp?{urlencode(query)}", encrypted.encode()
 
 
-def work_request(settings, xml: str, *, timestamp: int | None = None, nonce: str = "n0nce") -> tuple[str, bytes]:
+def work_request(
+    settings, xml: str, *, timestamp: int | None = None, nonce: str = "n0nce"
+) -> tuple[str, bytes]:
     ts = str(timestamp or int(time.time()))
     crypto = WorkCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
     encrypted = crypto.encrypt_message(xml, nonce, ts)

@@ -1,0 +1,206 @@
+"""``/_sim/*``: inspect the simulator and steer it from tests (faults, clock, windows …)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, request
+
+from .api import get_state, json_response
+
+bp = Blueprint("sim_control", __name__, url_prefix="/_sim")
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(force=True, silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+@bp.get("/")
+def index() -> Response:
+    return json_response(
+        {
+            "phone": "/phone",
+            "mp_api": "/mp/cgi-bin/…",
+            "work_api": "/work/cgi-bin/…",
+            "control": [
+                "POST /_sim/faults",
+                "GET /_sim/faults",
+                "DELETE /_sim/faults",
+                "POST /_sim/expire-tokens",
+                "POST /_sim/clock",
+                "GET /_sim/calls?channel=mp|work&path=…",
+                "GET /_sim/messages?channel=mp|work&user=… | channel=appchat&chat=…",
+                "POST /_sim/messages",
+                "POST /_sim/user-message",
+                "POST /_sim/subscriptions",
+                "GET /_sim/callbacks",
+                "GET /_sim/dropped",
+                "GET /_sim/media/<media_id>",
+                "POST /_sim/reset",
+            ],
+        }
+    )
+
+
+@bp.route("/faults", methods=["GET", "POST", "DELETE"])
+def faults() -> Response:
+    state = get_state()
+    if request.method == "DELETE":
+        state.clear_faults()
+        return json_response({"ok": True})
+    if request.method == "GET":
+        return json_response({"faults": state.faults()})
+    data = _body()
+    if not data.get("path"):
+        return json_response({"ok": False, "error": "path is required"}, 400)
+    try:
+        fault = state.add_fault(
+            str(data["path"]),
+            None if data.get("errcode") is None else int(data["errcode"]),
+            errmsg=data.get("errmsg"),
+            http_status=None if data.get("http_status") is None else int(data["http_status"]),
+            times=int(data.get("times", 1)),
+            delay=float(data.get("delay", 0)),
+        )
+    except ValueError as exc:
+        return json_response({"ok": False, "error": str(exc)}, 400)
+    return json_response({"ok": True, "fault": fault})
+
+
+@bp.post("/expire-tokens")
+def expire_tokens() -> Response:
+    return json_response({"ok": True, "expired": get_state().expire_tokens()})
+
+
+@bp.post("/clock")
+def clock() -> Response:
+    """``{"advance": seconds}`` moves the simulator's time forward."""
+    state = get_state()
+    advance = float(_body().get("advance", 0))
+    return json_response(
+        {"ok": True, "now": state.advance_clock(advance) if advance else state.now()}
+    )
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    get_state().reset()
+    return json_response({"ok": True})
+
+
+@bp.get("/calls")
+def calls() -> Response:
+    a = request.args
+    return json_response(
+        {"calls": get_state().calls(a.get("channel"), a.get("path"), a.get("method"))}
+    )
+
+
+@bp.get("/callbacks")
+def callbacks() -> Response:
+    return json_response({"callbacks": get_state().callbacks(request.args.get("channel"))})
+
+
+@bp.get("/dropped")
+def dropped() -> Response:
+    return json_response({"dropped": get_state().dropped()})
+
+
+def _conversation_key() -> tuple[str, str]:
+    channel = request.args.get("channel") or ""
+    who = request.args.get("chat" if channel == "appchat" else "user") or ""
+    if channel not in ("mp", "work", "appchat") or not who:
+        abort(json_response({"error": "channel=mp|work&user=… or channel=appchat&chat=…"}, 400))
+    return channel, who
+
+
+@bp.get("/messages")
+def messages() -> Response:
+    channel, who = _conversation_key()
+    state = get_state()
+    return json_response(
+        {
+            "channel": channel,
+            "messages": state.messages(
+                channel,
+                who,
+                include_user=_flag("include_user"),
+                since=int(request.args.get("since") or 0),
+            ),
+            "seq": state.latest_seq(),
+        }
+    )
+
+
+@bp.post("/messages")
+def inject_message() -> Response:
+    """Put a bot message into a conversation directly:
+    ``{"channel": "mp", "user": "o…", "msgtype": "text", "text": {"content": "…"}}``."""
+    data = _body()
+    channel, msgtype = data.get("channel"), data.get("msgtype")
+    who = data.get("chat") if channel == "appchat" else data.get("user")
+    if channel not in ("mp", "work", "appchat") or not who or not msgtype:
+        return json_response({"ok": False, "error": "channel, user/chat and msgtype needed"}, 400)
+    payload = data.get(msgtype, {})
+    entry = get_state().deliver(channel, str(who), str(msgtype), payload, source="injected")
+    return json_response({"ok": True, "message": entry})
+
+
+@bp.post("/user-message")
+def user_message() -> Response:
+    """``{"openid": "o…", "kind": "message" | "event"}``: opens the customer-service window."""
+    data = _body()
+    openid = data.get("openid") or data.get("user")
+    if not openid:
+        return json_response({"ok": False, "error": "openid is required"}, 400)
+    state = get_state()
+    state.user_message(str(openid), str(data.get("kind") or "message"))
+    return json_response({"ok": True, "window": state.window(str(openid))})
+
+
+@bp.route("/subscriptions", methods=["POST", "DELETE"])
+def subscriptions() -> Response:
+    """``{"openid": "o…", "template_id": "…" (optional: every template)}``."""
+    data = _body()
+    openid = data.get("openid")
+    if not openid:
+        return json_response({"ok": False, "error": "openid is required"}, 400)
+    state = get_state()
+    if request.method == "DELETE":
+        state.reject_subscription(str(openid), data.get("template_id"))
+    else:
+        state.accept_subscription(str(openid), data.get("template_id"))
+    return json_response({"ok": True})
+
+
+@bp.get("/media/<media_id>")
+def media(media_id: str) -> Response:
+    """A media's bytes without a token: the ``PicUrl`` of image callbacks and the phone's
+    thumbnails."""
+    found = get_state().get_media(None, media_id)
+    if found is None:
+        abort(404)
+    return Response(found["data"], content_type=found["content_type"])
+
+
+@bp.get("/menu")
+def menu() -> Response:
+    from .phone import menu_for
+
+    channel = request.args.get("channel", "mp")
+    return json_response(menu_for(channel))
+
+
+@bp.get("/chats")
+def chats() -> Response:
+    return json_response({"chats": get_state().chats_for(request.args.get("user", ""))})
+
+
+@bp.get("/window")
+def window() -> Response:
+    return json_response({"window": get_state().window(request.args.get("openid", ""))})

@@ -1,0 +1,667 @@
+"""The WeChat / WeChat Work simulator, driven in-process and through wechatpy's real clients."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask, request
+from wechatpy import WeChatClient
+from wechatpy import parse_message as parse_mp
+from wechatpy.crypto import WeChatCrypto as MpCrypto
+from wechatpy.enterprise import WeChatClient as WorkClient
+from wechatpy.enterprise import parse_message as parse_work
+from wechatpy.enterprise.crypto import WeChatCrypto as WorkCrypto
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.utils import check_signature
+from werkzeug.serving import make_server
+
+from devtools.wechat_sim import (
+    LiveSim,
+    ManualClock,
+    SimConfig,
+    SimState,
+    callbacks,
+    create_sim_app,
+    start_live_sim,
+)
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
+    b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+OPENID = "o_sim_patient_1"
+
+
+# ---------------------------------------------------------------------- fixtures
+@pytest.fixture
+def config() -> SimConfig:
+    return SimConfig()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(1_700_000_000.0)
+
+
+@pytest.fixture
+def state(config: SimConfig, clock: ManualClock) -> SimState:
+    return SimState(config, clock=clock)
+
+
+@pytest.fixture
+def client(state: SimState):
+    return create_sim_app(state=state).test_client()
+
+
+@pytest.fixture
+def live(state: SimState) -> Iterator[LiveSim]:
+    sim = start_live_sim(state=state)
+    yield sim
+    sim.stop()
+
+
+def mp_client_class(api_base: str) -> type[WeChatClient]:
+    """wechatpy's official-account client pointed at the simulator (token fetch included)."""
+
+    class SimMpClient(WeChatClient):
+        API_BASE_URL = f"{api_base}/cgi-bin/"
+
+        def fetch_access_token(self) -> dict[str, Any]:
+            return self._fetch_access_token(
+                url=f"{api_base}/cgi-bin/token",
+                params={
+                    "grant_type": "client_credential",
+                    "appid": self.appid,
+                    "secret": self.secret,
+                },
+            )
+
+    return SimMpClient
+
+
+def work_client_class(api_base: str) -> type[WorkClient]:
+    class SimWorkClient(WorkClient):
+        API_BASE_URL = f"{api_base}/cgi-bin/"
+
+        def fetch_access_token(self) -> dict[str, Any]:
+            return self._fetch_access_token(
+                url=f"{api_base}/cgi-bin/gettoken",
+                params={"corpid": self.corp_id, "corpsecret": self.secret},
+            )
+
+    return SimWorkClient
+
+
+@pytest.fixture
+def mp(live: LiveSim, config: SimConfig) -> WeChatClient:
+    return mp_client_class(live.mp_api_base)(config.mp_appid, config.mp_secret, timeout=10)
+
+
+@pytest.fixture
+def work(live: LiveSim, config: SimConfig) -> WorkClient:
+    return work_client_class(live.work_api_base)(
+        config.work_corp_id, config.work_secret, timeout=10
+    )
+
+
+def errcode_of(fn, *args: Any, **kwargs: Any) -> int | None:
+    with pytest.raises(WeChatClientException) as info:
+        fn(*args, **kwargs)
+    return None if info.value.errcode is None else int(info.value.errcode)
+
+
+def mp_token(client, config: SimConfig) -> str:
+    resp = client.get(
+        "/mp/cgi-bin/token",
+        query_string={
+            "grant_type": "client_credential",
+            "appid": config.mp_appid,
+            "secret": config.mp_secret,
+        },
+    )
+    return resp.get_json()["access_token"]
+
+
+def work_token(client, config: SimConfig) -> str:
+    resp = client.get(
+        "/work/cgi-bin/gettoken",
+        query_string={"corpid": config.work_corp_id, "corpsecret": config.work_secret},
+    )
+    return resp.get_json()["access_token"]
+
+
+# ---------------------------------------------------------------------- tokens and recording
+def test_token_and_custom_send_are_recorded(mp: WeChatClient, state: SimState, live: LiveSim):
+    state.user_message(OPENID)
+    result = mp.message.send_text(OPENID, "您好，导管维护时间到了")
+    assert result == {"errcode": 0, "errmsg": "ok"}
+
+    token_calls = state.calls("mp", "/cgi-bin/token")
+    assert len(token_calls) == 1 and token_calls[0]["response"]["expires_in"] == 7200
+    sends = state.calls("mp", "/mp/cgi-bin/message/custom/send")
+    assert len(sends) == 1
+    assert sends[0]["method"] == "POST"
+    assert sends[0]["body"] == {
+        "touser": OPENID,
+        "msgtype": "text",
+        "text": {"content": "您好，导管维护时间到了"},
+    }
+    assert sends[0]["params"]["access_token"] == token_calls[0]["response"]["access_token"]
+
+    over_http = requests.get(
+        live.url + "/_sim/calls",
+        params={"channel": "mp", "path": "/cgi-bin/message/custom/send"},
+        timeout=5,
+    ).json()["calls"]
+    assert [c["seq"] for c in over_http] == [sends[0]["seq"]]
+    delivered = requests.get(
+        live.url + "/_sim/messages", params={"channel": "mp", "user": OPENID}, timeout=5
+    ).json()["messages"]
+    assert [(m["msgtype"], m["payload"]["content"]) for m in delivered] == [
+        ("text", "您好，导管维护时间到了")
+    ]
+
+
+def test_wrong_credentials_are_refused(live: LiveSim, config: SimConfig):
+    bad_secret = mp_client_class(live.mp_api_base)(config.mp_appid, "nope")
+    assert errcode_of(bad_secret.fetch_access_token) == 40001
+    bad_appid = mp_client_class(live.mp_api_base)("wx_other", config.mp_secret)
+    assert errcode_of(bad_appid.fetch_access_token) == 40013
+    bad_corp = work_client_class(live.work_api_base)(config.work_corp_id, "nope")
+    assert errcode_of(bad_corp.fetch_access_token) == 40001
+    bad_corpid = work_client_class(live.work_api_base)("ww_other", config.work_secret)
+    assert errcode_of(bad_corpid.fetch_access_token) == 40013
+
+
+def test_access_token_is_checked_on_every_call(client, config: SimConfig):
+    body = json.dumps({"touser": OPENID, "msgtype": "text", "text": {"content": "x"}})
+    url = "/mp/cgi-bin/message/custom/send"
+    assert client.post(url, data=body).get_json()["errcode"] == 41001
+    assert client.post(url + "?access_token=forged", data=body).get_json()["errcode"] == 40014
+    work = work_token(client, config)
+    # a WeChat Work token is not an official-account token
+    assert client.post(f"{url}?access_token={work}", data=body).get_json()["errcode"] == 40014
+
+
+def test_expired_tokens_answer_42001_and_wechatpy_refreshes(
+    mp: WeChatClient, state: SimState, live: LiveSim, clock: ManualClock
+):
+    state.user_message(OPENID)
+    mp.message.send_text(OPENID, "一")
+    old = state.calls("mp", "/cgi-bin/token")[-1]["response"]["access_token"]
+    assert requests.post(live.url + "/_sim/expire-tokens", timeout=5).json()["ok"]
+
+    raw = requests.get(
+        live.mp_api_base + "/cgi-bin/user/info",
+        params={"access_token": old, "openid": OPENID},
+        timeout=5,
+    ).json()
+    assert raw["errcode"] == 42001
+
+    # wechatpy's client sees 42001, fetches a new token and retries
+    mp.message.send_text(OPENID, "二")
+    assert state.token_fetches("mp") == 2
+    assert [m["payload"]["content"] for m in state.messages("mp", OPENID)] == ["一", "二"]
+
+    # tokens also expire by themselves after 7200 s
+    fresh = state.calls("mp", "/cgi-bin/token")[-1]["response"]["access_token"]
+    clock.advance(7200)
+    assert state.check_token("mp", fresh) == 42001
+
+
+# ---------------------------------------------------------------------- customer-service window
+def test_custom_send_needs_an_open_window(mp: WeChatClient, state: SimState, clock: ManualClock):
+    # never wrote to the account
+    assert errcode_of(mp.message.send_text, "o_never_wrote", "hi") == 45015
+
+    state.user_message(OPENID)
+    for i in range(5):
+        mp.message.send_text(OPENID, f"第{i + 1}条")
+    assert errcode_of(mp.message.send_text, OPENID, "第6条") == 45047
+
+    # a new message from the patient opens a new allowance
+    state.user_message(OPENID)
+    mp.message.send_text(OPENID, "新窗口")
+
+    # 48 hours later the window is closed
+    clock.advance(48 * 3600 + 1)
+    assert errcode_of(mp.message.send_text, OPENID, "太晚了") == 45015
+    assert len(state.messages("mp", OPENID)) == 6
+
+
+def test_a_menu_click_allows_three_messages_within_a_minute(client, config, clock):
+    token = mp_token(client, config)
+    assert client.post("/_sim/user-message", json={"openid": OPENID, "kind": "event"}).json["ok"]
+
+    def send() -> int:
+        body = {"touser": OPENID, "msgtype": "text", "text": {"content": "菜单回复"}}
+        resp = client.post(f"/mp/cgi-bin/message/custom/send?access_token={token}", json=body)
+        return resp.get_json()["errcode"]
+
+    assert [send() for _ in range(4)] == [0, 0, 0, 45047]
+    client.post("/_sim/user-message", json={"openid": OPENID, "kind": "event"})
+    clock.advance(61)
+    assert send() == 45015
+
+
+def test_template_messages_ignore_the_window_and_subscribe_needs_consent(mp, state):
+    data = {"thing1": {"value": "PICC 维护"}, "time2": {"value": "2024-05-01 09:00"}}
+    result = mp.message.send_template("o_silent", "TPL_REMIND", data, url="http://h5/x")
+    assert result["errcode"] == 0 and result["msgid"]
+    [msg] = state.messages("mp", "o_silent")
+    assert msg["msgtype"] == "template" and msg["payload"]["data"] == data
+
+    assert errcode_of(mp.message.send_subscribe_message, "o_silent", "SUB1", data) == 43101
+    state.accept_subscription("o_silent", "SUB1")
+    mp.message.send_subscribe_message("o_silent", "SUB1", data)
+    assert state.messages("mp", "o_silent")[-1]["msgtype"] == "subscribe"
+
+    too_long = {"thing1": {"value": "超" * 21}}
+    assert errcode_of(mp.message.send_subscribe_message, "o_silent", "SUB1", too_long) == 47003
+
+
+def test_bad_payloads_get_wechat_errcodes(client, config):
+    token = mp_token(client, config)
+    url = f"/mp/cgi-bin/message/custom/send?access_token={token}"
+    assert client.post(url, data=b"").get_json()["errcode"] == 44002
+    assert client.post(url, data=b"{not json").get_json()["errcode"] == 47001
+    assert client.post(url, json={"touser": OPENID}).get_json()["errcode"] == 40008
+    assert client.post(url, json={"msgtype": "text", "text": {}}).get_json()["errcode"] == 40003
+    image = {"touser": OPENID, "msgtype": "image", "image": {"media_id": "nope"}}
+    assert client.post(url, json=image).get_json()["errcode"] == 40007
+    two = {
+        "touser": OPENID,
+        "msgtype": "news",
+        "news": {"articles": [{"title": "a", "url": "u"}, {"title": "b", "url": "u"}]},
+    }
+    assert client.post(url, json=two).get_json()["errcode"] == 45008
+
+
+# ---------------------------------------------------------------------- faults
+def test_injected_faults_fail_the_next_calls(mp: WeChatClient, state: SimState, live: LiveSim):
+    state.user_message(OPENID)
+    path = "/mp/cgi-bin/message/custom/send"
+    resp = requests.post(
+        live.url + "/_sim/faults", json={"path": path, "errcode": 45009, "times": 2}, timeout=5
+    )
+    assert resp.json()["ok"]
+    assert errcode_of(mp.message.send_text, OPENID, "a") == 45009
+    assert errcode_of(mp.message.send_text, OPENID, "b") == 45009
+    mp.message.send_text(OPENID, "c")  # the fault is used up
+
+    requests.post(
+        live.url + "/_sim/faults", json={"path": path, "errcode": -1, "times": 1}, timeout=5
+    )
+    assert errcode_of(mp.message.send_text, OPENID, "d") == -1
+
+    requests.post(
+        live.url + "/_sim/faults", json={"path": path, "http_status": 500, "times": 1}, timeout=5
+    )
+    assert errcode_of(mp.message.send_text, OPENID, "e") is None  # HTTP 500, no JSON
+
+    requests.post(live.url + "/_sim/faults", json={"path": path, "errcode": 45009}, timeout=5)
+    requests.delete(live.url + "/_sim/faults", timeout=5)
+    mp.message.send_text(OPENID, "f")
+
+    faulty = [c for c in state.calls("mp", path) if c["fault"]]
+    assert [c["response"].get("errcode") for c in faulty] == [45009, 45009, -1, None]
+    assert [m["payload"]["content"] for m in state.messages("mp", OPENID)] == ["c", "f"]
+
+
+def test_a_42001_fault_makes_wechatpy_fetch_a_new_token(mp: WeChatClient, state: SimState):
+    state.user_message(OPENID)
+    mp.message.send_text(OPENID, "first")
+    state.add_fault("/mp/cgi-bin/message/custom/send", 42001)
+    mp.message.send_text(OPENID, "second")
+    assert state.token_fetches("mp") == 2
+
+
+# ---------------------------------------------------------------------- media
+def test_media_upload_then_get_returns_the_same_bytes(mp, work, live: LiveSim, state: SimState):
+    uploaded = mp.media.upload("image", ("photo.png", PNG, "image/png"))
+    assert uploaded["type"] == "image" and isinstance(uploaded["created_at"], int)
+    downloaded = mp.media.download(uploaded["media_id"])
+    assert downloaded.content == PNG
+    assert downloaded.headers["Content-Type"] == "image/png"
+    assert errcode_of(mp.media.download, "no-such-media") == 40007
+
+    w = work.media.upload("image", ("report.png", PNG, "image/png"))
+    assert w["errcode"] == 0 and isinstance(w["created_at"], str)
+    token = state.calls("work", "/cgi-bin/gettoken")[-1]["response"]["access_token"]
+    got = requests.get(
+        live.work_api_base + "/cgi-bin/media/get",
+        params={"access_token": token, "media_id": w["media_id"]},
+        timeout=5,
+    )
+    assert got.content == PNG
+    # each platform has its own media
+    assert errcode_of(mp.media.download, w["media_id"]) == 40007
+
+
+# ---------------------------------------------------------------------- WeChat Work messages
+def test_work_message_send_delivers_every_type(work: WorkClient, state: SimState, config):
+    agent = config.work_agent_id
+    work.message.send_text(agent, ["n0001", "d0001"], "会诊请求")
+    work.message.send_markdown(agent, "n0001", "**今日待维护** 3 人")
+    work.message.send_text_card(
+        agent, "n0001", "维护提醒", '<div class="gray">今天</div>', "http://h5"
+    )
+    work.message.send_articles(
+        agent, "n0001", [{"title": "指南", "description": "d", "url": "http://x", "image": ""}]
+    )
+    assert [m["msgtype"] for m in state.messages("work", "n0001")] == [
+        "text",
+        "markdown",
+        "textcard",
+        "news",
+    ]
+    assert [m["payload"]["content"] for m in state.messages("work", "d0001")] == ["会诊请求"]
+
+    # a department reaches its members
+    work.message.send_text(agent, [], "护理部通知", party_ids=["2"])
+    assert state.messages("work", "n0002")[-1]["payload"]["content"] == "护理部通知"
+
+    assert errcode_of(work.message.send_text, "9999", "n0001", "x") == 40056
+    assert errcode_of(work.message.send, agent, "n0001", msg={"msgtype": "nope"}) == 40008
+
+
+def test_duplicate_check_accepts_but_does_not_deliver_twice(work, state, clock, config):
+    msg = {
+        "msgtype": "text",
+        "text": {"content": "导管到期提醒"},
+        "enable_duplicate_check": 1,
+        "duplicate_check_interval": 600,
+    }
+    first = work.message.send(config.work_agent_id, "n0001", msg=msg)
+    second = work.message.send(config.work_agent_id, "n0001", msg=msg)
+    assert first["errcode"] == second["errcode"] == 0
+    assert len(state.messages("work", "n0001")) == 1
+    assert state.dropped()[0]["reason"] == "duplicate"
+
+    # another recipient is not a duplicate
+    work.message.send(config.work_agent_id, "d0001", msg=msg)
+    assert len(state.messages("work", "d0001")) == 1
+
+    clock.advance(601)
+    work.message.send(config.work_agent_id, "n0001", msg=msg)
+    assert len(state.messages("work", "n0001")) == 2
+
+    # without the check, the same content is delivered again
+    plain = {"msgtype": "text", "text": {"content": "导管到期提醒"}}
+    work.message.send(config.work_agent_id, "n0001", msg=plain)
+    assert len(state.messages("work", "n0001")) == 3
+
+
+def test_work_drops_messages_past_30_a_minute(work, state, config):
+    for i in range(31):
+        work.message.send_text(config.work_agent_id, "n0002", f"#{i}")
+    assert len(state.messages("work", "n0002")) == 30
+    assert state.dropped()[-1]["reason"] == "rate_limit"
+
+
+def test_template_card_send_and_update(work: WorkClient, state: SimState, config, client):
+    card = {
+        "card_type": "button_interaction",
+        "task_id": "task_maint_1",
+        "main_title": {"title": "PICC 维护确认"},
+        "button_list": [{"text": "已维护", "style": 1, "key": "done"}],
+    }
+    result = work.message.send(
+        config.work_agent_id, "n0001", msg={"msgtype": "template_card", "template_card": card}
+    )
+    assert result["response_code"]
+    # the same task_id again is refused
+    again = {"msgtype": "template_card", "template_card": card}
+    assert errcode_of(work.message.send, config.work_agent_id, "n0001", msg=again) == 40058
+    no_task = {"msgtype": "template_card", "template_card": {**card, "task_id": None}}
+    assert errcode_of(work.message.send, config.work_agent_id, "n0001", msg=no_task) == 40058
+
+    # the click (as the phone sends it) issues a response code usable once
+    code = state.issue_response_code("task_maint_1", "n0001")
+    update = {
+        "userids": ["n0001"],
+        "agentid": int(config.work_agent_id),
+        "response_code": code,
+        "button": {"replace_name": "已处理"},
+    }
+    assert work.post("message/update_template_card", data=update)["errcode"] == 0
+    [entry] = state.messages("work", "n0001")
+    assert entry["card_update"] == {"replace_name": "已处理"} and entry["rev"] == 1
+    assert errcode_of(work.post, "message/update_template_card", data=update) == 40058
+
+
+def test_appchat_create_send_and_no_template_card(work: WorkClient, state: SimState):
+    chatid = work.appchat.create(name="会诊：张*三", owner="n0001", user_list=["n0001", "d0001"])[
+        "chatid"
+    ]
+    work.appchat.send_text(chatid, "请各位专家会诊")
+    work.appchat.send(chatid, "markdown", content="**病例摘要**")
+    assert [m["msgtype"] for m in state.messages("appchat", chatid)] == ["text", "markdown"]
+    assert state.chats_for("d0001")[0]["chatid"] == chatid
+
+    card = {"chatid": chatid, "msgtype": "template_card", "template_card": {"card_type": "x"}}
+    assert errcode_of(work.post, "appchat/send", data=card) == 40008
+    assert errcode_of(work.appchat.send_text, "nochat", "x") == 86003
+    assert errcode_of(work.appchat.create, name="one", user_list=["n0001"]) == 86007
+    assert errcode_of(work.appchat.create, chat_id=chatid, user_list=["n0001", "d0001"]) == 86215
+
+
+def test_directory_menu_and_oauth(work: WorkClient, mp: WeChatClient, state: SimState, config):
+    assert work.user.get("n0001")["name"] == "王护士"
+    assert errcode_of(work.user.get, "nobody") == 60111
+    work.user.create("n0100", "新护士", department=[3])
+    assert work.user.get("n0100")["department"] == [3]
+    names = [d["name"] for d in work.department.get()]
+    assert "血管通路护理门诊" in names
+
+    menu = {"button": [{"type": "scancode_waitmsg", "name": "扫码", "key": "scan_patient"}]}
+    work.menu.create(config.work_agent_id, menu)
+    assert state.menu("work") == menu
+    assert errcode_of(mp.menu.create, {"button": []}) == 40016
+    mp.menu.create({"button": [{"type": "click", "name": "我的导管", "key": "my_catheter"}]})
+    assert state.menu("mp")["button"][0]["key"] == "my_catheter"
+
+    assert mp.user.get(OPENID)["subscribe"] == 1
+
+    code = state.issue_oauth_code("work", "n0001")
+    assert work.get("auth/getuserinfo", params={"code": code})["userid"] == "n0001"
+    assert errcode_of(work.get, "auth/getuserinfo", params={"code": code}) == 40029
+
+
+def test_oauth_redirects_back_with_a_code_for_the_phone_user(client, config):
+    client.set_cookie("sim_work_user", "d0001")  # the phone page sets it for its user
+    resp = client.get(
+        "/work/connect/oauth2/authorize",
+        query_string={
+            "appid": config.work_corp_id,
+            "redirect_uri": "http://product/h5/login",
+            "response_type": "code",
+            "scope": "snsapi_base",
+            "state": "s1",
+        },
+    )
+    assert resp.status_code == 302
+    assert resp.location.startswith("http://product/h5/login?code=")
+    code = resp.location.split("code=")[1].split("&")[0]
+    token = work_token(client, config)
+    info = client.get(f"/work/cgi-bin/auth/getuserinfo?access_token={token}&code={code}")
+    assert info.get_json()["userid"] == "d0001"
+
+
+# ---------------------------------------------------------------------- callback builders
+def _decrypt_mp(config: SimConfig, cb: callbacks.SignedCallback) -> str:
+    q = cb.query
+    check_signature(config.mp_token, q["signature"], q["timestamp"], q["nonce"])
+    crypto = MpCrypto(config.mp_token, config.mp_aes_key, config.mp_appid)
+    return crypto.decrypt_message(cb.body, q["msg_signature"], q["timestamp"], q["nonce"])
+
+
+def _decrypt_work(config: SimConfig, cb: callbacks.SignedCallback) -> str:
+    q = cb.query
+    crypto = WorkCrypto(config.work_token, config.work_aes_key, config.work_corp_id)
+    return crypto.decrypt_message(cb.body, q["msg_signature"], q["timestamp"], q["nonce"])
+
+
+def test_mp_callbacks_decrypt_and_parse_into_the_right_types(config: SimConfig):
+    text = callbacks.mp_text(OPENID, "导管渗血了 ]]> 怎么办", to=config.mp_original_id)
+    cb = callbacks.sign_mp(config, text)
+    assert cb.path == "/wechat/mp" and cb.query["encrypt_type"] == "aes"
+    assert cb.query["openid"] == OPENID and "<Encrypt>" in cb.body and "导管" not in cb.body
+    msg = parse_mp(_decrypt_mp(config, cb))
+    assert msg.type == "text" and msg.content == "导管渗血了 ]]> 怎么办"
+    assert msg.source == OPENID and msg.target == config.mp_original_id
+    assert 0 < msg.id < 2**64
+
+    image = parse_mp(_decrypt_mp(config, callbacks.sign_mp(config, callbacks.mp_image(
+        OPENID, "MEDIA1", "http://sim/_sim/media/MEDIA1"))))  # fmt: skip
+    assert image.type == "image" and image.media_id == "MEDIA1"
+    assert image.image == "http://sim/_sim/media/MEDIA1"
+
+    loc = parse_mp(
+        _decrypt_mp(
+            config,
+            callbacks.sign_mp(config, callbacks.mp_location(OPENID, 39.9, 116.4, label="医院")),
+        )
+    )
+    assert loc.type == "location" and loc.location == ("39.9", "116.4") and loc.label == "医院"
+
+    click = parse_mp(_decrypt_mp(config, callbacks.sign_mp(config, callbacks.mp_click(OPENID, "my_catheter"))))  # fmt: skip
+    assert click.type == "event" and click.event == "click" and click.key == "my_catheter"
+    assert click.id == 0  # events carry no MsgId
+
+    scan = parse_mp(_decrypt_mp(config, callbacks.sign_mp(config, callbacks.mp_subscribe(OPENID, "cath42"))))  # fmt: skip
+    assert scan.event == "subscribe_scan" and scan.scene_id == "cath42"
+
+    ids = {parse_mp(callbacks.mp_text(OPENID, "x")).id for _ in range(200)}
+    assert len(ids) == 200
+
+
+def test_mp_plaintext_mode(config: SimConfig):
+    plain = SimConfig(mp_aes_key="")
+    cb = callbacks.sign_mp(plain, callbacks.mp_text(OPENID, "明文"))
+    assert set(cb.query) == {"signature", "timestamp", "nonce", "openid"}
+    check_signature(plain.mp_token, cb.query["signature"], cb.query["timestamp"], cb.query["nonce"])
+    assert parse_mp(cb.body).content == "明文"
+
+
+def test_work_callbacks_decrypt_and_parse_into_the_right_types(config: SimConfig):
+    text = parse_work(_decrypt_work(config, callbacks.sign_work(config, callbacks.work_text("n0001", "今日待维护"))))  # fmt: skip
+    assert text.type == "text" and text.content == "今日待维护"
+    assert text.agent == int(config.work_agent_id) and text.target == config.work_corp_id
+
+    scan_xml = callbacks.work_scan("n0001", "scan_patient", "http://127.0.0.1:5000/q/abc.def")
+    scan = parse_work(_decrypt_work(config, callbacks.sign_work(config, scan_xml)))
+    assert scan.type == "event" and scan.event == "scancode_waitmsg"
+    assert scan.key == "scan_patient" and scan.scan_type == "qrcode"
+    assert scan.scan_result == "http://127.0.0.1:5000/q/abc.def"
+
+    click = parse_work(_decrypt_work(config, callbacks.sign_work(config, callbacks.work_click("n0001", "due_today"))))  # fmt: skip
+    assert click.event == "click" and click.key == "due_today"
+
+    loc = parse_work(_decrypt_work(config, callbacks.sign_work(config, callbacks.work_location("n0001", 31.2, 121.5))))  # fmt: skip
+    assert loc.type == "location" and loc.location == ("31.2", "121.5")
+
+    card_xml = callbacks.work_template_card_event(
+        "n0001", "task1", "done", "RC1", selected={"q1": ["o1", "o2"]}
+    )
+    card = parse_work(_decrypt_work(config, callbacks.sign_work(config, card_xml)))
+    data = card._data  # wechatpy 1.8.18 has no class for template_card_event
+    assert data["Event"] == "template_card_event" and data["TaskId"] == "task1"
+    assert data["EventKey"] == "done" and data["ResponseCode"] == "RC1"
+    assert data["SelectedItems"]["SelectedItem"]["OptionIds"]["OptionId"] == ["o1", "o2"]
+
+
+def test_work_url_verification_query(config: SimConfig):
+    q = callbacks.work_verify_query(config, "hello123")
+    crypto = WorkCrypto(config.work_token, config.work_aes_key, config.work_corp_id)
+    echo = crypto.check_signature(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"])
+    assert echo in ("hello123", b"hello123")
+
+
+# ---------------------------------------------------------------------- phone actions → product
+@pytest.fixture
+def product(config: SimConfig) -> Iterator[dict[str, Any]]:
+    """A tiny stand-in product: verifies, decrypts, records, and answers text with a passive
+    (encrypted) reply."""
+    seen: dict[str, Any] = {"messages": []}
+    app = Flask("fake_product")
+
+    @app.post("/wechat/mp")
+    def mp_callback():
+        a = request.args
+        check_signature(config.mp_token, a["signature"], a["timestamp"], a["nonce"])
+        crypto = MpCrypto(config.mp_token, config.mp_aes_key, config.mp_appid)
+        msg = parse_mp(crypto.decrypt_message(request.data, a["msg_signature"], a["timestamp"], a["nonce"]))  # fmt: skip
+        seen["messages"].append(msg)
+        if msg.type == "text" and msg.content == "被动":
+            from wechatpy.replies import TextReply
+
+            reply = TextReply(message=msg, content="被动回复").render()
+            return crypto.encrypt_message(reply, a["nonce"], a["timestamp"])
+        return "success"
+
+    @app.post("/wechat/work")
+    def work_callback():
+        return "nope", 502
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    config.product_base_url = f"http://127.0.0.1:{server.server_port}"
+    yield seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_phone_actions_post_real_callbacks(client, state: SimState, product: dict[str, Any]):
+    resp = client.post("/_sim/phone/send", json={"channel": "mp", "user": OPENID, "kind": "text", "text": "你好"})  # fmt: skip
+    assert resp.get_json()["ok"] is True
+    resp = client.post("/_sim/phone/send", json={"channel": "mp", "user": OPENID, "kind": "text", "text": "被动"})  # fmt: skip
+    assert resp.get_json()["reply"]["payload"]["content"] == "被动回复"
+    client.post(
+        "/_sim/phone/send",
+        json={"channel": "mp", "user": OPENID, "kind": "location", "lat": 30, "lon": 120},
+    )
+    photo = client.post(
+        "/_sim/phone/photo",
+        data={"channel": "mp", "user": OPENID, "file": (io.BytesIO(PNG), "a.png")},
+        content_type="multipart/form-data",
+    ).get_json()
+    assert [m.type for m in product["messages"]] == ["text", "text", "location", "image"]
+    assert product["messages"][-1].media_id == photo["media_id"]
+    assert client.get(product["messages"][-1].image.replace("http://localhost", "")).data == PNG
+
+    convo = state.messages("mp", OPENID, include_user=True)
+    assert [(m["direction"], m["msgtype"]) for m in convo] == [
+        ("user", "text"),
+        ("user", "text"),
+        ("bot", "text"),
+        ("user", "location"),
+        ("user", "image"),
+    ]
+    assert state.window(OPENID)["message"]["left"] == 5  # the passive reply uses none
+
+    # the WeChat Work endpoint of this product is broken: the failure shows in the chat
+    bad = client.post("/_sim/phone/send", json={"channel": "work", "user": "n0001", "kind": "text", "text": "x"})  # fmt: skip
+    assert bad.get_json()["error"].startswith("回调失败：HTTP 502")
+    notes = [m for m in state.messages("work", "n0001", include_user=True) if m["direction"] == "system"]  # fmt: skip
+    assert notes[0]["payload"]["text"].startswith("回调失败：HTTP 502")
+    assert [c["ok"] for c in state.callbacks()] == [True, True, True, True, False]
+
+
+def test_phone_shows_an_error_when_the_product_is_down(state: SimState):
+    state.config.product_base_url = "http://127.0.0.1:9"  # nothing listens there
+    client = create_sim_app(state=state).test_client()
+    result = client.post(
+        "/_sim/phone/send", json={"channel": "mp", "user": OPENID, "kind": "click", "key": "k"}
+    ).get_json()
+    assert result["ok"] is False and result["error"].startswith("回调失败：无法连接")
+    page = client.get("/phone").get_data(as_text=True)
+    assert "患者（公众号）" in page and "医护（企业微信）" in page

@@ -57,8 +57,23 @@ def _env(instance: Path) -> dict[str, str]:
 def _start(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = _port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", WORKERS, "--threads", THREADS, "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            WORKERS,
+            "--threads",
+            THREADS,
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            app,
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -71,7 +86,9 @@ def _start(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
 
 
 def _requests(settings, n: int) -> list[tuple[str, bytes]]:
-    return [cb.mp_request(settings, cb.mp_text_xml(f"o_bench_{i % 500}", f"消息{i}")) for i in range(n)]
+    return [
+        cb.mp_request(settings, cb.mp_text_xml(f"o_bench_{i % 500}", f"消息{i}")) for i in range(n)
+    ]
 
 
 def _open_loop(base: str, reqs: list[tuple[str, bytes]]) -> list[float]:
@@ -141,7 +158,10 @@ def main() -> None:
     migrate.upgrade(engine)
     engine.dispose()
     results = {}
-    for name, app in (("product /wechat/mp", "wsgi:app"), ("bare wechatpy echo", "bench.echo_app:app")):
+    for name, app in (
+        ("product /wechat/mp", "wsgi:app"),
+        ("bare wechatpy echo", "bench.echo_app:app"),
+    ):
         proc, base = _start(app, env)
         try:
             reqs = _requests(settings, RATE * SECONDS + 40_000)
@@ -152,9 +172,13 @@ def main() -> None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
     db = "PostgreSQL" if settings.database_url.startswith("postgresql") else "SQLite"
-    print(f"callback acknowledgement, gunicorn -w {WORKERS} --threads {THREADS}, {os.cpu_count()} cores, {db}, "
-          f"{'Redis' if settings.redis_url else 'embedded Redis'}")
-    print(f"{'handler':<22} {'p50 ms':>8} {'p99 ms':>8} {'max callbacks/s':>16}   (latency at {RATE}/s)")
+    print(
+        f"callback acknowledgement, gunicorn -w {WORKERS} --threads {THREADS}, {os.cpu_count()} cores, {db}, "
+        f"{'Redis' if settings.redis_url else 'embedded Redis'}"
+    )
+    print(
+        f"{'handler':<22} {'p50 ms':>8} {'p99 ms':>8} {'max callbacks/s':>16}   (latency at {RATE}/s)"
+    )
     for name, (p50, p99, tput) in results.items():
         print(f"{name:<22} {p50:8.1f} {p99:8.1f} {tput:16.0f}")
     ratio = results["product /wechat/mp"][2] / results["bare wechatpy echo"][2]

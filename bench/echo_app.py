@@ -19,6 +19,8 @@ CRYPTO = WeChatCrypto(TOKEN, os.environ["WECHAT_MP_AES_KEY"], os.environ["WECHAT
 def echo() -> Response:
     args = request.args
     check_signature(TOKEN, args["signature"], args["timestamp"], args["nonce"])
-    xml = CRYPTO.decrypt_message(request.get_data(), args["msg_signature"], args["timestamp"], args["nonce"])
+    xml = CRYPTO.decrypt_message(
+        request.get_data(), args["msg_signature"], args["timestamp"], args["nonce"]
+    )
     parse_message(xml)
     return Response("success", mimetype="text/plain")

@@ -11,12 +11,12 @@ import tempfile
 import time
 from datetime import date
 
-from bot.seed.demo import seed_demo
 from sqlalchemy import text
 
 from bot import migrate
 from bot.db import make_engine, make_session_factory
 from bot.security.crypto import PiiCipher
+from bot.seed.demo import seed_demo
 from bot.services import dictionary as dictionary_service
 
 

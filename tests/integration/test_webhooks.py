@@ -77,7 +77,7 @@ def test_text_message_is_persisted_acknowledged_and_enqueued(
 
 def test_wechat_work_message_is_decrypted_and_kept(client, settings, session_factory):
     path, body = cb.work_request(
-        settings, cb.work_text_xml("n0001", "今日待维护", settings.wecom_agent_id)
+        settings, cb.work_text_xml("n0001", "今日待维护", agent_id=settings.wecom_agent_id)
     )
     assert client.post(path, data=body).get_data(as_text=True) == "success"
     [row] = inbox_rows(session_factory)

@@ -15,9 +15,10 @@ init: setup
 	@$(VENV)/bin/flask seed-demo
 
 ## Command 1: set up, migrate, seed the demo data once, start every process of the Procfile.
+## Without WeChat credentials, WeChat and WeChat Work are the simulator in devtools/.
 run: init
-	@scripts/print-urls.sh
-	@$(VENV)/bin/honcho -f Procfile start $(PROCESSES)
+	@eval "$$($(PY) -m devtools.dev_env)" && scripts/print-urls.sh && \
+	  exec $(VENV)/bin/honcho -f Procfile start $(PROCESSES)
 
 ## Command 2: set up and run the whole suite (and the database tests on SQLite too when
 ## DATABASE_URL points at PostgreSQL, so the embedded default keeps working).

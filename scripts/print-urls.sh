@@ -9,6 +9,12 @@ cat <<TXT
     health check        $base/healthz
     WeChat callback     $base/wechat/mp      (official account)
     WeChat Work         $base/wechat/work    (clinician app)
-  Stop with Ctrl-C.
-
 TXT
+if [[ "${WECHAT_API_BASE:-}" == http://127.0.0.1:* ]]; then
+  sim="${WECHAT_API_BASE%/mp}"
+  cat <<TXT
+    WeChat simulator    $sim/phone           (chat as a patient or a clinician)
+TXT
+fi
+echo "  Stop with Ctrl-C."
+echo

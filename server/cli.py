@@ -89,8 +89,13 @@ def register(app: Flask) -> None:
         click.echo(f"临床字典第 {row.version} 版已生效")
 
     @wechat_cli.command("push-menus")
-    def push_menus() -> None:
+    @click.option(
+        "--wait", default=0, help="WeChat 接口不可达时最多等待的秒数（开发时等模拟器启动）"
+    )
+    def push_menus(wait: int) -> None:
         """Create the official-account and WeChat Work app menus from cards/menus.json."""
+        from bot.adapters.wechat import WeChatError
+
         from .adapters import wechat_clients
 
         data = menus.load(MENUS)
@@ -98,14 +103,25 @@ def register(app: Flask) -> None:
         if mp is None and work is None:
             click.echo("未配置公众号或企业微信应用，菜单未推送", err=True)
             sys.exit(1)
-        if mp is not None:
-            mp.post("menu/create", data=data["mp"])
-            click.echo("公众号菜单已更新")
-        if work is not None:
-            work.post(
-                "menu/create", params={"agentid": c.settings.wecom_agent_id}, data=data["work"]
-            )
-            click.echo("企业微信应用菜单已更新")
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                if mp is not None:
+                    mp.post("menu/create", data=data["mp"])
+                    click.echo("公众号菜单已更新")
+                if work is not None:
+                    work.post(
+                        "menu/create",
+                        params={"agentid": c.settings.wecom_agent_id},
+                        data=data["work"],
+                    )
+                    click.echo("企业微信应用菜单已更新")
+                return
+            except WeChatError as exc:
+                if not exc.retryable or time.monotonic() > deadline:
+                    click.echo(f"菜单推送失败：{exc}", err=True)
+                    sys.exit(1)
+                time.sleep(1)
 
     app.cli.add_command(dictionary_cli)
     app.cli.add_command(wechat_cli)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,18 +16,13 @@ import requests
 
 from bot.config import ROOT
 from bot.jobs.housekeeping import HEARTBEAT_KEY
+from tests.support.processes import free_port, stop_embedded_redis
 
 pytestmark = [pytest.mark.db, pytest.mark.redis]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_web_worker_and_scheduler_run_from_the_procfile(settings, engine, tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PORT": str(port),
@@ -75,8 +69,5 @@ def test_web_worker_and_scheduler_run_from_the_procfile(settings, engine, tmp_pa
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
-        if not settings.redis_url:
-            pid_file = tmp_path / "instance" / "redis.pid"
-            if pid_file.exists():
-                os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        stop_embedded_redis(tmp_path / "instance")
     assert b"Traceback" not in out, out.decode(errors="replace")[-3000:]

@@ -97,7 +97,8 @@ def test_clinician_metadata_carries_role_and_institution(app, live_settings, wor
     )
     session.commit()
     path, body = cb.work_request(
-        live_settings, cb.work_text_xml("n0001", "今日待维护", agent_id=live_settings.wecom_agent_id)
+        live_settings,
+        cb.work_text_xml("n0001", "今日待维护", agent_id=live_settings.wecom_agent_id),
     )
     app.test_client().post(path, data=body)
     path, body = cb.work_request(

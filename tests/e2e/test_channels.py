@@ -1,0 +1,107 @@
+"""Signed callbacks into the real web process, turns in a real worker process, replies
+delivered to the WeChat simulator: nothing is lost while the worker is stopped, turns of a
+user keep their order, and a failing WeChat API delays but does not lose a reply."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.infra.redis import connect
+from bot.models import InboxMessage
+from bot.models.enums import InboxStatus
+from devtools.wechat_sim import callbacks as sim_cb
+from devtools.wechat_sim.server import LiveSim
+from tests.support import processes
+from tests.support.callbacks import sim_config
+from tests.support.fake_rasa import FakeRasa
+from tests.support.servers import serve
+
+pytestmark = [pytest.mark.db, pytest.mark.redis]
+
+
+@pytest.fixture
+def system(settings, engine, tmp_path):
+    rasa = FakeRasa()
+    port = processes.free_port()
+    with serve(rasa.app) as rasa_url:
+        cfg = sim_config(settings)
+        cfg.product_base_url = f"http://127.0.0.1:{port}"
+        with LiveSim(cfg) as sim:
+            live = replace(
+                settings,
+                wechat_api_base=sim.mp_api_base,
+                wecom_api_base=sim.work_api_base,
+                rasa_url=rasa_url,
+            )
+            instance = tmp_path / "instance"
+            env = processes.product_env(live, instance)
+            if settings.redis_url:
+                connect(settings).flushdb()
+            try:
+                with processes.web(env, port):
+                    yield sim, rasa, env
+            finally:
+                processes.stop_embedded_redis(instance)
+
+
+def post_text(sim, openid, text):
+    sim.state.user_message(openid)  # what WeChat notes when the user writes
+    resp = sim_cb.post_mp(sim.config, sim_cb.mp_text(openid, text))
+    assert resp.status_code == 200 and resp.text == "success"
+
+
+def bot_texts(sim, openid):
+    return [m["payload"].get("content") for m in sim.state.messages("mp", openid)]
+
+
+def test_callbacks_are_kept_while_the_worker_is_stopped_and_answered_in_order_after(
+    system, session_factory
+):
+    sim, rasa, env = system
+    for n in range(3):
+        post_text(sim, "o_a", f"甲{n}")
+    for n in range(2):
+        post_text(sim, "o_b", f"乙{n}")
+    with session_factory() as s:
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(InboxMessage)
+                .where(InboxMessage.status == InboxStatus.PENDING)
+            )
+            == 5
+        )
+    assert bot_texts(sim, "o_a") == []
+
+    with processes.worker(env):
+        processes.wait_until(
+            lambda: len(bot_texts(sim, "o_a")) == 3 and len(bot_texts(sim, "o_b")) == 2,
+            what="replies",
+        )
+    assert bot_texts(sim, "o_a") == ["收到：甲0", "收到：甲1", "收到：甲2"]
+    assert bot_texts(sim, "o_b") == ["收到：乙0", "收到：乙1"]
+    assert rasa.messages_of("mp:o_a") == ["甲0", "甲1", "甲2"]
+
+
+def test_a_reply_held_up_by_a_failing_wechat_api_is_delivered_once_it_recovers(system):
+    sim, rasa, env = system
+    sim.state.add_fault("/mp/cgi-bin/message/custom/send", -1, times=2)
+    with processes.worker(env):
+        post_text(sim, "o_c", "在吗")
+        processes.wait_until(lambda: bot_texts(sim, "o_c"), timeout=40, what="the retried reply")
+    assert bot_texts(sim, "o_c") == ["收到：在吗"]
+    assert len(sim.state.calls(path="/mp/cgi-bin/message/custom/send")) == 3
+
+
+def test_a_clinician_message_is_answered_in_wechat_work(system):
+    sim, rasa, env = system
+    with processes.worker(env):
+        sim_cb.post_work(sim.config, sim_cb.work_text("n0001", "今日待维护"))
+        processes.wait_until(
+            lambda: sim.state.messages("work", "n0001"), what="the WeChat Work reply"
+        )
+    [msg] = sim.state.messages("work", "n0001")
+    assert msg["payload"]["content"] == "收到：今日待维护"

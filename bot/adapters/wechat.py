@@ -239,6 +239,17 @@ class Senders:
                 None, "WeChat Work not configured", retryable=False, reason="not_configured"
             )
         body = {k: v for k, v in payload.items() if not k.startswith("_")}
+        if payload.get("_api") == "update_template_card":
+            # the clicked card is replaced; the response code is single-use, valid 72 h
+            self.work.post(
+                "message/update_template_card",
+                data={
+                    "userids": [recipient.removeprefix("user:")],
+                    "agentid": self.work_agent_id,
+                    **body,
+                },
+            )
+            return None
         if recipient.startswith("chat:"):
             self.work.post("appchat/send", data={"chatid": recipient[5:], **body})
             return None
@@ -255,3 +266,16 @@ class Senders:
         )
         msgid = result.get("msgid") if isinstance(result, dict) else None
         return None if msgid is None else str(msgid)
+
+    def create_chat(
+        self, name: str, owner: str, members: list[str], chat_id: str | None = None
+    ) -> str:
+        """``appchat/create``: a group chat of 2–2,000 members owned by this app; its id."""
+        if self.work is None:
+            raise WeChatError(
+                None, "WeChat Work not configured", retryable=False, reason="not_configured"
+            )
+        data: dict[str, Any] = {"name": name, "owner": owner, "userlist": members}
+        if chat_id:
+            data["chatid"] = chat_id
+        return str(self.work.post("appchat/create", data=data)["chatid"])

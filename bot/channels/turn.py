@@ -119,7 +119,9 @@ class TurnRunner:
             except redis.RedisError:
                 log.exception("could not enqueue outbox %s; the sweeper will", outbox_id)
 
-    def _record_failure(self, uow: UnitOfWork, inbox_id: int, exc: Exception, now: datetime) -> None:
+    def _record_failure(
+        self, uow: UnitOfWork, inbox_id: int, exc: Exception, now: datetime
+    ) -> None:
         """Undo the half-done turn (the engine's committed answer stays) and record why.
 
         Outages (engine, WeChat, network, database) are waited out, never given up on; a
@@ -184,6 +186,10 @@ class TurnRunner:
             rendered.extend(self.render(reply, row.channel))
         if row.channel is Channel.MP:
             rendered = merge_texts(rendered, MP_MAX_REPLIES)
+        code = row.payload.get("ResponseCode") if row.event == "template_card_event" else None
+        if code:
+            # the clicked card changes at once, so the same button cannot be pressed twice
+            rendered.insert(0, card_clicked(code))
         recipient = row.sender if row.channel is Channel.MP else f"user:{row.sender}"
         ids = []
         for n, (msg_type, payload) in enumerate(rendered):
@@ -206,6 +212,15 @@ class TurnRunner:
             session.flush()
             ids.append(out.id)
         return ids
+
+
+def card_clicked(response_code: str) -> tuple[str, dict[str, Any]]:
+    payload = {
+        "_api": "update_template_card",
+        "response_code": response_code,
+        "button": {"replace_name": "已提交"},
+    }
+    return "update_template_card", payload
 
 
 def merge_texts(

@@ -70,7 +70,7 @@ def outbox(session_factory, channel, recipient, payload, key="k1"):
             dedupe_key=key,
             channel=channel,
             recipient=recipient,
-            msg_type=payload["msgtype"],
+            msg_type=payload.get("msgtype") or payload["_api"],
             payload=payload,
         )
         s.add(row)
@@ -275,3 +275,49 @@ def test_expired_inbound_media_is_a_permanent_error(sim, senders):
     with pytest.raises(WeChatError) as err:
         senders.mp.download("no-such-media")
     assert not err.value.retryable and err.value.reason == "invalid_media_id"
+
+
+def test_group_chat_is_created_and_receives_a_case_summary(
+    sim, senders, deliverer, session_factory
+):
+    chat_id = senders.create_chat("会诊：张** PICC 静脉炎", "n0001", ["n0001", "n0002", "o0001"])
+    assert sim.state.chat(chat_id)["userlist"] == ["n0001", "n0002", "o0001"]
+    oid = outbox(
+        session_factory,
+        Channel.WORK,
+        f"chat:{chat_id}",
+        {"msgtype": "text", "text": {"content": "病例摘要"}},
+    )
+    assert deliverer.deliver(oid) is DeliveryStatus.SENT
+    assert [m["payload"]["content"] for m in sim.state.messages("appchat", chat_id)] == ["病例摘要"]
+
+
+def test_group_chat_needs_two_members(sim, senders):
+    with pytest.raises(WeChatError):
+        senders.create_chat("会诊", "n0001", ["n0001"])
+
+
+def test_a_clicked_template_card_is_updated_so_it_cannot_be_pressed_twice(
+    sim, deliverer, session_factory
+):
+    from bot.channels.turn import card_clicked
+    from cards import render
+
+    [(msg_type, card)] = render(
+        {"text": "确认本次维护？", "buttons": [{"title": "确认", "payload": "/affirm"}]},
+        Channel.WORK,
+    )
+    assert (
+        deliverer.deliver(outbox(session_factory, Channel.WORK, "user:n0001", card, key="card"))
+        is DeliveryStatus.SENT
+    )
+    task_id = card["template_card"]["task_id"]
+    code = sim.state.issue_response_code(task_id, "n0001")  # the nurse presses 确认
+    _, update = card_clicked(code)
+    oid = outbox(session_factory, Channel.WORK, "user:n0001", update, key="upd")
+    assert deliverer.deliver(oid) is DeliveryStatus.SENT
+    [entry] = sim.state.card_entries(task_id)
+    assert entry["card_update"] == {"replace_name": "已提交"}
+    # the response code is single-use: a second update is refused for good
+    again = outbox(session_factory, Channel.WORK, "user:n0001", update, key="upd2")
+    assert deliverer.deliver(again) is DeliveryStatus.FAILED

@@ -190,3 +190,18 @@ def test_unsubscribe_marks_the_account_and_needs_no_conversation(
     [account] = rows(session_factory, PatientAccount)
     assert account.subscribed is False
     assert all(r.status == InboxStatus.DONE for r in rows(session_factory, InboxMessage))
+
+
+def test_a_card_button_click_first_updates_the_card_then_answers(
+    app, live_settings, worker, rasa, session_factory
+):
+    from devtools.wechat_sim import callbacks as sim_cb
+
+    xml = sim_cb.work_template_card_event("n0001", "task-1", "/affirm", response_code="rc-1")
+    path, body = cb.work_request(live_settings, xml)
+    assert app.test_client().post(path, data=body).get_data(as_text=True) == "success"
+    worker()
+    assert rasa.messages_of("work:n0001") == ["/affirm"]
+    update, answer = rows(session_factory, OutboxMessage)
+    assert update.msg_type == "update_template_card" and update.payload["response_code"] == "rc-1"
+    assert answer.payload["text"]["content"] == "意图：/affirm"

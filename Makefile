@@ -13,6 +13,7 @@ setup:
 init: setup
 	@$(VENV)/bin/flask init-db
 	@$(VENV)/bin/flask seed-demo
+	@scripts/rasa.sh train
 
 ## Command 1: set up, migrate, seed the demo data once, start every process of the Procfile.
 ## Without WeChat credentials, WeChat and WeChat Work are the simulator in devtools/.

@@ -1,0 +1,6 @@
+"""Custom actions, one module per feature, thin over ``bot`` services.
+
+Run by the action server in the app venv: ``python -m rasa_sdk --actions nlu.actions``.
+"""
+
+from . import clinician, common, patient  # noqa: F401  (registers the actions)

@@ -1,0 +1,145 @@
+"""Clinician features: today's due list and patient search (both audited reads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
+from bot.models import Catheter, Patient, utcnow
+from bot.models.enums import ActorType, CatheterState
+from bot.security.masking import mask_name
+from bot.services import audit, due
+from bot.services import dictionary as dictionary_service
+
+from . import gate
+from .runtime import runtime
+
+MAX_LINES = 15
+
+
+def _actor(tracker: Tracker) -> audit.Actor:
+    return audit.Actor(ActorType.STAFF, gate.metadata(tracker).get("staff_id"))
+
+
+class ActionDueToday(Action):
+    def name(self) -> str:
+        return "action_due_today"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if refusal := gate.refusal_for_clinician_feature(tracker):
+            dispatcher.utter_message(text=refusal)
+            return []
+        rt = runtime()
+        today = local_date(utcnow(), rt.settings.timezone)
+        with rt.uow() as uow:
+            d = dictionary_service.current(uow.session)
+            entries = due.due_list(
+                uow.session,
+                d,
+                today,
+                institution_id=gate.metadata(tracker).get("institution_id"),
+                actor=_actor(tracker),
+            )
+            uow.commit()
+        if not entries:
+            dispatcher.utter_message(text="今日没有需要维护的带管患者。")
+            return []
+        counts = {
+            label: sum(1 for e in entries if e.status_label == label)
+            for label in dict.fromkeys(e.status_label for e in entries)
+        }
+        lines = [
+            f"【{e.status_label}】{e.patient_name} {e.device}"
+            + (f" 逾期{e.days_overdue}天" if e.days_overdue else f" 应于{e.next_due_on:%m月%d日}")
+            for e in entries[:MAX_LINES]
+        ]
+        more = f"\n……另有{len(entries) - MAX_LINES}人" if len(entries) > MAX_LINES else ""
+        summary = "，".join(f"{k}{v}人" for k, v in counts.items())
+        dispatcher.utter_message(
+            text=f"今日待维护（{today:%m月%d日}）：{summary}\n" + "\n".join(lines) + more
+        )
+        return []
+
+
+class ActionSearchPatient(Action):
+    def name(self) -> str:
+        return "action_search_patient"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if refusal := gate.refusal_for_clinician_feature(tracker):
+            dispatcher.utter_message(text=refusal)
+            return []
+        name = gate.entity(tracker, "patient_name")
+        if not name:
+            dispatcher.utter_message(text="请发送要查找的患者姓名，例如“查患者 张三”。")
+            return []
+        rt = runtime()
+        today = local_date(utcnow(), rt.settings.timezone)
+        with rt.uow() as uow:
+            d = dictionary_service.current(uow.session)
+            patients = uow.session.scalars(
+                select(Patient).where(Patient.name == str(name)).limit(5)
+            ).all()
+            lines = []
+            for p in patients:
+                catheters = uow.session.scalars(
+                    select(Catheter).where(Catheter.patient_id == p.id)
+                ).all()
+                audit.record(
+                    uow.session,
+                    _actor(tracker),
+                    "read",
+                    "patient",
+                    p.id,
+                    patient_id=p.id,
+                    context="search",
+                )
+                for c in catheters:
+                    status = status_on(
+                        c.next_due_on,
+                        today,
+                        removed=c.state is CatheterState.REMOVED,
+                        due_soon_days=d.due_soon_days,
+                    )
+                    overdue = days_overdue(c.next_due_on, today)
+                    lines.append(
+                        f"{p.name}（{p.birth_date:%Y}年生）{d.label('device_types', c.device_type)} 【{STATUS_LABELS[status]}】"
+                        + (
+                            f" 逾期{overdue}天"
+                            if overdue and c.state is CatheterState.IN_PLACE
+                            else ""
+                        )
+                    )
+                if not catheters:
+                    lines.append(f"{p.name}：暂无置管记录")
+            uow.commit()
+        if not patients:
+            dispatcher.utter_message(
+                text=f"没有找到名为“{mask_name(str(name))}”的患者，请核对姓名。"
+            )
+            return []
+        dispatcher.utter_message(text="\n".join(lines))
+        return []
+
+
+class ActionScanHint(Action):
+    def name(self) -> str:
+        return "action_scan_hint"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if refusal := gate.refusal_for_clinician_feature(tracker):
+            dispatcher.utter_message(text=refusal)
+            return []
+        dispatcher.utter_message(text="请点击下方菜单“扫码”，扫描患者的置管二维码。")
+        return []

@@ -1,0 +1,222 @@
+"""Greeting, menu, fallback, hand-off to a nurse, agreements, features still to come."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from bot.models import Agreement, Institution
+from bot.models.enums import AgreementKind
+
+from . import gate
+from .runtime import runtime
+
+PATIENT_MENU = (
+    "我可以帮您：\n"
+    "1. 查看附近可维护导管的医疗机构（发送“附近机构”或直接发送位置）\n"
+    "2. 导管居家护理科普（如“PICC能洗澡吗”）\n"
+    "3. 出现手臂肿胀、穿刺点发红、发热等情况时给出处理建议\n"
+    "4. 查看服务协议与隐私政策\n"
+    "5. 联系静脉治疗护士（发送“找护士”）\n"
+    "绑定就诊人、我的导管、置管二维码、维护提醒、报告上传、预约等功能即将上线。"
+)
+CLINICIAN_MENU = (
+    "医护功能：\n"
+    "1. 今日待维护：按逾期、今日、即将到期列出本院患者\n"
+    "2. 查找患者：发送“查患者 张三”\n"
+    "3. 扫码：点击菜单“扫码”扫描患者置管二维码（扫码查看、维护登记即将上线）\n"
+    "并发症上报、会诊、随访设置即将上线。"
+)
+
+# What each feature that is not built yet is called, for an honest answer.
+NOT_YET = {
+    "my_catheter": "我的导管与下次维护时间",
+    "show_qr": "置管二维码",
+    "my_reminders": "维护提醒",
+    "switch_profile": "切换就诊人",
+    "bind_account": "互联网医院登录与绑定就诊人",
+    "unbind_account": "解除绑定",
+    "upload_report": "报告上传",
+    "upload_image": "报告照片识别",
+    "history": "历史记录",
+    "book_appointment": "预约挂号",
+    "cancel_appointment": "取消预约",
+    "my_appointments": "我的预约",
+    "scan_qr": "扫码查看患者",
+    "register_maintenance": "维护登记",
+    "report_complication": "并发症上报",
+    "handle_complication": "并发症处理",
+    "set_next_maintenance": "设置下次维护时间",
+    "set_follow_up": "随访周期与分级设置",
+    "outside_records": "外院记录汇总",
+    "request_consultation": "发起会诊",
+    "my_consultations": "我的会诊",
+    "apply_outside": "外院医护注册申请",
+    "card_button": "卡片操作",
+    "subscription_decision": "订阅通知设置",
+    "scan_scene": "扫码关注场景",
+    "inform": "表单填写",
+}
+CLINICIAN_FEATURES = {
+    "scan_qr", "register_maintenance", "report_complication", "handle_complication",
+    "set_next_maintenance", "set_follow_up", "outside_records", "request_consultation",
+    "my_consultations",
+}  # fmt: skip
+
+
+class ActionSessionStart(Action):
+    """Start a session with the sender's role, so rules and actions know the audience."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        meta = tracker.get_slot("session_started_metadata") or {}
+        events: list[EventType] = [SessionStarted()]
+        if isinstance(meta, dict) and meta.get("role"):
+            events.append(SlotSet("role", meta["role"]))
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionHelp(Action):
+    def name(self) -> str:
+        return "action_help"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if gate.is_clinician(tracker):
+            dispatcher.utter_message(text=CLINICIAN_MENU)
+        elif gate.metadata(tracker).get("channel") == "work":
+            dispatcher.utter_message(text=gate.UNKNOWN_STAFF)
+        else:
+            dispatcher.utter_message(text=PATIENT_MENU)
+        return [SlotSet("role", gate.role(tracker))]
+
+
+class ActionWelcome(Action):
+    """A new follower: who we are, and the agreement they accept by using the service."""
+
+    def name(self) -> str:
+        return "action_welcome"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text="欢迎关注！这里是医院静脉通路全程管理服务，为带PICC、输液港等导管的患者提供维护提醒、"
+            "护理指导和就近维护服务。使用前请阅读《服务协议》和《隐私政策》（发送“隐私政策”查看）。"
+        )
+        dispatcher.utter_message(text=PATIENT_MENU)
+        return []
+
+
+class ActionAskHuman(Action):
+    """Hand-off: the home hospital's phone, in working hours a nurse answers."""
+
+    def name(self) -> str:
+        return "action_ask_human"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        with runtime().uow() as uow:
+            home = uow.session.scalar(select(Institution).where(Institution.is_home.is_(True)))
+        phone = home.phone if home and home.phone else "医院总机"
+        hours = f"（{home.opening_hours}）" if home and home.opening_hours else ""
+        dispatcher.utter_message(
+            text=f"需要护士帮助时，请致电静脉治疗专科门诊：{phone}{hours}。"
+            "如出现发热、寒战、手臂明显肿胀疼痛、导管断裂或大量出血，请立即到医院急诊就诊。"
+        )
+        return []
+
+
+class ActionAgreement(Action):
+    def name(self) -> str:
+        return "action_agreement"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        with runtime().uow() as uow:
+            rows = []
+            for kind in (AgreementKind.SERVICE, AgreementKind.PRIVACY):
+                row = uow.session.scalar(
+                    select(Agreement)
+                    .where(Agreement.kind == kind, Agreement.published_at.is_not(None))
+                    .order_by(Agreement.version.desc())
+                    .limit(1)
+                )
+                if row is not None:
+                    rows.append(row)
+        if not rows:
+            dispatcher.utter_message(text="服务协议与隐私政策正在更新，请稍后再查看。")
+            return []
+        for row in rows:
+            summary = row.body if len(row.body) <= 300 else row.body[:300] + "……"
+            dispatcher.utter_message(text=f"《{row.title}》（第{row.version}版）\n{summary}")
+        return []
+
+
+class ActionDefaultFallback(Action):
+    """Not understood: offer the menu and a nurse, never leave the person stuck."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text="抱歉，我没有理解您的意思。",
+            buttons=[
+                {"title": "查看菜单", "payload": "/help"},
+                {"title": "联系护士", "payload": "/ask_human"},
+            ],
+        )
+        return []
+
+
+class ActionMediaUnsupported(Action):
+    def name(self) -> str:
+        return "action_media_unsupported"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(text="暂不支持这类消息。请发送文字、图片或位置，或发送“菜单”。")
+        return []
+
+
+class ActionNotYet(Action):
+    """Features that are not built yet say so (the README's feature table says "not yet")."""
+
+    def name(self) -> str:
+        return "action_not_yet"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name", "")
+        if intent in CLINICIAN_FEATURES and (
+            refusal := gate.refusal_for_clinician_feature(tracker)
+        ):
+            dispatcher.utter_message(text=refusal)
+            return []
+        if intent == "show_qr" and gate.is_clinician(tracker):
+            dispatcher.utter_message(
+                text="请点击菜单“扫码”扫描患者的置管二维码，或发送“查患者 姓名”查找患者。"
+            )
+            return []
+        feature = NOT_YET.get(intent, "该功能")
+        dispatcher.utter_message(
+            text=f"“{feature}”功能即将上线，敬请期待。现在可以发送“菜单”查看可用功能。"
+        )
+        return []

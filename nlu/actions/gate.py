@@ -1,0 +1,43 @@
+"""Two audiences, one engine: who is asking comes in the message metadata from the worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+CLINICAL_ROLES = {"nurse", "doctor", "outside_clinician", "admin"}
+PATIENT_ONLY = "该功能面向患者，请在医院公众号中使用。"
+CLINICIAN_ONLY = "该功能仅向医护人员开放，请在医院企业微信中使用。如需帮助，请发送“菜单”。"
+UNKNOWN_STAFF = "您的企业微信账号尚未与医院工号关联，请联系信息科或静脉治疗专科管理员开通。"
+
+
+def metadata(tracker: Tracker) -> dict[str, Any]:
+    meta = tracker.latest_message.get("metadata") or {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def role(tracker: Tracker) -> str:
+    return str(metadata(tracker).get("role") or tracker.get_slot("role") or "unknown")
+
+
+def is_clinician(tracker: Tracker) -> bool:
+    return role(tracker) in CLINICAL_ROLES
+
+
+def refusal_for_patient_feature(tracker: Tracker) -> str | None:
+    """None if the sender may use a patient feature, else what to tell them."""
+    return PATIENT_ONLY if is_clinician(tracker) else None
+
+
+def refusal_for_clinician_feature(tracker: Tracker) -> str | None:
+    r = role(tracker)
+    if r in CLINICAL_ROLES:
+        return None
+    if metadata(tracker).get("channel") == "work":
+        return UNKNOWN_STAFF
+    return CLINICIAN_ONLY
+
+
+def entity(tracker: Tracker, name: str) -> Any:
+    return next(tracker.get_latest_entity_values(name), None)

@@ -1,0 +1,126 @@
+"""Patient features that stand on their own: nearby institutions, education, symptom advice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.services import directory
+
+from . import gate
+from .runtime import runtime
+
+DEVICE_SERVICE = {
+    "PICC": "PICC_MAINT",
+    "CVC": "PICC_MAINT",
+    "MIDLINE": "PICC_MAINT",
+    "PORT": "PORT_MAINT",
+}
+
+URGENT = {
+    "FEVER": "发热可能是导管相关血流感染的信号",
+    "BLEEDING": "穿刺点出血需要尽快压迫止血并处理",
+    "SWELLING": "手臂肿胀可能提示导管相关性血栓",
+    "EXTERNAL_LONGER": "导管外露变长可能是导管脱出或移位",
+    "BLOCKED": "输液不畅可能是导管堵塞",
+}
+ADVICE = {
+    "REDNESS": "穿刺点发红请保持局部清洁干燥，不要自行涂药，尽快到医院或就近机构评估",
+    "EXUDATE": "穿刺点渗液会让敷料潮湿，需当天到医院或就近机构更换敷料并评估",
+    "DRESSING_LOOSE": "敷料松动、卷边或潮湿时，请当天到医院或就近机构更换，期间不要自行撕开",
+    "PAIN": "如疼痛持续或加重，请尽快就医评估",
+    "ITCH": "皮肤瘙痒、起疹可能与敷料或胶布有关，请勿抓挠，维护时告诉护士更换敷料类型",
+}
+
+
+class ActionNearbyInstitutions(Action):
+    def name(self) -> str:
+        return "action_nearby_institutions"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lat, lon = gate.entity(tracker, "latitude"), gate.entity(tracker, "longitude")
+        device = gate.entity(tracker, "device_type")
+        if lat is None or lon is None:
+            dispatcher.utter_message(
+                text="请发送您的位置（点击输入框旁的“+”，选择“位置”），我会按距离列出附近可以维护导管的医疗机构。"
+            )
+            return []
+        service = DEVICE_SERVICE.get(str(device)) if device else None
+        with runtime().uow() as uow:
+            found = directory.nearby(uow.session, float(lat), float(lon), service=service, limit=3)
+        if not found:
+            dispatcher.utter_message(text="附近暂未找到可维护导管的医疗机构，请联系置管医院咨询。")
+            return []
+        dispatcher.utter_message(text="离您最近的可维护导管的医疗机构：")
+        for place in found:
+            dispatcher.utter_message(
+                json_message={
+                    "card": "notice",
+                    "title": place.name,
+                    "subtitle": f"约{place.distance_km:.1f}公里",
+                    "fields": [
+                        ["服务", "、".join(place.service_labels) or "导管维护"],
+                        ["电话", place.phone or "—"],
+                        ["时间", place.opening_hours or "—"],
+                        ["地址", place.address or "—"],
+                    ],
+                }
+            )
+        return []
+
+
+class ActionEducation(Action):
+    def name(self) -> str:
+        return "action_education"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        words = [
+            w for w in (gate.entity(tracker, "topic"), gate.entity(tracker, "device_type")) if w
+        ]
+        with runtime().uow() as uow:
+            articles = directory.articles(uow.session, [str(w) for w in words], limit=3)
+        if not articles:
+            dispatcher.utter_message(text="暂时没有找到相关的科普内容，您可以发送“找护士”咨询。")
+            return []
+        for article in articles:
+            dispatcher.utter_message(
+                json_message={
+                    "card": "notice",
+                    "title": article.title,
+                    "description": article.excerpt,
+                }
+            )
+        return []
+
+
+class ActionReportSymptom(Action):
+    """Advice for what the patient describes; the urgent ones are sent to a nurse or a hospital."""
+
+    def name(self) -> str:
+        return "action_report_symptom"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        symptoms = list(dict.fromkeys(str(s) for s in tracker.get_latest_entity_values("symptom")))
+        urgent = [URGENT[s] for s in symptoms if s in URGENT]
+        if urgent or not symptoms:
+            lead = "；".join(urgent) + "。" if urgent else "感谢您告诉我身体的变化。"
+            dispatcher.utter_message(
+                text=f"{lead}请尽快联系静脉治疗护士或到医院就诊；如伴有寒战、高热、胸闷气促，请立即前往急诊。",
+                buttons=[
+                    {"title": "联系护士", "payload": "/ask_human"},
+                    {"title": "附近机构", "payload": "/nearby_institutions"},
+                ],
+            )
+        advice = [ADVICE[s] for s in symptoms if s in ADVICE]
+        if advice:
+            dispatcher.utter_message(text="。\n".join(advice) + "。")
+        return []

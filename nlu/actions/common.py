@@ -129,8 +129,8 @@ class ActionAskHuman(Action):
     ) -> list[EventType]:
         with runtime().uow() as uow:
             home = uow.session.scalar(select(Institution).where(Institution.is_home.is_(True)))
-        phone = home.phone if home and home.phone else "医院总机"
-        hours = f"（{home.opening_hours}）" if home and home.opening_hours else ""
+            phone = home.phone if home and home.phone else "医院总机"
+            hours = f"（{home.opening_hours}）" if home and home.opening_hours else ""
         dispatcher.utter_message(
             text=f"需要护士帮助时，请致电静脉治疗专科门诊：{phone}{hours}。"
             "如出现发热、寒战、手臂明显肿胀疼痛、导管断裂或大量出血，请立即到医院急诊就诊。"
@@ -146,7 +146,7 @@ class ActionAgreement(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         with runtime().uow() as uow:
-            rows = []
+            texts = []
             for kind in (AgreementKind.SERVICE, AgreementKind.PRIVACY):
                 row = uow.session.scalar(
                     select(Agreement)
@@ -155,13 +155,12 @@ class ActionAgreement(Action):
                     .limit(1)
                 )
                 if row is not None:
-                    rows.append(row)
-        if not rows:
+                    summary = row.body if len(row.body) <= 300 else row.body[:300] + "……"
+                    texts.append(f"《{row.title}》（第{row.version}版）\n{summary}")
+        if not texts:
             dispatcher.utter_message(text="服务协议与隐私政策正在更新，请稍后再查看。")
-            return []
-        for row in rows:
-            summary = row.body if len(row.body) <= 300 else row.body[:300] + "……"
-            dispatcher.utter_message(text=f"《{row.title}》（第{row.version}版）\n{summary}")
+        for text in texts:
+            dispatcher.utter_message(text=text)
         return []
 
 

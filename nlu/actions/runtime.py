@@ -22,8 +22,21 @@ class Runtime:
         return UnitOfWork(self.session_factory)
 
 
-@cache
+_installed: Runtime | None = None
+
+
+def install(rt: Runtime | None) -> None:
+    """Use these collaborators instead of ones built from the environment (tests)."""
+    global _installed
+    _installed = rt
+
+
 def runtime() -> Runtime:
+    return _installed or _from_environment()
+
+
+@cache
+def _from_environment() -> Runtime:
     load_dotenv()
     settings = load_settings()
     return Runtime(settings, make_session_factory(make_engine(settings.database_url)))

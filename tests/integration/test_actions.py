@@ -1,0 +1,258 @@
+"""Custom actions with a tracker, a CollectingDispatcher and the domain, against the
+database: the role gate, the due list, patient search, nearby institutions, advice."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+
+from bot.care.rules import local_date
+from bot.config import ROOT
+from bot.models import AuditLog, Catheter, Institution, Patient, Staff, utcnow
+from bot.models.enums import StaffRole
+from nlu.actions import clinician, common, patient, runtime
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module")
+def domain():
+    merged: dict = {}
+    for path in sorted((ROOT / "nlu" / "domain").glob("*.yml")):
+        for key, value in (yaml.safe_load(path.read_text()) or {}).items():
+            if isinstance(value, list):
+                merged.setdefault(key, []).extend(value)
+            elif isinstance(value, dict):
+                merged.setdefault(key, {}).update(value)
+    return merged
+
+
+@pytest.fixture(autouse=True)
+def installed(settings, session_factory):
+    runtime.install(runtime.Runtime(settings, session_factory))
+    yield
+    runtime.install(None)
+
+
+def tracker(intent: str, *, role="patient", channel="mp", entities=(), **meta) -> Tracker:
+    message = {
+        "intent": {"name": intent, "confidence": 1.0},
+        "entities": [{"entity": k, "value": v} for k, v in entities],
+        "text": "",
+        "metadata": {"role": role, "channel": channel, **meta},
+    }
+    return Tracker("u1", {}, message, [], False, None, {}, "action_listen")
+
+
+def run(action, t, domain):
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, t, domain)
+    return dispatcher.messages, events
+
+
+def texts(messages):
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+@pytest.fixture
+def ward(session, settings):
+    home = Institution(
+        code="HOME",
+        name="本院",
+        is_home=True,
+        phone="0571-88888888",
+        latitude=30.27,
+        longitude=120.16,
+        services=["PICC_MAINT", "PORT_MAINT"],
+        opening_hours="周一至周五 8:00-17:00",
+    )
+    near = Institution(
+        code="C1",
+        name="社区卫生服务中心",
+        latitude=30.28,
+        longitude=120.15,
+        services=["PICC_MAINT"],
+    )
+    far = Institution(
+        code="C2",
+        name="远郊医院",
+        latitude=30.9,
+        longitude=121.0,
+        services=["PICC_MAINT", "PORT_MAINT"],
+    )
+    none = Institution(
+        code="C3", name="不做维护的诊所", latitude=30.271, longitude=120.161, services=[]
+    )
+    nurse = Staff(
+        institution=home, staff_no="N1", name="李护士", role=StaffRole.NURSE, wecom_userid="n0001"
+    )
+    session.add_all([home, near, far, none, nurse])
+    session.flush()
+    today = local_date(utcnow(), settings.timezone)  # the hospital's calendar, as the actions use
+    for n, (name, due) in enumerate([("甲", -3), ("乙", 0), ("丙", 1), ("丁", 20)]):
+        p = Patient(name=f"{name}患者", birth_date=date(1960, 1, 1))
+        session.add(p)
+        session.flush()
+        session.add(
+            Catheter(
+                patient_id=p.id,
+                device_type="PICC",
+                institution_id=home.id,
+                placed_at=utcnow() - timedelta(days=30),
+                next_due_on=today + timedelta(days=due),
+            )
+        )
+    session.commit()
+    return {"home": home, "nurse": nurse}
+
+
+def test_a_patient_asking_for_the_due_list_is_politely_refused(domain, ward):
+    messages, _ = run(clinician.ActionDueToday(), tracker("due_today"), domain)
+    assert "仅向医护人员开放" in texts(messages)
+
+
+def test_an_unbound_wechat_work_user_is_told_to_get_an_account(domain, ward):
+    messages, _ = run(
+        clinician.ActionDueToday(), tracker("due_today", role="unknown", channel="work"), domain
+    )
+    assert "尚未与医院工号关联" in texts(messages)
+
+
+def test_nurse_due_list_puts_overdue_first_with_words_and_is_audited(domain, ward, session_factory):
+    t = tracker(
+        "due_today",
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+        institution_id=ward["home"].id,
+    )
+    messages, _ = run(clinician.ActionDueToday(), t, domain)
+    body = texts(messages)
+    assert (
+        body.index("【已逾期】甲患者")
+        < body.index("【今日需维护】乙患者")
+        < body.index("【即将到期】丙患者")
+    )
+    assert "逾期3天" in body and "丁患者" not in body
+    with session_factory() as s:
+        entry = s.scalars(select(AuditLog)).one()
+        assert (entry.actor_id, entry.object_type, entry.action) == (
+            ward["nurse"].id,
+            "due_list",
+            "read",
+        )
+        assert len(entry.detail["patients"]) == 3
+
+
+def test_patient_search_shows_status_and_audits_each_patient_read(domain, ward, session_factory):
+    t = tracker(
+        "search_patient",
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+        entities=[("patient_name", "甲患者")],
+    )
+    messages, _ = run(clinician.ActionSearchPatient(), t, domain)
+    assert "甲患者（1960年生）PICC 【已逾期】 逾期3天" in texts(messages)
+    with session_factory() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.context == "search"))
+            == 1
+        )
+
+
+def test_a_clinicians_my_qr_code_is_understood_as_about_a_patient(domain, ward):
+    messages, _ = run(
+        common.ActionNotYet(), tracker("show_qr", role="nurse", channel="work"), domain
+    )
+    assert "扫描患者的置管二维码" in texts(messages)
+
+
+def test_features_not_built_yet_say_so(domain):
+    messages, _ = run(common.ActionNotYet(), tracker("book_appointment"), domain)
+    assert "“预约挂号”功能即将上线" in texts(messages)
+
+
+def test_nearby_institutions_asks_for_a_location_then_lists_by_distance(domain, ward):
+    messages, _ = run(patient.ActionNearbyInstitutions(), tracker("nearby_institutions"), domain)
+    assert "请发送您的位置" in texts(messages)
+    t = tracker("share_location", entities=[("latitude", 30.281), ("longitude", 120.151)])
+    messages, _ = run(patient.ActionNearbyInstitutions(), t, domain)
+    cards = [m["custom"] for m in messages if m.get("custom")]
+    assert [c["title"] for c in cards] == [
+        "社区卫生服务中心",
+        "本院",
+        "远郊医院",
+    ]  # no clinic without maintenance
+
+
+def test_nearby_institutions_for_a_port_only_lists_port_maintenance(domain, ward):
+    t = tracker(
+        "share_location",
+        entities=[("latitude", 30.281), ("longitude", 120.151), ("device_type", "PORT")],
+    )
+    messages, _ = run(patient.ActionNearbyInstitutions(), t, domain)
+    assert [m["custom"]["title"] for m in messages if m.get("custom")] == ["本院", "远郊医院"]
+
+
+def test_urgent_symptoms_send_the_patient_to_a_nurse(domain):
+    t = tracker("report_symptom", entities=[("symptom", "SWELLING"), ("symptom", "REDNESS")])
+    messages, _ = run(patient.ActionReportSymptom(), t, domain)
+    body = texts(messages)
+    assert "血栓" in body and "急诊" in body and "穿刺点发红" in body
+    assert any(b["payload"] == "/ask_human" for m in messages for b in m.get("buttons") or [])
+
+
+def test_fallback_offers_the_menu_and_a_nurse(domain):
+    messages, _ = run(common.ActionDefaultFallback(), tracker("nlu_fallback"), domain)
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/help", "/ask_human"]
+
+
+def test_help_is_different_for_patients_and_clinicians(domain):
+    patient_help, _ = run(common.ActionHelp(), tracker("help"), domain)
+    nurse_help, _ = run(common.ActionHelp(), tracker("help", role="nurse", channel="work"), domain)
+    assert "附近" in texts(patient_help) and "今日待维护" in texts(nurse_help)
+
+
+def test_ask_human_gives_the_home_hospital_phone(domain, ward):
+    messages, _ = run(common.ActionAskHuman(), tracker("ask_human"), domain)
+    assert "0571-88888888" in texts(messages)
+
+
+def test_agreement_shows_the_newest_published_versions(domain, session):
+    from bot.models import Agreement
+    from bot.models.enums import AgreementKind
+
+    session.add_all(
+        [
+            Agreement(
+                kind=AgreementKind.PRIVACY,
+                version=1,
+                title="隐私政策",
+                body="旧版",
+                published_at=utcnow(),
+            ),
+            Agreement(
+                kind=AgreementKind.PRIVACY,
+                version=2,
+                title="隐私政策",
+                body="我们加密保存您的身份证号",
+                published_at=utcnow(),
+            ),
+            Agreement(
+                kind=AgreementKind.PRIVACY,
+                version=3,
+                title="隐私政策",
+                body="草稿",
+                published_at=None,
+            ),
+        ]
+    )
+    session.commit()
+    messages, _ = run(common.ActionAgreement(), tracker("agreement"), domain)
+    assert texts(messages) == "《隐私政策》（第2版）\n我们加密保存您的身份证号"

@@ -94,7 +94,7 @@ def ward(session, settings):
     session.add_all([home, near, far, none, nurse])
     session.flush()
     today = local_date(utcnow(), settings.timezone)  # the hospital's calendar, as the actions use
-    for n, (name, due) in enumerate([("甲", -3), ("乙", 0), ("丙", 1), ("丁", 20)]):
+    for name, due in [("甲", -3), ("乙", 0), ("丙", 1), ("丁", 20)]:
         p = Patient(name=f"{name}患者", birth_date=date(1960, 1, 1))
         session.add(p)
         session.flush()

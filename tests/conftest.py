@@ -59,8 +59,13 @@ def test_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def base_settings(test_env: dict[str, str]) -> Settings:
-    return load_settings(test_env)
+def base_settings(test_env: dict[str, str]) -> Iterator[Settings]:
+    settings = load_settings(test_env)
+    yield settings
+    if not settings.redis_url:  # the embedded redis-server the tests started
+        from tests.support.processes import stop_embedded_redis
+
+        stop_embedded_redis(settings.instance_path)
 
 
 def _reset_postgres(engine: Engine) -> None:

@@ -86,13 +86,23 @@ def running(
                 raise RuntimeError(f"{cmd[0]} did not become ready:\n{out[-3000:]}")
             time.sleep(0.2)
         yield proc
+    except BaseException:
+        _stop(proc)
+        out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+        print(f"--- output of {' '.join(cmd)} ---\n{out[-6000:]}", file=sys.stderr)
+        raise
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def http_ok(url: str) -> Callable[[], bool]:

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export FLASK_APP := wsgi
 export PORT ?= 5000
 
-.PHONY: setup run init test test-unit test-db test-integration test-e2e test-browser lint bench seed
+.PHONY: setup run init test test-unit test-db test-nlu-cv lint bench seed
 
 setup:
 	@scripts/setup.sh
@@ -31,6 +31,9 @@ test-unit: setup
 
 test-db: setup
 	@$(PY) -m pytest -m db -q
+
+test-nlu-cv: setup
+	@scripts/nlu-cross-validation.sh
 
 lint: setup
 	@$(VENV)/bin/ruff format --check bot cards webhooks admin server nlu devtools tests bench wsgi.py

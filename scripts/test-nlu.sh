@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The dialogue engine's checks: data validation, conversation tests, and 5-fold NLU
-# cross-validation with the F1 thresholds of issue 4. The cross-validation report is written
-# to nlu/reports/ (committed); its result is cached by the hash of nlu/ like the model.
+# The dialogue engine's checks run by `make test`: data validation and conversation tests
+# against the model trained from nlu/ (cached by the hash of nlu/).
+# The 5-fold cross-validation is scripts/nlu-cross-validation.sh (`make test-nlu-cv`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RASA=.venv-rasa/bin/rasa
@@ -23,25 +23,3 @@ echo "== conversation tests"
 scripts/rasa.sh train
 out=$(mktemp -d)
 $RASA test core --model "$(scripts/rasa.sh model)" --stories nlu/tests --fail-on-prediction-errors --out "$out" --quiet
-
-echo "== NLU 5-fold cross-validation"
-hash=$(basename "$(scripts/rasa.sh model)" .tar.gz)
-if [ ! -f "$CACHE/$hash/intent_report.json" ]; then
-  rm -rf "$CACHE/$hash"
-  $RASA test nlu --config nlu/config.yml --nlu nlu/data --domain nlu/domain --cross-validation --folds 5 \
-    --out "$CACHE/$hash" --quiet
-fi
-.venv/bin/python - "$CACHE/$hash" <<'PY'
-import json, sys, pathlib
-out = pathlib.Path(sys.argv[1])
-intents = json.loads((out / "intent_report.json").read_text())
-entities = json.loads((out / "DIETClassifier_report.json").read_text())
-intent_f1 = intents["macro avg"]["f1-score"]
-entity_f1 = entities["weighted avg"]["f1-score"]
-rows = sorted((k, v["f1-score"], v["support"]) for k, v in intents.items() if isinstance(v, dict) and "support" in v and k not in ("macro avg", "weighted avg", "micro avg"))
-lines = ["# NLU 5-fold cross-validation", "", f"intent macro F1: {intent_f1:.3f} (target ≥ 0.95)  ", f"entity F1 (DIET, weighted): {entity_f1:.3f} (target ≥ 0.90)", "", "| intent | F1 | examples |", "|---|---|---|"]
-lines += [f"| {k} | {f1:.3f} | {n} |" for k, f1, n in rows]
-pathlib.Path("nlu/reports/cross_validation.md").write_text("\n".join(lines) + "\n")
-print(f"intent macro F1 {intent_f1:.3f}, entity F1 {entity_f1:.3f} (report: nlu/reports/cross_validation.md)")
-sys.exit(0 if intent_f1 >= 0.95 and entity_f1 >= 0.90 else 1)
-PY

@@ -157,7 +157,9 @@ class TurnRunner:
             return []
         turn = self._with_media(row.channel, turn)
         row.turn_input = turn.to_dict()
-        session.flush()
+        # no transaction stays open across the engine call: the actions it runs write to the
+        # same database (on SQLite an open write would lock them out)
+        session.commit()
         replies = self.engine.handle(
             f"{row.channel.value}:{row.sender}", turn, sender.metadata or {}
         )

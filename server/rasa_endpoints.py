@@ -28,7 +28,11 @@ def endpoints(settings: Settings, actions_url: str) -> dict[str, Any]:
             "db": url.database,
         }
     else:
-        out["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(settings.instance_path / "rasa-tracker.db")}
+        out["tracker_store"] = {
+            "type": "SQL",
+            "dialect": "sqlite",
+            "db": str(settings.instance_path / "rasa-tracker.db"),
+        }
     if settings.redis_url and settings.redis_url.startswith("redis"):
         r = make_url(settings.redis_url.replace("redis://", "redis+x://", 1))
         out["lock_store"] = {
@@ -45,5 +49,7 @@ def endpoints(settings: Settings, actions_url: str) -> dict[str, Any]:
 
 if __name__ == "__main__":
     load_dotenv()
-    actions = os.environ.get("ACTIONS_URL", f"http://127.0.0.1:{os.environ.get('ACTIONS_PORT', '5055')}/webhook")
+    actions = os.environ.get(
+        "ACTIONS_URL", f"http://127.0.0.1:{os.environ.get('ACTIONS_PORT', '5055')}/webhook"
+    )
     print(yaml.safe_dump(endpoints(load_settings(), actions), allow_unicode=True, sort_keys=False))

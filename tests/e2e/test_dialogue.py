@@ -21,7 +21,15 @@ pytestmark = [pytest.mark.db, pytest.mark.redis, pytest.mark.rasa]
 
 def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session, tmp_path):
     home = Institution(code="HOME", name="本院", is_home=True, phone="0571-88888888")
-    session.add(Staff(institution=home, staff_no="N1", name="李护士", role=StaffRole.NURSE, wecom_userid="n0001"))
+    session.add(
+        Staff(
+            institution=home,
+            staff_no="N1",
+            name="李护士",
+            role=StaffRole.NURSE,
+            wecom_userid="n0001",
+        )
+    )
     session.commit()
     web_port, rasa_port, actions_port = (processes.free_port() for _ in range(3))
     cfg = sim_config(settings)
@@ -29,37 +37,73 @@ def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session
     instance = tmp_path / "instance"
     with LiveSim(cfg) as sim:
         live = replace(
-            settings, wechat_api_base=sim.mp_api_base, wecom_api_base=sim.work_api_base, rasa_url=f"http://127.0.0.1:{rasa_port}"
+            settings,
+            wechat_api_base=sim.mp_api_base,
+            wecom_api_base=sim.work_api_base,
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
         )
         env = processes.product_env(
-            live, instance, RASA_PORT=str(rasa_port), ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook"
+            live,
+            instance,
+            RASA_PORT=str(rasa_port),
+            ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
         )
         if settings.redis_url:
             from bot.infra.redis import connect
 
             connect(settings).flushdb()
-        actions = [sys.executable, "-m", "rasa_sdk", "--actions", "nlu.actions", "--port", str(actions_port)]
+        actions = [
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "nlu.actions",
+            "--port",
+            str(actions_port),
+        ]
         try:
             with (
-                processes.running(actions, env, processes.http_ok(f"http://127.0.0.1:{actions_port}/health")),
-                processes.running(["scripts/rasa.sh", "run"], env, processes.http_ok(f"http://127.0.0.1:{rasa_port}/status"), timeout=240),
+                processes.running(
+                    actions, env, processes.http_ok(f"http://127.0.0.1:{actions_port}/health")
+                ),
+                processes.running(
+                    ["scripts/rasa.sh", "run"],
+                    env,
+                    processes.http_ok(f"http://127.0.0.1:{rasa_port}/status"),
+                    timeout=240,
+                ),
                 processes.web(env, web_port),
                 processes.worker(env),
             ):
                 sim.state.user_message("o_patient")
                 sim_cb.post_mp(cfg, sim_cb.mp_text("o_patient", "附近哪里可以维护PICC"))
-                processes.wait_until(lambda: sim.state.messages("mp", "o_patient"), timeout=60, what="the patient's reply")
+                processes.wait_until(
+                    lambda: sim.state.messages("mp", "o_patient"),
+                    timeout=60,
+                    what="the patient's reply",
+                )
                 [reply] = sim.state.messages("mp", "o_patient")
                 assert "请发送您的位置" in reply["payload"]["content"]
 
                 sim_cb.post_work(cfg, sim_cb.work_text("n0001", "今天有哪些病人需要维护"))
-                processes.wait_until(lambda: sim.state.messages("work", "n0001"), timeout=60, what="the nurse's reply")
+                processes.wait_until(
+                    lambda: sim.state.messages("work", "n0001"),
+                    timeout=60,
+                    what="the nurse's reply",
+                )
                 [reply] = sim.state.messages("work", "n0001")
                 assert "今日没有需要维护的带管患者" in reply["payload"]["content"]
 
                 sim.state.user_message("o_patient")
                 sim_cb.post_mp(cfg, sim_cb.mp_text("o_patient", "今天有哪些病人需要维护"))
-                processes.wait_until(lambda: len(sim.state.messages("mp", "o_patient")) == 2, timeout=60, what="the gate")
-                assert "仅向医护人员开放" in sim.state.messages("mp", "o_patient")[1]["payload"]["content"]
+                processes.wait_until(
+                    lambda: len(sim.state.messages("mp", "o_patient")) == 2,
+                    timeout=60,
+                    what="the gate",
+                )
+                assert (
+                    "仅向医护人员开放"
+                    in sim.state.messages("mp", "o_patient")[1]["payload"]["content"]
+                )
         finally:
             processes.stop_embedded_redis(instance)

@@ -4,45 +4,18 @@ QR image and the product receives the scan as a dialogue intent."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 import qrcode
 
-from devtools.wechat_sim.server import LiveSim
-from tests.support import processes
-from tests.support.callbacks import sim_config
-from tests.support.fake_rasa import FakeRasa
-from tests.support.servers import serve
+from tests.support.system import product_with_simulators
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.redis]
 
 
 @pytest.fixture
 def system(settings, engine, tmp_path):
-    rasa = FakeRasa()
-    port = processes.free_port()
-    with serve(rasa.app) as rasa_url:
-        cfg = sim_config(settings)
-        cfg.product_base_url = f"http://127.0.0.1:{port}"
-        with LiveSim(cfg) as sim:
-            live = replace(
-                settings,
-                wechat_api_base=sim.mp_api_base,
-                wecom_api_base=sim.work_api_base,
-                rasa_url=rasa_url,
-            )
-            instance = tmp_path / "instance"
-            env = processes.product_env(live, instance)
-            if settings.redis_url:
-                from bot.infra.redis import connect
-
-                connect(settings).flushdb()
-            try:
-                with processes.web(env, port), processes.worker(env):
-                    yield sim, rasa
-            finally:
-                processes.stop_embedded_redis(instance)
+    with product_with_simulators(settings, tmp_path / "instance", worker=True) as (sim, rasa, _env):
+        yield sim, rasa
 
 
 def test_patient_sends_a_text_and_sees_the_reply(system, page):

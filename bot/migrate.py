@@ -9,6 +9,16 @@ from sqlalchemy import Engine
 from bot.config import ROOT
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Autogenerate looks only at this service's tables: others share the database (the
+    Rasa tracker store's ``events``) and must never be proposed for removal."""
+    if type_ == "table":
+        from bot.models import Base
+
+        return name in Base.metadata.tables
+    return True
+
+
 def alembic_config(engine: Engine | None = None) -> Config:
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))

@@ -9,6 +9,7 @@ from alembic import context
 
 from bot.config import load_settings
 from bot.db import make_engine
+from bot.migrate import include_name
 from bot.models import Base
 
 config = context.config
@@ -46,6 +47,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -15,7 +15,10 @@ EVENT_INTENTS="card_button|empty_message|enter_agent|menu_unknown|scan_qr|scan_s
 echo "== rasa data validate"
 log=$(mktemp)
 $RASA data validate --domain nlu/domain --data nlu/data --config nlu/config.yml > "$log" 2>&1 || { cat "$log"; exit 1; }
-other=$(grep "UserWarning" "$log" | grep -vE "The intent '($EVENT_INTENTS)' is listed in the domain file, but is not found in the NLU training data" || true)
+# Forms ask their slots with utter_ask_<slot>, which the validator counts as unused.
+other=$(grep "UserWarning" "$log" \
+  | grep -vE "The intent '($EVENT_INTENTS)' is listed in the domain file, but is not found in the NLU training data" \
+  | grep -vE "The utterance 'utter_ask_[a-z_]+' is not used in any story or rule" || true)
 if [ -n "$other" ]; then echo "$other"; echo "rasa data validate: warnings above"; exit 1; fi
 echo "clean (event-only intents without typed examples: $EVENT_INTENTS)"
 

@@ -160,9 +160,9 @@ class TurnRunner:
         # no transaction stays open across the engine call: the actions it runs write to the
         # same database (on SQLite an open write would lock them out)
         session.commit()
-        replies = self.engine.handle(
-            f"{row.channel.value}:{row.sender}", turn, sender.metadata or {}
-        )
+        # the inbox id lets actions make what they save idempotent per inbound message
+        metadata = {**(sender.metadata or {}), "inbox_id": row.id}
+        replies = self.engine.handle(f"{row.channel.value}:{row.sender}", turn, metadata)
         row.replies = replies
         session.commit()  # the engine's answer is durable before any outbox row exists
         return replies

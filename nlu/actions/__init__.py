@@ -3,4 +3,15 @@
 Run by the action server in the app venv: ``python -m rasa_sdk --actions nlu.actions``.
 """
 
-from . import clinician, common, patient  # noqa: F401  (registers the actions)
+from . import (  # noqa: F401  (registers the actions)
+    application,
+    appointment,
+    clinician,
+    common,
+    complication,
+    consultation,
+    forms,
+    maintenance,
+    patient,
+    report,
+)

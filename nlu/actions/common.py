@@ -22,14 +22,18 @@ PATIENT_MENU = (
     "3. 出现手臂肿胀、穿刺点发红、发热等情况时给出处理建议\n"
     "4. 查看服务协议与隐私政策\n"
     "5. 联系静脉治疗护士（发送“找护士”）\n"
-    "绑定就诊人、我的导管、置管二维码、维护提醒、报告上传、预约等功能即将上线。"
+    "6. 预约导管维护门诊（发送“预约维护”，需先绑定就诊人）\n"
+    "7. 上传检验检查报告：直接发送报告照片（需先绑定就诊人）\n"
+    "绑定就诊人、我的导管、置管二维码、维护提醒等功能即将上线。"
 )
 CLINICIAN_MENU = (
     "医护功能：\n"
     "1. 今日待维护：按逾期、今日、即将到期列出本院患者\n"
     "2. 查找患者：发送“查患者 张三”\n"
-    "3. 扫码：点击菜单“扫码”扫描患者置管二维码（扫码查看、维护登记即将上线）\n"
-    "并发症上报、会诊、随访设置即将上线。"
+    "3. 维护登记：发送“登记维护”或“给张三做完维护了”\n"
+    "4. 并发症上报：发送“上报并发症”\n"
+    "5. 发起会诊：发送“申请会诊”\n"
+    "扫码查看患者、随访设置、会诊群聊即将上线。"
 )
 
 # What each feature that is not built yet is called, for an honest answer.
@@ -40,31 +44,22 @@ NOT_YET = {
     "switch_profile": "切换就诊人",
     "bind_account": "互联网医院登录与绑定就诊人",
     "unbind_account": "解除绑定",
-    "upload_report": "报告上传",
-    "upload_image": "报告照片识别",
     "history": "历史记录",
-    "book_appointment": "预约挂号",
     "cancel_appointment": "取消预约",
     "my_appointments": "我的预约",
     "scan_qr": "扫码查看患者",
-    "register_maintenance": "维护登记",
-    "report_complication": "并发症上报",
     "handle_complication": "并发症处理",
     "set_next_maintenance": "设置下次维护时间",
     "set_follow_up": "随访周期与分级设置",
     "outside_records": "外院记录汇总",
-    "request_consultation": "发起会诊",
     "my_consultations": "我的会诊",
-    "apply_outside": "外院医护注册申请",
     "card_button": "卡片操作",
     "subscription_decision": "订阅通知设置",
     "scan_scene": "扫码关注场景",
-    "inform": "表单填写",
 }
 CLINICIAN_FEATURES = {
-    "scan_qr", "register_maintenance", "report_complication", "handle_complication",
-    "set_next_maintenance", "set_follow_up", "outside_records", "request_consultation",
-    "my_consultations",
+    "scan_qr", "handle_complication", "set_next_maintenance", "set_follow_up",
+    "outside_records", "my_consultations",
 }  # fmt: skip
 
 
@@ -214,7 +209,22 @@ class ActionNotYet(Action):
                 text="请点击菜单“扫码”扫描患者的置管二维码，或发送“查患者 姓名”查找患者。"
             )
             return []
-        feature = NOT_YET.get(intent, "该功能")
+        if intent == "upload_report" and not gate.is_clinician(tracker):
+            dispatcher.utter_message(
+                text="请直接发送报告照片（拍清整张报告），收到后我会请您补充报告日期和医院。"
+                + (
+                    ""
+                    if gate.metadata(tracker).get("active_patient_id")
+                    else "上传前需先绑定就诊人。"
+                )
+            )
+            return []
+        if intent == "inform" or intent not in NOT_YET:
+            dispatcher.utter_message(
+                text="我没有在等待您填写的内容。请问您想做什么？发送“菜单”查看可用功能。"
+            )
+            return []
+        feature = NOT_YET[intent]
         dispatcher.utter_message(
             text=f"“{feature}”功能即将上线，敬请期待。现在可以发送“菜单”查看可用功能。"
         )

@@ -6,37 +6,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from bot.care.rules import local_date
-from bot.config import ROOT
 from bot.models import AuditLog, Catheter, Institution, Patient, Staff, utcnow
 from bot.models.enums import StaffRole
-from nlu.actions import clinician, common, patient, runtime
+from nlu.actions import clinician, common, patient
 
-pytestmark = pytest.mark.db
-
-
-@pytest.fixture(scope="module")
-def domain():
-    merged: dict = {}
-    for path in sorted((ROOT / "nlu" / "domain").glob("*.yml")):
-        for key, value in (yaml.safe_load(path.read_text()) or {}).items():
-            if isinstance(value, list):
-                merged.setdefault(key, []).extend(value)
-            elif isinstance(value, dict):
-                merged.setdefault(key, {}).update(value)
-    return merged
-
-
-@pytest.fixture(autouse=True)
-def installed(settings, session_factory):
-    runtime.install(runtime.Runtime(settings, session_factory))
-    yield
-    runtime.install(None)
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("action_runtime")]
 
 
 def tracker(intent: str, *, role="patient", channel="mp", entities=(), **meta) -> Tracker:
@@ -174,8 +153,8 @@ def test_a_clinicians_my_qr_code_is_understood_as_about_a_patient(domain, ward):
 
 
 def test_features_not_built_yet_say_so(domain):
-    messages, _ = run(common.ActionNotYet(), tracker("book_appointment"), domain)
-    assert "“预约挂号”功能即将上线" in texts(messages)
+    messages, _ = run(common.ActionNotYet(), tracker("my_appointments"), domain)
+    assert "“我的预约”功能即将上线" in texts(messages)
 
 
 def test_nearby_institutions_asks_for_a_location_then_lists_by_distance(domain, ward):

@@ -1,0 +1,163 @@
+"""Registering a maintenance visit (C3.2, C3.3): one record per visit, the next due date from
+the rules (or the clinician's explicit date), red flags against the placement baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.care import rules
+from bot.care.dictionary import Dictionary
+from bot.models import Catheter, MaintenanceRecord
+from bot.models.enums import CatheterState
+
+from . import audit
+
+# What a quick registration in chat can say was done.
+ITEMS = ("FLUSH_LOCK", "DRESSING", "CONNECTOR", "NEEDLE")
+ITEM_LABELS = {
+    "FLUSH_LOCK": "冲封管",
+    "DRESSING": "更换敷料",
+    "CONNECTOR": "更换输液接头",
+    "NEEDLE": "更换无损伤针",
+}
+
+
+class MaintenanceRefused(Exception):
+    """The maintenance cannot be registered; the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class Visit:
+    items: frozenset[str]
+    performed_at: datetime
+    site_findings: list[str] = field(default_factory=list)
+    external_length_cm: Decimal | None = None
+    arm_circumference_cm: Decimal | None = None
+    notes: str | None = None
+    next_due_explicit: date | None = None
+
+
+@dataclass(frozen=True)
+class Registered:
+    record: MaintenanceRecord
+    created: bool  # False: the same registration arrived again (double tap, retry)
+    red_flags: list[rules.RedFlag]
+    next_due_on: date
+
+
+def register(
+    session: Session,
+    d: Dictionary,
+    catheter_id: int,
+    visit: Visit,
+    *,
+    tz: ZoneInfo,
+    actor: audit.Actor,
+    institution_id: int | None,
+    idempotency_key: str,
+) -> Registered:
+    """Record a visit and move the catheter's next due date. Idempotent on the key."""
+    existing = session.scalar(
+        select(MaintenanceRecord).where(MaintenanceRecord.idempotency_key == idempotency_key)
+    )
+    if existing is not None:
+        return _replay(d, existing)
+    catheter = session.get(Catheter, catheter_id, with_for_update=True)
+    if catheter is None:
+        raise MaintenanceRefused("找不到这根导管，请重新扫码或查找患者。")
+    if catheter.state is not CatheterState.IN_PLACE:
+        raise MaintenanceRefused("该导管已拔除，不能再登记维护。")
+    unknown = visit.items - set(ITEMS)
+    if unknown or not visit.items:
+        raise MaintenanceRefused(
+            "请至少选择一项维护内容：冲封管、更换敷料、更换接头或更换无损伤针。"
+        )
+    seen_on = rules.local_date(visit.performed_at, tz)
+    placed_on = rules.local_date(catheter.placed_at, tz)
+    if seen_on < placed_on:
+        raise MaintenanceRefused(f"维护日期不能早于置管日期（{placed_on:%Y-%m-%d}）。")
+    flags = rules.red_flags(
+        d,
+        baseline_external_cm=catheter.external_length_cm,
+        external_cm=visit.external_length_cm,
+        baseline_arm_cm=catheter.arm_circumference_cm,
+        arm_cm=visit.arm_circumference_cm,
+    )
+    next_due = rules.next_due_on(
+        d,
+        catheter.device_type,
+        seen_on,
+        dressing_type=catheter.dressing_type,
+        port_in_use=catheter.port_in_use,
+        tier=catheter.tier,
+        custom_cycle_days=catheter.follow_up_cycle_days,
+        explicit=visit.next_due_explicit,
+    )
+    next_due = rules.due_after_findings(d, next_due, visit.site_findings, seen_on)
+    record = MaintenanceRecord(
+        catheter_id=catheter.id,
+        idempotency_key=idempotency_key,
+        performed_at=visit.performed_at,
+        institution_id=institution_id,
+        staff_id=actor.id,
+        site_findings=list(visit.site_findings),
+        external_length_cm=visit.external_length_cm,
+        arm_circumference_cm=visit.arm_circumference_cm,
+        flushed="FLUSH_LOCK" in visit.items,
+        locked="FLUSH_LOCK" in visit.items,
+        dressing_changed="DRESSING" in visit.items,
+        dressing_type=catheter.dressing_type if "DRESSING" in visit.items else None,
+        connector_changed="CONNECTOR" in visit.items,
+        needle_changed="NEEDLE" in visit.items,
+        red_flags=[f.code for f in flags],
+        next_due_on=next_due,
+        next_due_explicit=visit.next_due_explicit is not None,
+        notes=visit.notes,
+    )
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        # The same registration committed concurrently: answer with that one.
+        winner = session.scalar(
+            select(MaintenanceRecord).where(MaintenanceRecord.idempotency_key == idempotency_key)
+        )
+        if winner is None:
+            raise
+        return _replay(d, winner)
+    if catheter.last_maintained_on is None or seen_on >= catheter.last_maintained_on:
+        catheter.last_maintained_on = seen_on
+        catheter.next_due_on = next_due
+        catheter.next_due_explicit = visit.next_due_explicit is not None
+    audit.record(
+        session,
+        actor,
+        "create",
+        "maintenance_record",
+        record.id,
+        patient_id=catheter.patient_id,
+        context="chat" if idempotency_key.startswith("chat:") else "h5",
+    )
+    return Registered(record, True, flags, next_due)
+
+
+def _replay(d: Dictionary, record: MaintenanceRecord) -> Registered:
+    catheter = record.catheter
+    flags = rules.red_flags(
+        d,
+        baseline_external_cm=catheter.external_length_cm,
+        external_cm=record.external_length_cm,
+        baseline_arm_cm=catheter.arm_circumference_cm,
+        arm_cm=record.arm_circumference_cm,
+    )
+    next_due = record.next_due_on or catheter.next_due_on
+    assert next_due is not None  # every registered record has one
+    return Registered(record, False, flags, next_due)

@@ -1,0 +1,132 @@
+"""Which catheter a clinician means: the one just scanned, or found by the patient's name.
+
+Shared by the maintenance, complication and consultation forms. Only catheters in place of
+patients the clinician may see are offered (bot/services/access.py); every lookup is an
+audited read of patient data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk import Tracker
+from sqlalchemy import select
+
+from bot.models import Catheter, Patient, Staff
+from bot.models.enums import ActorType, CatheterState
+from bot.security.masking import mask_name
+from bot.services import access, audit
+from bot.services import dictionary as dictionary_service
+
+from . import gate, parsing
+from .runtime import runtime
+
+MAX_CANDIDATES = 5
+# The slot a QR scan fills with the scanned catheter's id (issue 6).
+SCANNED = "scanned_catheter_id"
+_FILLER = re.compile(r"患者|病人|病员|床|的|给|帮|查|找|一下|是|叫|姓名|名字|[\s，,。.、:：]")
+
+
+def actor(tracker: Tracker) -> audit.Actor:
+    return audit.Actor(ActorType.STAFF, gate.metadata(tracker).get("staff_id"))
+
+
+@dataclass(frozen=True)
+class Found:
+    catheter_id: int | None
+    candidates: list[int] | None = None
+    message: str | None = None
+
+
+def describe(d: Any, c: Catheter) -> str:
+    where = "".join(x for x in (d.label("sides", c.side), d.label("veins", c.vein)) if x)
+    return f"{c.patient.name} {d.label('device_types', c.device_type)}{('（' + where + '）') if where else ''} {c.placed_at:%Y-%m-%d}置入"
+
+
+def resolve(tracker: Tracker, value: Any) -> Found:
+    """Turn what the clinician typed (a name, or a number from the offered list) into one
+    catheter in place."""
+    candidates = tracker.get_slot("candidates") or []
+    text = parsing.normalise(str(value or ""))
+    if candidates and (index := parsing.choice(text, len(candidates))) is not None:
+        return _by_id(tracker, int(candidates[index]))
+    if isinstance(value, int) and not isinstance(value, bool):  # a scanned catheter
+        return _by_id(tracker, value)
+    name = gate.entity(tracker, "patient_name") or _FILLER.sub("", text)
+    if not name or len(name) > 20 or text.startswith("/"):
+        return Found(
+            None, message="请发送患者姓名（例如“张三”），或点击菜单“扫码”扫描患者的置管二维码。"
+        )
+    rt = runtime()
+    staff_id = gate.metadata(tracker).get("staff_id")
+    with rt.uow() as uow:
+        staff = uow.session.get(Staff, staff_id) if staff_id else None
+        if staff is None:
+            return Found(None, message=gate.UNKNOWN_STAFF)
+        d = dictionary_service.current(uow.session)
+        rows = uow.session.scalars(
+            select(Catheter)
+            .join(Patient, Patient.id == Catheter.patient_id)
+            .where(
+                Patient.name == name,
+                Catheter.state == CatheterState.IN_PLACE,
+                access.visible_patients_clause(staff),
+            )
+            .order_by(Catheter.placed_at.desc())
+            .limit(MAX_CANDIDATES + 1)
+        ).all()
+        for c in rows:
+            audit.record(
+                uow.session, actor(tracker), "read", "catheter", c.id,
+                patient_id=c.patient_id, context="chat-form",
+            )  # fmt: skip
+        lines = [f"{n}. {describe(d, c)}" for n, c in enumerate(rows[:MAX_CANDIDATES], 1)]
+        ids = [c.id for c in rows[:MAX_CANDIDATES]]
+        uow.commit()
+    if not rows:
+        return Found(
+            None,
+            message=f"没有找到带管在位的患者“{mask_name(name)}”（或您无权查看）。请核对姓名，或扫描患者的置管二维码。",
+        )
+    if len(rows) == 1:
+        return Found(ids[0])
+    more = "\n（同名较多，仅列出最近5根，建议扫码）" if len(rows) > MAX_CANDIDATES else ""
+    return Found(
+        None,
+        candidates=ids,
+        message="找到多根在位导管，请回复序号选择：\n" + "\n".join(lines) + more,
+    )
+
+
+def _by_id(tracker: Tracker, catheter_id: int) -> Found:
+    staff_id = gate.metadata(tracker).get("staff_id")
+    with runtime().uow() as uow:
+        staff = uow.session.get(Staff, staff_id) if staff_id else None
+        catheter = uow.session.get(Catheter, catheter_id)
+        if staff is None:
+            return Found(None, message=gate.UNKNOWN_STAFF)
+        if catheter is None or not access.staff_may_see_patient(
+            uow.session, staff, catheter.patient_id
+        ):
+            return Found(None, message="找不到这根导管（或您无权查看），请重新扫码或发送患者姓名。")
+        if catheter.state is not CatheterState.IN_PLACE:
+            return Found(None, message="该导管已拔除，请发送其他患者姓名，或回复“取消”。")
+        audit.record(
+            uow.session, actor(tracker), "read", "catheter", catheter.id,
+            patient_id=catheter.patient_id, context="chat-form",
+        )  # fmt: skip
+        uow.commit()
+    return Found(catheter_id)
+
+
+def load(catheter_id: int) -> tuple[Catheter, Any]:
+    """The catheter (with its patient loaded) and the current dictionary, detached."""
+    with runtime().uow() as uow:
+        catheter = uow.session.get(Catheter, catheter_id)
+        assert catheter is not None
+        _ = catheter.patient.name
+        d = dictionary_service.current(uow.session)
+        uow.session.expunge_all()
+    return catheter, d

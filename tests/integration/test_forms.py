@@ -1,0 +1,411 @@
+"""The multi-turn forms against the database, turn by turn as Rasa runs them: values are
+checked with a clear re-ask, "算了" leaves nothing behind, the role gate refuses, and the
+submit saves exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.care.rules import local_date
+from bot.models import (
+    Appointment,
+    AppointmentSlot,
+    AuditLog,
+    Catheter,
+    Complication,
+    Consultation,
+    Institution,
+    MaintenanceRecord,
+    OutsideApplication,
+    Patient,
+    PatientAccount,
+    PatientProfile,
+    Report,
+    Staff,
+    utcnow,
+)
+from bot.models.enums import CatheterState, StaffRole
+from nlu.actions import (
+    application,
+    appointment,
+    complication,
+    consultation,
+    maintenance,
+    report,
+)
+from nlu.actions.report import ActionReceiveReport
+from tests.support.forms import FormDriver, run_action
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("action_runtime")]
+
+
+@pytest.fixture
+def ward(session, settings):
+    tz = settings.timezone
+    home = Institution(code="HOME", name="本院", is_home=True)
+    other = Institution(code="OUT", name="县人民医院")
+    nurse = Staff(institution=home, staff_no="N1", name="李护士", role=StaffRole.NURSE,
+                  wecom_userid="n1")  # fmt: skip
+    outsider = Staff(institution=other, staff_no="X1", name="外院王医生",
+                     role=StaffRole.OUTSIDE_CLINICIAN, wecom_userid="x1")  # fmt: skip
+    session.add_all([home, other, nurse, outsider])
+    session.flush()
+    today = local_date(utcnow(), tz)
+    placed = utcnow() - timedelta(days=10)
+
+    def patient_with(name: str, device: str, **kw) -> Catheter:
+        p = Patient(name=name)
+        session.add(p)
+        session.flush()
+        c = Catheter(patient_id=p.id, device_type=device, institution_id=home.id,
+                     placed_at=placed, next_due_on=today, **kw)  # fmt: skip
+        session.add(c)
+        session.flush()
+        return c
+
+    picc = patient_with("王丽娟", "PICC", external_length_cm=Decimal("3.0"),
+                        arm_circumference_cm=Decimal("26.0"))  # fmt: skip
+    port = patient_with("赵港", "PORT")
+    twin_a = patient_with("张伟", "PICC")
+    twin_b = patient_with("张伟", "MIDLINE")
+    removed = patient_with("钱已拔", "PICC", state=CatheterState.REMOVED)
+    # a bound patient account with one 就诊人 (binding itself is issue 5)
+    account = PatientAccount(openid="o-pat", ih_user_id="ih1")
+    session.add(account)
+    session.flush()
+    profile = PatientProfile(account_id=account.id, patient_id=picc.patient_id)
+    session.add(profile)
+    session.flush()
+    account.active_profile_id = profile.id
+    tomorrow = today + timedelta(days=1)
+    slots = [
+        AppointmentSlot(
+            institution_id=home.id,
+            service=service,
+            starts_at=datetime.combine(tomorrow, time(h), tzinfo=tz).astimezone(UTC),
+            ends_at=datetime.combine(tomorrow, time(h + 3), tzinfo=tz).astimezone(UTC),
+            capacity=capacity,
+        )
+        for service, h, capacity in [("PICC_MAINT", 8, 1), ("PORT_MAINT", 13, 5)]
+    ]
+    session.add_all(slots)
+    session.commit()
+    return {
+        "home": home, "nurse": nurse, "outsider": outsider, "picc": picc, "port": port,
+        "twins": (twin_a, twin_b), "removed": removed, "account": account,
+        "patient_id": picc.patient_id, "slots": slots, "today": today,
+    }  # fmt: skip
+
+
+def nurse_form(action, domain, ward, **extra):
+    return FormDriver(action, domain, "work:n1", role="nurse", channel="work",
+                      staff_id=ward["nurse"].id, institution_id=ward["home"].id, **extra)  # fmt: skip
+
+
+def patient_form(action, domain, ward, **extra):
+    return FormDriver(action, domain, "mp:o-pat", role="patient", channel="mp",
+                      account_id=ward["account"].id, active_patient_id=ward["patient_id"],
+                      **extra)  # fmt: skip
+
+
+def count(session_factory, model, *where) -> int:
+    with session_factory() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+# --- maintenance --------------------------------------------------------------------------
+
+
+def test_quick_maintenance_checks_each_value_warns_on_red_flags_and_moves_the_due_date(
+    domain, ward, session_factory
+):
+    f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
+    said = f.say("刚给王丽娟做完维护", "register_maintenance", [("patient_name", "王丽娟")])
+    assert "为 王丽娟 PICC" in said and f.asking == "m_items"
+    assert "没有看懂" in f.say("嗯嗯")
+    assert f.asking == "m_items"
+    f.say("都做了")
+    assert f.slots["m_items"] == ["FLUSH_LOCK", "DRESSING", "CONNECTOR"]
+    assert "0–40 cm" in f.say("外露500cm")  # out of range: asked again with the range
+    assert f.asking == "m_external_length"
+    f.say("外露3厘米")
+    assert f.asking == "m_arm_circumference"
+    f.say("29")  # +3 cm over the 26 cm baseline
+    said = f.say("正常")
+    assert "请核对本次维护" in said and "外露长度：3.0 cm" in said and "臂围：29.0 cm" in said
+    assert count(session_factory, MaintenanceRecord) == 0  # nothing saved before confirming
+    f.say("确认", "affirm")
+    assert f.asking is None
+    said = f.submit(maintenance.ActionSubmitMaintenance())
+    due = ward["today"] + timedelta(days=7)
+    assert f"下次维护日期：{due:%Y年%m月%d日}" in said
+    assert "臂围较基线增加 3.0cm" in said
+    assert any(
+        b["payload"] == "/report_complication" for m in f.messages for b in m.get("buttons") or []
+    )
+    with session_factory() as s:
+        record = s.scalars(select(MaintenanceRecord)).one()
+        assert (record.flushed, record.dressing_changed, record.connector_changed) == (
+            True,
+            True,
+            True,
+        )
+        assert record.red_flags == ["ARM_CIRCUMFERENCE_INCREASE"]
+        assert s.get(Catheter, ward["picc"].id).next_due_on == due
+    assert all(v is None for k, v in f.slots.items() if k.startswith("m_"))  # ready for next time
+
+
+def test_the_same_confirmation_twice_saves_one_record(domain, ward, session_factory):
+    f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
+    f.say("登记维护", "register_maintenance", [("patient_name", "王丽娟")])
+    for text in ["冲封管", "未测", "未测", "正常", "确认"]:
+        f.say(text)
+    slots = dict(f.slots)
+    first = f.submit(maintenance.ActionSubmitMaintenance())
+    # the same inbound message processed again (e.g. after a worker crash): same inbox id
+    f.slots, f._n = slots, f._n - 1
+    again = f.submit(maintenance.ActionSubmitMaintenance())
+    assert "维护已登记" in first and "已经登记过，没有重复保存" in again
+    assert count(session_factory, MaintenanceRecord) == 1
+
+
+def test_a_port_is_not_asked_external_length_or_arm(domain, ward):
+    f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
+    f.say("赵港维护", "register_maintenance", [("patient_name", "赵港")])
+    f.say("都做了")
+    assert f.slots["m_items"] == ["FLUSH_LOCK", "NEEDLE"]
+    assert f.asking == "m_site"
+
+
+def test_same_name_offers_a_numbered_choice(domain, ward):
+    f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
+    said = f.say("登记维护", "register_maintenance")
+    assert f.asking == "m_catheter" and said == ""  # the question itself is utter_ask_m_catheter
+    said = f.say("张伟")
+    assert "请回复序号" in said and "1. 张伟" in said and "2. 张伟" in said
+    f.say("2")
+    assert f.slots["m_catheter"] in {c.id for c in ward["twins"]}
+    assert f.asking == "m_items"
+
+
+def test_leaving_half_way_saves_nothing_and_clears_the_form(domain, ward, session_factory):
+    f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
+    f.say("登记维护", "register_maintenance", [("patient_name", "王丽娟")])
+    f.say("都做了")
+    assert "没有保存任何内容" in f.cancel("算了")
+    assert not f.active and f.slots["m_catheter"] is None and f.slots["m_items"] is None
+    assert count(session_factory, MaintenanceRecord) == 0
+
+
+def test_a_patient_cannot_register_maintenance(domain, ward, session_factory):
+    f = patient_form(maintenance.ValidateMaintenanceForm(), domain, ward)
+    f.say("登记维护", "register_maintenance", [("patient_name", "王丽娟")])
+    assert f.asking is None and not f.active  # the form asks nothing
+    assert "仅向医护人员开放" in f.submit(maintenance.ActionSubmitMaintenance())
+    assert count(session_factory, MaintenanceRecord) == 0
+
+
+def test_removed_catheters_and_unrelated_patients_are_not_offered(domain, ward):
+    f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
+    assert "没有找到带管在位的患者" in f.say(
+        "钱已拔维护", "register_maintenance", [("patient_name", "钱已拔")]
+    )
+    outsider = FormDriver(maintenance.ValidateMaintenanceForm(), domain, "work:x1",
+                          role="outside_clinician", channel="work",
+                          staff_id=ward["outsider"].id)  # fmt: skip
+    said = outsider.say("王丽娟维护", "register_maintenance", [("patient_name", "王丽娟")])
+    assert "或您无权查看" in said and outsider.asking == "m_catheter"
+
+
+def test_lookups_in_the_form_are_audited(domain, ward, session_factory):
+    f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
+    f.say("王丽娟维护", "register_maintenance", [("patient_name", "王丽娟")])
+    with session_factory() as s:
+        entry = s.scalars(select(AuditLog).where(AuditLog.context == "chat-form")).one()
+        assert (entry.actor_id, entry.patient_id) == (ward["nurse"].id, ward["patient_id"])
+
+
+# --- complication -------------------------------------------------------------------------
+
+
+def test_complication_report_checks_grade_and_date_then_saves_once(domain, ward, session_factory):
+    f = nurse_form(complication.ValidateComplicationForm(), domain, ward)
+    f.say("王丽娟静脉炎", "report_complication",
+          [("patient_name", "王丽娟"), ("complication", "PHLEBITIS")])  # fmt: skip
+    assert f.asking == "c_grade"
+    assert "0–4 级" in f.say("5级")
+    f.say("Ⅱ度")
+    assert f.slots["c_grade"] == 2
+    assert "与今天之间" in f.say("明天")  # onset in the future
+    f.say("昨天")
+    f.say("穿刺点上方红肿，沿静脉走向疼痛")
+    said = f.say("确认")
+    said = f.submit(complication.ActionSubmitComplication())
+    assert "并发症已上报" in said
+    with session_factory() as s:
+        c = s.scalars(select(Complication)).one()
+        assert (c.type, c.grade, c.onset_on) == ("PHLEBITIS", 2, ward["today"] - timedelta(days=1))
+    # the same complication reported again by a colleague is the same record
+    g = nurse_form(complication.ValidateComplicationForm(), domain, ward)
+    g.say("王丽娟静脉炎", "report_complication",
+          [("patient_name", "王丽娟"), ("complication", "PHLEBITIS")])  # fmt: skip
+    for text in ["2", "昨天", "红肿疼痛", "确认"]:
+        g.say(text)
+    assert "已上报过" in g.submit(complication.ActionSubmitComplication())
+    assert count(session_factory, Complication) == 1
+
+
+def test_a_type_without_scale_skips_the_grade_and_port_only_types_are_refused_for_a_picc(
+    domain, ward
+):
+    f = nurse_form(complication.ValidateComplicationForm(), domain, ward)
+    f.say("上报并发症", "report_complication", [("patient_name", "王丽娟")])
+    assert "只适用于" in f.say("囊袋感染")
+    f.say("胶布过敏")
+    assert f.slots["c_type"] == "MARSI" and f.asking == "c_onset"
+
+
+def test_a_denied_confirmation_saves_nothing(domain, ward, session_factory):
+    f = nurse_form(complication.ValidateComplicationForm(), domain, ward)
+    f.say("上报堵管", "report_complication", [("patient_name", "王丽娟")])
+    for text in ["堵管", "今天", "回抽无回血", "不对"]:
+        f.say(text)
+    assert "没有保存任何内容" in f.submit(complication.ActionSubmitComplication(), "不对")
+    assert count(session_factory, Complication) == 0
+
+
+# --- report details -----------------------------------------------------------------------
+
+
+def test_a_report_photo_then_its_details(domain, ward, session_factory):
+    f = patient_form(report.ValidateReportForm(), domain, ward)
+    said = run_action(ActionReceiveReport(), f, "upload_image",
+                      [("media_path", "/m/a.jpg"), ("sha256", "a" * 64)])  # fmt: skip
+    assert "已收到报告照片" in said
+    f.say("", "upload_image")
+    assert f.asking == "r_date"
+    assert "今天或以前" in f.say("明天")
+    f.say("昨天")
+    f.say("市中医院")
+    f.say("无")
+    assert "报告信息已保存" in f.submit(report.ActionSubmitReport())
+    with session_factory() as s:
+        r = s.scalars(select(Report)).one()
+        assert (r.confirmed, r.institution_name, r.remarks) == (True, "市中医院", None)
+        assert r.report_date == ward["today"] - timedelta(days=1)
+    again = run_action(ActionReceiveReport(), f, "upload_image",
+                       [("media_path", "/m/a.jpg"), ("sha256", "a" * 64)])  # fmt: skip
+    assert "已上传过" in again and count(session_factory, Report) == 1
+
+
+def test_report_details_need_a_bound_patient_and_a_report(domain, ward):
+    unbound = FormDriver(report.ValidateReportForm(), domain, "mp:o-new", role="patient",
+                         channel="mp", account_id=None, active_patient_id=None)  # fmt: skip
+    unbound.say("", "upload_image")
+    assert "请先在菜单“我的”中绑定就诊人" in unbound.submit(report.ActionSubmitReport())
+    bound = patient_form(report.ValidateReportForm(), domain, ward)
+    bound.say("", "upload_image")
+    assert "没有待补充信息的报告" in bound.submit(report.ActionSubmitReport())
+
+
+# --- appointment --------------------------------------------------------------------------
+
+
+def test_booking_never_exceeds_capacity(domain, ward, session_factory):
+    f = patient_form(appointment.ValidateAppointmentForm(), domain, ward)
+    said = f.say("预约维护", "book_appointment")
+    assert "1. 本院" in said
+    f.say("1")
+    assert "30天内" in f.say("下个月30号")
+    said = f.say("明天")
+    assert "1. 08:00-11:00 PICC维护（余1）" in said
+    f.say("1")
+    f.say("确认")
+    assert "预约成功" in f.submit(appointment.ActionSubmitAppointment())
+    assert count(session_factory, Appointment) == 1
+    # another patient racing for the same last place is refused
+    with session_factory() as s:
+        other = Patient(name="别人")
+        s.add(other)
+        s.commit()
+        other_id = other.id
+    g = FormDriver(appointment.ValidateAppointmentForm(), domain, "mp:o-2", role="patient",
+                   channel="mp", account_id=None, active_patient_id=other_id)  # fmt: skip
+    g.slots.update(a_institution=ward["home"].id, a_date=(ward["today"] + timedelta(days=1)).isoformat(),
+                   a_slot=ward["slots"][0].id, a_confirm=True)  # fmt: skip
+    assert "已约满" in g.submit(appointment.ActionSubmitAppointment())
+    with session_factory() as s:
+        assert s.get(AppointmentSlot, ward["slots"][0].id).booked == 1
+
+
+def test_a_clinician_cannot_book_and_an_unbound_patient_is_told_to_bind(domain, ward):
+    f = nurse_form(appointment.ValidateAppointmentForm(), domain, ward)
+    f.say("预约维护", "book_appointment")
+    assert "该功能面向患者" in f.submit(appointment.ActionSubmitAppointment())
+    g = FormDriver(appointment.ValidateAppointmentForm(), domain, "mp:o-new", role="patient",
+                   channel="mp", active_patient_id=None)  # fmt: skip
+    g.say("预约维护", "book_appointment")
+    assert "先绑定就诊人" in g.submit(appointment.ActionSubmitAppointment())
+
+
+# --- consultation -------------------------------------------------------------------------
+
+
+def test_consultation_request_is_recorded_with_its_requester(domain, ward, session_factory):
+    f = nurse_form(consultation.ValidateConsultationForm(), domain, ward)
+    f.say("申请会诊", "request_consultation", [("patient_name", "王丽娟")])
+    assert "5到500个字" in f.say("会诊")
+    f.say("右上臂肿胀三天，超声提示血栓，是否需要拔管")
+    assert "普通" in f.say("随便")
+    f.say("加急")
+    f.say("确认")
+    assert "会诊申请已记录" in f.submit(consultation.ActionSubmitConsultation())
+    with session_factory() as s:
+        c = s.scalars(select(Consultation)).one()
+        assert c.title.startswith("【加急】王丽娟") and c.requested_by_id == ward["nurse"].id
+        assert [m.staff_id for m in c.members] == [ward["nurse"].id]
+
+
+# --- outside-clinician application -----------------------------------------------------------
+
+
+def test_outside_application_checks_phone_and_licence_and_encrypts_the_phone(
+    domain, ward, session_factory, cipher
+):
+    f = FormDriver(application.ValidateApplicationForm(), domain, "work:newdoc",
+                   role="unknown", channel="work")  # fmt: skip
+    f.say("我是外院护士，想申请注册", "apply_outside")
+    assert "真实姓名" in f.say("a")
+    for text in ["周建军", "县妇幼保健院", "血液科", "主管护师"]:
+        f.say(text)
+    assert "11位手机号码" in f.say("12345")
+    f.say("138 1234 5678")
+    assert "8–30位" in f.say("12-34")
+    said = f.say("201633000123")
+    assert "138****5678" in said  # masked on screen
+    f.say("确认")
+    assert "待审核" in f.submit(application.ActionSubmitApplication())
+    with session_factory() as s:
+        a = s.scalars(select(OutsideApplication)).one()
+        assert b"13812345678" not in a.phone_enc and a.wecom_userid == "newdoc"
+    # applying again with the same mobile shows the existing application
+    g = FormDriver(
+        application.ValidateApplicationForm(), domain, "mp:o-x", role="patient", channel="mp"
+    )
+    g.say("外院医生注册", "apply_outside")
+    for text in ["周建军", "县妇幼保健院", "血液科", "主管护师"]:
+        g.say(text)
+    assert "已有注册申请" in g.say("13812345678")
+    assert g.asking is None
+    g.submit(application.ActionSubmitApplication())
+    assert count(session_factory, OutsideApplication) == 1
+
+
+def test_registered_staff_need_no_application(domain, ward):
+    f = nurse_form(application.ValidateApplicationForm(), domain, ward)
+    f.say("申请注册", "apply_outside")
+    assert "已是注册医护人员" in f.submit(application.ActionSubmitApplication())

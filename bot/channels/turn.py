@@ -163,6 +163,9 @@ class TurnRunner:
         # the inbox id lets actions make what they save idempotent per inbound message
         metadata = {**(sender.metadata or {}), "inbox_id": row.id}
         replies = self.engine.handle(f"{row.channel.value}:{row.sender}", turn, metadata)
+        if turn.text and turn.entities.get("truncated"):
+            notice = f"您的消息较长，我先阅读了前{inputs.MAX_TEXT}个字。如有遗漏，请分几条发送。"
+            replies = [{"text": notice}, *replies]
         row.replies = replies
         session.commit()  # the engine's answer is durable before any outbox row exists
         return replies

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from bot.models import Institution, Staff
+from bot.models import Catheter, Institution, MaintenanceRecord, Patient, Staff, utcnow
 from bot.models.enums import StaffRole
 from devtools.wechat_sim import callbacks as sim_cb
 from devtools.wechat_sim.server import LiveSim
@@ -28,6 +32,19 @@ def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session
             name="李护士",
             role=StaffRole.NURSE,
             wecom_userid="n0001",
+        )
+    )
+    patient = Patient(name="王丽娟")
+    session.add(patient)
+    session.flush()
+    session.add(
+        Catheter(
+            patient_id=patient.id,
+            device_type="PICC",
+            institution_id=home.id,
+            placed_at=utcnow() - timedelta(days=7),
+            external_length_cm=Decimal("3.0"),
+            arm_circumference_cm=Decimal("26.0"),
         )
     )
     session.commit()
@@ -105,5 +122,32 @@ def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session
                     "仅向医护人员开放"
                     in sim.state.messages("mp", "o_patient")[1]["payload"]["content"]
                 )
+
+                # a form through the real engine: quick maintenance registration
+                def nurse_says(text: str, expect: str) -> None:
+                    seen = len(sim.state.messages("work", "n0001"))
+                    sim_cb.post_work(cfg, sim_cb.work_text("n0001", text))
+
+                    def answered() -> bool:
+                        new = sim.state.messages("work", "n0001")[seen:]
+                        return any(expect in (m["payload"].get("content") or "") for m in new)
+
+                    processes.wait_until(answered, timeout=60, what=f"{expect!r} after {text!r}")
+
+                nurse_says("刚给王丽娟做完维护", "本次做了哪些维护")
+                nurse_says("都做了", "外露长度是多少厘米")
+                nurse_says("外露500厘米", "应在 0–40 cm 之间")
+                nurse_says("3", "臂围是多少厘米")
+                nurse_says("26", "穿刺点情况如何")
+                nurse_says("正常", "确认登记请回复")
+                nurse_says("确认", "维护已登记")
+                with Session(engine) as s:
+                    assert s.scalar(select(func.count()).select_from(MaintenanceRecord)) == 1
+                # "算了" leaves a form with nothing saved, and the bot is ready for the next thing
+                nurse_says("登记维护", "请发送患者姓名")
+                nurse_says("算了", "没有保存任何内容")
+                nurse_says("今日待维护", "今日没有需要维护的带管患者")
+                with Session(engine) as s:
+                    assert s.scalar(select(func.count()).select_from(MaintenanceRecord)) == 1
         finally:
             processes.stop_embedded_redis(instance)

@@ -78,6 +78,17 @@ def test_a_new_patient_text_runs_one_turn_with_patient_metadata(
     assert (out.recipient, out.payload["text"]["content"]) == ("o_new", "收到：你好")
 
 
+def test_a_very_long_text_is_cut_to_a_prefix_and_the_person_is_told(
+    app, live_settings, worker, rasa, session_factory
+):
+    post_mp(app, live_settings, cb.mp_text_xml("o_long", "手臂肿" * 400))
+    worker()
+    [sent] = rasa.requests
+    assert len(sent["message"]) == 500 and sent["metadata"]["inbox_id"]
+    texts = [o.payload["text"]["content"] for o in rows(session_factory, OutboxMessage)]
+    assert "您的消息较长，我先阅读了前500个字" in texts[0]
+
+
 def test_menu_click_reaches_the_engine_as_an_intent(app, live_settings, worker, rasa):
     post_mp(app, live_settings, cb.mp_event_xml("o_p", "CLICK", "my_catheter"))
     worker()

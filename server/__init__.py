@@ -68,12 +68,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
+    import admin
     import webhooks
 
     from . import cli, pages
 
     app.register_blueprint(pages.bp)
     webhooks.init_app(app)
+    admin.init_app(app)
     cli.register(app)
     return app
 

@@ -78,6 +78,20 @@ class Staff(Timestamped, Base):
     institution: Mapped[Institution] = relationship()
     department: Mapped[Department | None] = relationship()
 
+    # the protocol of a signed-in web user (Flask-Login's), without importing Flask here
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
 
 class OutsideApplication(Timestamped, Base):
     """An outside clinician's request to use the service (C1.2, A2)."""

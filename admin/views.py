@@ -1,0 +1,125 @@
+"""The admin web (A1, A2 …): only administrators; every view in Chinese.
+
+Staff accounts are never deleted — a clinician's name stays on the records they signed — they
+are deactivated, which ends their sign-in at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, abort, flash, redirect, request, url_for
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.form import SecureForm
+from flask_admin.theme import Bootstrap4Theme
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import StringField
+from wtforms.validators import Optional, Regexp
+
+from bot.models import Staff
+from bot.models.enums import ActorType, StaffRole
+from bot.security.masking import mask_phone
+from bot.services import audit, auth
+
+from . import db
+
+ROLE_LABELS = {
+    StaffRole.NURSE: "护士",
+    StaffRole.DOCTOR: "医生",
+    StaffRole.OUTSIDE_CLINICIAN: "外院医护",
+    StaffRole.ADMIN: "管理员",
+}
+
+
+def admin_actor() -> audit.Actor:
+    return audit.Actor(ActorType.STAFF, current_user.id, request.remote_addr)
+
+
+class AdminOnly:
+    """Administrators only; others are sent to sign in, or refused."""
+
+    def is_accessible(self) -> bool:
+        return bool(current_user.is_authenticated and current_user.role is StaffRole.ADMIN)
+
+    def inaccessible_callback(self, name: str, **kwargs: Any):  # type: ignore[no-untyped-def]
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+
+class Home(AdminOnly, AdminIndexView):
+    @expose("/")
+    def index(self):  # type: ignore[no-untyped-def]
+        return self.render("admin/index.html")
+
+
+class SecureModelView(AdminOnly, ModelView):
+    form_base_class = SecureForm
+    page_size = 50
+    can_view_details = True
+    can_delete = False
+
+
+def _phone(view: Any, context: Any, model: Any, name: str) -> str:
+    from server import container
+
+    return mask_phone(container().cipher.decrypt(model.phone_enc, context="staff.phone"))
+
+
+class StaffView(SecureModelView):
+    column_list = ["name", "staff_no", "role", "institution", "department", "title", "phone",
+                   "active", "locked_until", "last_login_at"]  # fmt: skip
+    column_labels = {
+        "name": "姓名", "staff_no": "工号", "role": "角色", "institution": "机构",
+        "department": "科室", "title": "职称", "phone": "手机号", "active": "启用",
+        "locked_until": "锁定至", "last_login_at": "最近登录", "wecom_userid": "企业微信账号",
+        "is_vascular_expert": "静疗专家",
+    }  # fmt: skip
+    column_searchable_list = ["name", "staff_no"]
+    column_filters = ["role", "active"]
+    column_formatters = {"phone": _phone, "role": lambda v, c, m, n: ROLE_LABELS[m.role]}
+    column_details_list = column_list
+    form_columns = ["name", "staff_no", "role", "institution", "department", "title", "mobile",
+                    "is_vascular_expert", "wecom_userid", "active"]  # fmt: skip
+    form_extra_fields = {
+        "mobile": StringField("手机号", validators=[Optional(), Regexp(r"^1[3-9]\d{9}$", message="请输入11位手机号")]),
+    }  # fmt: skip
+    form_choices = {"role": [(r.value, ROLE_LABELS[r]) for r in StaffRole]}
+
+    def on_model_change(self, form: Any, model: Staff, is_created: bool) -> None:
+        from server import container
+
+        cipher = container().cipher
+        if form.mobile.data:
+            model.phone_enc = cipher.encrypt(form.mobile.data, context="staff.phone")
+            model.phone_index = cipher.blind_index(form.mobile.data, kind="phone")
+        if is_created:
+            self._temporary = auth.reset_password(self.session, model, admin_actor())
+
+    def after_model_change(self, form: Any, model: Staff, is_created: bool) -> None:
+        audit.record(
+            self.session, admin_actor(), "create" if is_created else "update", "staff", model.id
+        )
+        self.session.commit()
+        if is_created:
+            flash(
+                f"已创建账号 {model.name}（工号 {model.staff_no}），初始密码：{self._temporary}，首次登录须修改。"
+            )
+
+    @action("reset_password", "重置密码", "确定为所选人员重置密码吗？")
+    def reset(self, ids: list[str]) -> None:
+        for staff in self.session.scalars(select(Staff).where(Staff.id.in_([int(i) for i in ids]))):
+            password = auth.reset_password(self.session, staff, admin_actor())
+            flash(Markup("{}（工号 {}）的临时密码：<code>{}</code>，下次登录须修改。").format(
+                staff.name, staff.staff_no, password))  # fmt: skip
+        self.session.commit()
+
+
+def init_admin(app: Flask) -> None:
+    admin = Admin(app, name="静脉通路管理后台", url="/admin", index_view=Home(name="首页"),
+                  theme=Bootstrap4Theme(base_template="admin/base.html"))  # fmt: skip
+    admin.add_view(StaffView(Staff, db(app), name="医护账号", endpoint="staff"))

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, flash, redirect, request, url_for
+from flask import Flask, abort, flash, redirect, request, send_file, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import SecureForm
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import StringField
+from wtforms import StringField, ValidationError
 from wtforms.validators import Optional, Regexp
 
-from bot.models import Staff
-from bot.models.enums import ActorType, StaffRole
+from bot.adapters.wechat import Senders, WeChatError
+from bot.jobs.queues import enqueue_send
+from bot.models import OutsideApplication, Staff
+from bot.models.enums import ActorType, ApprovalStatus, Channel, StaffRole
 from bot.security.masking import mask_phone
-from bot.services import audit, auth
+from bot.services import applications, audit, auth, notify
 
 from . import db
 
@@ -123,3 +126,145 @@ def init_admin(app: Flask) -> None:
     admin = Admin(app, name="静脉通路管理后台", url="/admin", index_view=Home(name="首页"),
                   theme=Bootstrap4Theme(base_template="admin/base.html"))  # fmt: skip
     admin.add_view(StaffView(Staff, db(app), name="医护账号", endpoint="staff"))
+    admin.add_view(
+        ApplicationView(OutsideApplication, db(app), name="外院注册审核", endpoint="applications")
+    )
+
+
+STATUS_TABS = [(s, applications.STATUS_LABELS[s]) for s in ApprovalStatus]
+
+
+class ApplicationView(SecureModelView):
+    """The review queue of outside-clinician applications (A2.1, A2.2)."""
+
+    can_create = False
+    can_edit = False
+    list_template = "admin/applications_list.html"
+    details_template = "admin/application_details.html"
+    column_list = ["id", "name", "institution_name", "department_name", "title", "phone",
+                   "licence_no", "status", "created_at"]  # fmt: skip
+    column_labels = {"id": "编号", "name": "姓名", "institution_name": "医院", "department_name": "科室",
+                     "title": "职称", "phone": "手机号", "licence_no": "执业证书编号", "status": "状态",
+                     "created_at": "提交时间", "reason": "未通过原因", "reviewed_at": "审核时间"}  # fmt: skip
+    column_formatters = {
+        "phone": lambda v, c, m, n: _masked_application_phone(m),
+        "status": lambda v, c, m, n: applications.STATUS_LABELS[m.status],
+    }
+    column_default_sort = ("created_at", True)
+
+    def _status(self) -> ApprovalStatus:
+        try:
+            return ApprovalStatus(request.args.get("status", "pending"))
+        except ValueError:
+            return ApprovalStatus.PENDING
+
+    def get_query(self):  # type: ignore[no-untyped-def]
+        return super().get_query().filter(OutsideApplication.status == self._status())
+
+    def get_count_query(self):  # type: ignore[no-untyped-def]
+        return super().get_count_query().filter(OutsideApplication.status == self._status())
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("status_tabs", STATUS_TABS)
+        kwargs.setdefault("current_status", self._status())
+        kwargs.setdefault("csrf_token", generate_csrf)
+        return super().render(template, **kwargs)
+
+    @expose("/badge/<int:application_id>")
+    def badge(self, application_id: int):  # type: ignore[no-untyped-def]
+        application = self.session.get(OutsideApplication, application_id)
+        if application is None or not application.badge_photo_path:
+            abort(404)
+        return send_file(application.badge_photo_path, max_age=0)
+
+    @expose("/approve/<int:application_id>", methods=["POST"])
+    def approve(self, application_id: int):  # type: ignore[no-untyped-def]
+        from server import container
+
+        c = container()
+        if not _csrf_ok():
+            abort(400)
+        try:
+            approved = applications.approve(self.session, c.cipher, application_id, admin_actor())
+        except applications.ReviewRefused as exc:
+            self.session.rollback()
+            flash(str(exc), "error")
+            return redirect(self.get_url(".details_view", id=application_id))
+        staff = approved.staff
+        outbox: list[int] = []
+        directory_note = ""
+        department = c.settings.wecom_outside_department_id
+        if department is not None:
+            userid = staff.wecom_userid or f"ext{staff.id:05d}"
+            phone = c.cipher.decrypt(staff.phone_enc, context="staff.phone") or ""
+            try:
+                senders().create_member(userid, staff.name, phone, department)
+            except WeChatError as exc:
+                directory_note = (
+                    f"；企业微信通讯录添加失败（{exc.reason}），请稍后在企业微信管理后台添加"
+                )
+            else:
+                staff.wecom_userid = userid
+                outbox.append(notify.text(
+                    self.session, Channel.WORK, userid,
+                    f"{staff.name}您好，您的外院医护注册申请已通过。请使用手机号登录，初始密码由管理员电话告知，首次登录须修改。",
+                    key=f"application:{application_id}:approved",
+                ))  # fmt: skip
+        self.session.commit()
+        _deliver(outbox)
+        flash(Markup("已通过 {} 的申请，账号工号 {}，初始密码：<code>{}</code>（请电话告知，首次登录须修改）{}").format(
+            staff.name, staff.staff_no, approved.temporary_password, directory_note))  # fmt: skip
+        return redirect(self.get_url(".index_view", status="approved"))
+
+    @expose("/reject/<int:application_id>", methods=["POST"])
+    def reject(self, application_id: int):  # type: ignore[no-untyped-def]
+        if not _csrf_ok():
+            abort(400)
+        try:
+            application = applications.reject(
+                self.session, application_id, request.form.get("reason", ""), admin_actor()
+            )
+        except applications.ReviewRefused as exc:
+            self.session.rollback()
+            flash(str(exc), "error")
+            return redirect(self.get_url(".details_view", id=application_id))
+        outbox = []
+        if application.wecom_userid:
+            outbox.append(notify.text(
+                self.session, Channel.WORK, application.wecom_userid,
+                f"您的外院医护注册申请未通过，原因：{application.reason}。可修改后重新申请。",
+                key=f"application:{application_id}:rejected",
+            ))  # fmt: skip
+        self.session.commit()
+        _deliver(outbox)
+        flash(f"已驳回 {application.name} 的申请")
+        return redirect(self.get_url(".index_view", status="rejected"))
+
+
+def _masked_application_phone(model: OutsideApplication) -> str:
+    from server import container
+
+    return mask_phone(
+        container().cipher.decrypt(model.phone_enc, context="outside_application.phone")
+    )
+
+
+def _csrf_ok() -> bool:
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
+
+
+def senders() -> Senders:
+    from server import container
+
+    return container().senders
+
+
+def _deliver(outbox_ids: list[int]) -> None:
+    from server import container
+
+    for outbox_id in outbox_ids:
+        enqueue_send(container().redis, outbox_id)

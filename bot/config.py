@@ -51,6 +51,8 @@ class Settings:
     wecom_aes_key: str = ""
     wechat_api_base: str = WECHAT_API_DEFAULT
     wecom_api_base: str = WECOM_API_DEFAULT
+    # approved outside clinicians are added to this WeChat Work department (None: not added)
+    wecom_outside_department_id: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -172,4 +174,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         wecom_aes_key=env.get("WECOM_AES_KEY", ""),
         wechat_api_base=env.get("WECHAT_API_BASE", WECHAT_API_DEFAULT).rstrip("/"),
         wecom_api_base=env.get("WECOM_API_BASE", WECOM_API_DEFAULT).rstrip("/"),
+        wecom_outside_department_id=_optional_int(env, "WECOM_OUTSIDE_DEPARTMENT_ID"),
     )
+
+
+def _optional_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ConfigError(f"{name}: must be a number, got {raw!r}")
+    return int(raw)

@@ -19,6 +19,7 @@ def exports(environ: dict[str, str]) -> list[str]:
         return []  # real credentials given: talk to the real WeChat
     port = configured.get("PORT", "5000")
     wanted["PRODUCT_BASE_URL"] = f"http://127.0.0.1:{port}"
+    wanted["WECOM_OUTSIDE_DEPARTMENT_ID"] = "5"  # the simulator's 外院医护 department
     return [f"export {k}={shlex.quote(v)}" for k, v in wanted.items() if not configured.get(k)]
 
 

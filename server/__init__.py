@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.adapters.wechat import Senders
 from bot.config import Settings, load_settings
 from bot.db import make_engine, make_session_factory
 from bot.infra import redis as redis_infra
@@ -43,6 +44,14 @@ class Container:
     def cipher(self) -> PiiCipher:
         return PiiCipher(self.settings.data_key)
 
+    @cached_property
+    def senders(self) -> Senders:
+        """WeChat and WeChat Work clients for messages the web process starts itself."""
+        from .adapters import build_adapters
+
+        senders: Senders = build_adapters(self.settings, self.redis)["senders"]
+        return senders
+
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
 
@@ -69,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     import admin
+    import h5
     import webhooks
 
     from . import cli, pages
@@ -76,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     webhooks.init_app(app)
     admin.init_app(app)
+    h5.init_app(app)
     cli.register(app)
     return app
 

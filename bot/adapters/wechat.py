@@ -267,6 +267,27 @@ class Senders:
         msgid = result.get("msgid") if isinstance(result, dict) else None
         return None if msgid is None else str(msgid)
 
+    def create_member(self, userid: str, name: str, mobile: str, department_id: int) -> None:
+        """``user/create``: add a person to the corp's directory (approved outside clinicians).
+        An existing userid (60102) is taken as already added."""
+        if self.work is None:
+            raise WeChatError(
+                None, "WeChat Work not configured", retryable=False, reason="not_configured"
+            )
+        try:
+            self.work.post(
+                "user/create",
+                data={
+                    "userid": userid,
+                    "name": name,
+                    "mobile": mobile,
+                    "department": [department_id],
+                },
+            )
+        except WeChatError as exc:
+            if exc.errcode != 60102:
+                raise
+
     def create_chat(
         self, name: str, owner: str, members: list[str], chat_id: str | None = None
     ) -> str:

@@ -47,6 +47,8 @@ DEFAULT_DEPARTMENTS: list[dict[str, Any]] = [
      "order": 99998000},
     {"id": 4, "name": "介入科", "name_en": "Interventional Radiology", "parentid": 1,
      "order": 99997000},
+    {"id": 5, "name": "外院医护", "name_en": "Outside Clinicians", "parentid": 1,
+     "order": 99996000},
 ]  # fmt: skip
 
 DEFAULT_WORK_USERS: list[dict[str, Any]] = [

@@ -144,8 +144,8 @@ class ActionSubmitApplication(forms.SubmitAction):
             uow.commit()
         if result.created:
             dispatcher.utter_message(
-                text=f"注册申请已提交（编号 {number}），状态：待审核。审核结果将通过消息通知您；"
-                "审核时需要工牌照片，上传页面即将上线。"
+                text=f"注册申请已提交（编号 {number}），状态：待审核。审核需要您的工牌照片，请打开"
+                f"{runtime().settings.public_base_url}/apply 用同一手机号上传。审核结果将通知您。"
             )
         else:
             dispatcher.utter_message(

@@ -53,6 +53,9 @@ class Settings:
     wecom_api_base: str = WECOM_API_DEFAULT
     # approved outside clinicians are added to this WeChat Work department (None: not added)
     wecom_outside_department_id: int | None = None
+    internet_hospital_base: str = ""
+    internet_hospital_client_id: str = ""
+    internet_hospital_client_secret: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -175,6 +178,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         wechat_api_base=env.get("WECHAT_API_BASE", WECHAT_API_DEFAULT).rstrip("/"),
         wecom_api_base=env.get("WECOM_API_BASE", WECOM_API_DEFAULT).rstrip("/"),
         wecom_outside_department_id=_optional_int(env, "WECOM_OUTSIDE_DEPARTMENT_ID"),
+        internet_hospital_base=env.get("INTERNET_HOSPITAL_BASE", "").rstrip("/"),
+        internet_hospital_client_id=env.get("INTERNET_HOSPITAL_CLIENT_ID", ""),
+        internet_hospital_client_secret=env.get("INTERNET_HOSPITAL_CLIENT_SECRET", ""),
     )
 
 

@@ -20,6 +20,10 @@ def exports(environ: dict[str, str]) -> list[str]:
     port = configured.get("PORT", "5000")
     wanted["PRODUCT_BASE_URL"] = f"http://127.0.0.1:{port}"
     wanted["WECOM_OUTSIDE_DEPARTMENT_ID"] = "5"  # the simulator's 外院医护 department
+    # the internet-hospital simulator (devtools/ih_sim, Procfile "ihsim")
+    wanted["INTERNET_HOSPITAL_BASE"] = f"http://127.0.0.1:{configured.get('IH_SIM_PORT', '5082')}"
+    wanted["INTERNET_HOSPITAL_CLIENT_ID"] = "vam-dev"
+    wanted["INTERNET_HOSPITAL_CLIENT_SECRET"] = "vam-dev-secret"
     return [f"export {k}={shlex.quote(v)}" for k, v in wanted.items() if not configured.get(k)]
 
 

@@ -1,4 +1,5 @@
-"""H5 pages opened from WeChat and WeChat Work: the outside-clinician application (C1.2) …"""
+"""H5 pages opened from WeChat and WeChat Work: the outside-clinician application (C1.2), and
+the patient pages (binding, home, 就诊人)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import apply
+    from . import apply, patient
 
     app.register_blueprint(apply.bp)
+    app.register_blueprint(patient.bp)

@@ -1,0 +1,279 @@
+"""Patient H5 pages in the official account (P1.1–P1.3, P2.1, P2.4–P2.5): who the follower is
+(WeChat OAuth), the agreements, binding through the internet hospital, the home page with the
+active 就诊人, switching and unbinding. A follower sees only their own 就诊人."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from sqlalchemy import select
+from wtforms import ValidationError
+
+from admin import db, limiter
+from bot.adapters import wechat_oauth
+from bot.adapters.internet_hospital import HttpInternetHospital, InternetHospitalError
+from bot.adapters.wechat import WeChatError
+from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
+from bot.models import Catheter, InAppMessage, PatientAccount, PatientProfile, utcnow
+from bot.models.enums import CatheterState
+from bot.services import access, binding
+from bot.services import dictionary as dictionary_service
+
+bp = Blueprint("patient", __name__, url_prefix="/h5", template_folder="templates")
+STATE_TTL = 600  # seconds an OAuth state stays valid
+
+
+def _container():  # type: ignore[no-untyped-def]
+    from server import container
+
+    return container()
+
+
+def _account() -> PatientAccount | None:
+    account_id = session.get("account_id")
+    return db().get(PatientAccount, account_id) if account_id else None
+
+
+def follower_required(view):  # type: ignore[no-untyped-def]
+    """Find the follower through WeChat OAuth (snsapi_base) once per session."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        if _account() is None:
+            return redirect(url_for("patient.wechat_auth", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _new_state(purpose: str, next_url: str = "") -> str:
+    state = secrets.token_urlsafe(16)
+    session[f"state:{purpose}"] = {"value": state, "at": time.time(), "next": next_url}
+    return state
+
+
+def _take_state(purpose: str, given: str | None) -> dict[str, Any] | None:
+    """The stored state if ``given`` matches and is fresh; used once either way."""
+    stored = session.pop(f"state:{purpose}", None)
+    if not stored or not given or not secrets.compare_digest(stored["value"], given):
+        return None
+    if time.time() - stored["at"] > STATE_TTL:
+        return None
+    return stored
+
+
+def _problem(title: str, message: str, status: int = 400):  # type: ignore[no-untyped-def]
+    return render_template("h5/problem.html", title=title, message=message), status
+
+
+def _safe(next_url: str | None) -> str:
+    return next_url if next_url and next_url.startswith("/h5/") else url_for("patient.home")
+
+
+@bp.get("/auth")
+def wechat_auth():  # type: ignore[no-untyped-def]
+    settings = _container().settings
+    state = _new_state("wechat", _safe(request.args.get("next")))
+    return redirect(wechat_oauth.authorize_url(settings, _public("patient.wechat_callback"), state))
+
+
+@bp.get("/auth/callback")
+def wechat_callback():  # type: ignore[no-untyped-def]
+    stored = _take_state("wechat", request.args.get("state"))
+    if stored is None:
+        return _problem("链接已失效", "页面链接已过期或无效，请从公众号菜单重新进入。")
+    try:
+        openid = wechat_oauth.openid_for(_container().settings, request.args.get("code", ""))
+    except WeChatError:
+        return _problem("微信授权失败", "微信授权没有成功，请从公众号菜单重新进入。")
+    s = db()
+    account = s.scalar(select(PatientAccount).where(PatientAccount.openid == openid))
+    if account is None:
+        account = PatientAccount(openid=openid, subscribed=False)
+        s.add(account)
+        s.commit()
+    session.clear()
+    session["account_id"] = account.id
+    return redirect(stored["next"])
+
+
+@bp.route("/agreements", methods=["GET", "POST"])
+@follower_required
+def agreements():  # type: ignore[no-untyped-def]
+    s = db()
+    account = _account()
+    assert account is not None
+    pending = binding.pending_agreements(s, account.id)
+    if request.method == "POST":
+        _check_csrf()
+        if request.form.get("agree") != "yes":
+            return _problem(
+                "需要同意协议", "需同意《服务协议》和《隐私政策》后才能使用本服务。", 200
+            )
+        binding.accept(s, account.id, [a.id for a in pending])
+        s.commit()
+        return redirect(_safe(request.args.get("next")))
+    if not pending:
+        return redirect(_safe(request.args.get("next")))
+    return render_template("h5/agreements.html", agreements=pending, csrf=generate_csrf())
+
+
+@bp.get("/bind")
+@follower_required
+def bind():  # type: ignore[no-untyped-def]
+    c = _container()
+    account = _account()
+    assert account is not None
+    if binding.pending_agreements(db(), account.id):
+        return redirect(url_for("patient.agreements", next=url_for("patient.bind")))
+    if not c.settings.internet_hospital_base:
+        return _problem("暂未开通", "互联网医院登录尚未配置，请联系医院信息科。", 503)
+    state = _new_state("ih")
+    return redirect(_ih().authorize_url(_public("patient.bind_callback"), state))
+
+
+@bp.get("/bind/callback")
+@follower_required
+@limiter.limit("30 per hour")
+def bind_callback():  # type: ignore[no-untyped-def]
+    if request.args.get("error") == "access_denied":
+        session.pop("state:ih", None)
+        return _problem("已取消授权", "您取消了互联网医院授权，未绑定任何就诊人。", 200)
+    if _take_state("ih", request.args.get("state")) is None:
+        return _problem(
+            "链接已失效", "登录链接已过期或无效，未绑定任何就诊人。请重新点击“绑定就诊人”。"
+        )
+    ih = _ih()
+    redirect_uri = _public("patient.bind_callback")
+    try:
+        token = ih.exchange(request.args.get("code", ""), redirect_uri)
+        user, people = ih.user(token), ih.patients(token)
+    except InternetHospitalError as exc:
+        if exc.reason == "invalid_grant":
+            return _problem(
+                "授权码无效", "授权码已使用或已过期，未绑定任何就诊人。请重新点击“绑定就诊人”。"
+            )
+        return _problem("互联网医院暂时无法访问", "请稍后再试。", 502)
+    s = db()
+    account = _account()
+    assert account is not None
+    try:
+        result = binding.bind(s, _container().cipher, account, user, people)
+    except binding.BindingRefused as exc:
+        s.rollback()
+        return _problem("无法绑定", str(exc), 409)
+    s.commit()
+    return render_template("h5/bound.html", result=result, profiles=_profiles(account))
+
+
+@bp.get("/home")
+@follower_required
+def home():  # type: ignore[no-untyped-def]
+    s = db()
+    account = _account()
+    assert account is not None
+    if binding.pending_agreements(s, account.id):
+        return redirect(url_for("patient.agreements", next=url_for("patient.home")))
+    active = s.get(PatientProfile, account.active_profile_id) if account.active_profile_id else None
+    unread = []
+    catheters = []
+    if active is not None:
+        catheters = _catheter_rows(active.patient_id)
+        unread = list(s.scalars(
+            select(InAppMessage).where(InAppMessage.patient_id == active.patient_id,
+                                       InAppMessage.read_at.is_(None))
+            .order_by(InAppMessage.created_at.desc()).limit(5)
+        ))  # fmt: skip
+    return render_template("h5/home.html", account=account, active=active, profiles=_profiles(account),
+                           catheters=catheters, unread=unread, csrf=generate_csrf())  # fmt: skip
+
+
+@bp.get("/patients/<int:patient_id>")
+@follower_required
+def patient(patient_id: int):  # type: ignore[no-untyped-def]
+    account = _account()
+    assert account is not None
+    if not access.account_may_see_patient(db(), account.id, patient_id):
+        abort(404)  # not "forbidden": do not confirm that the record exists
+    profile = db().scalar(select(PatientProfile).where(
+        PatientProfile.account_id == account.id, PatientProfile.patient_id == patient_id))  # fmt: skip
+    return render_template("h5/patient.html", profile=profile, catheters=_catheter_rows(patient_id))
+
+
+@bp.post("/switch")
+@follower_required
+def switch():  # type: ignore[no-untyped-def]
+    _check_csrf()
+    s = db()
+    account = _account()
+    assert account is not None
+    try:
+        binding.switch(s, account, int(request.form.get("profile_id", "0")))
+    except (binding.BindingRefused, ValueError):
+        abort(404)
+    s.commit()
+    return redirect(url_for("patient.home"))
+
+
+@bp.post("/unbind")
+@follower_required
+def unbind():  # type: ignore[no-untyped-def]
+    _check_csrf()
+    s = db()
+    account = _account()
+    assert account is not None
+    binding.unbind(s, account)
+    s.commit()
+    return _problem(
+        "已解除绑定",
+        "已解除互联网医院账号与就诊人的绑定，您的就诊记录仍由医院保存。需要时可重新绑定。",
+        200,
+    )
+
+
+def _public(endpoint: str) -> str:
+    """An absolute URL under PUBLIC_BASE_URL (behind the hospital's reverse proxy)."""
+    return _container().settings.public_base_url + url_for(endpoint)
+
+
+def _ih() -> HttpInternetHospital:
+    st = _container().settings
+    return HttpInternetHospital(st.internet_hospital_base, st.internet_hospital_client_id,
+                                st.internet_hospital_client_secret)  # fmt: skip
+
+
+def _profiles(account: PatientAccount) -> list[PatientProfile]:
+    return list(db().scalars(
+        select(PatientProfile).where(PatientProfile.account_id == account.id).order_by(PatientProfile.id)
+    ))  # fmt: skip
+
+
+def _catheter_rows(patient_id: int) -> list[dict[str, Any]]:
+    s = db()
+    settings = _container().settings
+    d = dictionary_service.current(s)
+    today = local_date(utcnow(), settings.timezone)
+    rows = []
+    for c in s.scalars(
+        select(Catheter)
+        .where(Catheter.patient_id == patient_id)
+        .order_by(Catheter.placed_at.desc())
+    ):
+        status = status_on(c.next_due_on, today, removed=c.state is CatheterState.REMOVED,
+                           due_soon_days=d.due_soon_days)  # fmt: skip
+        rows.append({"device": d.label("device_types", c.device_type), "placed": local_date(c.placed_at, settings.timezone),
+                     "status": status.value, "label": STATUS_LABELS[status], "next_due": c.next_due_on,
+                     "overdue": days_overdue(c.next_due_on, today) if c.state is CatheterState.IN_PLACE else 0})  # fmt: skip
+    return rows
+
+
+def _check_csrf() -> None:
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        abort(400)

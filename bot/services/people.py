@@ -31,6 +31,7 @@ def resolve(session: Session, channel: Channel, user: str, now: datetime) -> Sen
     """
     if channel is Channel.MP:
         account = session.scalar(select(PatientAccount).where(PatientAccount.openid == user))
+        first_contact = account is None or account.last_inbound_at is None
         if account is None:
             account = PatientAccount(openid=user, subscribed=True)
             session.add(account)
@@ -46,6 +47,7 @@ def resolve(session: Session, channel: Channel, user: str, now: datetime) -> Sen
             "account_id": account.id,
             "bound": account.ih_user_id is not None,
             "active_patient_id": active_patient,
+            "first_contact": first_contact,
         }
         return Sender(channel, user, "patient", account_id=account.id, metadata=meta)
     staff = session.scalar(select(Staff).where(Staff.wecom_userid == user, Staff.active.is_(True)))

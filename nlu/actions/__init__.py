@@ -4,6 +4,7 @@ Run by the action server in the app venv: ``python -m rasa_sdk --actions nlu.act
 """
 
 from . import (  # noqa: F401  (registers the actions)
+    account,
     application,
     appointment,
     clinician,

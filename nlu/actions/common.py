@@ -22,9 +22,10 @@ PATIENT_MENU = (
     "3. 出现手臂肿胀、穿刺点发红、发热等情况时给出处理建议\n"
     "4. 查看服务协议与隐私政策\n"
     "5. 联系静脉治疗护士（发送“找护士”）\n"
-    "6. 预约导管维护门诊（发送“预约维护”，需先绑定就诊人）\n"
-    "7. 上传检验检查报告：直接发送报告照片（需先绑定就诊人）\n"
-    "绑定就诊人、我的导管、置管二维码、维护提醒等功能即将上线。"
+    "6. 绑定就诊人（发送“绑定就诊人”），切换就诊人（发送“切换就诊人”）\n"
+    "7. 预约导管维护门诊（发送“预约维护”，需先绑定就诊人）\n"
+    "8. 上传检验检查报告：直接发送报告照片（需先绑定就诊人）\n"
+    "我的导管、置管二维码、维护提醒等功能即将上线。"
 )
 CLINICIAN_MENU = (
     "医护功能：\n"
@@ -41,9 +42,6 @@ NOT_YET = {
     "my_catheter": "我的导管与下次维护时间",
     "show_qr": "置管二维码",
     "my_reminders": "维护提醒",
-    "switch_profile": "切换就诊人",
-    "bind_account": "互联网医院登录与绑定就诊人",
-    "unbind_account": "解除绑定",
     "history": "历史记录",
     "cancel_appointment": "取消预约",
     "my_appointments": "我的预约",
@@ -73,6 +71,8 @@ class ActionSessionStart(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         meta = tracker.get_slot("session_started_metadata") or {}
+        if isinstance(meta, dict) and meta.get("first_contact") and meta.get("channel") == "mp":
+            welcome(dispatcher)  # a new follower's first message, whatever it says
         events: list[EventType] = [SessionStarted()]
         if isinstance(meta, dict) and meta.get("role"):
             events.append(SlotSet("role", meta["role"]))
@@ -105,12 +105,24 @@ class ActionWelcome(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(
-            text="欢迎关注！这里是医院静脉通路全程管理服务，为带PICC、输液港等导管的患者提供维护提醒、"
-            "护理指导和就近维护服务。使用前请阅读《服务协议》和《隐私政策》（发送“隐私政策”查看）。"
-        )
-        dispatcher.utter_message(text=PATIENT_MENU)
+        if not gate.metadata(tracker).get("first_contact"):  # else the session start did
+            welcome(dispatcher)
         return []
+
+
+def welcome(dispatcher: CollectingDispatcher) -> None:
+    """Who we are; the agreements are read and accepted on the H5 page before binding."""
+    base = runtime().settings.public_base_url
+    dispatcher.utter_message(
+        custom={
+            "card": "news",
+            "title": "欢迎使用静脉通路全程管理服务",
+            "description": "为带PICC、输液港等导管的患者提供维护提醒、护理指导和就近维护服务。"
+            "请阅读并同意《服务协议》和《隐私政策》，然后绑定就诊人。",
+            "url": f"{base}/h5/agreements?next=/h5/bind",
+        }
+    )
+    dispatcher.utter_message(text=PATIENT_MENU)
 
 
 class ActionAskHuman(Action):

@@ -98,7 +98,7 @@ def register(app: Flask) -> None:
 
         from .adapters import wechat_clients
 
-        data = menus.load(MENUS)
+        data = menus.load(MENUS, c.settings.public_base_url)
         mp, work = wechat_clients(c.settings, c.redis)
         if mp is None and work is None:
             click.echo("未配置公众号或企业微信应用，菜单未推送", err=True)

@@ -21,8 +21,10 @@ class MenuError(ValueError):
     pass
 
 
-def load(path: Path) -> dict[str, Any]:
-    data = json.loads(path.read_text(encoding="utf-8"))
+def load(path: Path, public_base_url: str = "https://example.invalid") -> dict[str, Any]:
+    """The menus with ``{public_base_url}`` in view URLs replaced, checked."""
+    text = path.read_text(encoding="utf-8").replace("{public_base_url}", public_base_url)
+    data = json.loads(text)
     for app in ("mp", "work"):
         check(data[app])
     return data
@@ -56,11 +58,16 @@ def _check_leaf(button: dict[str, Any], max_bytes: int) -> None:
 
 
 def taps_to(menu: dict[str, Any], key: str) -> int | None:
-    """How many taps from the chat screen reach the button with this key (P1.2)."""
+    """How many taps from the chat screen reach the button with this key, or the view button
+    whose URL ends with this path (P1.2)."""
+
+    def hit(button: dict[str, Any]) -> bool:
+        return button.get("key") == key or str(button.get("url", "")).endswith(key)
+
     for button in menu.get("button", []):
-        if button.get("key") == key:
+        if hit(button):
             return 1
         for sub in button.get("sub_button") or []:
-            if sub.get("key") == key:
+            if hit(sub):
                 return 2
     return None

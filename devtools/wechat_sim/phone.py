@@ -42,7 +42,11 @@ def default_menu(channel: str, product_base_url: str) -> dict[str, Any]:
                 {
                     "name": "更多",
                     "sub_button": [
-                        {"type": "click", "name": "绑定就诊人", "key": "bind_account"},
+                        {
+                            "type": "view",
+                            "name": "绑定就诊人",
+                            "url": product_base_url + "/h5/bind",
+                        },
                         {"type": "click", "name": "科普宣教", "key": "education"},
                     ],
                 },

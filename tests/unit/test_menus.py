@@ -14,6 +14,22 @@ def test_p1_2_vascular_access_entry_is_at_most_two_taps_from_the_patient_menu():
         assert menus.taps_to(MENU["mp"], key) in (1, 2), key
 
 
+def test_p1_1_binding_opens_the_internet_hospital_page_in_two_taps():
+    menu = menus.load(ROOT / "cards" / "menus.json", "https://vam.example-hospital.cn")
+    assert menus.taps_to(menu["mp"], "/h5/bind") == 2
+    bind = next(
+        b
+        for top in menu["mp"]["button"]
+        for b in top.get("sub_button") or []
+        if b["name"] == "绑定就诊人"
+    )
+    assert bind == {
+        "type": "view",
+        "name": "绑定就诊人",
+        "url": "https://vam.example-hospital.cn/h5/bind",
+    }
+
+
 def test_clinician_menu_scans_with_scancode_waitmsg():
     scan = MENU["work"]["button"][0]
     assert scan["type"] == "scancode_waitmsg" and menus.taps_to(MENU["work"], scan["key"]) == 1

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from bot.models.enums import StaffRole
-from bot.services import auth
+from bot.adapters import wechat_oauth
+from bot.adapters.wechat import WeChatError
+from bot.models import Staff
+from bot.models.enums import ActorType, StaffRole
+from bot.services import audit, auth
 
 from . import db, limiter
 
@@ -65,6 +71,9 @@ def login():  # type: ignore[no-untyped-def]
             s.commit()  # the failure count and a lockout are kept
             error = str(exc)
         else:
+            wecom_userid = session.get("wecom_userid")
+            if wecom_userid:
+                _bind_wecom(s, signed.staff, wecom_userid)
             s.commit()
             session.clear()
             session.permanent = True
@@ -108,3 +117,74 @@ def password():  # type: ignore[no-untyped-def]
 @login_required
 def me():  # type: ignore[no-untyped-def]
     return render_template("auth/me.html", staff=current_user)
+
+
+def _bind_wecom(s, staff, userid: str) -> None:  # type: ignore[no-untyped-def]
+    """First sign-in from the WeChat Work app: remember who this member is."""
+    taken = s.scalar(select(Staff).where(Staff.wecom_userid == userid, Staff.id != staff.id))
+    if taken is None and staff.wecom_userid in (None, userid):
+        staff.wecom_userid = userid
+        audit.record(
+            s,
+            audit.Actor(ActorType.STAFF, staff.id, request.remote_addr),
+            "bind_wecom",
+            "staff",
+            staff.id,
+        )
+
+
+@bp.get("/work/login")
+def work_login():  # type: ignore[no-untyped-def]
+    """Opened from the WeChat Work app: WeChat Work OAuth says which member this is."""
+    from server import container
+
+    settings = container().settings
+    state = secrets.token_urlsafe(16)
+    session["state:work"] = {
+        "value": state,
+        "at": time.time(),
+        "next": _safe_next(url_for("auth.me")),
+    }
+    callback = settings.public_base_url + url_for("auth.work_callback")
+    return redirect(wechat_oauth.work_authorize_url(settings, callback, state))
+
+
+@bp.get("/work/login/callback")
+def work_callback():  # type: ignore[no-untyped-def]
+    from server import container
+
+    stored = session.pop("state:work", None)
+    given = request.args.get("state") or ""
+    if (
+        not stored
+        or not secrets.compare_digest(stored["value"], given)
+        or time.time() - stored["at"] > 600
+    ):
+        return render_template(
+            "auth/login.html", form=LoginForm(), error="登录链接已过期，请从企业微信应用重新进入"
+        ), 400
+    work = container().senders.work
+    try:
+        if work is None:
+            raise WeChatError(None, "not configured", retryable=False, reason="not_configured")
+        userid = str(
+            work.get("auth/getuserinfo", params={"code": request.args.get("code", "")})["userid"]
+        )
+    except (WeChatError, KeyError):
+        return render_template(
+            "auth/login.html", form=LoginForm(), error="企业微信授权失败，请使用工号或手机号登录"
+        ), 400
+    s = db()
+    staff = s.scalar(select(Staff).where(Staff.wecom_userid == userid, Staff.active.is_(True)))
+    if staff is not None and staff.password_changed_at is not None:
+        session.clear()
+        session.permanent = True
+        login_user(staff)
+        audit.record(s, audit.Actor(ActorType.STAFF, staff.id, request.remote_addr), "login", "staff", staff.id,
+                     context="wecom")  # fmt: skip
+        s.commit()
+        return redirect(stored["next"])
+    # first time from this member: sign in once with staff number or phone + password
+    session["wecom_userid"] = userid
+    flash("首次从企业微信登录，请输入工号或手机号和密码完成绑定")
+    return redirect(url_for("auth.login"))

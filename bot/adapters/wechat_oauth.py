@@ -46,3 +46,17 @@ def openid_for(settings: Settings, code: str) -> str:
             body.get("errcode"), str(body.get("errmsg")), retryable=False, reason="oauth_code"
         )
     return str(body["openid"])
+
+
+def work_authorize_url(settings: Settings, redirect_uri: str, state: str) -> str:
+    """WeChat Work web OAuth for the app's H5 pages (``snsapi_base``: the member's userid)."""
+    from bot.config import WECOM_API_DEFAULT
+
+    base = (
+        "https://open.weixin.qq.com"
+        if settings.wecom_api_base == WECOM_API_DEFAULT
+        else settings.wecom_api_base
+    )
+    query = {"appid": settings.wecom_corp_id, "redirect_uri": redirect_uri, "response_type": "code",
+             "scope": "snsapi_base", "agentid": settings.wecom_agent_id, "state": state}  # fmt: skip
+    return f"{base}/connect/oauth2/authorize?{urlencode(query)}#wechat_redirect"

@@ -135,3 +135,39 @@ def test_admin_creates_an_account_whose_first_sign_in_forces_a_password_change(
     )
     assert r.status_code == 302
     assert newcomer.get("/me").status_code == 200
+
+
+def test_first_sign_in_from_the_wechat_work_app_binds_the_member_then_oauth_suffices(
+    settings, engine, redis_conn, people, session_factory
+):
+    from dataclasses import replace
+    from urllib.parse import urlsplit
+
+    import requests
+
+    from devtools.wechat_sim.server import LiveSim
+    from tests.support.callbacks import sim_config
+
+    def through_wechat_work(client):
+        r = client.get("/work/login")
+        sim = requests.get(
+            r.headers["Location"].split("#")[0] + "&sim_user=n0001", allow_redirects=False
+        )
+        back = urlsplit(sim.headers["Location"])
+        return client.get(back.path + "?" + back.query)
+
+    with LiveSim(sim_config(settings)) as sim:
+        app = create_app(replace(settings, wecom_api_base=sim.work_api_base))
+        client = app.test_client()
+        r = through_wechat_work(client)
+        assert r.headers["Location"].endswith("/login")  # not bound yet: password once
+        assert "首次从企业微信登录" in client.get("/login").get_data(as_text=True)
+        sign_in(client, "N001", "Nurse1234")
+        with session_factory() as s:
+            assert s.get(Staff, people["nurse"].id).wecom_userid == "n0001"
+        again = app.test_client()
+        r = through_wechat_work(again)
+        assert r.headers["Location"].endswith("/me")
+        assert "李护士" in again.get("/me").get_data(as_text=True)
+        r = again.get("/work/login/callback?code=x&state=forged")
+        assert r.status_code == 400 and "登录链接已过期" in r.get_data(as_text=True)

@@ -58,6 +58,7 @@ MESSAGES: dict[int, str] = {
     46003: "menu no exist",
     47001: "data format error",
     47003: "argument invalid!",
+    60003: "department not found",
     60111: "userid not found",
     60102: "userid existed",
     81013: "user & party & tag all invalid",

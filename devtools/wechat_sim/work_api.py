@@ -368,6 +368,23 @@ def user_create() -> dict[str, Any]:
     return {"errcode": 0, "errmsg": "created"}
 
 
+@bp.get("/cgi-bin/user/list")
+@api_view("work")
+def user_list() -> dict[str, Any]:
+    """Members of a department (``fetch_child=1``: and of its sub-departments)."""
+    state = get_state()
+    dept = request.args.get("department_id")
+    if not dept or not dept.isdigit():
+        raise ApiError(60003)
+    wanted = {int(dept)}
+    if request.args.get("fetch_child") == "1":
+        wanted = {d["id"] for d in state.departments(int(dept))}
+    users = [u for u in state.work_users() if wanted.intersection(u.get("department") or [])]
+    for u in users:
+        u.setdefault("status", 1)
+    return _ok(userlist=users)
+
+
 @bp.get("/cgi-bin/department/list")
 @api_view("work")
 def department_list() -> dict[str, Any]:

@@ -12,6 +12,7 @@ echo "== lint"
 
 echo "== dialogue engine (nlu/)"
 scripts/test-nlu.sh || status=1
+scripts/nlu-cross-validation.sh || status=1
 
 echo "== tests (database: ${DATABASE_URL:-embedded SQLite}, redis: ${REDIS_URL:-embedded})"
 $PY -m pytest -q "$@" || status=1

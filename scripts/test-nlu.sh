@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The dialogue engine's checks run by `make test`: data validation and conversation tests
 # against the model trained from nlu/ (cached by the hash of nlu/).
-# The 5-fold cross-validation is scripts/nlu-cross-validation.sh (`make test-nlu-cv`).
+# The 5-fold cross-validation is scripts/nlu-cross-validation.sh (also run by `make test`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RASA=.venv-rasa/bin/rasa

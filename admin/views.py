@@ -23,7 +23,7 @@ from wtforms.validators import Optional, Regexp
 
 from bot.adapters.wechat import Senders, WeChatError
 from bot.jobs.queues import enqueue_send
-from bot.models import OutsideApplication, Staff
+from bot.models import OutsideApplication, PatientAccount, Staff
 from bot.models.enums import ActorType, ApprovalStatus, Channel, StaffRole
 from bot.security.masking import mask_phone
 from bot.services import applications, audit, auth, notify
@@ -128,6 +128,9 @@ def init_admin(app: Flask) -> None:
     admin.add_view(StaffView(Staff, db(app), name="医护账号", endpoint="staff"))
     admin.add_view(
         ApplicationView(OutsideApplication, db(app), name="外院注册审核", endpoint="applications")
+    )
+    admin.add_view(
+        PatientAccountView(PatientAccount, db(app), name="患者账号", endpoint="accounts")
     )
 
 
@@ -268,3 +271,50 @@ def _deliver(outbox_ids: list[int]) -> None:
 
     for outbox_id in outbox_ids:
         enqueue_send(container().redis, outbox_id)
+
+
+class PatientAccountView(SecureModelView):
+    """Official-account followers and their binding (A1.1): see, unbind. Patients' clinical
+    records are not shown here."""
+
+    can_create = False
+    can_edit = False
+    column_list = [
+        "id",
+        "openid",
+        "nickname",
+        "subscribed",
+        "ih_user_id",
+        "bound_at",
+        "profiles",
+        "last_inbound_at",
+    ]
+    column_labels = {"id": "编号", "openid": "OpenID", "nickname": "昵称", "subscribed": "关注中",
+                     "ih_user_id": "互联网医院账号", "bound_at": "绑定时间", "profiles": "就诊人数",
+                     "last_inbound_at": "最近消息"}  # fmt: skip
+    column_formatters = {
+        "openid": lambda v, c, m, n: (
+            m.openid[:6] + "…" + m.openid[-4:] if len(m.openid) > 12 else m.openid
+        ),
+        "profiles": lambda v, c, m, n: len(m.profiles),
+    }
+    column_searchable_list = ["ih_user_id"]
+    column_details_list = column_list
+
+    def get_list(self, *args: Any, **kwargs: Any) -> Any:
+        audit.record(
+            self.session, admin_actor(), "read", "patient_account_list", None, context="admin"
+        )
+        self.session.commit()
+        return super().get_list(*args, **kwargs)
+
+    @action("unbind", "解除绑定", "确定解除所选账号与互联网医院、就诊人的绑定吗？")
+    def unbind(self, ids: list[str]) -> None:
+        from bot.services import binding
+
+        for account in self.session.scalars(
+            select(PatientAccount).where(PatientAccount.id.in_([int(i) for i in ids]))
+        ):
+            binding.unbind(self.session, account)
+        self.session.commit()
+        flash(f"已解除 {len(ids)} 个账号的绑定")

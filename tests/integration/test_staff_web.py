@@ -171,3 +171,31 @@ def test_first_sign_in_from_the_wechat_work_app_binds_the_member_then_oauth_suff
         assert "李护士" in again.get("/me").get_data(as_text=True)
         r = again.get("/work/login/callback?code=x&state=forged")
         assert r.status_code == 400 and "登录链接已过期" in r.get_data(as_text=True)
+
+
+def test_admin_sees_patient_accounts_unbinds_one_and_the_listing_is_audited(
+    app, people, session, session_factory
+):
+    from bot.models import Patient, PatientAccount, PatientProfile
+
+    acc = PatientAccount(openid="oABCDEFGHIJKLMNOP123", ih_user_id="ih-9")
+    p = Patient(name="张三")
+    session.add_all([acc, p])
+    session.flush()
+    session.add(PatientProfile(account_id=acc.id, patient_id=p.id))
+    session.commit()
+    admin = app.test_client()
+    sign_in(admin, "A001", "Admin1234")
+    page = admin.get("/admin/accounts/").get_data(as_text=True)
+    assert "oABCDE…P123" in page and "oABCDEFGHIJKLMNOP123" not in page
+    token = csrf(page)
+    admin.post(
+        "/admin/accounts/action/",
+        data={"csrf_token": token, "action": "unbind", "rowid": str(acc.id)},
+    )
+    with session_factory() as s:
+        assert s.get(PatientAccount, acc.id).ih_user_id is None
+        assert s.scalar(select(AuditLog).where(AuditLog.object_type == "patient_account_list"))
+    nurse = app.test_client()
+    sign_in(nurse, "N001", "Nurse1234")
+    assert nurse.get("/admin/accounts/").status_code == 403

@@ -150,6 +150,21 @@ def register(app: Flask) -> None:
         for e in report.errors:
             click.echo(f"  跳过 {e}", err=True)
 
+    @staff_cli.command("reset-password")
+    @click.argument("staff_no")
+    def reset_password(staff_no: str) -> None:
+        """Give a home-hospital staff member a temporary password (e.g. the first administrator)."""
+        from bot.services import auth
+
+        with c.uow() as uow:
+            staff = auth.find(uow.session, c.cipher, staff_no)
+            if staff is None:
+                click.echo(f"本院没有工号为 {staff_no} 的人员", err=True)
+                sys.exit(1)
+            password = auth.reset_password(uow.session, staff, audit.SYSTEM)
+            uow.commit()
+            click.echo(f"{staff.name}（{staff_no}）的临时密码：{password}（登录后须修改）")
+
     @staff_cli.command("sync-wecom")
     def sync_wecom() -> None:
         """Departments and members from the WeChat Work directory; members linked by mobile."""

@@ -75,3 +75,22 @@ def test_wecom_sync_links_members_by_mobile_and_mirrors_departments(
             s.scalar(select(Department).where(Department.wecom_department_id == 5)).name
             == "外院医护"
         )
+
+
+def test_an_operator_gives_the_first_administrator_a_temporary_password(
+    app, session, session_factory
+):
+    home = session.scalar(select(Institution).where(Institution.is_home.is_(True)))
+    session.add(
+        Staff(institution_id=home.id, staff_no="admin", name="系统管理员", role=StaffRole.ADMIN)
+    )
+    session.commit()
+    out = app.test_cli_runner().invoke(args=["staff", "reset-password", "admin"])
+    password = out.output.split("临时密码：")[1].split("（")[0]
+    from bot.services import auth
+    from server import container
+
+    with app.app_context(), session_factory() as s:
+        signed = auth.sign_in(s, container().cipher, "admin", password)
+        assert signed.must_change_password
+    assert app.test_cli_runner().invoke(args=["staff", "reset-password", "nobody"]).exit_code == 1

@@ -56,8 +56,7 @@ class ActionDueToday(Action):
             for label in dict.fromkeys(e.status_label for e in entries)
         }
         lines = [
-            f"【{e.status_label}】{e.patient_name} {e.device}"
-            + (f" 逾期{e.days_overdue}天" if e.days_overdue else f" 应于{e.next_due_on:%m月%d日}")
+            f"【{e.status_label}】{e.patient_name} {e.device}{_when(e)}"
             for e in entries[:MAX_LINES]
         ]
         more = f"\n……另有{len(entries) - MAX_LINES}人" if len(entries) > MAX_LINES else ""
@@ -66,6 +65,14 @@ class ActionDueToday(Action):
             text=f"今日待维护（{today:%m月%d日}）：{summary}\n" + "\n".join(lines) + more
         )
         return []
+
+
+def _when(entry: due.DueEntry) -> str:
+    if entry.days_overdue:
+        return f" 逾期{entry.days_overdue}天"
+    if entry.next_due_on is None:
+        return " 尚未排期，请今日评估"  # in place but never scheduled
+    return f" 应于{entry.next_due_on:%m月%d日}"
 
 
 class ActionSearchPatient(Action):

@@ -92,47 +92,42 @@ def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session
                 processes.web(env, web_port),
                 processes.worker(env),
             ):
-                sim.state.user_message("o_patient")
-                sim_cb.post_mp(cfg, sim_cb.mp_text("o_patient", "附近哪里可以维护PICC"))
-                processes.wait_until(
-                    lambda: sim.state.messages("mp", "o_patient"),
-                    timeout=60,
-                    what="the patient's reply",
-                )
-                [reply] = sim.state.messages("mp", "o_patient")
-                assert "请发送您的位置" in reply["payload"]["content"]
 
-                sim_cb.post_work(cfg, sim_cb.work_text("n0001", "今天有哪些病人需要维护"))
-                processes.wait_until(
-                    lambda: sim.state.messages("work", "n0001"),
-                    timeout=60,
-                    what="the nurse's reply",
-                )
-                [reply] = sim.state.messages("work", "n0001")
-                assert "今日没有需要维护的带管患者" in reply["payload"]["content"]
+                def says(channel: str, user: str, text: str, expect: str) -> list[str]:
+                    """Send a text; wait for a reply containing ``expect``; all new replies."""
+                    seen = len(sim.state.messages(channel, user))
+                    if channel == "mp":
+                        sim.state.user_message(user)  # opens the 48-hour service window
+                        sim_cb.post_mp(cfg, sim_cb.mp_text(user, text))
+                    else:
+                        sim_cb.post_work(cfg, sim_cb.work_text(user, text))
 
-                sim.state.user_message("o_patient")
-                sim_cb.post_mp(cfg, sim_cb.mp_text("o_patient", "今天有哪些病人需要维护"))
-                processes.wait_until(
-                    lambda: len(sim.state.messages("mp", "o_patient")) == 2,
-                    timeout=60,
-                    what="the gate",
+                    def new() -> list[str]:
+                        return [
+                            str(m["payload"].get("content") or m["payload"])
+                            for m in sim.state.messages(channel, user)[seen:]
+                        ]
+
+                    processes.wait_until(
+                        lambda: any(expect in t for t in new()),
+                        timeout=60,
+                        what=f"{expect!r} after {text!r}",
+                    )
+                    return new()
+
+                # a new follower: welcomed once with the agreements, then answered
+                replies = says("mp", "o_patient", "附近哪里可以维护PICC", "请发送您的位置")
+                assert any("/h5/agreements" in r for r in replies)
+                says(
+                    "work", "n0001", "今天有哪些病人需要维护", "【今日需维护】王丽娟 PICC 尚未排期"
                 )
-                assert (
-                    "仅向医护人员开放"
-                    in sim.state.messages("mp", "o_patient")[1]["payload"]["content"]
-                )
+                # the gate: a patient asking the clinicians' question
+                replies = says("mp", "o_patient", "今天有哪些病人需要维护", "仅向医护人员开放")
+                assert not any("/h5/agreements" in r for r in replies)  # welcomed only once
 
                 # a form through the real engine: quick maintenance registration
                 def nurse_says(text: str, expect: str) -> None:
-                    seen = len(sim.state.messages("work", "n0001"))
-                    sim_cb.post_work(cfg, sim_cb.work_text("n0001", text))
-
-                    def answered() -> bool:
-                        new = sim.state.messages("work", "n0001")[seen:]
-                        return any(expect in (m["payload"].get("content") or "") for m in new)
-
-                    processes.wait_until(answered, timeout=60, what=f"{expect!r} after {text!r}")
+                    says("work", "n0001", text, expect)
 
                 nurse_says("刚给王丽娟做完维护", "本次做了哪些维护")
                 nurse_says("都做了", "外露长度是多少厘米")

@@ -235,3 +235,16 @@ def test_agreement_shows_the_newest_published_versions(domain, session):
     session.commit()
     messages, _ = run(common.ActionAgreement(), tracker("agreement"), domain)
     assert texts(messages) == "《隐私政策》（第2版）\n我们加密保存您的身份证号"
+
+
+def test_a_catheter_never_scheduled_is_listed_as_due_today(domain, ward, session):
+    p = Patient(name="戊患者", birth_date=date(1970, 1, 1))
+    session.add(p)
+    session.flush()
+    session.add(Catheter(patient_id=p.id, device_type="PORT", institution_id=ward["home"].id,
+                         placed_at=utcnow() - timedelta(days=1), next_due_on=None))  # fmt: skip
+    session.commit()
+    t = tracker("due_today", role="nurse", channel="work", staff_id=ward["nurse"].id,
+                institution_id=ward["home"].id)  # fmt: skip
+    messages, _ = run(clinician.ActionDueToday(), t, domain)
+    assert "【今日需维护】戊患者 输液港 尚未排期，请今日评估" in texts(messages)

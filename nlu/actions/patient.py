@@ -111,7 +111,8 @@ class ActionReportSymptom(Action):
     ) -> list[EventType]:
         symptoms = list(dict.fromkeys(str(s) for s in tracker.get_latest_entity_values("symptom")))
         urgent = [URGENT[s] for s in symptoms if s in URGENT]
-        if urgent or not symptoms:
+        advice = [ADVICE[s] for s in symptoms if s in ADVICE]
+        if urgent or not advice:  # urgent, or nothing specific to say: never stay silent
             lead = "；".join(urgent) + "。" if urgent else "感谢您告诉我身体的变化。"
             dispatcher.utter_message(
                 text=f"{lead}请尽快联系静脉治疗护士或到医院就诊；如伴有寒战、高热、胸闷气促，请立即前往急诊。",
@@ -120,7 +121,6 @@ class ActionReportSymptom(Action):
                     {"title": "附近机构", "payload": "/nearby_institutions"},
                 ],
             )
-        advice = [ADVICE[s] for s in symptoms if s in ADVICE]
         if advice:
             dispatcher.utter_message(text="。\n".join(advice) + "。")
         return []

@@ -248,3 +248,9 @@ def test_a_catheter_never_scheduled_is_listed_as_due_today(domain, ward, session
                 institution_id=ward["home"].id)  # fmt: skip
     messages, _ = run(clinician.ActionDueToday(), t, domain)
     assert "【今日需维护】戊患者 输液港 尚未排期，请今日评估" in texts(messages)
+
+
+def test_a_symptom_the_bot_has_no_advice_for_still_gets_an_answer(domain):
+    t = tracker("report_symptom", entities=[("symptom", "胳膊有点怪")])
+    messages, _ = run(patient.ActionReportSymptom(), t, domain)
+    assert "请尽快联系静脉治疗护士" in texts(messages)

@@ -90,11 +90,16 @@ def main() -> None:
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     with make_session_factory(engine)() as s:
-        if s.scalar(select(Staff).where(Staff.wecom_userid == "n_bench")) is None:
+        # one nurse per nurse turn: WeChat Work drops identical content sent to the same member
+        # within a minute, and the same question gets the same answer
+        home = s.scalar(select(Institution).where(Institution.code == "BENCH"))
+        if home is None:
             home = Institution(code="BENCH", name="基准测试医院", is_home=False)
-            s.add(Staff(institution=home, staff_no="BENCH1", name="李护士",
-                        role=StaffRole.NURSE, wecom_userid="n_bench"))  # fmt: skip
-            s.commit()
+        for n in range(TURNS + 4):
+            if s.scalar(select(Staff).where(Staff.wecom_userid == f"n_bench_{n}")) is None:
+                s.add(Staff(institution=home, staff_no=f"BN{n:03d}", name="李护士",
+                            role=StaffRole.NURSE, wecom_userid=f"n_bench_{n}"))  # fmt: skip
+        s.commit()
     engine.dispose()
     web_port, rasa_port, actions_port = (processes.free_port() for _ in range(3))
     cfg = sim_config(settings)
@@ -126,9 +131,9 @@ def main() -> None:
                 turns = []
                 for i in range(TURNS + 4):
                     if i % 4 == 3:
-                        text = NURSE_TEXTS[i % len(NURSE_TEXTS)]
-                        xml = sim_cb.work_text("n_bench", text)
-                        dt = _turn(sim, partial(sim_cb.post_work, cfg, xml), "work", "n_bench")
+                        nurse = f"n_bench_{i}"
+                        xml = sim_cb.work_text(nurse, NURSE_TEXTS[i % len(NURSE_TEXTS)])
+                        dt = _turn(sim, partial(sim_cb.post_work, cfg, xml), "work", nurse)
                     else:
                         user = f"o_bench_{i % 3}"
                         sim.state.user_message(user)  # opens the 48-hour service window

@@ -1,11 +1,18 @@
-"""``python -m server.worker [queues...]`` — an RQ worker with the job context installed."""
+"""``python -m server.worker [queues...]`` — an RQ worker with the job context installed.
+
+A ``SimpleWorker``: jobs run in the worker process instead of a child forked per job. A fork
+per job cost about 100 ms on each of a turn's two jobs (the turn, then sending its reply) and
+would share the database connection pool across processes; run more worker processes for more
+concurrency. Job timeouts still apply (signal-based), and a worker that dies leaves its rows
+to the sweeper.
+"""
 
 from __future__ import annotations
 
 import sys
 
 from dotenv import load_dotenv
-from rq import Worker
+from rq import SimpleWorker
 
 from bot.config import load_settings
 from bot.jobs import context
@@ -29,7 +36,7 @@ def main(argv: list[str]) -> None:
     c = Container(load_settings())
     context.install(build_context(c))
     queues = argv or list(context.QUEUES)
-    Worker(queues, connection=c.redis).work(with_scheduler=True)
+    SimpleWorker(queues, connection=c.redis).work(with_scheduler=True)
 
 
 if __name__ == "__main__":

@@ -194,6 +194,9 @@ class MpClient(_Hardened, WeChatClient):
         return {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
 
 
+DUPLICATE_CHECK_SECONDS = 60
+
+
 class WorkClient(_Hardened, WeChatWorkClient):
     token_path = "gettoken"
 
@@ -259,8 +262,11 @@ class Senders:
             data={
                 "touser": users,
                 "agentid": self.work_agent_id,
+                # WeChat Work drops identical content within the interval: it covers our own
+                # retry after a lost answer, but must not swallow the same answer to a question
+                # asked again (a nurse re-asking "今日待维护"), so keep it to a minute
                 "enable_duplicate_check": 1,
-                "duplicate_check_interval": 1800,
+                "duplicate_check_interval": DUPLICATE_CHECK_SECONDS,
                 **body,
             },
         )

@@ -194,12 +194,15 @@ class ApplicationView(SecureModelView):
             flash(str(exc), "error")
             return redirect(self.get_url(".details_view", id=application_id))
         staff = approved.staff
+        phone = c.cipher.decrypt(staff.phone_enc, context="staff.phone") or ""
         outbox: list[int] = []
+        if c.settings.sms_provider:
+            outbox.append(notify.sms(self.session, c.cipher, phone, "application_approved", [staff.name],
+                                     key=f"application:{application_id}:approved:sms"))  # fmt: skip
         directory_note = ""
         department = c.settings.wecom_outside_department_id
         if department is not None:
             userid = staff.wecom_userid or f"ext{staff.id:05d}"
-            phone = c.cipher.decrypt(staff.phone_enc, context="staff.phone") or ""
             try:
                 senders().create_member(userid, staff.name, phone, department)
             except WeChatError as exc:
@@ -231,7 +234,17 @@ class ApplicationView(SecureModelView):
             self.session.rollback()
             flash(str(exc), "error")
             return redirect(self.get_url(".details_view", id=application_id))
+        from server import container
+
+        c = container()
         outbox = []
+        if c.settings.sms_provider:
+            phone = (
+                c.cipher.decrypt(application.phone_enc, context="outside_application.phone") or ""
+            )
+            outbox.append(notify.sms(self.session, c.cipher, phone, "application_rejected",
+                                     [application.name, application.reason or ""],
+                                     key=f"application:{application_id}:rejected:sms"))  # fmt: skip
         if application.wecom_userid:
             outbox.append(notify.text(
                 self.session, Channel.WORK, application.wecom_userid,

@@ -8,6 +8,7 @@ production (``APP_ENV=production``) the secrets must be given explicitly.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -56,6 +57,13 @@ class Settings:
     internet_hospital_base: str = ""
     internet_hospital_client_id: str = ""
     internet_hospital_client_secret: str = ""
+    sms_provider: str = ""  # "tencent", or empty: no SMS
+    sms_api_base: str = "https://sms.tencentcloudapi.com"
+    sms_secret_id: str = ""
+    sms_secret_key: str = ""
+    sms_sdk_app_id: str = ""
+    sms_sign_name: str = ""
+    sms_templates: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -181,7 +189,34 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         internet_hospital_base=env.get("INTERNET_HOSPITAL_BASE", "").rstrip("/"),
         internet_hospital_client_id=env.get("INTERNET_HOSPITAL_CLIENT_ID", ""),
         internet_hospital_client_secret=env.get("INTERNET_HOSPITAL_CLIENT_SECRET", ""),
+        sms_provider=_sms_provider(env),
+        sms_api_base=env.get("SMS_API_BASE", "https://sms.tencentcloudapi.com").rstrip("/"),
+        sms_secret_id=env.get("SMS_SECRET_ID", ""),
+        sms_secret_key=env.get("SMS_SECRET_KEY", ""),
+        sms_sdk_app_id=env.get("SMS_SDK_APP_ID", ""),
+        sms_sign_name=env.get("SMS_SIGN_NAME", ""),
+        sms_templates=_json_map(env, "SMS_TEMPLATES"),
     )
+
+
+def _sms_provider(env: Mapping[str, str]) -> str:
+    provider = env.get("SMS_PROVIDER", "").strip().lower()
+    if provider not in ("", "tencent"):
+        raise ConfigError(f"SMS_PROVIDER: 'tencent' or empty, got {provider!r}")
+    return provider
+
+
+def _json_map(env: Mapping[str, str], name: str) -> dict[str, str]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: not valid JSON ({exc})") from exc
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: must be a JSON object")
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def _optional_int(env: Mapping[str, str], name: str) -> int | None:

@@ -4,12 +4,21 @@ the simulator's development value. Production never runs this."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 
 from dotenv import dotenv_values
 
 from devtools.wechat_sim.config import DEV_API_BASES, DEV_DEFAULTS
+
+# message kind -> the simulator's approved template ids
+SMS_DEV_TEMPLATES = {
+    "application_approved": "1000001",
+    "application_rejected": "1000002",
+    "reminder_due": "1000003",
+    "reminder_overdue": "1000004",
+}
 
 
 def exports(environ: dict[str, str]) -> list[str]:
@@ -24,6 +33,16 @@ def exports(environ: dict[str, str]) -> list[str]:
     wanted["INTERNET_HOSPITAL_BASE"] = f"http://127.0.0.1:{configured.get('IH_SIM_PORT', '5082')}"
     wanted["INTERNET_HOSPITAL_CLIENT_ID"] = "vam-dev"
     wanted["INTERNET_HOSPITAL_CLIENT_SECRET"] = "vam-dev-secret"
+    # the SMS simulator (devtools/sms_sim, Procfile "smssim"): Tencent Cloud SMS API 3.0
+    from devtools.sms_sim import DEV_SDK_APP_ID, DEV_SECRET_ID, DEV_SECRET_KEY, DEV_SIGN_NAME
+
+    wanted["SMS_PROVIDER"] = "tencent"
+    wanted["SMS_API_BASE"] = f"http://127.0.0.1:{configured.get('SMS_SIM_PORT', '5083')}"
+    wanted["SMS_SECRET_ID"] = DEV_SECRET_ID
+    wanted["SMS_SECRET_KEY"] = DEV_SECRET_KEY
+    wanted["SMS_SDK_APP_ID"] = DEV_SDK_APP_ID
+    wanted["SMS_SIGN_NAME"] = DEV_SIGN_NAME
+    wanted["SMS_TEMPLATES"] = json.dumps(SMS_DEV_TEMPLATES)
     return [f"export {k}={shlex.quote(v)}" for k, v in wanted.items() if not configured.get(k)]
 
 

@@ -9,6 +9,7 @@ import redis
 import cards
 from bot.adapters.media import MediaStore, UploadCache
 from bot.adapters.rasa import RasaEngine
+from bot.adapters.sms import TencentSms
 from bot.adapters.wechat import MpClient, Senders, WorkClient
 from bot.config import Settings
 from bot.models.enums import Channel
@@ -32,6 +33,13 @@ def wechat_clients(
     return mp, work
 
 
+def sms_gateway(settings: Settings) -> TencentSms | None:
+    if settings.sms_provider != "tencent":
+        return None
+    return TencentSms(settings.sms_api_base, settings.sms_secret_id, settings.sms_secret_key,
+                      settings.sms_sdk_app_id, settings.sms_sign_name)  # fmt: skip
+
+
 def build_adapters(settings: Settings, conn: redis.Redis) -> dict[str, Any]:
     mp, work = wechat_clients(settings, conn)
     store = MediaStore(settings.media_root)
@@ -50,7 +58,13 @@ def build_adapters(settings: Settings, conn: redis.Redis) -> dict[str, Any]:
     return {
         "engine": RasaEngine(settings.rasa_url),
         "render": cards.render,
-        "senders": Senders(mp=mp, work=work, work_agent_id=int(settings.wecom_agent_id or 0)),
+        "senders": Senders(
+            mp=mp,
+            work=work,
+            work_agent_id=int(settings.wecom_agent_id or 0),
+            sms=sms_gateway(settings),
+            sms_templates=settings.sms_templates,
+        ),
         "uploads": UploadCache(conn),
         "fetch_media": fetch_media,
         "media_store": store,

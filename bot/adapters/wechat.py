@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -217,6 +217,21 @@ class Senders:
     mp: MpClient | None
     work: WorkClient | None
     work_agent_id: int
+    sms: Any = None  # bot.adapters.sms.TencentSms, when SMS is configured
+    sms_templates: dict[str, str] = field(default_factory=dict)  # message kind -> template id
+
+    def send_sms(self, phone: str, payload: dict[str, Any]) -> str | None:
+        """A templated SMS: ``{"template": kind, "params": [...]}``."""
+        if self.sms is None:
+            raise WeChatError(None, "SMS not configured", retryable=False, reason="not_configured")
+        template = self.sms_templates.get(str(payload.get("template")))
+        if not template:
+            raise WeChatError(
+                None, f"no SMS template for {payload.get('template')!r}", retryable=False,
+                reason="template_not_configured",
+            )  # fmt: skip
+        result: str = self.sms.send(phone, template, list(payload.get("params") or []))
+        return result
 
     def send_mp(self, openid: str, payload: dict[str, Any]) -> str | None:
         """Customer-service, template or subscribe message to one follower."""

@@ -24,6 +24,8 @@ from bot.jobs.context import current
 from bot.jobs.queues import enqueue_send
 from bot.models import OutboxMessage, utcnow
 from bot.models.enums import Channel, DeliveryStatus
+from bot.security.crypto import PiiCipher
+from bot.services import notify
 from bot.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class Deliverer:
     senders: Senders
     uploads: UploadCache | None = None
     clock: Callable[[], datetime] = utcnow
+    cipher: PiiCipher | None = None  # decrypts the mobile of an SMS row
 
     def deliver(self, outbox_id: int) -> DeliveryStatus | None:
         lock = self.redis.lock(f"vam:lock:outbox:{outbox_id}", timeout=120, blocking_timeout=0)
@@ -93,6 +96,8 @@ class Deliverer:
             return self.senders.send_mp(row.recipient, payload)
         if row.channel is Channel.WORK:
             return self.senders.send_work(row.recipient, payload)
+        if row.channel is Channel.SMS and self.cipher is not None:
+            return self.senders.send_sms(notify.sms_phone(self.cipher, row.recipient), payload)
         raise WeChatError(None, f"no sender for {row.channel}", retryable=False, reason="no_sender")
 
     def _resolve_media(self, channel: Channel, payload: dict[str, Any]) -> dict[str, Any]:
@@ -140,5 +145,6 @@ def send_outbox(outbox_id: int) -> str | None:
         redis=ctx.redis,
         senders=ctx.adapters["senders"],
         uploads=ctx.adapters.get("uploads"),
+        cipher=ctx.cipher,
     ).deliver(outbox_id)
     return None if status is None else status.value

@@ -1,14 +1,19 @@
-"""Messages the service itself starts (not replies to a turn): written to the outbox with a
+"""Messages the service itself starts (text to WeChat / WeChat Work, templated SMS) (not replies to a turn): written to the outbox with a
 dedupe key, so the same notice is sent once however often the code that writes it runs.
 Enqueue the returned ids after commit (``bot.jobs.queues.enqueue_send``)."""
 
 from __future__ import annotations
+
+import base64
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import OutboxMessage
 from bot.models.enums import Channel
+from bot.security.crypto import PiiCipher
+
+PHONE_CONTEXT = "outbox.phone"
 
 
 def text(session: Session, channel: Channel, recipient: str, content: str, *, key: str) -> int:
@@ -26,3 +31,33 @@ def text(session: Session, channel: Channel, recipient: str, content: str, *, ke
     session.add(out)
     session.flush()
     return out.id
+
+
+def sms(
+    session: Session, cipher: PiiCipher, phone: str, template: str, params: list[str], *, key: str
+) -> int:
+    """A templated SMS (kinds in SMS_TEMPLATES). The mobile is kept encrypted in the outbox."""
+    existing = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
+    if existing is not None:
+        return existing
+    blob = cipher.encrypt(phone, context=PHONE_CONTEXT)
+    assert blob is not None
+    out = OutboxMessage(
+        dedupe_key=key,
+        channel=Channel.SMS,
+        recipient="enc:" + base64.urlsafe_b64encode(blob).decode(),
+        msg_type="sms",
+        payload={"template": template, "params": [str(p) for p in params]},
+    )
+    session.add(out)
+    session.flush()
+    return out.id
+
+
+def sms_phone(cipher: PiiCipher, recipient: str) -> str:
+    """The mobile of an SMS outbox row."""
+    phone = cipher.decrypt(
+        base64.urlsafe_b64decode(recipient.removeprefix("enc:")), context=PHONE_CONTEXT
+    )
+    assert phone is not None
+    return phone

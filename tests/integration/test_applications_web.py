@@ -186,3 +186,62 @@ def test_approval_adds_the_clinician_to_the_wechat_work_department_and_tells_the
             notice.recipient == f"user:{staff.wecom_userid}"
             and "已通过" in notice.payload["text"]["content"]
         )
+
+
+def test_the_applicant_is_told_by_sms_either_way(
+    settings, engine, redis_conn, session, session_factory, cipher
+):
+    from dataclasses import replace
+
+    import requests
+
+    from bot.adapters.wechat import Senders
+    from bot.channels.outbox import Deliverer
+    from devtools.dev_env import SMS_DEV_TEMPLATES
+    from devtools.sms_sim import (
+        DEV_SDK_APP_ID,
+        DEV_SECRET_ID,
+        DEV_SECRET_KEY,
+        DEV_SIGN_NAME,
+        create_sms_sim_app,
+    )
+    from server.adapters import sms_gateway
+    from tests.support.servers import serve
+
+    with serve(create_sms_sim_app()) as url:
+        live = replace(settings, sms_provider="tencent", sms_api_base=url, sms_secret_id=DEV_SECRET_ID,
+                       sms_secret_key=DEV_SECRET_KEY, sms_sdk_app_id=DEV_SDK_APP_ID,
+                       sms_sign_name=DEV_SIGN_NAME, sms_templates=SMS_DEV_TEMPLATES)  # fmt: skip
+        app = create_app(live)
+        home = Institution(code="HOME", name="本院", is_home=True)
+        session.add(Staff(institution=home, staff_no="A001", name="王管理", role=StaffRole.ADMIN,
+                          password_hash=auth.hash_password("Admin1234"), password_changed_at=utcnow()))  # fmt: skip
+        session.commit()
+        admin = app.test_client()
+        sign_in(admin, "A001", "Admin1234")
+        submit(app.test_client(), photo())
+        submit(app.test_client(), photo(), phone="13912345678")
+        details = admin.get("/admin/applications/details/?id=1").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', details).group(1)
+        admin.post("/admin/applications/approve/1", data={"csrf_token": token})
+        admin.post(
+            "/admin/applications/reject/2", data={"csrf_token": token, "reason": "执业证号无法核实"}
+        )
+        senders = Senders(
+            mp=None,
+            work=None,
+            work_agent_id=0,
+            sms=sms_gateway(live),
+            sms_templates=live.sms_templates,
+        )
+        d = Deliverer(
+            session_factory=session_factory, redis=redis_conn, senders=senders, cipher=cipher
+        )
+        with session_factory() as s:
+            for row in s.scalars(select(OutboxMessage)):
+                d.deliver(row.id)
+        texts = {
+            m["phone"]: m["text"] for m in requests.get(url + "/_sim/messages").json()["messages"]
+        }
+    assert "注册申请已通过" in texts["13812345678"]
+    assert "未通过，原因：执业证号无法核实" in texts["13912345678"]

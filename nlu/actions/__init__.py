@@ -15,4 +15,5 @@ from . import (  # noqa: F401  (registers the actions)
     maintenance,
     patient,
     report,
+    scan,
 )

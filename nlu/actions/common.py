@@ -40,12 +40,10 @@ CLINICIAN_MENU = (
 # What each feature that is not built yet is called, for an honest answer.
 NOT_YET = {
     "my_catheter": "我的导管与下次维护时间",
-    "show_qr": "置管二维码",
     "my_reminders": "维护提醒",
     "history": "历史记录",
     "cancel_appointment": "取消预约",
     "my_appointments": "我的预约",
-    "scan_qr": "扫码查看患者",
     "handle_complication": "并发症处理",
     "set_next_maintenance": "设置下次维护时间",
     "set_follow_up": "随访周期与分级设置",
@@ -56,7 +54,7 @@ NOT_YET = {
     "scan_scene": "扫码关注场景",
 }
 CLINICIAN_FEATURES = {
-    "scan_qr", "handle_complication", "set_next_maintenance", "set_follow_up",
+    "handle_complication", "set_next_maintenance", "set_follow_up",
     "outside_records", "my_consultations",
 }  # fmt: skip
 
@@ -215,11 +213,6 @@ class ActionNotYet(Action):
             refusal := gate.refusal_for_clinician_feature(tracker)
         ):
             dispatcher.utter_message(text=refusal)
-            return []
-        if intent == "show_qr" and gate.is_clinician(tracker):
-            dispatcher.utter_message(
-                text="请点击菜单“扫码”扫描患者的置管二维码，或发送“查患者 姓名”查找患者。"
-            )
             return []
         if intent == "upload_report" and not gate.is_clinician(tracker):
             dispatcher.utter_message(

@@ -32,8 +32,10 @@ from .runtime import runtime
 
 REQUESTED_SLOT = "requested_slot"
 # Slots the forms keep beside their questions: the list of catheters offered for a choice,
-# the device of the chosen catheter (it decides which questions are asked).
-SHARED_SLOTS = ("candidates", "m_device", "c_device", "o_duplicate")
+# the device of the chosen catheter (it decides which questions are asked), and the scanned
+# catheter — used by one registration, then forgotten, so a later one never lands on the
+# patient scanned an hour ago.
+SHARED_SLOTS = ("candidates", "m_device", "c_device", "o_duplicate", "scanned_catheter_id")
 CANCELLED = "好的，已取消，没有保存任何内容。"
 
 

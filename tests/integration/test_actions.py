@@ -145,13 +145,6 @@ def test_patient_search_shows_status_and_audits_each_patient_read(domain, ward, 
         )
 
 
-def test_a_clinicians_my_qr_code_is_understood_as_about_a_patient(domain, ward):
-    messages, _ = run(
-        common.ActionNotYet(), tracker("show_qr", role="nurse", channel="work"), domain
-    )
-    assert "扫描患者的置管二维码" in texts(messages)
-
-
 def test_features_not_built_yet_say_so(domain):
     messages, _ = run(common.ActionNotYet(), tracker("my_appointments"), domain)
     assert "“我的预约”功能即将上线" in texts(messages)

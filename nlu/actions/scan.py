@@ -1,0 +1,135 @@
+"""The QR code in chat (P2.2, C2.1): a clinician's scan shows the patient card and keeps the
+catheter for the next registration; a patient's "我的二维码" sends the code as an image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
+from bot.models import Catheter, Complication, MaintenanceRecord, Staff, utcnow
+from bot.models.enums import ActorType, CatheterState, ComplicationStatus
+from bot.services import access, audit
+from bot.services import dictionary as dictionary_service
+from bot.services.qr import QrCodes, QrInvalid
+
+from . import catheters, gate
+from .runtime import runtime
+
+
+def codes() -> QrCodes:
+    st = runtime().settings
+    return QrCodes(st.secret_key, st.public_base_url)
+
+
+class ActionScanQr(Action):
+    def name(self) -> str:
+        return "action_scan_qr"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if refusal := gate.refusal_for_clinician_feature(tracker):
+            dispatcher.utter_message(text=refusal)
+            return []
+        rt = runtime()
+        tz = rt.settings.timezone
+        with rt.uow() as uow:
+            s = uow.session
+            staff = s.get(Staff, gate.metadata(tracker).get("staff_id"))
+            try:
+                catheter = codes().catheter(s, str(gate.entity(tracker, "scan_result") or ""))
+            except QrInvalid as exc:
+                dispatcher.utter_message(text=str(exc))
+                return []
+            if staff is None or not access.staff_may_see_patient(s, staff, catheter.patient_id):
+                dispatcher.utter_message(
+                    text="您没有查看该患者的权限。如需会诊，请联系患者的责任医院。"
+                )
+                return []
+            d = dictionary_service.current(s)
+            today = local_date(utcnow(), tz)
+            removed = catheter.state is not CatheterState.IN_PLACE
+            status = status_on(
+                catheter.next_due_on, today, removed=removed, due_soon_days=d.due_soon_days
+            )
+            open_complications = s.scalars(
+                select(Complication).where(Complication.catheter_id == catheter.id,
+                                           Complication.status == ComplicationStatus.OPEN)
+            ).all()  # fmt: skip
+            last = s.scalar(
+                select(MaintenanceRecord).where(MaintenanceRecord.catheter_id == catheter.id)
+                .order_by(MaintenanceRecord.performed_at.desc()).limit(1)
+            )  # fmt: skip
+            p = catheter.patient
+            overdue = days_overdue(catheter.next_due_on, today) if not removed else 0
+            fields = [
+                ("患者", p.name + (f"（{p.birth_date:%Y}年生）" if p.birth_date else "")),
+                ("导管", catheters.describe(d, catheter)),
+                ("状态", STATUS_LABELS[status] + (f"，逾期{overdue}天" if overdue else "")),
+                (
+                    "下次维护",
+                    f"{catheter.next_due_on:%Y-%m-%d}" if catheter.next_due_on else "尚未排期",
+                ),
+                ("上次维护", f"{local_date(last.performed_at, tz):%Y-%m-%d}" if last else "无记录"),
+                (
+                    "并发症",
+                    "、".join(d.label("complications", c.type) for c in open_complications) or "无",
+                ),
+            ]
+            if catheter.external_length_cm is not None:
+                fields.insert(2, ("置管外露", f"{catheter.external_length_cm} cm"))
+            audit.record(s, audit.Actor(ActorType.STAFF, staff.id), "read", "catheter", catheter.id,
+                         patient_id=catheter.patient_id, context="scan")  # fmt: skip
+            uow.commit()
+            catheter_id = catheter.id
+        buttons = [] if removed else [
+            {"title": "维护登记", "payload": "/register_maintenance"},
+            {"title": "上报并发症", "payload": "/report_complication"},
+        ]  # fmt: skip
+        dispatcher.utter_message(custom={"card": "notice", "title": f"【{STATUS_LABELS[status]}】{p.name}",
+                                         "subtitle": "扫码查看", "fields": fields, "buttons": buttons})  # fmt: skip
+        return [SlotSet(catheters.SCANNED, None if removed else catheter_id)]
+
+
+class ActionShowQr(Action):
+    """The patient's code as an image (tap to zoom in WeChat); a clinician's "二维码" is about
+    a patient and is answered with how to scan."""
+
+    def name(self) -> str:
+        return "action_show_qr"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if gate.is_clinician(tracker):
+            dispatcher.utter_message(
+                text="请点击菜单“扫码”扫描患者的置管二维码，或发送“查患者 姓名”查找患者。"
+            )
+            return []
+        patient_id = gate.metadata(tracker).get("active_patient_id")
+        if not patient_id:
+            dispatcher.utter_message(text="请先绑定就诊人，再查看置管二维码。")
+            return []
+        rt = runtime()
+        with rt.uow() as uow:
+            rows = uow.session.scalars(
+                select(Catheter).where(Catheter.patient_id == patient_id, Catheter.state == CatheterState.IN_PLACE)
+                .order_by(Catheter.placed_at.desc())
+            ).all()  # fmt: skip
+            d = dictionary_service.current(uow.session)
+            images = [
+                (catheters.describe(d, c), str(codes().png(c, rt.settings.media_root)))
+                for c in rows
+            ]
+        if not images:
+            dispatcher.utter_message(text="当前就诊人没有在位的导管，暂无置管二维码。")
+            return []
+        for label, path in images:
+            dispatcher.utter_message(text=f"{label}：请维护时出示此二维码（点击图片可放大）。")
+            dispatcher.utter_message(image=path)
+        return []

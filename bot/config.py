@@ -64,6 +64,8 @@ class Settings:
     sms_sdk_app_id: str = ""
     sms_sign_name: str = ""
     sms_templates: dict[str, str] = field(default_factory=dict)
+    # the official account's subscribe-message template for maintenance reminders
+    wechat_reminder_template_id: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -196,6 +198,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_sdk_app_id=env.get("SMS_SDK_APP_ID", ""),
         sms_sign_name=env.get("SMS_SIGN_NAME", ""),
         sms_templates=_json_map(env, "SMS_TEMPLATES"),
+        wechat_reminder_template_id=env.get("WECHAT_REMINDER_TEMPLATE_ID", ""),
     )
 
 

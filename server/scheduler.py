@@ -6,7 +6,7 @@ from dotenv import load_dotenv
 from rq.cron import CronScheduler
 
 from bot.config import load_settings
-from bot.jobs import housekeeping, sweeper
+from bot.jobs import housekeeping, reminders, sweeper
 
 from . import Container
 
@@ -15,6 +15,7 @@ def build(c: Container) -> CronScheduler:
     cron = CronScheduler(connection=c.redis)
     cron.register(housekeeping.heartbeat, queue_name="default", interval=60)
     cron.register(sweeper.requeue_stalled, queue_name="default", interval=30)
+    cron.register(reminders.sweep_reminders, queue_name="default", interval=300)
     return cron
 
 

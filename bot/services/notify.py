@@ -5,6 +5,7 @@ Enqueue the returned ids after commit (``bot.jobs.queues.enqueue_send``)."""
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,15 @@ PHONE_CONTEXT = "outbox.phone"
 
 def text(session: Session, channel: Channel, recipient: str, content: str, *, key: str) -> int:
     """A text to an openid (official account) or a WeChat Work userid; the outbox row's id."""
+    return payload(
+        session, channel, recipient, {"msgtype": "text", "text": {"content": content}}, key=key
+    )
+
+
+def payload(
+    session: Session, channel: Channel, recipient: str, body: dict[str, Any], *, key: str
+) -> int:
+    """Any message body (``_fallback`` for one that matters) to a follower or a member."""
     existing = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
     if existing is not None:
         return existing
@@ -25,8 +35,8 @@ def text(session: Session, channel: Channel, recipient: str, content: str, *, ke
         dedupe_key=key,
         channel=channel,
         recipient=recipient if channel is Channel.MP else f"user:{recipient}",
-        msg_type="text",
-        payload={"text": {"content": content}},
+        msg_type=str(body.get("msgtype", "text")),
+        payload=body,
     )
     session.add(out)
     session.flush()

@@ -1,0 +1,43 @@
+"""The scheduled reminder sweep (every few minutes) and overdue escalation."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import redis
+
+from bot.jobs.queues import enqueue_send
+from bot.models import utcnow
+from bot.services import dictionary as dictionary_service
+from bot.services import reminders
+from bot.uow import UnitOfWork
+
+from .context import current
+
+log = logging.getLogger(__name__)
+LOCK = "vam:lock:reminder-sweep"
+
+
+def sweep_reminders() -> str:
+    """One sweep at a time (a Redis lock); the database's unique keys make even two at once
+    send nothing twice."""
+    ctx = current()
+    lock = ctx.redis.lock(LOCK, timeout=600, blocking_timeout=0)
+    if not lock.acquire():
+        return "another sweep is running"
+    try:
+        now = utcnow()
+        with UnitOfWork(ctx.session_factory) as uow:
+            d = dictionary_service.current(uow.session)
+            result = reminders.sweep(uow.session, d, ctx.cipher, now, ctx.settings.timezone,
+                                     public_base_url=ctx.settings.public_base_url,
+                                     reminder_template=ctx.settings.wechat_reminder_template_id)  # fmt: skip
+            escalations = reminders.escalate(uow.session, d, now, ctx.settings.timezone)
+            uow.commit()
+        for outbox_id in [*result.outbox_ids, *escalations]:
+            enqueue_send(ctx.redis, outbox_id)
+        return f"created {result.created}, in-app {result.delivered_inapp}, queued {len(result.outbox_ids) + len(escalations)}"
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()

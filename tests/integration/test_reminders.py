@@ -1,0 +1,230 @@
+"""The reminder sweep with the clock injected: exactly one reminder per channel and kind, none
+twice even for concurrent sweeps, recovery after a crash between "created" and "queued",
+quiet hours for SMS, escalation of overdue high-risk patients to their nurse."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.models import (
+    Catheter,
+    InAppMessage,
+    Institution,
+    OutboxMessage,
+    Patient,
+    PatientAccount,
+    PatientProfile,
+    Reminder,
+    Staff,
+)
+from bot.models.enums import Channel, DeliveryStatus, ReminderKind, StaffRole
+from bot.services import reminders
+
+pytestmark = pytest.mark.db
+
+
+def at(settings, day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=settings.timezone).astimezone(UTC)
+
+
+@pytest.fixture
+def due(session, cipher, settings):
+    """A bound patient whose PICC is due on 2026-12-10; all three channels enabled."""
+    home = Institution(code="HOME", name="本院", is_home=True)
+    nurse = Staff(
+        institution=home, staff_no="N1", name="李护士", role=StaffRole.NURSE, wecom_userid="n0001"
+    )
+    p = Patient(name="张三", phone_enc=cipher.encrypt("13800001111", context="patient.phone"))
+    session.add_all([home, nurse, p])
+    session.flush()
+    c = Catheter(patient_id=p.id, device_type="PICC", placed_at=datetime(2026, 11, 1, tzinfo=UTC),
+                 next_due_on=date(2026, 12, 10), responsible_staff_id=nurse.id)  # fmt: skip
+    acc = PatientAccount(openid="o_zhang", ih_user_id="ih-1")
+    session.add_all([c, acc])
+    session.flush()
+    session.add(PatientProfile(account_id=acc.id, patient_id=p.id))
+    session.commit()
+    return c
+
+
+def run(session_factory, dictionary_payload, cipher, settings, now):
+    with session_factory() as s:
+        from bot.services import dictionary as dictionary_service
+
+        d = dictionary_service.current(s)
+        result = reminders.sweep(
+            s, d, cipher, now, settings.timezone, public_base_url="https://vam.example"
+        )
+        escalations = reminders.escalate(s, d, now, settings.timezone)
+        s.commit()
+        return result, escalations
+
+
+def count(session_factory, model, *where):
+    with session_factory() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_one_reminder_per_channel_and_kind_however_often_the_sweep_runs(
+    due, session_factory, cipher, settings
+):
+    assert (
+        run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 7), 10))[0].created
+        == 0
+    )  # 3 days before
+    result, _ = run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 8), 10))
+    assert result.created == 3 and result.delivered_inapp == 1 and len(result.outbox_ids) == 2
+    again, _ = run(
+        session_factory,
+        None,
+        cipher,
+        settings,
+        at(
+            settings,
+            date(2026, 12, 8),
+            10,
+        )
+        + timedelta(minutes=5),
+    )
+    assert again.created == 0 and again.outbox_ids == []
+    with session_factory() as s:
+        kinds = {(r.kind, r.channel) for r in s.scalars(select(Reminder))}
+        assert kinds == {(ReminderKind.BEFORE, Channel.INAPP), (ReminderKind.BEFORE, Channel.MP),
+                         (ReminderKind.BEFORE, Channel.SMS)}  # fmt: skip
+        [inapp] = s.scalars(select(InAppMessage)).all()
+        assert inapp.title == "导管维护提醒" and "12月10日" in inapp.body
+        sms = s.scalar(select(OutboxMessage).where(OutboxMessage.channel == Channel.SMS))
+        assert "13800001111" not in sms.recipient and sms.payload["template"] == "reminder_due"
+        mp = s.scalar(select(OutboxMessage).where(OutboxMessage.channel == Channel.MP))
+        assert mp.recipient == "o_zhang" and mp.payload["_fallback"]["_api"] == "subscribe"
+    # on the day, then overdue: one more of each kind
+    assert (
+        run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 10), 10))[
+            0
+        ].created
+        == 3
+    )
+    assert (
+        run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 12), 10))[
+            0
+        ].created
+        == 3
+    )
+    assert (
+        run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 13), 10))[
+            0
+        ].created
+        == 0
+    )
+    assert count(session_factory, OutboxMessage) == 6
+
+
+def test_maintenance_moves_the_due_date_and_the_sweep_goes_quiet(
+    due, session, session_factory, cipher, settings
+):
+    run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 10), 10))
+    catheter = session.get(Catheter, due.id)
+    catheter.next_due_on = date(2026, 12, 17)  # registered on the 10th: +7 days
+    session.commit()
+    assert (
+        run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 11), 10))[
+            0
+        ].created
+        == 0
+    )
+
+
+def test_concurrent_sweeps_send_nothing_twice(due, session_factory, cipher, settings):
+    now = at(settings, date(2026, 12, 10), 10)
+    errors = []
+
+    def sweep():
+        try:
+            run(session_factory, None, cipher, settings, now)
+        except Exception as exc:  # noqa: BLE001 - a loser's unique violation is allowed
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run(session_factory, None, cipher, settings, now)  # whatever a loser left undone
+    assert count(session_factory, Reminder) == 3
+    assert count(session_factory, OutboxMessage) == 2
+    assert count(session_factory, InAppMessage) == 1
+
+
+def test_a_crash_between_created_and_queued_is_recovered_by_the_next_sweep(
+    due, session, session_factory, cipher, settings
+):
+    # the reminder rows exist (committed) but the process died before writing their outbox rows
+    for channel in (Channel.MP, Channel.SMS):
+        session.add(Reminder(catheter_id=due.id, patient_id=due.patient_id, due_on=due.next_due_on,
+                             kind=ReminderKind.DUE, channel=channel))  # fmt: skip
+    session.commit()
+    result, _ = run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 10), 10))
+    assert result.created == 1  # only the in-app one was missing
+    assert count(session_factory, OutboxMessage) == 2
+
+
+def test_no_sms_in_quiet_hours_it_goes_out_when_they_end(due, session_factory, cipher, settings):
+    result, _ = run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 9), 22))
+    assert (
+        result.created == 3
+        and count(session_factory, OutboxMessage, OutboxMessage.channel == Channel.SMS) == 0
+    )
+    with session_factory() as s:
+        sms = s.scalar(select(Reminder).where(Reminder.channel == Channel.SMS))
+        assert sms.not_before == at(settings, date(2026, 12, 10), 8)
+    run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 10), 7))
+    assert count(session_factory, OutboxMessage, OutboxMessage.channel == Channel.SMS) == 0
+    run(
+        session_factory,
+        None,
+        cipher,
+        settings,
+        at(settings, date(2026, 12, 10), 8) + timedelta(minutes=5),
+    )
+    assert count(session_factory, OutboxMessage, OutboxMessage.channel == Channel.SMS) == 1
+
+
+def test_overdue_high_risk_patients_go_to_their_nurse_once(
+    due, session, session_factory, cipher, settings
+):
+    catheter = session.get(Catheter, due.id)
+    catheter.tier = "A"  # escalates when overdue by 1 day
+    session.commit()
+    _, escalations = run(
+        session_factory, None, cipher, settings, at(settings, date(2026, 12, 10), 10)
+    )
+    assert escalations == []
+    _, escalations = run(
+        session_factory, None, cipher, settings, at(settings, date(2026, 12, 11), 10)
+    )
+    _, again = run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 11), 11))
+    assert len(escalations) == 1 and again == escalations
+    with session_factory() as s:
+        row = s.get(OutboxMessage, escalations[0])
+        assert row.recipient == "user:n0001" and "已逾期1天" in row.payload["text"]["content"]
+
+
+def test_channels_follow_the_patients_preference_and_missing_contacts_are_recorded(
+    due, session, session_factory, cipher, settings
+):
+    p = session.get(Patient, due.patient_id)
+    p.reminder_channels = ["inapp", "sms"]
+    p.phone_enc = None
+    session.commit()
+    run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 10), 10))
+    with session_factory() as s:
+        by_channel = {r.channel: r for r in s.scalars(select(Reminder))}
+    assert set(by_channel) == {Channel.INAPP, Channel.SMS}
+    assert (
+        by_channel[Channel.SMS].status is DeliveryStatus.FAILED
+        and by_channel[Channel.SMS].last_error == "没有手机号"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["seed_demo", "callback_ack", "dialogue"]
+BENCHMARKS = ["seed_demo", "callback_ack", "dialogue", "reminder_sweep"]
 
 
 def main(names: list[str]) -> None:

@@ -31,3 +31,26 @@ def enqueue_send(conn: redis.Redis, outbox_id: int) -> None:
         result_ttl=3600,
         failure_ttl=7 * 86400,
     )
+
+
+def enqueue_sends(conn: redis.Redis, outbox_ids: list[int], chunk: int = 1000) -> None:
+    """Many sends at once (a reminder sweep), in pipelined chunks."""
+    queue = Queue("outbound", connection=conn)
+    for start in range(0, len(outbox_ids), chunk):
+        with conn.pipeline() as pipe:
+            queue.enqueue_many(
+                [
+                    Queue.prepare_data(
+                        "bot.channels.outbox.send_outbox",
+                        (outbox_id,),
+                        job_id=f"outbound-{outbox_id}",
+                        retry=SEND_RETRY,
+                        timeout=60,
+                        result_ttl=3600,
+                        failure_ttl=7 * 86400,
+                    )
+                    for outbox_id in outbox_ids[start : start + chunk]
+                ],
+                pipeline=pipe,
+            )
+            pipe.execute()

@@ -7,7 +7,7 @@ import logging
 
 import redis
 
-from bot.jobs.queues import enqueue_send
+from bot.jobs.queues import enqueue_sends
 from bot.models import utcnow
 from bot.services import dictionary as dictionary_service
 from bot.services import reminders
@@ -35,8 +35,7 @@ def sweep_reminders() -> str:
                                      reminder_template=ctx.settings.wechat_reminder_template_id)  # fmt: skip
             escalations = reminders.escalate(uow.session, d, now, ctx.settings.timezone)
             uow.commit()
-        for outbox_id in [*result.outbox_ids, *escalations]:
-            enqueue_send(ctx.redis, outbox_id)
+        enqueue_sends(ctx.redis, [*result.outbox_ids, *escalations])
         return f"created {result.created}, in-app {result.delivered_inapp}, queued {len(result.outbox_ids) + len(escalations)}"
     finally:
         with contextlib.suppress(redis.exceptions.LockError):

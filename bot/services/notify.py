@@ -5,13 +5,16 @@ Enqueue the returned ids after commit (``bot.jobs.queues.enqueue_send``)."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.models import OutboxMessage
-from bot.models.enums import Channel
+from bot.models import OutboxMessage, utcnow
+from bot.models.enums import Channel, DeliveryStatus
 from bot.security.crypto import PiiCipher
 
 PHONE_CONTEXT = "outbox.phone"
@@ -50,18 +53,34 @@ def sms(
     existing = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
     if existing is not None:
         return existing
-    blob = cipher.encrypt(phone, context=PHONE_CONTEXT)
-    assert blob is not None
-    out = OutboxMessage(
-        dedupe_key=key,
-        channel=Channel.SMS,
-        recipient="enc:" + base64.urlsafe_b64encode(blob).decode(),
-        msg_type="sms",
-        payload={"template": template, "params": [str(p) for p in params]},
-    )
+    out = OutboxMessage(**sms_row(cipher, phone, template, params, key=key, now=utcnow()))
     session.add(out)
     session.flush()
     return out.id
+
+
+def sms_row(
+    cipher: PiiCipher, phone: str, template: str, params: list[str], *, key: str, now: datetime
+) -> dict[str, Any]:
+    """The outbox row of a templated SMS, for bulk inserts."""
+    blob = cipher.encrypt(phone, context=PHONE_CONTEXT)
+    assert blob is not None
+    return {"dedupe_key": key, "channel": Channel.SMS, "recipient": "enc:" + base64.urlsafe_b64encode(blob).decode(),
+            "msg_type": "sms", "payload": {"template": template, "params": [str(p) for p in params]},
+            "status": DeliveryStatus.PENDING, "attempts": 0, "created_at": now}  # fmt: skip
+
+
+def insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Bulk insert of outbox rows; rows whose dedupe key exists already are left out. The ids
+    of the rows inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = (
+        insert(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    return [row.id for row in session.execute(stmt, rows)]
 
 
 def sms_phone(cipher: PiiCipher, recipient: str) -> str:

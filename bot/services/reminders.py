@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, String, and_, literal, select
+from sqlalchemy import CursorResult, String, and_, func, insert, literal, select, update
 from sqlalchemy import cast as cast_sql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -123,9 +123,29 @@ def _deliver_pending(
     session: Session, d: Dictionary, cipher: PiiCipher, now: datetime, tz: ZoneInfo,
     result: SweepResult, public_base_url: str, reminder_template: str,
 ) -> None:  # fmt: skip
-    """Every pending reminder without its outbox row gets one (also after a crash)."""
-    pending = session.scalars(
-        select(Reminder)
+    """Every pending reminder without its outbox row gets one (also after a crash), in batches:
+    one query reads them with their catheter and patient, bulk statements write the in-app
+    messages, outbox rows and statuses."""
+    today = rules.local_date(now, tz)
+    local = now.astimezone(tz)
+    order = [ReminderKind.BEFORE, ReminderKind.DUE, ReminderKind.OVERDUE]
+    query = (
+        select(
+            Reminder.id,
+            Reminder.kind,
+            Reminder.channel,
+            Reminder.due_on,
+            Reminder.patient_id,
+            Catheter.next_due_on,
+            Catheter.state,
+            Catheter.device_type,
+            Patient.name,
+            Patient.phone_enc,
+            Patient.quiet_start,
+            Patient.quiet_end,
+        )  # fmt: skip
+        .join(Catheter, Catheter.id == Reminder.catheter_id)
+        .join(Patient, Patient.id == Reminder.patient_id)
         .outerjoin(
             OutboxMessage,
             OutboxMessage.dedupe_key == literal("reminder:") + cast_sql(Reminder.id, String),
@@ -136,77 +156,82 @@ def _deliver_pending(
             (Reminder.not_before.is_(None)) | (Reminder.not_before <= now),
         )
         .order_by(Reminder.id)
-    ).all()
-    today = rules.local_date(now, tz)
-    order = [ReminderKind.BEFORE, ReminderKind.DUE, ReminderKind.OVERDUE]
-    for reminder in pending:
-        catheter = session.get(Catheter, reminder.catheter_id)
-        patient = session.get(Patient, reminder.patient_id)
-        assert catheter is not None and patient is not None
-        current = kind_for(d, reminder.due_on, today)
-        stale = (
-            catheter.next_due_on != reminder.due_on or catheter.state is not CatheterState.IN_PLACE
-        )
-        if stale or (current in order and order.index(current) > order.index(reminder.kind)):
-            # held back (quiet hours) until a later reminder, or a new maintenance, replaced it
-            reminder.status = DeliveryStatus.SKIPPED
-            reminder.last_error = "已被更新的提醒或维护记录取代"
-            continue
-        device = d.label("device_types", catheter.device_type)
-        overdue = rules.days_overdue(reminder.due_on, rules.local_date(now, tz))
-        title, body = _words(reminder.kind, patient.name, device, reminder.due_on, overdue)
-        if reminder.channel is Channel.INAPP:
-            session.add(InAppMessage(patient_id=patient.id, reminder_id=reminder.id, kind="reminder",
-                                     title=title, body=body, link=f"{public_base_url}/h5/home"))  # fmt: skip
-            reminder.status = DeliveryStatus.SENT
-            reminder.sent_at = now
-            result.delivered_inapp += 1
-        elif reminder.channel is Channel.SMS:
-            phone = (
-                cipher.decrypt(patient.phone_enc, context="patient.phone")
-                if patient.phone_enc
-                else None
-            )
-            if not phone:
-                _skip(reminder, "没有手机号")
-                continue
-            local = now.astimezone(tz)
-            if (
-                resume := in_quiet_hours(local, patient.quiet_start, patient.quiet_end)
-            ) is not None:
-                reminder.not_before = resume.astimezone(UTC)
-                continue
-            template = (
-                "reminder_overdue" if reminder.kind is ReminderKind.OVERDUE else "reminder_due"
-            )
-            params = [
-                patient.name,
-                device,
-                str(overdue) if overdue else f"{reminder.due_on:%m月%d日}",
-            ]
-            result.outbox_ids.append(
-                notify.sms(session, cipher, phone, template, params, key=f"reminder:{reminder.id}")
-            )
-        elif reminder.channel is Channel.MP:
-            openids = session.scalars(
-                select(PatientAccount.openid)
-                .join(PatientProfile, PatientProfile.account_id == PatientAccount.id)
-                .where(PatientProfile.patient_id == patient.id, PatientAccount.subscribed.is_(True))
-                .order_by(PatientAccount.id)
-            ).all()
-            if not openids:
-                _skip(reminder, "没有关注公众号的绑定账号")
-                continue
-            # one row per reminder; the first account is its recipient (family members who also
-            # follow see the in-app message)
-            payload = {"msgtype": "text", "text": {"content": f"{title}\n{body}"},
-                       "_fallback": _subscribe(reminder_template, device, reminder.due_on, title, public_base_url)}  # fmt: skip
-            result.outbox_ids.append(
-                notify.payload(
-                    session, Channel.MP, openids[0], payload, key=f"reminder:{reminder.id}"
+    )
+    rows = session.execute(query).all()
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        mp_patients = {r.patient_id for r in batch if r.channel is Channel.MP}
+        openids: dict[int, str] = {}
+        if mp_patients:
+            for patient_id, openid in session.execute(
+                select(PatientProfile.patient_id, func.min(PatientAccount.openid))
+                .join(PatientAccount, PatientAccount.id == PatientProfile.account_id)
+                .where(PatientProfile.patient_id.in_(mp_patients), PatientAccount.subscribed.is_(True))
+                .group_by(PatientProfile.patient_id)
+            ):  # fmt: skip
+                openids[patient_id] = openid
+        updates: list[dict[str, Any]] = []
+        inapp: list[dict[str, Any]] = []
+        outbox: list[dict[str, Any]] = []
+        for r in batch:
+            current = kind_for(d, r.due_on, today)
+            if (r.next_due_on != r.due_on or r.state is not CatheterState.IN_PLACE
+                    or (current in order and order.index(current) > order.index(r.kind))):  # fmt: skip
+                # held back (quiet hours) until a later reminder, or a new maintenance, replaced it
+                updates.append(
+                    {
+                        "id": r.id,
+                        "status": DeliveryStatus.SKIPPED,
+                        "last_error": "已被更新的提醒或维护记录取代",
+                    }
                 )
-            )
-    session.flush()
+                continue
+            device = d.label("device_types", r.device_type)
+            overdue = rules.days_overdue(r.due_on, today)
+            title, body = _words(r.kind, r.name, device, r.due_on, overdue)
+            key = f"reminder:{r.id}"
+            if r.channel is Channel.INAPP:
+                inapp.append({"patient_id": r.patient_id, "reminder_id": r.id, "kind": "reminder", "title": title,
+                              "body": body, "link": f"{public_base_url}/h5/home", "created_at": now})  # fmt: skip
+                updates.append({"id": r.id, "status": DeliveryStatus.SENT, "sent_at": now})
+            elif r.channel is Channel.SMS:
+                phone = (
+                    cipher.decrypt(r.phone_enc, context="patient.phone") if r.phone_enc else None
+                )
+                if not phone:
+                    updates.append(
+                        {"id": r.id, "status": DeliveryStatus.FAILED, "last_error": "没有手机号"}
+                    )
+                    continue
+                resume = in_quiet_hours(local, r.quiet_start, r.quiet_end)
+                if resume is not None:
+                    updates.append({"id": r.id, "not_before": resume.astimezone(UTC)})
+                    continue
+                template = "reminder_overdue" if r.kind is ReminderKind.OVERDUE else "reminder_due"
+                params = [r.name, device, str(overdue) if overdue else f"{r.due_on:%m月%d日}"]
+                outbox.append(notify.sms_row(cipher, phone, template, params, key=key, now=now))
+            elif r.channel is Channel.MP:
+                if r.patient_id not in openids:
+                    updates.append(
+                        {
+                            "id": r.id,
+                            "status": DeliveryStatus.FAILED,
+                            "last_error": "没有关注公众号的绑定账号",
+                        }
+                    )
+                    continue
+                body_ = {"msgtype": "text", "text": {"content": f"{title}\n{body}"},
+                         "_fallback": _subscribe(reminder_template, device, r.due_on, title, public_base_url)}  # fmt: skip
+                outbox.append({"dedupe_key": key, "channel": Channel.MP, "recipient": openids[r.patient_id],
+                               "msg_type": "text", "payload": body_, "status": DeliveryStatus.PENDING,
+                               "attempts": 0, "created_at": now})  # fmt: skip
+        if inapp:
+            session.execute(insert(InAppMessage), inapp)
+            result.delivered_inapp += len(inapp)
+        if outbox:
+            result.outbox_ids += notify.insert_rows(session, outbox)
+        if updates:
+            session.execute(update(Reminder), updates)
 
 
 def _skip(reminder: Reminder, why: str) -> None:

@@ -228,3 +228,26 @@ def test_channels_follow_the_patients_preference_and_missing_contacts_are_record
         by_channel[Channel.SMS].status is DeliveryStatus.FAILED
         and by_channel[Channel.SMS].last_error == "没有手机号"
     )
+
+
+@pytest.mark.redis
+def test_the_scheduled_job_sweeps_and_queues_the_sends(due, session, settings, engine, redis_conn):
+    from rq import Queue
+
+    from bot.care.rules import local_date
+    from bot.jobs import context
+    from bot.jobs.reminders import sweep_reminders
+    from bot.models import utcnow
+    from server import Container
+    from server.worker import build_context
+
+    p = session.get(Patient, due.patient_id)
+    p.quiet_start = p.quiet_end = "00:00"  # no quiet hours: the test runs at any time of day
+    session.get(Catheter, due.id).next_due_on = local_date(utcnow(), settings.timezone)
+    session.commit()
+    context.install(build_context(Container(settings)))
+    assert sweep_reminders().startswith("created 3, in-app 1, queued 2")
+    assert sorted(Queue("outbound", connection=redis_conn).job_ids) == sorted(
+        f"outbound-{i}" for i in session.scalars(select(OutboxMessage.id))
+    )
+    assert sweep_reminders().startswith("created 0, in-app 0, queued 0")

@@ -7,7 +7,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import apply, patient
+    from . import apply, patient, staff
 
     app.register_blueprint(apply.bp)
     app.register_blueprint(patient.bp)
+    app.register_blueprint(staff.bp)

@@ -1,0 +1,195 @@
+"""Clinician H5 pages opened from the WeChat Work app (C2.1, C3.1, C3.2): placement forms,
+the due list, the page a phone camera opens from a catheter's QR code, the printable card."""
+
+from __future__ import annotations
+
+import io
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from PIL import Image, ImageDraw, ImageFont
+from wtforms import ValidationError
+
+from admin import db
+from bot.care.rules import STATUS_COLOURS, local_date
+from bot.jobs.queues import enqueue_send
+from bot.models import Catheter, Staff, utcnow
+from bot.models.enums import ActorType, StaffRole
+from bot.security.masking import initials
+from bot.services import access, audit, due, placements
+from bot.services import dictionary as dictionary_service
+from bot.services.qr import QrCodes, QrInvalid, reissue
+
+bp = Blueprint("clinic", __name__, template_folder="templates")
+CLINICAL = {StaffRole.NURSE, StaffRole.DOCTOR, StaffRole.OUTSIDE_CLINICIAN, StaffRole.ADMIN}
+FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+
+def _c():  # type: ignore[no-untyped-def]
+    from server import container
+
+    return container()
+
+
+def clinician_required(view):  # type: ignore[no-untyped-def]
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        if current_user.role not in CLINICAL:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _actor() -> audit.Actor:
+    return audit.Actor(ActorType.STAFF, current_user.id, request.remote_addr)
+
+
+def _codes() -> QrCodes:
+    st = _c().settings
+    return QrCodes(st.secret_key, st.public_base_url)
+
+
+def _visible_catheter(catheter_id: int) -> Catheter:
+    s = db()
+    catheter = s.get(Catheter, catheter_id)
+    staff = s.get(Staff, current_user.id)
+    if (
+        catheter is None
+        or staff is None
+        or not access.staff_may_see_patient(s, staff, catheter.patient_id)
+    ):
+        abort(404)
+    return catheter
+
+
+@bp.route("/staff/placements/new", methods=["GET", "POST"])
+@clinician_required
+def new_placement():  # type: ignore[no-untyped-def]
+    s = db()
+    d = dictionary_service.current(s)
+    errors: dict[str, str] = {}
+    form: dict[str, Any] = {"device_type": request.args.get("device", "PICC"), "source": "here",
+                            "placed_on": f"{local_date(utcnow(), _c().settings.timezone):%Y-%m-%d}"}  # fmt: skip
+    if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            abort(400)
+        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        form["techniques"] = request.form.getlist("techniques")
+        try:
+            result = placements.register(
+                s, d, _c().cipher, form, actor=_actor(), institution_id=current_user.institution_id,
+                department_id=current_user.department_id, tz=_c().settings.timezone,
+                public_base_url=_c().settings.public_base_url,
+            )  # fmt: skip
+        except placements.PlacementInvalid as exc:
+            s.rollback()
+            errors = exc.errors
+        else:
+            s.commit()
+            for outbox_id in result.outbox_ids:
+                enqueue_send(_c().redis, outbox_id)
+            return redirect(url_for("clinic.catheter", catheter_id=result.catheter.id, created=1))
+    return render_template("staff/placement.html", d=d, form=form, errors=errors, labels=placements.LABELS,
+                           csrf=generate_csrf()), (400 if errors else 200)  # fmt: skip
+
+
+@bp.get("/staff/catheters/<int:catheter_id>")
+@clinician_required
+def catheter(catheter_id: int):  # type: ignore[no-untyped-def]
+    c = _visible_catheter(catheter_id)
+    s = db()
+    d = dictionary_service.current(s)
+    audit.record(s, _actor(), "read", "catheter", c.id, patient_id=c.patient_id, context="h5")
+    s.commit()
+    return render_template("staff/catheter.html", c=c, d=d, created=request.args.get("created"),
+                           csrf=generate_csrf(), qr_url=_codes().url(c))  # fmt: skip
+
+
+@bp.get("/staff/catheters/<int:catheter_id>/card.png")
+@clinician_required
+def card(catheter_id: int):  # type: ignore[no-untyped-def]
+    """The ward's printable card: the QR code, the patient's initials, device, placement date."""
+    c = _visible_catheter(catheter_id)
+    d = dictionary_service.current(db())
+    qr = Image.open(_codes().png(c, _c().settings.media_root)).convert("RGB").resize((360, 360))
+    img = Image.new("RGB", (400, 520), "white")
+    img.paste(qr, (20, 20))
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(FONT, 26)
+    small = ImageFont.truetype(FONT, 20)
+    draw.text(
+        (20, 395),
+        f"{initials(c.patient.name)}  {d.label('device_types', c.device_type)}",
+        fill="black",
+        font=font,
+    )
+    draw.text(
+        (20, 440),
+        f"置管日期 {local_date(c.placed_at, _c().settings.timezone):%Y-%m-%d}",
+        fill="black",
+        font=small,
+    )
+    draw.text((20, 472), "维护时请出示此码", fill="#555555", font=small)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    buf.seek(0)
+    return send_file(buf, mimetype="image/png", download_name=f"catheter-{c.id}.png")
+
+
+@bp.post("/staff/catheters/<int:catheter_id>/reissue")
+@clinician_required
+def reissue_code(catheter_id: int):  # type: ignore[no-untyped-def]
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        abort(400)
+    c = _visible_catheter(catheter_id)
+    reissue(c)
+    audit.record(db(), _actor(), "reissue_qr", "catheter", c.id, patient_id=c.patient_id)
+    db().commit()
+    return redirect(url_for("clinic.catheter", catheter_id=c.id))
+
+
+@bp.get("/staff/due")
+@clinician_required
+def due_list():  # type: ignore[no-untyped-def]
+    s = db()
+    d = dictionary_service.current(s)
+    today = local_date(utcnow(), _c().settings.timezone)
+    entries = due.due_list(
+        s, d, today, institution_id=current_user.institution_id, actor=_actor(), limit=500
+    )
+    s.commit()
+    return render_template("staff/due.html", entries=entries, today=today, colours=STATUS_COLOURS)
+
+
+@bp.get("/q/<token>")
+def scanned(token: str):  # type: ignore[no-untyped-def]
+    """A phone camera opened a catheter's code: the record for the patient's own follower or an
+    authorised clinician; anyone else is asked to sign in."""
+    s = db()
+    try:
+        c = _codes().catheter(s, token)
+    except QrInvalid as exc:
+        return render_template("h5/problem.html", title="无法识别的二维码", message=str(exc)), 404
+    if current_user.is_authenticated and current_user.role in CLINICAL:
+        staff = s.get(Staff, current_user.id)
+        if staff is None or not access.staff_may_see_patient(s, staff, c.patient_id):
+            return render_template(
+                "h5/problem.html", title="没有权限", message="您没有查看该患者的权限。"
+            ), 403
+        return redirect(url_for("clinic.catheter", catheter_id=c.id))
+    from flask import session as web_session
+
+    account_id = web_session.get("account_id")
+    if account_id and access.account_may_see_patient(s, account_id, c.patient_id):
+        return redirect(url_for("patient.patient", patient_id=c.patient_id))
+    return render_template("staff/scan_signin.html", next=request.path), 401

@@ -1,0 +1,170 @@
+"""Clinician H5 pages: placement forms (valid and invalid), the catheter page with its QR
+card, the page a phone camera opens, the due list; access rules on each."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+from pyzbar.pyzbar import decode
+from sqlalchemy import select
+
+from bot.care.rules import local_date
+from bot.models import (
+    AuditLog,
+    Catheter,
+    Institution,
+    OutboxMessage,
+    Patient,
+    PatientAccount,
+    PatientProfile,
+    Staff,
+    utcnow,
+)
+from bot.models.enums import StaffRole
+from bot.security import idcard
+from bot.services import auth
+from server import create_app
+from tests.integration.test_staff_web import sign_in
+
+pytestmark = [pytest.mark.db, pytest.mark.redis]
+ID = "11010519491231002" + idcard.check_digit("11010519491231002")
+
+
+@pytest.fixture
+def app(settings, engine, redis_conn, session, cipher):
+    home = Institution(code="HOME", name="本院", is_home=True)
+    session.add_all([
+        Staff(institution=home, staff_no="N001", name="李护士", role=StaffRole.NURSE,
+              password_hash=auth.hash_password("Nurse1234"), password_changed_at=utcnow()),
+        Staff(institution=Institution(code="X", name="外院"), staff_no="X001", name="外院医生",
+              role=StaffRole.OUTSIDE_CLINICIAN, phone_enc=cipher.encrypt("13900009999", context="staff.phone"),
+              phone_index=cipher.blind_index("13900009999", kind="phone"),
+              password_hash=auth.hash_password("Outside123"), password_changed_at=utcnow()),
+    ])  # fmt: skip
+    # a follower already bound to this person (e.g. a relative who bound earlier)
+    p = Patient(name="赵大爷", id_card_index=cipher.blind_index(ID, kind="id_card"))
+    acc = PatientAccount(openid="o_zhao", ih_user_id="ih-z")
+    session.add_all([p, acc])
+    session.flush()
+    session.add(PatientProfile(account_id=acc.id, patient_id=p.id))
+    session.commit()
+    return create_app(settings)
+
+
+def csrf(html):
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+PICC = {"patient_name": "赵大爷", "id_card": ID, "device_type": "PICC", "source": "here", "vein": "BASILIC",
+        "side": "RIGHT", "insertion_length_cm": "42", "external_length_cm": "3", "arm_circumference_cm": "26",
+        "french_size": "4", "lumens": "1", "techniques": ["MST", "US"], "tip_confirmation": "ECG",
+        "dressing_type": "TRANSPARENT", "tier": "B", "brand": "BD", "attempts": "1"}  # fmt: skip
+
+
+def nurse(app):
+    client = app.test_client()
+    sign_in(client, "N001", "Nurse1234")
+    return client
+
+
+def test_a_valid_picc_placement_creates_the_catheter_its_first_due_date_and_tells_the_patient(
+    app, settings, session_factory
+):
+    client = nurse(app)
+    page = client.get("/staff/placements/new?device=PICC").get_data(as_text=True)
+    assert "置管登记 · PICC" in page and "贵要静脉" in page
+    today = local_date(utcnow(), settings.timezone)
+    placed = today - timedelta(days=1)
+    r = client.post(
+        "/staff/placements/new",
+        data={**PICC, "placed_on": placed.isoformat(), "csrf_token": csrf(page)},
+    )
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "置管已登记" in page and "赵大爷 · PICC" in page
+    with session_factory() as s:
+        c = s.scalars(select(Catheter)).one()
+        assert c.next_due_on == placed + timedelta(days=7) and c.techniques == ["MST", "US"]
+        assert c.patient.name == "赵大爷"  # the existing patient, matched by ID card
+        [notice] = s.scalars(select(OutboxMessage)).all()
+        assert (
+            notice.recipient == "o_zhao"
+            and "PICC已登记" in notice.payload["news"]["articles"][0]["title"]
+        )
+        assert s.scalar(select(AuditLog).where(AuditLog.context == "placement"))
+    card = client.get(f"/staff/catheters/{c.id}/card.png")
+    [code] = decode(Image.open(io.BytesIO(card.data)))
+    token_url = code.data.decode()
+    assert "/q/" in token_url
+    r = client.get(token_url.split("127.0.0.1:5000")[-1])  # the phone camera opens it, signed in
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/staff/catheters/{c.id}")
+    anonymous = app.test_client().get(token_url.split("127.0.0.1:5000")[-1])
+    assert anonymous.status_code == 401 and "医护人员请" in anonymous.get_data(as_text=True)
+    # reissue: the printed code stops working
+    page = client.get(f"/staff/catheters/{c.id}").get_data(as_text=True)
+    client.post(f"/staff/catheters/{c.id}/reissue", data={"csrf_token": csrf(page)})
+    r = client.get(token_url.split("127.0.0.1:5000")[-1])
+    assert r.status_code == 404 and "已作废" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_error"),
+    [
+        ({"insertion_length_cm": "300"}, "置入长度应在 5–80 之间"),
+        ({"placed_on": "2099-01-01"}, "置管日期不能晚于今天"),
+        ({"port_site": "CHEST", "needle_gauge": "20"}, "只用于输液港"),
+        ({"id_card": ID[:-1] + ("0" if ID[-1] != "0" else "1")}, "校验位不正确"),
+        ({"side": ""}, "请选择置管侧"),
+        ({"arm_circumference_cm": "abc"}, "臂围请填写数字"),
+        ({"source": "brought_in"}, "院外带入请填写置管医院"),
+    ],
+)
+def test_an_impossible_placement_gets_field_errors_and_nothing_is_saved(
+    app, session_factory, changes, field_error
+):
+    client = nurse(app)
+    page = client.get("/staff/placements/new").get_data(as_text=True)
+    data = {**PICC, "placed_on": "2026-11-20", **changes, "csrf_token": csrf(page)}
+    r = client.post("/staff/placements/new", data=data)
+    assert (
+        r.status_code == 400
+        and field_error in r.get_data(as_text=True)
+        and "未保存" in r.get_data(as_text=True)
+    )
+    with session_factory() as s:
+        assert s.scalars(select(Catheter)).all() == []
+
+
+def test_port_form_needs_the_port_site(app):
+    client = nurse(app)
+    page = client.get("/staff/placements/new?device=PORT").get_data(as_text=True)
+    assert "输液港位置" in page
+    data = {"patient_name": "赵大爷", "id_card": ID, "device_type": "PORT", "placed_on": "2026-11-20",
+            "dressing_type": "TRANSPARENT", "csrf_token": csrf(page)}  # fmt: skip
+    r = client.post("/staff/placements/new", data=data)
+    assert "请选择输液港位置" in r.get_data(as_text=True)
+    r = client.post("/staff/placements/new", data={**data, "port_site": "CHEST"})
+    assert r.status_code == 302
+
+
+def test_due_list_page_and_access_rules(app, settings, session, session_factory):
+    today = local_date(utcnow(), settings.timezone)
+    p = session.scalar(select(Patient))
+    for offset in (-2, 0, 1):
+        session.add(Catheter(patient_id=p.id, device_type="PICC", placed_at=utcnow() - timedelta(days=20),
+                             next_due_on=today + timedelta(days=offset),
+                             institution_id=session.scalar(select(Institution.id).where(Institution.is_home.is_(True)))))  # fmt: skip
+    session.commit()
+    client = nurse(app)
+    page = client.get("/staff/due").get_data(as_text=True)
+    assert page.index("【已逾期】") < page.index("【今日需维护】") < page.index("【即将到期】")
+    assert "逾期2天" in page
+    outsider = app.test_client()
+    sign_in(outsider, "13900009999", "Outside123")
+    some = session.scalar(select(Catheter.id))
+    assert outsider.get(f"/staff/catheters/{some}").status_code == 404
+    assert app.test_client().get("/staff/due").status_code == 302  # sign in first

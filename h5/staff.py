@@ -87,7 +87,7 @@ def new_placement():  # type: ignore[no-untyped-def]
             result = placements.register(
                 s, d, _c().cipher, form, actor=_actor(), institution_id=current_user.institution_id,
                 department_id=current_user.department_id, tz=_c().settings.timezone,
-                public_base_url=_c().settings.public_base_url,
+                public_base_url=_c().settings.public_base_url, qr=_codes(), media_root=_c().settings.media_root,
             )  # fmt: skip
         except placements.PlacementInvalid as exc:
             s.rollback()

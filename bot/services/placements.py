@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from bot.security import idcard
 from bot.security.crypto import PiiCipher
 
 from . import audit, notify
+from .qr import QrCodes
 
 # plausible ranges (cm, Fr, counts); a value outside is a typing mistake, not a patient
 RANGES: dict[str, tuple[Decimal, Decimal]] = {
@@ -151,6 +153,7 @@ def validate(
 def register(
     session: Session, d: Dictionary, cipher: PiiCipher, form: dict[str, Any], *, actor: audit.Actor,
     institution_id: int | None, department_id: int | None, tz: ZoneInfo, public_base_url: str,
+    qr: QrCodes | None = None, media_root: Path | None = None,
 ) -> Registered:  # fmt: skip
     today = rules.local_date(utcnow(), tz)
     clean, errors = validate(d, form, today)
@@ -216,6 +219,10 @@ def register(
             "url": f"{public_base_url}/h5/home", "picurl": ""}]}}  # fmt: skip
         result.outbox_ids.append(notify.payload(session, Channel.MP, openid, card,
                                                 key=f"placement:{catheter.id}:{openid}"))  # fmt: skip
+        if qr is not None and media_root is not None:  # the QR code itself, to show at maintenance
+            image = {"msgtype": "image", "image": {"path": str(qr.png(catheter, media_root))}}
+            result.outbox_ids.append(notify.payload(session, Channel.MP, openid, image,
+                                                    key=f"placement:{catheter.id}:{openid}:qr"))  # fmt: skip
     return result
 
 

@@ -90,10 +90,13 @@ def test_a_valid_picc_placement_creates_the_catheter_its_first_due_date_and_tell
         c = s.scalars(select(Catheter)).one()
         assert c.next_due_on == placed + timedelta(days=7) and c.techniques == ["MST", "US"]
         assert c.patient.name == "赵大爷"  # the existing patient, matched by ID card
-        [notice] = s.scalars(select(OutboxMessage)).all()
+        notice, qr_image = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         assert (
             notice.recipient == "o_zhao"
             and "PICC已登记" in notice.payload["news"]["articles"][0]["title"]
+        )
+        assert qr_image.recipient == "o_zhao" and decode(
+            Image.open(qr_image.payload["image"]["path"])
         )
         assert s.scalar(select(AuditLog).where(AuditLog.context == "placement"))
     card = client.get(f"/staff/catheters/{c.id}/card.png")

@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, String, and_, func, insert, literal, select, update
+from sqlalchemy import String, and_, func, insert, literal, select, update
 from sqlalchemy import cast as cast_sql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -90,25 +90,36 @@ def sweep(
         .order_by(Catheter.id)
         .execution_options(yield_per=BATCH)
     )
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        dialect_insert(Reminder)
+        .on_conflict_do_nothing(index_elements=["catheter_id", "due_on", "channel", "kind"])
+        .returning(Reminder.id)
+    )
+    # the reminders of this window that exist already: only the missing ones are written, so a
+    # sweep that finds nothing new writes nothing (ON CONFLICT still guards concurrent sweeps)
+    existing = set(
+        session.execute(
+            select(Reminder.catheter_id, Reminder.due_on, Reminder.channel, Reminder.kind)
+            .join(Catheter, Catheter.id == Reminder.catheter_id)
+            .where(Reminder.due_on == Catheter.next_due_on, Catheter.next_due_on <= horizon)
+        ).tuples()
+    )
     rows: list[dict[str, object]] = []
 
     def flush() -> None:
         if rows:
-            stmt = (
-                insert(Reminder)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["catheter_id", "due_on", "channel", "kind"])
-            )
-            result.created += cast(CursorResult[Any], session.execute(stmt)).rowcount or 0
+            result.created += len(session.execute(stmt, rows).all())
             rows.clear()
 
+    allowed = {x.value for x in PATIENT_CHANNELS}
     for catheter_id, patient_id, next_due, channels in session.execute(query):
         kind = kind_for(d, next_due, today)
         if kind is None:
             continue
-        wanted = [Channel(c) for c in (channels or []) if c in {x.value for x in PATIENT_CHANNELS}]
-        for channel in wanted:
+        for channel in (Channel(c) for c in (channels or []) if c in allowed):
+            if (catheter_id, next_due, channel, kind) in existing:
+                continue
             rows.append({"catheter_id": catheter_id, "patient_id": patient_id, "due_on": next_due,
                          "kind": kind, "channel": channel, "status": DeliveryStatus.PENDING,
                          "attempts": 0, "created_at": now})  # fmt: skip
@@ -230,8 +241,17 @@ def _deliver_pending(
             result.delivered_inapp += len(inapp)
         if outbox:
             result.outbox_ids += notify.insert_rows(session, outbox)
-        if updates:
-            session.execute(update(Reminder), updates)
+        _update_grouped(session, updates)
+
+
+def _update_grouped(session: Session, updates: list[dict[str, Any]]) -> None:
+    """One UPDATE … WHERE id IN (…) per distinct set of values (a handful per batch)."""
+    groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+    for u in updates:
+        values = tuple(sorted((k, v) for k, v in u.items() if k != "id"))
+        groups.setdefault(values, []).append(int(u["id"]))
+    for values, ids in groups.items():
+        session.execute(update(Reminder).where(Reminder.id.in_(ids)).values(dict(values)))
 
 
 def _skip(reminder: Reminder, why: str) -> None:

@@ -110,7 +110,9 @@ def test_placement_reminders_scan_and_maintenance(
                 sim.state.user_message("o_daughter")  # she wrote to the account today
 
                 def texts(channel: str, user: str) -> list[str]:
-                    return [str(m["payload"]) for m in sim.state.messages(channel, user)]
+                    return [
+                        f"{m['msgtype']}: {m['payload']}" for m in sim.state.messages(channel, user)
+                    ]
 
                 # 1. the nurse registers the placement (dated a week back) on the H5 form
                 nurse = requests.Session()
@@ -129,7 +131,7 @@ def test_placement_reminders_scan_and_maintenance(
                     "arm_circumference_cm": "26", "dressing_type": "TRANSPARENT", "tier": "B"})  # fmt: skip
                 assert "置管已登记" in r.text
                 processes.wait_until(lambda: any("PICC已登记" in t for t in texts("mp", "o_daughter"))
-                                     and any("'image'" in t for t in texts("mp", "o_daughter")),
+                                     and any(t.startswith("image:") for t in texts("mp", "o_daughter")),
                                      timeout=30, what="the placement card and the QR image")  # fmt: skip
                 with session_factory() as s:
                     catheter = s.scalars(select(Catheter)).one()

@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (registers the actions)
     complication,
     consultation,
     forms,
+    home,
     maintenance,
     patient,
     report,

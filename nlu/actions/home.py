@@ -1,0 +1,101 @@
+"""The patient's home card in chat (P2.4, P2.5): the active 就诊人, their catheters with
+status in words, unread reminders, and the entries; and the reminder list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
+from bot.models import Catheter, InAppMessage, Patient, utcnow
+from bot.models.enums import CatheterState
+from bot.services import dictionary as dictionary_service
+
+from . import gate
+from .account import bind_card
+from .runtime import runtime
+
+
+def _patient_id(tracker: Tracker, dispatcher: CollectingDispatcher) -> int | None:
+    if refusal := gate.refusal_for_patient_feature(tracker):
+        dispatcher.utter_message(text=refusal)
+        return None
+    patient_id = gate.metadata(tracker).get("active_patient_id")
+    if not patient_id:
+        dispatcher.utter_message(text="您还没有绑定就诊人，绑定后即可查看导管与维护提醒。")
+        bind_card(dispatcher)
+        return None
+    return int(patient_id)
+
+
+class ActionMyCatheter(Action):
+    def name(self) -> str:
+        return "action_my_catheter"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        patient_id = _patient_id(tracker, dispatcher)
+        if patient_id is None:
+            return []
+        rt = runtime()
+        today = local_date(utcnow(), rt.settings.timezone)
+        with rt.uow() as uow:
+            s = uow.session
+            d = dictionary_service.current(s)
+            patient = s.get(Patient, patient_id)
+            assert patient is not None
+            fields = []
+            for c in s.scalars(
+                select(Catheter).where(Catheter.patient_id == patient_id, Catheter.state == CatheterState.IN_PLACE)
+                .order_by(Catheter.placed_at.desc())
+            ):  # fmt: skip
+                status = status_on(c.next_due_on, today, due_soon_days=d.due_soon_days)
+                overdue = days_overdue(c.next_due_on, today)
+                when = (
+                    f"逾期{overdue}天"
+                    if overdue
+                    else (f"{c.next_due_on:%m月%d日}维护" if c.next_due_on else "待安排")
+                )
+                fields.append(
+                    (d.label("device_types", c.device_type), f"【{STATUS_LABELS[status]}】{when}")
+                )
+            unread = len(s.scalars(select(InAppMessage.id).where(
+                InAppMessage.patient_id == patient_id, InAppMessage.read_at.is_(None))).all())  # fmt: skip
+            name = patient.name
+        fields.append(("未读提醒", f"{unread}条"))
+        dispatcher.utter_message(custom={
+            "card": "notice", "title": f"{name}的导管", "fields": fields or [("导管", "暂无在位导管")],
+            "description": "点击查看详情、置管二维码与提醒；发送“我的二维码”可直接获取二维码。",
+            "url": f"{rt.settings.public_base_url}/h5/home",
+        })  # fmt: skip
+        return []
+
+
+class ActionMyReminders(Action):
+    def name(self) -> str:
+        return "action_my_reminders"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        patient_id = _patient_id(tracker, dispatcher)
+        if patient_id is None:
+            return []
+        with runtime().uow() as uow:
+            rows = uow.session.scalars(
+                select(InAppMessage).where(InAppMessage.patient_id == patient_id)
+                .order_by(InAppMessage.created_at.desc()).limit(5)
+            ).all()  # fmt: skip
+            lines = [f"{m.created_at:%m-%d} {m.title}：{m.body}" for m in rows]
+            for m in rows:
+                m.read_at = m.read_at or utcnow()
+            uow.commit()
+        dispatcher.utter_message(
+            text="最近的提醒：\n" + "\n".join(lines) if lines else "暂无维护提醒。"
+        )
+        return []

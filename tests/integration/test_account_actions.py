@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.models import Patient, PatientAccount, PatientProfile
 from nlu.actions import account, common
+from tests.support.forms import run_coroutine
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("action_runtime")]
 
@@ -40,7 +41,7 @@ def run(action, intent, *, entities=(), **meta):
     d = CollectingDispatcher()
     result = action.run(d, t, {})
     if asyncio.iscoroutine(result):
-        asyncio.run(result)
+        run_coroutine(result)
     return d.messages
 
 
@@ -81,7 +82,7 @@ def test_a_new_followers_first_message_is_welcomed_with_the_agreements(family):
     }
     t = Tracker("mp:o_new", slots, message, [], False, None, {}, "action_listen")
     d = CollectingDispatcher()
-    asyncio.run(common.ActionSessionStart().run(d, t, {}))
+    run_coroutine(common.ActionSessionStart().run(d, t, {}))
     assert d.messages[0]["custom"]["url"].endswith("/h5/agreements?next=/h5/bind")
     # the subscribe event of the same first contact does not welcome twice
     assert run(common.ActionWelcome(), "subscribe", first_contact=True) == []

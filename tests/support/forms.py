@@ -6,12 +6,20 @@ rejected and the stop rule runs ``action_cancel_form``), so ``cancel`` runs that
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from nlu.actions.forms import ActionCancelForm
+
+
+def run_coroutine(coro: Any) -> Any:
+    """Run an action's coroutine to completion, also when this thread already runs an event
+    loop (Playwright's sync API keeps one running for the browser tests' session)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class FormDriver:
@@ -52,7 +60,7 @@ class FormDriver:
         """One message while the form runs; returns what the bot said."""
         tracker = self._tracker(text, intent, list(entities))
         dispatcher = CollectingDispatcher()
-        events = asyncio.run(self.validate.run(dispatcher, tracker, self.domain))
+        events = run_coroutine(self.validate.run(dispatcher, tracker, self.domain))
         for event in events:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]

@@ -21,7 +21,7 @@ from bot.adapters.wechat import WeChatError
 from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
 from bot.models import Catheter, InAppMessage, PatientAccount, PatientProfile, utcnow
 from bot.models.enums import CatheterState
-from bot.services import access, binding
+from bot.services import access, binding, reminders
 from bot.services import dictionary as dictionary_service
 
 bp = Blueprint("patient", __name__, url_prefix="/h5", template_folder="templates")
@@ -202,7 +202,13 @@ def patient(patient_id: int):  # type: ignore[no-untyped-def]
         abort(404)  # not "forbidden": do not confirm that the record exists
     profile = db().scalar(select(PatientProfile).where(
         PatientProfile.account_id == account.id, PatientProfile.patient_id == patient_id))  # fmt: skip
-    return render_template("h5/patient.html", profile=profile, catheters=_catheter_rows(patient_id))
+    tz = _container().settings.timezone
+    history = []
+    for catheter_id in db().scalars(select(Catheter.id).where(Catheter.patient_id == patient_id)):
+        history += reminders.history(db(), catheter_id, tz, limit=20)
+    history.sort(key=lambda h: h.created_at, reverse=True)
+    return render_template("h5/patient.html", profile=profile, catheters=_catheter_rows(patient_id),
+                           reminders=history[:20], tz=tz)  # fmt: skip
 
 
 @bp.post("/switch")

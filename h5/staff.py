@@ -11,16 +11,18 @@ from flask import Blueprint, abort, redirect, render_template, request, send_fil
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import select
 from wtforms import ValidationError
 
 from admin import db
 from bot.care.rules import STATUS_COLOURS, local_date
 from bot.jobs.queues import enqueue_send
-from bot.models import Catheter, Staff, utcnow
+from bot.models import Catheter, MaintenanceRecord, Staff, utcnow
 from bot.models.enums import ActorType, StaffRole
 from bot.security.masking import initials
-from bot.services import access, audit, due, placements
+from bot.services import access, audit, due, placements, reminders
 from bot.services import dictionary as dictionary_service
+from bot.services.maintenance import ITEM_LABELS
 from bot.services.qr import QrCodes, QrInvalid, reissue
 
 bp = Blueprint("clinic", __name__, template_folder="templates")
@@ -109,8 +111,12 @@ def catheter(catheter_id: int):  # type: ignore[no-untyped-def]
     d = dictionary_service.current(s)
     audit.record(s, _actor(), "read", "catheter", c.id, patient_id=c.patient_id, context="h5")
     s.commit()
+    tz = _c().settings.timezone
+    visits = s.scalars(select(MaintenanceRecord).where(MaintenanceRecord.catheter_id == c.id)
+                       .order_by(MaintenanceRecord.performed_at.desc())).all()  # fmt: skip
     return render_template("staff/catheter.html", c=c, d=d, created=request.args.get("created"),
-                           csrf=generate_csrf(), qr_url=_codes().url(c))  # fmt: skip
+                           csrf=generate_csrf(), qr_url=_codes().url(c), visits=visits, tz=tz,
+                           reminders=reminders.history(s, c.id, tz), items=ITEM_LABELS)  # fmt: skip
 
 
 @bp.get("/staff/catheters/<int:catheter_id>/card.png")

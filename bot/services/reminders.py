@@ -302,3 +302,59 @@ def escalate(session: Session, d: Dictionary, now: datetime, tz: ZoneInfo) -> li
         ids.append(notify.text(session, Channel.WORK, str(userid), text,
                                key=f"escalation:{catheter.id}:{catheter.next_due_on}"))  # fmt: skip
     return ids
+
+
+KIND_LABELS = {ReminderKind.BEFORE: "到期前提醒", ReminderKind.DUE: "当天提醒", ReminderKind.OVERDUE: "逾期提醒",
+               ReminderKind.ESCALATION: "逾期上报"}  # fmt: skip
+CHANNEL_LABELS = {
+    Channel.INAPP: "站内消息",
+    Channel.MP: "微信",
+    Channel.SMS: "短信",
+    Channel.WORK: "企业微信",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    created_at: datetime
+    due_on: date
+    kind: str
+    channel: str
+    status: str  # in words
+
+
+def history(
+    session: Session, catheter_id: int, tz: ZoneInfo, limit: int = 50
+) -> list[HistoryEntry]:
+    """The catheter's reminders with their delivery status, newest first (P3, A7.4)."""
+    rows = session.execute(
+        select(Reminder, OutboxMessage.status, OutboxMessage.last_error)
+        .outerjoin(
+            OutboxMessage,
+            OutboxMessage.dedupe_key == literal("reminder:") + cast_sql(Reminder.id, String),
+        )
+        .where(Reminder.catheter_id == catheter_id)
+        .order_by(Reminder.created_at.desc(), Reminder.id.desc())
+        .limit(limit)
+    ).all()
+    out = []
+    for reminder, sent_status, error in rows:
+        if reminder.status is DeliveryStatus.SENT:
+            words = "已送达"
+        elif reminder.status is DeliveryStatus.SKIPPED:
+            words = "已跳过（被更新的提醒取代）"
+        elif reminder.status is DeliveryStatus.FAILED:
+            words = f"未发送：{reminder.last_error}"
+        elif sent_status is DeliveryStatus.SENT:
+            words = "已发送"
+        elif sent_status is DeliveryStatus.FAILED:
+            words = f"发送失败：{(error or '')[:60]}"
+        elif sent_status is DeliveryStatus.PENDING:
+            words = "发送中"
+        elif reminder.not_before is not None:
+            words = f"免打扰，{reminder.not_before.astimezone(tz):%m-%d %H:%M}后发送"
+        else:
+            words = "等待发送"
+        out.append(HistoryEntry(reminder.created_at, reminder.due_on, KIND_LABELS[reminder.kind],
+                                CHANNEL_LABELS.get(reminder.channel, reminder.channel.value), words))  # fmt: skip
+    return out

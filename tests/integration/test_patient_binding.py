@@ -190,7 +190,8 @@ def test_a_follower_cannot_open_another_patients_page_or_switch_to_their_profile
         b_profile = s.scalars(
             select(PatientProfile).where(PatientProfile.account_id == b_account.id)
         ).first()
-    assert b.get(f"/h5/patients/{b_profile.patient_id}").status_code == 200
+    own = b.get(f"/h5/patients/{b_profile.patient_id}")
+    assert own.status_code == 200 and "提醒记录" in own.get_data(as_text=True)
     assert a.get(f"/h5/patients/{b_profile.patient_id}").status_code == 404
     token = re.search(
         r'name="csrf_token" value="([^"]+)"', a.get("/h5/home").get_data(as_text=True)

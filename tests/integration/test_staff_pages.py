@@ -171,3 +171,41 @@ def test_due_list_page_and_access_rules(app, settings, session, session_factory)
     some = session.scalar(select(Catheter.id))
     assert outsider.get(f"/staff/catheters/{some}").status_code == 404
     assert app.test_client().get("/staff/due").status_code == 302  # sign in first
+
+
+def test_the_catheter_page_shows_the_placement_form_maintenance_and_reminder_history(
+    app, settings, session, cipher
+):
+    from datetime import UTC, datetime
+
+    from bot.models import MaintenanceRecord
+    from bot.services import dictionary as dictionary_service
+    from bot.services import reminders
+
+    today = local_date(utcnow(), settings.timezone)
+    p = session.scalar(select(Patient))
+    p.phone_enc = cipher.encrypt("13800001111", context="patient.phone")
+    c = Catheter(patient_id=p.id, device_type="PICC", placed_at=utcnow() - timedelta(days=14), vein="BASILIC",
+                 side="RIGHT", techniques=["US"], insertion_length_cm=42, next_due_on=today)  # fmt: skip
+    session.add(c)
+    session.flush()
+    session.add(MaintenanceRecord(catheter_id=c.id, performed_at=utcnow() - timedelta(days=7), flushed=True,
+                                  locked=True, site_findings=["REDNESS"], external_length_cm=3,
+                                  red_flags=["EXTERNAL_LENGTH_CHANGE"], next_due_on=today))  # fmt: skip
+    session.commit()
+    d = dictionary_service.current(session)
+    night = datetime(today.year, today.month, today.day, 22, tzinfo=settings.timezone).astimezone(
+        UTC
+    )
+    reminders.sweep(
+        session, d, cipher, night, settings.timezone, public_base_url="x"
+    )  # SMS held back
+    session.commit()
+    page = nurse(app).get(f"/staff/catheters/{c.id}").get_data(as_text=True)
+    assert "置管登记表" in page and "右侧贵要静脉" in page and "超声引导" in page
+    assert "冲封管" in page and "穿刺点：发红" in page and "⚠ 需评估" in page
+    assert "当天提醒（站内消息" in page and "已送达" in page
+    assert "当天提醒（短信" in page and "免打扰" in page
+    assert (
+        "当天提醒（微信" in page and "没有关注公众号的绑定账号" not in page
+    )  # 赵大爷 has a follower

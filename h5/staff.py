@@ -4,6 +4,9 @@ the due list, the page a phone camera opens from a catheter's QR code, the print
 from __future__ import annotations
 
 import io
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import Any
 
@@ -20,7 +23,7 @@ from bot.jobs.queues import enqueue_send
 from bot.models import Catheter, MaintenanceRecord, Staff, utcnow
 from bot.models.enums import ActorType, StaffRole
 from bot.security.masking import initials
-from bot.services import access, audit, due, placements, reminders
+from bot.services import access, audit, due, maintenance, placements, reminders
 from bot.services import dictionary as dictionary_service
 from bot.services.maintenance import ITEM_LABELS
 from bot.services.qr import QrCodes, QrInvalid, reissue
@@ -199,3 +202,87 @@ def scanned(token: str):  # type: ignore[no-untyped-def]
     if account_id and access.account_may_see_patient(s, account_id, c.patient_id):
         return redirect(url_for("patient.patient", patient_id=c.patient_id))
     return render_template("staff/scan_signin.html", next=request.path), 401
+
+
+@bp.route("/staff/catheters/<int:catheter_id>/maintenance", methods=["GET", "POST"])
+@clinician_required
+def maintenance_form(catheter_id: int):  # type: ignore[no-untyped-def]
+    """The full maintenance form (C3.2, C3.3); the key in the page makes a double tap one record."""
+    c = _visible_catheter(catheter_id)
+    s = db()
+    d = dictionary_service.current(s)
+    tz = _c().settings.timezone
+    today = local_date(utcnow(), tz)
+    errors: dict[str, str] = {}
+    form: dict[str, Any] = {"performed_on": today.isoformat(), "key": uuid.uuid4().hex}
+    if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            abort(400)
+        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        visit, errors = _visit(
+            d, form, request.form.getlist("items"), request.form.getlist("site"), today, tz
+        )
+        if visit is not None and not errors:
+            try:
+                result = maintenance.register(s, d, c.id, visit, tz=tz, actor=_actor(),
+                                              institution_id=current_user.institution_id,
+                                              idempotency_key=f"h5:{form.get('key', '')}")  # fmt: skip
+            except maintenance.MaintenanceRefused as exc:
+                s.rollback()
+                errors["form"] = str(exc)
+            else:
+                s.commit()
+                return render_template("staff/maintained.html", c=c, result=result)
+    return render_template("staff/maintenance.html", c=c, d=d, form=form, errors=errors, csrf=generate_csrf(),
+                           items=maintenance.ITEM_LABELS), (400 if errors else 200)  # fmt: skip
+
+
+def _visit(d: Any, form: dict[str, Any], items: list[str], site: list[str], today: date, tz: Any):  # type: ignore[no-untyped-def]
+    errors: dict[str, str] = {}
+    try:
+        performed = date.fromisoformat(str(form.get("performed_on")))
+        if performed > today:
+            errors["performed_on"] = "维护日期不能晚于今天"
+    except ValueError:
+        errors["performed_on"] = "请填写维护日期"
+        performed = today
+    if not items:
+        errors["items"] = "请至少选择一项维护内容"
+    lengths: dict[str, Decimal | None] = {}
+    for name, label, low, high in (
+        ("external_length_cm", "外露长度", 0, 40),
+        ("arm_circumference_cm", "臂围", 10, 80),
+    ):
+        raw = str(form.get(name) or "").strip()
+        if not raw:
+            lengths[name] = None
+            continue
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            errors[name] = f"{label}请填写数字"
+            continue
+        if not low <= value <= high:
+            errors[name] = f"{label}应在 {low}–{high} cm 之间"
+        lengths[name] = value
+    explicit = None
+    if form.get("next_due_on"):
+        try:
+            explicit = date.fromisoformat(str(form["next_due_on"]))
+            if explicit < performed:
+                errors["next_due_on"] = "下次维护日期不能早于本次维护"
+        except ValueError:
+            errors["next_due_on"] = "日期格式不正确"
+    if errors:
+        return None, errors
+    visit = maintenance.Visit(
+        items=frozenset(items), performed_at=datetime.combine(performed, time(12), tzinfo=tz),
+        site_findings=[f for f in site if f != "NORMAL" and d.has_code("site_findings", f)],
+        external_length_cm=lengths.get("external_length_cm"), arm_circumference_cm=lengths.get("arm_circumference_cm"),
+        notes=str(form.get("notes") or "").strip() or None, next_due_explicit=explicit,
+        blood_return={"yes": True, "no": False}.get(str(form.get("blood_return"))),
+        patency=form.get("patency") or None, catheter_intact={"yes": True, "no": False}.get(str(form.get("intact"))),
+    )  # fmt: skip
+    return visit, {}

@@ -42,6 +42,9 @@ class Visit:
     arm_circumference_cm: Decimal | None = None
     notes: str | None = None
     next_due_explicit: date | None = None
+    blood_return: bool | None = None
+    patency: str | None = None  # PATENT / PARTIAL / OCCLUDED
+    catheter_intact: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ def register(
         dressing_type=catheter.dressing_type if "DRESSING" in visit.items else None,
         connector_changed="CONNECTOR" in visit.items,
         needle_changed="NEEDLE" in visit.items,
+        blood_return=visit.blood_return,
+        patency=visit.patency,
+        catheter_intact=visit.catheter_intact,
         red_flags=[f.code for f in flags],
         next_due_on=next_due,
         next_due_explicit=visit.next_due_explicit is not None,

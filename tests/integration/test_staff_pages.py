@@ -209,3 +209,54 @@ def test_the_catheter_page_shows_the_placement_form_maintenance_and_reminder_his
     assert (
         "当天提醒（微信" in page and "没有关注公众号的绑定账号" not in page
     )  # 赵大爷 has a follower
+
+
+def test_full_maintenance_form_checks_values_saves_once_and_warns_on_red_flags(
+    app, settings, session, session_factory
+):
+    from bot.models import MaintenanceRecord
+
+    today = local_date(utcnow(), settings.timezone)
+    p = session.scalar(select(Patient))
+    c = Catheter(patient_id=p.id, device_type="PICC", placed_at=utcnow() - timedelta(days=10),
+                 external_length_cm=3, arm_circumference_cm=26, next_due_on=today)  # fmt: skip
+    removed = Catheter(patient_id=p.id, device_type="PICC", placed_at=utcnow() - timedelta(days=40),
+                       state="removed", next_due_on=today)  # fmt: skip
+    session.add_all([c, removed])
+    session.commit()
+    client = nurse(app)
+    page = client.get(f"/staff/catheters/{c.id}/maintenance").get_data(as_text=True)
+    key = re.search(r'name="key" value="([^"]+)"', page).group(1)
+    base = {"csrf_token": csrf(page), "key": key, "performed_on": today.isoformat()}
+    r = client.post(
+        f"/staff/catheters/{c.id}/maintenance", data={**base, "external_length_cm": "500"}
+    )
+    body = r.get_data(as_text=True)
+    assert (
+        r.status_code == 400
+        and "请至少选择一项维护内容" in body
+        and "外露长度应在 0–40 cm 之间" in body
+    )
+    good = {**base, "items": ["FLUSH_LOCK", "DRESSING"], "external_length_cm": "5.5", "arm_circumference_cm": "26",
+            "site": ["NORMAL"], "blood_return": "yes", "patency": "PATENT", "intact": "yes"}  # fmt: skip
+    r = client.post(f"/staff/catheters/{c.id}/maintenance", data=good)
+    body = r.get_data(as_text=True)
+    assert (
+        f"下次维护日期：{today + timedelta(days=7):%Y年%m月%d日}" in body
+        and "外露长度较置管时变化 +2.5cm" in body
+    )
+    again = client.post(f"/staff/catheters/{c.id}/maintenance", data=good).get_data(
+        as_text=True
+    )  # double tap
+    assert "已经登记过" in again
+    with session_factory() as s:
+        [record] = s.scalars(select(MaintenanceRecord)).all()
+        assert (record.blood_return, record.patency, record.catheter_intact) == (
+            True,
+            "PATENT",
+            True,
+        )
+    page = client.get(f"/staff/catheters/{removed.id}/maintenance").get_data(as_text=True)
+    r = client.post(f"/staff/catheters/{removed.id}/maintenance",
+                    data={**good, "csrf_token": csrf(page), "key": "other"})  # fmt: skip
+    assert r.status_code == 400 and "该导管已拔除" in r.get_data(as_text=True)

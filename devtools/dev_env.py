@@ -28,6 +28,9 @@ def exports(environ: dict[str, str]) -> list[str]:
         return []  # real credentials given: talk to the real WeChat
     port = configured.get("PORT", "5000")
     wanted["PRODUCT_BASE_URL"] = f"http://127.0.0.1:{port}"
+    # every process builds links (QR codes, H5 pages) from the same base: honcho gives each
+    # process its own PORT, so the default "127.0.0.1:$PORT" would differ between them
+    wanted["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     wanted["WECOM_OUTSIDE_DEPARTMENT_ID"] = "5"  # the simulator's 外院医护 department
     # the internet-hospital simulator (devtools/ih_sim, Procfile "ihsim")
     wanted["INTERNET_HOSPITAL_BASE"] = f"http://127.0.0.1:{configured.get('IH_SIM_PORT', '5082')}"

@@ -55,6 +55,9 @@ def test_placement_form_shows_field_errors_then_saves(site, page, settings):
     page.fill("#insertion_length_cm", "42")
     page.click("button:text-is('保存')")
     page.locator("[role=status]", has_text="置管已登记").wait_for()
+    page.wait_for_function(  # the card is drawn on request: wait for the image to arrive
+        "() => { const i = document.querySelector('img[alt=置管二维码卡片]'); return i && i.complete && i.naturalWidth > 0; }"
+    )
     assert page.locator("img[alt=置管二维码卡片]").evaluate("img => img.naturalWidth") == 400
 
 

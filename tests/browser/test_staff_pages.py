@@ -86,6 +86,9 @@ def test_admin_approves_one_application_and_rejects_another_with_a_reason(site, 
     assert admin.locator("td", has_text="138****5678").count() == 1
     # approve the first
     admin.goto(site + "/admin/applications/details/?id=1")
+    admin.wait_for_function(
+        "() => { const i = document.querySelector('img[alt=工牌照片]'); return i && i.complete && i.naturalWidth > 0; }"
+    )
     assert admin.locator("img[alt=工牌照片]").evaluate("img => img.naturalWidth") == 120
     admin.click("button:text-is('审核通过')")
     flash = admin.locator(".alert", has_text="初始密码").inner_text()

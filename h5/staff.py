@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from PIL import Image, ImageDraw, ImageFont
@@ -286,3 +286,35 @@ def _visit(d: Any, form: dict[str, Any], items: list[str], site: list[str], toda
         patency=form.get("patency") or None, catheter_intact={"yes": True, "no": False}.get(str(form.get("intact"))),
     )  # fmt: skip
     return visit, {}
+
+
+@bp.post("/staff/catheters/<int:catheter_id>/follow-up")
+@clinician_required
+def follow_up(catheter_id: int):  # type: ignore[no-untyped-def]
+    """Tier, custom cycle, notes and an explicit next date (C3.3)."""
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        abort(400)
+    c = _visible_catheter(catheter_id)
+    s = db()
+    d = dictionary_service.current(s)
+    raw_cycle = (request.form.get("cycle_days") or "").strip()
+    raw_next = (request.form.get("next_due_on") or "").strip()
+    try:
+        cycle = int(raw_cycle) if raw_cycle else None
+        next_due = date.fromisoformat(raw_next) if raw_next else None
+        maintenance.set_follow_up(s, d, c, tier=request.form.get("tier", c.tier), cycle_days=cycle,
+                                  notes=(request.form.get("notes") or "").strip() or None, next_due=next_due,
+                                  tz=_c().settings.timezone, actor=_actor())  # fmt: skip
+    except ValueError:
+        s.rollback()
+        flash_message = "随访周期请填写整数天数，日期请用正确格式。"
+    except maintenance.MaintenanceRefused as exc:
+        s.rollback()
+        flash_message = str(exc)
+    else:
+        s.commit()
+        flash_message = f"随访计划已保存，下次维护日期：{c.next_due_on:%Y年%m月%d日}。"
+    flash(flash_message)
+    return redirect(url_for("clinic.catheter", catheter_id=c.id))

@@ -167,3 +167,40 @@ def _replay(d: Dictionary, record: MaintenanceRecord) -> Registered:
     next_due = record.next_due_on or catheter.next_due_on
     assert next_due is not None  # every registered record has one
     return Registered(record, False, flags, next_due)
+
+
+def set_follow_up(
+    session: Session,
+    d: Dictionary,
+    catheter: Catheter,
+    *,
+    tier: str,
+    cycle_days: int | None,
+    notes: str | None,
+    next_due: date | None,
+    tz: ZoneInfo,
+    actor: audit.Actor,
+) -> date:
+    """The clinician's follow-up plan (C3.3, A7.4): tier, a custom cycle, notes, and optionally an
+    explicit next date; otherwise the next date is recomputed from the last maintenance (or the
+    placement) with the new plan. Returns the next due date."""
+    if catheter.state is not CatheterState.IN_PLACE:
+        raise MaintenanceRefused("该导管已拔除，不能再设置随访。")
+    if tier not in d.tiers:
+        raise MaintenanceRefused("分级不在字典中。")
+    if cycle_days is not None and not 1 <= cycle_days <= 180:
+        raise MaintenanceRefused("随访周期应为 1–180 天。")
+    last = catheter.last_maintained_on or rules.local_date(catheter.placed_at, tz)
+    if next_due is not None and next_due < last:
+        raise MaintenanceRefused(f"下次维护日期不能早于上次维护（{last:%Y-%m-%d}）。")
+    catheter.tier = tier
+    catheter.follow_up_cycle_days = cycle_days
+    catheter.follow_up_notes = notes
+    catheter.next_due_on = rules.next_due_on(
+        d, catheter.device_type, last, dressing_type=catheter.dressing_type,
+        port_in_use=catheter.port_in_use, tier=tier, custom_cycle_days=cycle_days, explicit=next_due,
+    )  # fmt: skip
+    catheter.next_due_explicit = next_due is not None
+    audit.record(session, actor, "update", "catheter_follow_up", catheter.id, patient_id=catheter.patient_id,
+                 detail={"tier": tier, "cycle_days": cycle_days, "next_due_on": catheter.next_due_on.isoformat()})  # fmt: skip
+    return catheter.next_due_on

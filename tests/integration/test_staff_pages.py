@@ -260,3 +260,43 @@ def test_full_maintenance_form_checks_values_saves_once_and_warns_on_red_flags(
     r = client.post(f"/staff/catheters/{removed.id}/maintenance",
                     data={**good, "csrf_token": csrf(page), "key": "other"})  # fmt: skip
     assert r.status_code == 400 and "该导管已拔除" in r.get_data(as_text=True)
+
+
+def test_follow_up_plan_sets_tier_cycle_notes_and_next_date(
+    app, settings, session, session_factory
+):
+    today = local_date(utcnow(), settings.timezone)
+    p = session.scalar(select(Patient))
+    c = Catheter(
+        patient_id=p.id,
+        device_type="PICC",
+        placed_at=utcnow() - timedelta(days=3),
+        next_due_on=today,
+    )
+    session.add(c)
+    session.commit()
+    placed = local_date(c.placed_at, settings.timezone)
+    client = nurse(app)
+    token = csrf(client.get(f"/staff/catheters/{c.id}").get_data(as_text=True))
+    r = client.post(f"/staff/catheters/{c.id}/follow-up", data={"csrf_token": token, "tier": "B", "cycle_days": "5",
+                                                                 "notes": "化疗间歇期"}, follow_redirects=True)  # fmt: skip
+    assert f"下次维护日期：{placed + timedelta(days=5):%Y年%m月%d日}" in r.get_data(as_text=True)
+    r = client.post(f"/staff/catheters/{c.id}/follow-up", data={"csrf_token": token, "tier": "A", "cycle_days": ""},
+                    follow_redirects=True)  # fmt: skip
+    assert f"下次维护日期：{placed + timedelta(days=3):%Y年%m月%d日}" in r.get_data(
+        as_text=True
+    )  # tier A: 3 days
+    r = client.post(f"/staff/catheters/{c.id}/follow-up", data={"csrf_token": token, "tier": "A",
+                                                                 "next_due_on": (placed - timedelta(days=1)).isoformat()},
+                    follow_redirects=True)  # fmt: skip
+    assert "不能早于上次维护" in r.get_data(as_text=True)
+    r = client.post(f"/staff/catheters/{c.id}/follow-up", data={"csrf_token": token, "tier": "B", "cycle_days": "x"},
+                    follow_redirects=True)  # fmt: skip
+    assert "随访周期请填写整数天数" in r.get_data(as_text=True)
+    with session_factory() as s:
+        saved = s.get(Catheter, c.id)
+        assert (saved.tier, saved.follow_up_cycle_days, saved.next_due_on) == (
+            "A",
+            None,
+            placed + timedelta(days=3),
+        )

@@ -36,8 +36,8 @@ test-nlu-cv: setup
 	@scripts/nlu-cross-validation.sh
 
 lint: setup
-	@$(VENV)/bin/ruff format --check bot cards webhooks admin server nlu devtools tests bench wsgi.py
-	@$(VENV)/bin/ruff check bot cards webhooks admin server nlu devtools tests bench wsgi.py
+	@$(VENV)/bin/ruff format --check bot cards webhooks admin h5 server nlu devtools tests bench wsgi.py
+	@$(VENV)/bin/ruff check bot cards webhooks admin h5 server nlu devtools tests bench wsgi.py
 	@$(VENV)/bin/mypy
 
 bench: setup

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, current_app, g, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
+from flask_wtf.csrf import validate_csrf
 from sqlalchemy.orm import Session, scoped_session
+from wtforms import ValidationError
 
 from bot.infra import redis as redis_infra
 from bot.models import Staff
@@ -30,6 +32,14 @@ def db(app: Flask | None = None) -> scoped_session[Session]:
     if "scoped" not in c.__dict__:
         c.__dict__["scoped"] = scoped_session(c.session_factory)
     return c.__dict__["scoped"]
+
+
+def require_csrf() -> None:
+    """A hand-written form must carry the session's CSRF token; 400 otherwise."""
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        abort(400)
 
 
 def init_app(app: Flask) -> None:

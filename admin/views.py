@@ -15,10 +15,10 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import SecureForm
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf, validate_csrf
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import StringField, ValidationError
+from wtforms import StringField
 from wtforms.validators import Optional, Regexp
 
 from bot.adapters.wechat import Senders, WeChatError
@@ -28,7 +28,7 @@ from bot.models.enums import ActorType, ApprovalStatus, Channel, StaffRole
 from bot.security.masking import mask_phone
 from bot.services import applications, audit, auth, notify
 
-from . import db
+from . import db, require_csrf
 
 ROLE_LABELS = {
     StaffRole.NURSE: "护士",
@@ -185,8 +185,7 @@ class ApplicationView(SecureModelView):
         from server import container
 
         c = container()
-        if not _csrf_ok():
-            abort(400)
+        require_csrf()
         try:
             approved = applications.approve(self.session, c.cipher, application_id, admin_actor())
         except applications.ReviewRefused as exc:
@@ -224,8 +223,7 @@ class ApplicationView(SecureModelView):
 
     @expose("/reject/<int:application_id>", methods=["POST"])
     def reject(self, application_id: int):  # type: ignore[no-untyped-def]
-        if not _csrf_ok():
-            abort(400)
+        require_csrf()
         try:
             application = applications.reject(
                 self.session, application_id, request.form.get("reason", ""), admin_actor()
@@ -263,14 +261,6 @@ def _masked_application_phone(model: OutsideApplication) -> str:
     return mask_phone(
         container().cipher.decrypt(model.phone_enc, context="outside_application.phone")
     )
-
-
-def _csrf_ok() -> bool:
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except ValidationError:
-        return False
-    return True
 
 
 def senders() -> Senders:

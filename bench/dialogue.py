@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -110,15 +109,14 @@ def main() -> None:
                        wecom_api_base=sim.work_api_base, rasa_url=rasa)  # fmt: skip
         env = processes.product_env(live, instance, RASA_PORT=str(rasa_port),
                                     ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook")  # fmt: skip
-        actions = [sys.executable, "-m", "rasa_sdk", "--actions", "nlu.actions",
-                   "--port", str(actions_port)]  # fmt: skip
         try:
-            with (
-                processes.running(actions, env, processes.http_ok(f"http://127.0.0.1:{actions_port}/health")),
-                processes.running(["scripts/rasa.sh", "run"], env, processes.http_ok(f"{rasa}/status"), timeout=300),
-                processes.web(env, web_port),
-                processes.worker(env),
-            ):  # fmt: skip
+            with processes.dialogue_system(
+                env,
+                web_port=web_port,
+                rasa_port=rasa_port,
+                actions_port=actions_port,
+                rasa_timeout=300,
+            ):
                 texts = PATIENT_TEXTS + NURSE_TEXTS
                 parse = []
                 with requests.Session() as http:

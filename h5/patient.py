@@ -10,11 +10,10 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import generate_csrf, validate_csrf
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
-from wtforms import ValidationError
 
-from admin import db, limiter
+from admin import db, limiter, require_csrf
 from bot.adapters import wechat_oauth
 from bot.adapters.internet_hospital import HttpInternetHospital, InternetHospitalError
 from bot.adapters.wechat import WeChatError
@@ -110,7 +109,7 @@ def agreements():  # type: ignore[no-untyped-def]
     assert account is not None
     pending = binding.pending_agreements(s, account.id)
     if request.method == "POST":
-        _check_csrf()
+        require_csrf()
         if request.form.get("agree") != "yes":
             return _problem(
                 "需要同意协议", "需同意《服务协议》和《隐私政策》后才能使用本服务。", 200
@@ -214,7 +213,7 @@ def patient(patient_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/switch")
 @follower_required
 def switch():  # type: ignore[no-untyped-def]
-    _check_csrf()
+    require_csrf()
     s = db()
     account = _account()
     assert account is not None
@@ -229,7 +228,7 @@ def switch():  # type: ignore[no-untyped-def]
 @bp.post("/unbind")
 @follower_required
 def unbind():  # type: ignore[no-untyped-def]
-    _check_csrf()
+    require_csrf()
     s = db()
     account = _account()
     assert account is not None
@@ -276,10 +275,3 @@ def _catheter_rows(patient_id: int) -> list[dict[str, Any]]:
                      "status": status.value, "label": STATUS_LABELS[status], "next_due": c.next_due_on,
                      "overdue": days_overdue(c.next_due_on, today) if c.state is CatheterState.IN_PLACE else 0})  # fmt: skip
     return rows
-
-
-def _check_csrf() -> None:
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except ValidationError:
-        abort(400)

@@ -12,12 +12,11 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf, validate_csrf
+from flask_wtf.csrf import generate_csrf
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
-from wtforms import ValidationError
 
-from admin import db
+from admin import db, require_csrf
 from bot.care.rules import STATUS_COLOURS, local_date
 from bot.jobs.queues import enqueue_send
 from bot.models import Catheter, MaintenanceRecord, Staff, utcnow
@@ -56,8 +55,7 @@ def _actor() -> audit.Actor:
 
 
 def _codes() -> QrCodes:
-    st = _c().settings
-    return QrCodes(st.secret_key, st.public_base_url)
+    return QrCodes.from_settings(_c().settings)
 
 
 def _visible_catheter(catheter_id: int) -> Catheter:
@@ -82,10 +80,7 @@ def new_placement():  # type: ignore[no-untyped-def]
     form: dict[str, Any] = {"device_type": request.args.get("device", "PICC"), "source": "here",
                             "placed_on": f"{local_date(utcnow(), _c().settings.timezone):%Y-%m-%d}"}  # fmt: skip
     if request.method == "POST":
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except ValidationError:
-            abort(400)
+        require_csrf()
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         form["techniques"] = request.form.getlist("techniques")
         try:
@@ -156,10 +151,7 @@ def card(catheter_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/staff/catheters/<int:catheter_id>/reissue")
 @clinician_required
 def reissue_code(catheter_id: int):  # type: ignore[no-untyped-def]
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except ValidationError:
-        abort(400)
+    require_csrf()
     c = _visible_catheter(catheter_id)
     reissue(c)
     audit.record(db(), _actor(), "reissue_qr", "catheter", c.id, patient_id=c.patient_id)
@@ -216,10 +208,7 @@ def maintenance_form(catheter_id: int):  # type: ignore[no-untyped-def]
     errors: dict[str, str] = {}
     form: dict[str, Any] = {"performed_on": today.isoformat(), "key": uuid.uuid4().hex}
     if request.method == "POST":
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except ValidationError:
-            abort(400)
+        require_csrf()
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         visit, errors = _visit(
             d, form, request.form.getlist("items"), request.form.getlist("site"), today, tz
@@ -292,10 +281,7 @@ def _visit(d: Any, form: dict[str, Any], items: list[str], site: list[str], toda
 @clinician_required
 def follow_up(catheter_id: int):  # type: ignore[no-untyped-def]
     """Tier, custom cycle, notes and an explicit next date (C3.3)."""
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except ValidationError:
-        abort(400)
+    require_csrf()
     c = _visible_catheter(catheter_id)
     s = db()
     d = dictionary_service.current(s)

@@ -7,7 +7,7 @@ PY=.venv/bin/python
 status=0
 
 echo "== lint"
-.venv/bin/ruff check bot cards webhooks admin server nlu devtools tests bench wsgi.py || status=1
+.venv/bin/ruff check bot cards webhooks admin h5 server nlu devtools tests bench wsgi.py || status=1
 .venv/bin/mypy || status=1
 
 echo "== dialogue engine (nlu/)"

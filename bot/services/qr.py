@@ -14,6 +14,7 @@ import qrcode
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
+from bot.config import Settings
 from bot.models import Catheter
 
 SALT = "vam/catheter-qr/v1"
@@ -28,6 +29,10 @@ class QrInvalid(Exception):
 class QrCodes:
     secret_key: str
     public_base_url: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> QrCodes:
+        return cls(settings.secret_key, settings.public_base_url)
 
     def _serializer(self) -> URLSafeSerializer:
         return URLSafeSerializer(self.secret_key, salt=SALT)

@@ -44,6 +44,11 @@ from . import notify
 log = logging.getLogger(__name__)
 BATCH = 2000
 PATIENT_CHANNELS = (Channel.INAPP, Channel.MP, Channel.SMS)
+KEY_PREFIX = "reminder:"
+
+
+# the outbox row delivering a reminder has the dedupe key "reminder:{id}"
+_OUTBOX_KEY = literal(KEY_PREFIX) + cast_sql(Reminder.id, String)
 
 
 @dataclass
@@ -159,7 +164,7 @@ def _deliver_pending(
         .join(Patient, Patient.id == Reminder.patient_id)
         .outerjoin(
             OutboxMessage,
-            OutboxMessage.dedupe_key == literal("reminder:") + cast_sql(Reminder.id, String),
+            OutboxMessage.dedupe_key == _OUTBOX_KEY,
         )
         .where(
             Reminder.status == DeliveryStatus.PENDING,
@@ -200,7 +205,7 @@ def _deliver_pending(
             device = d.label("device_types", r.device_type)
             overdue = rules.days_overdue(r.due_on, today)
             title, body = _words(r.kind, r.name, device, r.due_on, overdue)
-            key = f"reminder:{r.id}"
+            key = f"{KEY_PREFIX}{r.id}"
             if r.channel is Channel.INAPP:
                 inapp.append({"patient_id": r.patient_id, "reminder_id": r.id, "kind": "reminder", "title": title,
                               "body": body, "link": f"{public_base_url}/h5/home", "created_at": now})  # fmt: skip
@@ -252,11 +257,6 @@ def _update_grouped(session: Session, updates: list[dict[str, Any]]) -> None:
         groups.setdefault(values, []).append(int(u["id"]))
     for values, ids in groups.items():
         session.execute(update(Reminder).where(Reminder.id.in_(ids)).values(dict(values)))
-
-
-def _skip(reminder: Reminder, why: str) -> None:
-    reminder.status = DeliveryStatus.FAILED
-    reminder.last_error = why
 
 
 def _words(kind: ReminderKind, name: str, device: str, due: date, overdue: int) -> tuple[str, str]:
@@ -331,7 +331,7 @@ def history(
         select(Reminder, OutboxMessage.status, OutboxMessage.last_error)
         .outerjoin(
             OutboxMessage,
-            OutboxMessage.dedupe_key == literal("reminder:") + cast_sql(Reminder.id, String),
+            OutboxMessage.dedupe_key == _OUTBOX_KEY,
         )
         .where(Reminder.catheter_id == catheter_id)
         .order_by(Reminder.created_at.desc(), Reminder.id.desc())

@@ -11,19 +11,15 @@ from sqlalchemy import select
 
 from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
 from bot.models import Catheter, Patient, utcnow
-from bot.models.enums import ActorType, CatheterState
+from bot.models.enums import CatheterState
 from bot.security.masking import mask_name
 from bot.services import audit, due
 from bot.services import dictionary as dictionary_service
 
-from . import gate
+from . import catheters, gate
 from .runtime import runtime
 
 MAX_LINES = 15
-
-
-def _actor(tracker: Tracker) -> audit.Actor:
-    return audit.Actor(ActorType.STAFF, gate.metadata(tracker).get("staff_id"))
 
 
 class ActionDueToday(Action):
@@ -45,7 +41,7 @@ class ActionDueToday(Action):
                 d,
                 today,
                 institution_id=gate.metadata(tracker).get("institution_id"),
-                actor=_actor(tracker),
+                actor=catheters.actor(tracker),
             )
             uow.commit()
         if not entries:
@@ -98,19 +94,19 @@ class ActionSearchPatient(Action):
             ).all()
             lines = []
             for p in patients:
-                catheters = uow.session.scalars(
+                rows = uow.session.scalars(
                     select(Catheter).where(Catheter.patient_id == p.id)
                 ).all()
                 audit.record(
                     uow.session,
-                    _actor(tracker),
+                    catheters.actor(tracker),
                     "read",
                     "patient",
                     p.id,
                     patient_id=p.id,
                     context="search",
                 )
-                for c in catheters:
+                for c in rows:
                     status = status_on(
                         c.next_due_on,
                         today,
@@ -126,7 +122,7 @@ class ActionSearchPatient(Action):
                             else ""
                         )
                     )
-                if not catheters:
+                if not rows:
                     lines.append(f"{p.name}：暂无置管记录")
             uow.commit()
         if not patients:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
 from bot.models import Catheter, Complication, MaintenanceRecord, Staff, utcnow
-from bot.models.enums import ActorType, CatheterState, ComplicationStatus
+from bot.models.enums import CatheterState, ComplicationStatus
 from bot.services import access, audit
 from bot.services import dictionary as dictionary_service
 from bot.services.qr import QrCodes, QrInvalid
@@ -22,8 +22,7 @@ from .runtime import runtime
 
 
 def codes() -> QrCodes:
-    st = runtime().settings
-    return QrCodes(st.secret_key, st.public_base_url)
+    return QrCodes.from_settings(runtime().settings)
 
 
 class ActionScanQr(Action):
@@ -83,7 +82,7 @@ class ActionScanQr(Action):
             ]
             if catheter.external_length_cm is not None:
                 fields.insert(2, ("置管外露", f"{catheter.external_length_cm} cm"))
-            audit.record(s, audit.Actor(ActorType.STAFF, staff.id), "read", "catheter", catheter.id,
+            audit.record(s, catheters.actor(tracker), "read", "catheter", catheter.id,
                          patient_id=catheter.patient_id, context="scan")  # fmt: skip
             uow.commit()
             catheter_id = catheter.id

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import sys
 from dataclasses import replace
 from datetime import timedelta
 
@@ -90,23 +89,10 @@ def test_placement_reminders_scan_and_maintenance(
         )  # fmt: skip
         if settings.redis_url:
             connect(settings).flushdb()
-        actions = [
-            sys.executable,
-            "-m",
-            "rasa_sdk",
-            "--actions",
-            "nlu.actions",
-            "--port",
-            str(actions_port),
-        ]
         try:
-            with (
-                processes.running(actions, env, processes.http_ok(f"http://127.0.0.1:{actions_port}/health")),
-                processes.running(["scripts/rasa.sh", "run"], env,
-                                  processes.http_ok(f"http://127.0.0.1:{rasa_port}/status"), timeout=240),
-                processes.web(env, web_port),
-                processes.worker(env),
-            ):  # fmt: skip
+            with processes.dialogue_system(
+                env, web_port=web_port, rasa_port=rasa_port, actions_port=actions_port
+            ):
                 sim.state.user_message("o_daughter")  # she wrote to the account today
 
                 def texts(channel: str, user: str) -> list[str]:

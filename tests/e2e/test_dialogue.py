@@ -4,7 +4,6 @@ patient and for a clinician."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -69,28 +68,9 @@ def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session
             from bot.infra.redis import connect
 
             connect(settings).flushdb()
-        actions = [
-            sys.executable,
-            "-m",
-            "rasa_sdk",
-            "--actions",
-            "nlu.actions",
-            "--port",
-            str(actions_port),
-        ]
         try:
-            with (
-                processes.running(
-                    actions, env, processes.http_ok(f"http://127.0.0.1:{actions_port}/health")
-                ),
-                processes.running(
-                    ["scripts/rasa.sh", "run"],
-                    env,
-                    processes.http_ok(f"http://127.0.0.1:{rasa_port}/status"),
-                    timeout=240,
-                ),
-                processes.web(env, web_port),
-                processes.worker(env),
+            with processes.dialogue_system(
+                env, web_port=web_port, rasa_port=rasa_port, actions_port=actions_port
             ):
 
                 def says(channel: str, user: str, text: str, expect: str) -> list[str]:

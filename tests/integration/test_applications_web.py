@@ -31,6 +31,11 @@ def app(settings, engine, redis_conn):
 
 @pytest.fixture
 def admin_client(app, session):
+    return signed_in_admin(app, session)
+
+
+def signed_in_admin(app, session):
+    """An administrator of the home hospital, signed in to the admin web."""
     home = Institution(code="HOME", name="本院", is_home=True)
     session.add(Staff(institution=home, staff_no="A001", name="王管理", role=StaffRole.ADMIN,
                       password_hash=auth.hash_password("Admin1234"), password_changed_at=utcnow()))  # fmt: skip
@@ -163,12 +168,7 @@ def test_approval_adds_the_clinician_to_the_wechat_work_department_and_tells_the
     with LiveSim(sim_config(settings)) as sim:
         live = replace(settings, wecom_api_base=sim.work_api_base, wecom_outside_department_id=5)
         app = create_app(live)
-        home = Institution(code="HOME", name="本院", is_home=True)
-        session.add(Staff(institution=home, staff_no="A001", name="王管理", role=StaffRole.ADMIN,
-                          password_hash=auth.hash_password("Admin1234"), password_changed_at=utcnow()))  # fmt: skip
-        session.commit()
-        admin = app.test_client()
-        sign_in(admin, "A001", "Admin1234")
+        admin = signed_in_admin(app, session)
         submit(app.test_client(), photo())
         with session_factory() as s:
             application_id = s.scalar(select(OutsideApplication.id))
@@ -213,12 +213,7 @@ def test_the_applicant_is_told_by_sms_either_way(
                        sms_secret_key=DEV_SECRET_KEY, sms_sdk_app_id=DEV_SDK_APP_ID,
                        sms_sign_name=DEV_SIGN_NAME, sms_templates=SMS_DEV_TEMPLATES)  # fmt: skip
         app = create_app(live)
-        home = Institution(code="HOME", name="本院", is_home=True)
-        session.add(Staff(institution=home, staff_no="A001", name="王管理", role=StaffRole.ADMIN,
-                          password_hash=auth.hash_password("Admin1234"), password_changed_at=utcnow()))  # fmt: skip
-        session.commit()
-        admin = app.test_client()
-        sign_in(admin, "A001", "Admin1234")
+        admin = signed_in_admin(app, session)
         submit(app.test_client(), photo())
         submit(app.test_client(), photo(), phone="13912345678")
         details = admin.get("/admin/applications/details/?id=1").get_data(as_text=True)

@@ -211,7 +211,9 @@ def test_catheters_in_place_are_scheduled_from_their_history(session, dictionary
         select(MaintenanceRecord).order_by(MaintenanceRecord.performed_at)
     ):
         records.setdefault(record.catheter_id, []).append(record)
-    for c in _catheters(session):
+    in_place = _catheters(session)
+    assert in_place  # the checks below run over real rows
+    for c in in_place:
         assert c.placed_at.tzinfo is not None
         placed_on = rules.local_date(c.placed_at, SHANGHAI)
         assert 1 <= (TODAY - placed_on).days <= 300

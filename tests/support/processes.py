@@ -133,6 +133,37 @@ def worker(env: dict[str, str]):  # type: ignore[no-untyped-def]
     return running([sys.executable, "-m", "server.worker"], env)
 
 
+@contextmanager
+def dialogue_system(
+    env: dict[str, str],
+    *,
+    web_port: int,
+    rasa_port: int,
+    actions_port: int,
+    rasa_timeout: float = 240,
+) -> Iterator[None]:
+    """What the Procfile starts for a conversation: the action server, Rasa with the model of
+    nlu/ (trained first if nlu/ changed), web and a worker. ``env`` must carry RASA_PORT and
+    ACTIONS_URL for these ports."""
+    actions = [
+        sys.executable,
+        "-m",
+        "rasa_sdk",
+        "--actions",
+        "nlu.actions",
+        "--port",
+        str(actions_port),
+    ]
+    with (
+        running(actions, env, http_ok(f"http://127.0.0.1:{actions_port}/health")),
+        running(["scripts/rasa.sh", "run"], env, http_ok(f"http://127.0.0.1:{rasa_port}/status"),
+                timeout=rasa_timeout),
+        web(env, web_port),
+        worker(env),
+    ):  # fmt: skip
+        yield
+
+
 def wait_until(
     predicate: Callable[[], object], timeout: float = 30, what: str = "condition"
 ) -> object:

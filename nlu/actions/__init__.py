@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (registers the actions)
     common,
     complication,
     consultation,
+    follow_up,
     forms,
     home,
     maintenance,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from bot.models import Catheter, Patient, Staff
@@ -98,6 +99,16 @@ def resolve(tracker: Tracker, value: Any) -> Found:
         candidates=ids,
         message="找到多根在位导管，请回复序号选择：\n" + "\n".join(lines) + more,
     )
+
+
+def validate(
+    slot: str, value: Any, tracker: Tracker, dispatcher: CollectingDispatcher
+) -> dict[str, Any]:
+    """A form's catheter slot: the one catheter meant, or what to say and the list offered."""
+    found = resolve(tracker, value)
+    if found.catheter_id is None:
+        dispatcher.utter_message(text=found.message)
+    return {slot: found.catheter_id, "candidates": found.candidates}
 
 
 def _by_id(tracker: Tracker, catheter_id: int) -> Found:

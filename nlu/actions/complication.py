@@ -192,12 +192,22 @@ def summary(tracker: Tracker, d: Dictionary) -> str:
     )
 
 
+# Said to a patient whose words read as a clinician's complication report ("静脉炎", "堵管了").
+PATIENT_DESCRIBES = (
+    "如果是您的导管出现了不适，请直接描述症状，例如“穿刺点发红”“手臂肿了”“冲管推不动”，"
+    "我会告诉您该怎么处理；情况紧急请发送“找护士”或立即就医。"
+)
+
+
 class ActionSubmitComplication(forms.SubmitAction):
     form = FORM
     confirm_slot = "c_confirm"
 
     def refusal(self, tracker: Tracker) -> str | None:
-        return gate.refusal_for_clinician_feature(tracker)
+        refused = gate.refusal_for_clinician_feature(tracker)
+        if refused == gate.CLINICIAN_ONLY:  # a patient describing a problem with their line
+            return PATIENT_DESCRIBES
+        return refused
 
     def save(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         rt = runtime()

@@ -44,10 +44,7 @@ class ValidateConsultationForm(forms.ChatForm):
     def validate_k_catheter(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        found = catheters.resolve(tracker, value)
-        if found.catheter_id is None:
-            dispatcher.utter_message(text=found.message)
-        return {"k_catheter": found.catheter_id, "candidates": found.candidates}
+        return catheters.validate("k_catheter", value, tracker, dispatcher)
 
     def validate_k_question(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

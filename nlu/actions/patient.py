@@ -109,6 +109,12 @@ class ActionReportSymptom(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if gate.is_clinician(tracker):  # a nurse typing what she found: offer the report
+            dispatcher.utter_message(
+                text="需要为患者登记并发症吗？点击“上报并发症”开始登记。",
+                buttons=[{"title": "上报并发症", "payload": "/report_complication"}],
+            )
+            return []
         symptoms = list(dict.fromkeys(str(s) for s in tracker.get_latest_entity_values("symptom")))
         urgent = [URGENT[s] for s in symptoms if s in URGENT]
         advice = [ADVICE[s] for s in symptoms if s in ADVICE]

@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from bot.care.rules import local_date
-from bot.models import AuditLog, Catheter, Institution, Patient, Staff, utcnow
+from bot.models import AuditLog, Catheter, Complication, Institution, Patient, Staff, utcnow
 from bot.models.enums import StaffRole
-from nlu.actions import clinician, common, patient
+from nlu.actions import clinician, common, complication, patient
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("action_runtime")]
 
@@ -178,6 +178,24 @@ def test_urgent_symptoms_send_the_patient_to_a_nurse(domain):
     body = texts(messages)
     assert "血栓" in body and "急诊" in body and "穿刺点发红" in body
     assert any(b["payload"] == "/ask_human" for m in messages for b in m.get("buttons") or [])
+
+
+def test_symptoms_and_complications_read_by_the_audience(domain, session_factory):
+    """The same words mean different things by role: a nurse's "穿刺点发红" leads to a
+    complication report; a patient's "静脉炎了" (understood as a clinician's report) is asked
+    to describe the symptom instead of being refused."""
+    t = tracker("report_symptom", role="nurse", channel="work", entities=[("symptom", "REDNESS")])
+    messages, _ = run(patient.ActionReportSymptom(), t, domain)
+    assert "登记并发症" in texts(messages) and "急诊" not in texts(messages)
+    assert [b["payload"] for m in messages for b in m.get("buttons") or []] == [
+        "/report_complication"
+    ]
+    messages, _ = run(
+        complication.ActionSubmitComplication(), tracker("report_complication"), domain
+    )
+    assert "描述症状" in texts(messages) and "仅向医护人员开放" not in texts(messages)
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Complication)) == 0
 
 
 def test_fallback_offers_the_menu_and_a_nurse(domain):

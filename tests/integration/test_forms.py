@@ -34,6 +34,7 @@ from nlu.actions import (
     appointment,
     complication,
     consultation,
+    follow_up,
     maintenance,
     report,
 )
@@ -368,6 +369,70 @@ def test_consultation_request_is_recorded_with_its_requester(domain, ward, sessi
         c = s.scalars(select(Consultation)).one()
         assert c.title.startswith("【加急】王丽娟") and c.requested_by_id == ward["nurse"].id
         assert [m.staff_id for m in c.members] == [ward["nurse"].id]
+
+
+# --- follow-up plan (set_next_maintenance / set_follow_up) --------------------------------
+
+
+def test_next_maintenance_date_set_in_chat_moves_the_due_date_after_one_confirmation(
+    domain, ward, session_factory
+):
+    today = ward["today"]
+    f = nurse_form(follow_up.ValidateFollowUpForm(), domain, ward)
+    said = f.say("王丽娟下次维护定在5天后", "set_next_maintenance",
+                 [("patient_name", "王丽娟"), ("date", "5天后")])  # fmt: skip
+    due = today + timedelta(days=5)
+    assert "请核对随访设置" in said and f"下次维护 {due:%Y年%m月%d日}" in said
+    assert f.asking == "f_confirm"
+    with session_factory() as s:  # nothing saved before the confirmation
+        assert s.get(Catheter, ward["picc"].id).next_due_on == today
+    f.say("确认")
+    assert "随访计划已保存" in f.submit(follow_up.ActionSubmitFollowUp())
+    with session_factory() as s:
+        c = s.get(Catheter, ward["picc"].id)
+        assert c.next_due_on == due and c.next_due_explicit
+        assert s.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.object_type == "catheter_follow_up", AuditLog.object_id == str(c.id))) == 1  # fmt: skip
+
+
+def test_tier_and_cycle_asked_when_missing_and_checked(domain, ward, session_factory):
+    f = nurse_form(follow_up.ValidateFollowUpForm(), domain, ward)
+    f.say("修改随访计划", "set_follow_up")
+    assert f.asking == "f_catheter"
+    f.say("赵港")
+    assert f.asking == "f_plan"
+    assert "没有看懂" in f.say("嗯")
+    assert "1–180 天" in f.say("每300天随访")
+    assert f.asking == "f_plan"
+    said = f.say("改为高危，每2天随访，注意事项：凝血差，注意出血")
+    assert "分级 高危（A）" in said and "每2天" in said and "凝血差" in said
+    f.say("确认")
+    f.submit(follow_up.ActionSubmitFollowUp())
+    with session_factory() as s:
+        c = s.get(Catheter, ward["port"].id)
+        assert (c.tier, c.follow_up_cycle_days, c.follow_up_notes) == ("A", 2, "凝血差，注意出血")
+        # never maintained: two days after the placement ten days ago, so already overdue
+        assert c.next_due_on == ward["today"] - timedelta(days=8) and not c.next_due_explicit
+
+
+def test_follow_up_date_in_the_past_is_asked_again_and_stop_saves_nothing(
+    domain, ward, session_factory
+):
+    f = nurse_form(follow_up.ValidateFollowUpForm(), domain, ward)
+    f.say("下次维护改到昨天", "set_next_maintenance", [("patient_name", "王丽娟")])
+    assert f.asking == "f_plan"
+    f.say("下次维护 3天后")
+    assert f.asking == "f_confirm"
+    assert "没有保存" in f.cancel()
+    with session_factory() as s:
+        assert s.get(Catheter, ward["picc"].id).next_due_on == ward["today"]
+
+
+def test_patient_asking_to_set_a_follow_up_is_refused(domain, ward):
+    f = patient_form(follow_up.ValidateFollowUpForm(), domain, ward)
+    f.say("下次维护定在明天", "set_next_maintenance")
+    assert f.asking is None
+    assert "仅向医护人员开放" in f.submit(follow_up.ActionSubmitFollowUp())
 
 
 # --- outside-clinician application -----------------------------------------------------------

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from nlu.actions import parsing
+from nlu.actions import follow_up, parsing
 from nlu.actions.complication import type_code
 from nlu.actions.maintenance import parse_items, parse_site
 
@@ -104,3 +104,21 @@ def test_complication_types_from_words(d):
     assert type_code("超声提示血栓", dictionary) == "THROMBOSIS"
     assert type_code("导管相关血流感染", dictionary) == "CRBSI"
     assert type_code("不清楚", dictionary) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "plan"),
+    [
+        ("下次维护在7天后", {"next_due": "2026-12-02"}),
+        ("下次换药定在12月5日", {"next_due": "2026-12-05"}),
+        ("每7天随访", {"cycle_days": 7}),
+        ("3天一次", {"cycle_days": 3}),
+        ("随访周期改为每十四天", {"cycle_days": 14}),
+        ("降为稳定，每14天随访", {"tier": "C", "cycle_days": 14}),
+        ("分级改为B级", {"tier": "B"}),
+        ("备注：糖尿病，注意感染", {"notes": "糖尿病，注意感染"}),
+        ("嗯", {}),
+    ],
+)
+def test_follow_up_plan_read_from_what_the_nurse_typed(text, plan):
+    assert follow_up.parse_plan(text, None, TODAY) == plan

@@ -1,9 +1,12 @@
-"""Patient H5 pages in the official account (P1.1–P1.3, P2.1, P2.4–P2.5): who the follower is
-(WeChat OAuth), the agreements, binding through the internet hospital, the home page with the
-active 就诊人, switching and unbinding. A follower sees only their own 就诊人."""
+"""Patient H5 pages in the official account (P1.1–P1.3, P2.1–P2.5, P6.1, P6.3): who the
+follower is (WeChat OAuth), the agreements, binding through the internet hospital, the home page
+with the active 就诊人, switching and unbinding, the history of placements, each catheter's
+paper-form record with its maintenance, and its QR code full-screen. A follower sees only their
+own 就诊人; anything else is "not found"."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from functools import wraps
@@ -17,11 +20,14 @@ from admin import db, limiter, require_csrf
 from bot.adapters import wechat_oauth
 from bot.adapters.internet_hospital import HttpInternetHospital, InternetHospitalError
 from bot.adapters.wechat import WeChatError
-from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
+from bot.care.rules import local_date
 from bot.models import Catheter, InAppMessage, PatientAccount, PatientProfile, utcnow
 from bot.models.enums import CatheterState
-from bot.services import access, binding, reminders
+from bot.security.masking import initials
+from bot.services import access, binding, history, reminders
 from bot.services import dictionary as dictionary_service
+from bot.services.maintenance import ITEM_LABELS
+from bot.services.qr import QrCodes
 
 bp = Blueprint("patient", __name__, url_prefix="/h5", template_folder="templates")
 STATE_TTL = 600  # seconds an OAuth state stays valid
@@ -182,7 +188,7 @@ def home():  # type: ignore[no-untyped-def]
     unread = []
     catheters = []
     if active is not None:
-        catheters = _catheter_rows(active.patient_id)
+        catheters = _placements(active.patient_id)
         unread = list(s.scalars(
             select(InAppMessage).where(InAppMessage.patient_id == active.patient_id,
                                        InAppMessage.read_at.is_(None))
@@ -195,6 +201,7 @@ def home():  # type: ignore[no-untyped-def]
 @bp.get("/patients/<int:patient_id>")
 @follower_required
 def patient(patient_id: int):  # type: ignore[no-untyped-def]
+    """The 就诊人's history (P6.1): every placement, removed ones too, and the reminders."""
     account = _account()
     assert account is not None
     if not access.account_may_see_patient(db(), account.id, patient_id):
@@ -202,12 +209,40 @@ def patient(patient_id: int):  # type: ignore[no-untyped-def]
     profile = db().scalar(select(PatientProfile).where(
         PatientProfile.account_id == account.id, PatientProfile.patient_id == patient_id))  # fmt: skip
     tz = _container().settings.timezone
-    history = []
-    for catheter_id in db().scalars(select(Catheter.id).where(Catheter.patient_id == patient_id)):
-        history += reminders.history(db(), catheter_id, tz, limit=20)
-    history.sort(key=lambda h: h.created_at, reverse=True)
-    return render_template("h5/patient.html", profile=profile, catheters=_catheter_rows(patient_id),
-                           reminders=history[:20], tz=tz)  # fmt: skip
+    rows = _placements(patient_id)
+    reminder_rows = []
+    for row in rows:
+        reminder_rows += reminders.history(db(), row.catheter.id, tz, limit=20)
+    reminder_rows.sort(key=lambda h: h.created_at, reverse=True)
+    return render_template("h5/patient.html", profile=profile, catheters=rows,
+                           reminders=reminder_rows[:20], tz=tz)  # fmt: skip
+
+
+@bp.get("/catheters/<int:catheter_id>")
+@follower_required
+def catheter(catheter_id: int):  # type: ignore[no-untyped-def]
+    """One catheter laid out as the paper placement form, with its maintenance records (P6.3)."""
+    c = _followed_catheter(catheter_id)
+    s = db()
+    return render_template("h5/catheter.html", c=c, d=dictionary_service.current(s), tz=_container().settings.timezone,
+                           visits=history.visits(s, [c.id]), items=ITEM_LABELS, show_tier=False)  # fmt: skip
+
+
+@bp.get("/catheters/<int:catheter_id>/qr")
+@follower_required
+def qr(catheter_id: int):  # type: ignore[no-untyped-def]
+    """The catheter's code full-screen (P2.3), for a nurse to scan from the patient's phone."""
+    c = _followed_catheter(catheter_id)
+    settings = _container().settings
+    d = dictionary_service.current(db())
+    usable = c.state is CatheterState.IN_PLACE and not c.qr_revoked
+    image = ""
+    if usable:
+        png = QrCodes.from_settings(settings).png(c, settings.media_root).read_bytes()
+        image = "data:image/png;base64," + base64.b64encode(png).decode()
+    return render_template("h5/qr.html", c=c, image=image, initials=initials(c.patient.name),
+                           device=d.label("device_types", c.device_type),
+                           placed=local_date(c.placed_at, settings.timezone))  # fmt: skip
 
 
 @bp.post("/switch")
@@ -258,20 +293,19 @@ def _profiles(account: PatientAccount) -> list[PatientProfile]:
     ))  # fmt: skip
 
 
-def _catheter_rows(patient_id: int) -> list[dict[str, Any]]:
-    s = db()
+def _placements(patient_id: int) -> list[history.Placement]:
     settings = _container().settings
-    d = dictionary_service.current(s)
+    s = db()
     today = local_date(utcnow(), settings.timezone)
-    rows = []
-    for c in s.scalars(
-        select(Catheter)
-        .where(Catheter.patient_id == patient_id)
-        .order_by(Catheter.placed_at.desc())
-    ):
-        status = status_on(c.next_due_on, today, removed=c.state is CatheterState.REMOVED,
-                           due_soon_days=d.due_soon_days)  # fmt: skip
-        rows.append({"device": d.label("device_types", c.device_type), "placed": local_date(c.placed_at, settings.timezone),
-                     "status": status.value, "label": STATUS_LABELS[status], "next_due": c.next_due_on,
-                     "overdue": days_overdue(c.next_due_on, today) if c.state is CatheterState.IN_PLACE else 0})  # fmt: skip
-    return rows
+    return history.placements(
+        s, dictionary_service.current(s), patient_id, today, settings.timezone
+    )
+
+
+def _followed_catheter(catheter_id: int) -> Catheter:
+    account = _account()
+    assert account is not None
+    c = history.followed_catheter(db(), account.id, catheter_id)
+    if c is None:
+        abort(404)  # a foreign catheter looks like a missing one
+    return c

@@ -14,15 +14,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import select
 
 from admin import db, require_csrf
 from bot.care.rules import STATUS_COLOURS, local_date
 from bot.jobs.queues import enqueue_send
-from bot.models import Catheter, MaintenanceRecord, Staff, utcnow
+from bot.models import Catheter, Staff, utcnow
 from bot.models.enums import ActorType, StaffRole
 from bot.security.masking import initials
-from bot.services import access, audit, due, maintenance, placements, reminders
+from bot.services import access, audit, due, history, maintenance, placements, reminders
 from bot.services import dictionary as dictionary_service
 from bot.services.maintenance import ITEM_LABELS
 from bot.services.qr import QrCodes, QrInvalid, reissue
@@ -110,8 +109,7 @@ def catheter(catheter_id: int):  # type: ignore[no-untyped-def]
     audit.record(s, _actor(), "read", "catheter", c.id, patient_id=c.patient_id, context="h5")
     s.commit()
     tz = _c().settings.timezone
-    visits = s.scalars(select(MaintenanceRecord).where(MaintenanceRecord.catheter_id == c.id)
-                       .order_by(MaintenanceRecord.performed_at.desc())).all()  # fmt: skip
+    visits = history.visits(s, [c.id])
     return render_template("staff/catheter.html", c=c, d=d, created=request.args.get("created"),
                            csrf=generate_csrf(), qr_url=_codes().url(c), visits=visits, tz=tz,
                            reminders=reminders.history(s, c.id, tz), items=ITEM_LABELS)  # fmt: skip
@@ -120,32 +118,57 @@ def catheter(catheter_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/staff/catheters/<int:catheter_id>/card.png")
 @clinician_required
 def card(catheter_id: int):  # type: ignore[no-untyped-def]
-    """The ward's printable card: the QR code, the patient's initials, device, placement date."""
+    """The ward's printable card as an image (also shown on the catheter page)."""
     c = _visible_catheter(catheter_id)
-    d = dictionary_service.current(db())
-    qr = Image.open(_codes().png(c, _c().settings.media_root)).convert("RGB").resize((360, 360))
-    img = Image.new("RGB", (400, 520), "white")
-    img.paste(qr, (20, 20))
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.truetype(FONT, 26)
-    small = ImageFont.truetype(FONT, 20)
-    draw.text(
-        (20, 395),
-        f"{initials(c.patient.name)}  {d.label('device_types', c.device_type)}",
-        fill="black",
-        font=font,
-    )
-    draw.text(
-        (20, 440),
-        f"置管日期 {local_date(c.placed_at, _c().settings.timezone):%Y-%m-%d}",
-        fill="black",
-        font=small,
-    )
-    draw.text((20, 472), "维护时请出示此码", fill="#555555", font=small)
     buf = io.BytesIO()
-    img.save(buf, "PNG")
+    _card_image(c).save(buf, "PNG")
     buf.seek(0)
     return send_file(buf, mimetype="image/png", download_name=f"catheter-{c.id}.png")
+
+
+@bp.get("/staff/catheters/<int:catheter_id>/card.pdf")
+@clinician_required
+def card_pdf(catheter_id: int):  # type: ignore[no-untyped-def]
+    """The same card as a one-page PDF for the ward printer, drawn at twice the size and
+    300 dpi (about 68 × 88 mm); a deliberate download, so it is audited as one."""
+    c = _visible_catheter(catheter_id)
+    audit.record(
+        db(), _actor(), "print_card", "catheter", c.id, patient_id=c.patient_id, context="h5"
+    )
+    db().commit()
+    buf = io.BytesIO()
+    _card_image(c, scale=2).save(
+        buf, "PDF", resolution=300.0, quality=95, title=f"置管二维码卡片 {c.id}"
+    )
+    buf.seek(0)
+    return send_file(buf, mimetype="application/pdf", download_name=f"catheter-{c.id}.pdf")
+
+
+def _card_image(c: Catheter, scale: int = 1) -> Image.Image:
+    """The QR code, the patient's initials, device and placement date on a white card."""
+    d = dictionary_service.current(db())
+    qr = Image.open(_codes().png(c, _c().settings.media_root)).convert("RGB")
+    img = Image.new("RGB", (400 * scale, 520 * scale), "white")
+    # nearest neighbour keeps the modules sharp-edged at any size
+    img.paste(
+        qr.resize((360 * scale, 360 * scale), Image.Resampling.NEAREST), (20 * scale, 20 * scale)
+    )
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(FONT, 26 * scale)
+    small = ImageFont.truetype(FONT, 20 * scale)
+    placed = local_date(c.placed_at, _c().settings.timezone)
+    for y, text, face, colour in (
+        (
+            395,
+            f"{initials(c.patient.name)}  {d.label('device_types', c.device_type)}",
+            font,
+            "black",
+        ),
+        (440, f"置管日期 {placed:%Y-%m-%d}", small, "black"),
+        (472, "维护时请出示此码", small, "#555555"),
+    ):
+        draw.text((20 * scale, y * scale), text, fill=colour, font=face)
+    return img
 
 
 @bp.post("/staff/catheters/<int:catheter_id>/reissue")
@@ -192,7 +215,7 @@ def scanned(token: str):  # type: ignore[no-untyped-def]
 
     account_id = web_session.get("account_id")
     if account_id and access.account_may_see_patient(s, account_id, c.patient_id):
-        return redirect(url_for("patient.patient", patient_id=c.patient_id))
+        return redirect(url_for("patient.catheter", catheter_id=c.id))
     return render_template("staff/scan_signin.html", next=request.path), 401
 
 

@@ -5,6 +5,7 @@ bot as the URL, a phone camera opens the H5 page."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -61,12 +62,17 @@ class QrCodes:
         return catheter
 
     def png(self, catheter: Catheter, media_root: Path) -> Path:
-        """The QR image, kept under the media root by catheter and token version."""
-        path = media_root / "qr" / f"catheter-{catheter.id}-v{catheter.qr_token_version}.png"
+        """The QR image, kept under the media root by catheter, token version and a hash of
+        the URL it encodes: a new PUBLIC_BASE_URL or SECRET_KEY never serves a stale image."""
+        url = self.url(catheter)
+        digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+        path = (
+            media_root / "qr" / f"catheter-{catheter.id}-v{catheter.qr_token_version}-{digest}.png"
+        )
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             buf = io.BytesIO()
-            qrcode.make(self.url(catheter), box_size=10, border=2).save(buf)
+            qrcode.make(url, box_size=10, border=2).save(buf)
             tmp = path.with_suffix(".part")
             tmp.write_bytes(buf.getvalue())
             tmp.replace(path)

@@ -34,8 +34,8 @@ pytestmark = [pytest.mark.db, pytest.mark.redis]
 ID = "11010519491231002" + idcard.check_digit("11010519491231002")
 
 
-@pytest.fixture
-def app(settings, engine, redis_conn, session, cipher):
+def add_nurse_and_outsider(session, cipher) -> None:
+    """本院's nurse N001 / Nurse1234 and an outside clinician 13900009999 / Outside123."""
     home = Institution(code="HOME", name="本院", is_home=True)
     session.add_all([
         Staff(institution=home, staff_no="N001", name="李护士", role=StaffRole.NURSE,
@@ -45,6 +45,11 @@ def app(settings, engine, redis_conn, session, cipher):
               phone_index=cipher.blind_index("13900009999", kind="phone"),
               password_hash=auth.hash_password("Outside123"), password_changed_at=utcnow()),
     ])  # fmt: skip
+
+
+@pytest.fixture
+def app(settings, engine, redis_conn, session, cipher):
+    add_nurse_and_outsider(session, cipher)
     # a follower already bound to this person (e.g. a relative who bound earlier)
     p = Patient(name="赵大爷", id_card_index=cipher.blind_index(ID, kind="id_card"))
     acc = PatientAccount(openid="o_zhao", ih_user_id="ih-z")

@@ -1,9 +1,10 @@
 """The patient's home card in chat (P2.4, P2.5): the active 就诊人, their catheters with
-status in words, unread reminders, and the entries; and the reminder list."""
+status in words, unread reminders, and the entries; the reminder list; the history summary."""
 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -11,13 +12,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
-from bot.models import Catheter, InAppMessage, Patient, utcnow
+from bot.models import Catheter, InAppMessage, MaintenanceRecord, Patient, utcnow
 from bot.models.enums import CatheterState
 from bot.services import dictionary as dictionary_service
+from bot.services import history
 
 from . import gate
 from .account import bind_card
 from .runtime import runtime
+
+RECENT_VISITS = 3  # maintenance visits in the chat summary; the H5 page has them all
 
 
 def _patient_id(tracker: Tracker, dispatcher: CollectingDispatcher) -> int | None:
@@ -99,3 +103,44 @@ class ActionMyReminders(Action):
             text="最近的提醒：\n" + "\n".join(lines) if lines else "暂无维护提醒。"
         )
         return []
+
+
+def answer_history(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Answer “历史记录” in chat (P6.1, P6.3): the placements with their maintenance counts and
+    the last few visits, then a link to the full records on the H5 page."""
+    patient_id = _patient_id(tracker, dispatcher)
+    if patient_id is None:
+        return
+    rt = runtime()
+    tz = rt.settings.timezone
+    with rt.uow() as uow:
+        s = uow.session
+        patient = s.get(Patient, patient_id)
+        assert patient is not None
+        name = patient.name
+        rows = history.placements(
+            s, dictionary_service.current(s), patient_id, local_date(utcnow(), tz), tz
+        )
+        devices = {p.catheter.id: p.device for p in rows}
+        recent = history.visits(s, list(devices), limit=RECENT_VISITS)
+        lines = [f"{name}的置管记录（共{len(rows)}次）："] if rows else [f"{name}暂无置管记录。"]
+        lines += [
+            f"· {p.device} {p.placed_on:%Y-%m-%d}置入【{p.status_label}】，维护{p.visits}次"
+            for p in rows
+        ]
+        lines += [f"最近{len(recent)}次维护："] if recent else []
+        lines += [_visit_line(v, devices[v.catheter_id], tz) for v in recent]
+    dispatcher.utter_message(text="\n".join(lines))
+    dispatcher.utter_message(custom={
+        "card": "news", "title": f"{name}的置管与维护记录",
+        "description": "查看每次置管的登记表、全部维护记录与提醒。",
+        "url": f"{rt.settings.public_base_url}/h5/patients/{patient_id}",
+    })  # fmt: skip
+
+
+def _visit_line(v: MaintenanceRecord, device: str, tz: ZoneInfo) -> str:
+    """· 11-20 PICC 冲封管、更换敷料，外露3.5cm，臂围26.0cm"""
+    items = "、".join(history.items_done(v)) or "维护"
+    sizes = (("外露", v.external_length_cm), ("臂围", v.arm_circumference_cm))
+    measured = "".join(f"，{label}{value}cm" for label, value in sizes if value is not None)
+    return f"· {local_date(v.performed_at, tz):%m-%d} {device} {items}{measured}"

@@ -96,8 +96,8 @@ class ActionScanQr(Action):
 
 
 class ActionShowQr(Action):
-    """The patient's code as an image (tap to zoom in WeChat); a clinician's "二维码" is about
-    a patient and is answered with how to scan."""
+    """The patient's code as an image (tap to zoom in WeChat) with a link to the full-screen
+    H5 view; a clinician's "二维码" is about a patient and is answered with how to scan."""
 
     def name(self) -> str:
         return "action_show_qr"
@@ -122,13 +122,18 @@ class ActionShowQr(Action):
             ).all()  # fmt: skip
             d = dictionary_service.current(uow.session)
             images = [
-                (catheters.describe(d, c), str(codes().png(c, rt.settings.media_root)))
+                (c.id, catheters.describe(d, c), str(codes().png(c, rt.settings.media_root)))
                 for c in rows
             ]
         if not images:
             dispatcher.utter_message(text="当前就诊人没有在位的导管，暂无置管二维码。")
             return []
-        for label, path in images:
-            dispatcher.utter_message(text=f"{label}：请维护时出示此二维码（点击图片可放大）。")
+        base = rt.settings.public_base_url
+        for catheter_id, label, path in images:  # two messages each: WeChat allows five replies
+            dispatcher.utter_message(custom={
+                "card": "news", "title": f"{label}：置管二维码",
+                "description": "请维护时出示此二维码。点击打开全屏大图，方便护士扫描。",
+                "url": f"{base}/h5/catheters/{catheter_id}/qr",
+            })  # fmt: skip
             dispatcher.utter_message(image=path)
         return []

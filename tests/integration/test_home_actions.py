@@ -48,3 +48,49 @@ def test_unbound_followers_are_offered_binding_and_clinicians_refused(session):
         "/h5/bind"
     )
     assert "面向患者" in run(home.ActionMyReminders(), role="nurse", channel="work")[0]["text"]
+
+
+def test_history_in_chat_summarises_placements_and_the_last_visits_and_links_the_page(
+    session, settings
+):
+    from decimal import Decimal
+
+    from bot.models import MaintenanceRecord
+    from bot.models.enums import CatheterState
+    from nlu.actions import common
+
+    p = Patient(name="张三")
+    session.add(p)
+    session.flush()
+    picc = Catheter(patient_id=p.id, device_type="PICC", placed_at=utcnow() - timedelta(days=30))
+    port = Catheter(patient_id=p.id, device_type="PORT", placed_at=utcnow() - timedelta(days=400),
+                    state=CatheterState.REMOVED)  # fmt: skip
+    session.add_all([picc, port])
+    session.flush()
+    session.add_all(
+        [MaintenanceRecord(catheter_id=port.id, performed_at=utcnow() - timedelta(days=60), flushed=True)]
+        + [MaintenanceRecord(catheter_id=picc.id, performed_at=utcnow() - timedelta(days=d), flushed=True,
+                             dressing_changed=d == 1, external_length_cm=Decimal("3.5"))
+           for d in (22, 15, 8, 1)]
+    )  # fmt: skip
+    session.commit()
+    message = {"intent": {"name": "history"}, "entities": [], "text": "历史记录",
+               "metadata": {"role": "patient", "channel": "mp", "active_patient_id": p.id}}  # fmt: skip
+    d = CollectingDispatcher()
+    common.ActionNotYet().run(
+        d, Tracker("mp:o", {}, message, [], False, None, {}, "action_listen"), {}
+    )
+    summary, card = d.messages
+    text = summary["text"]
+    assert "即将上线" not in text and "张三的置管记录（共2次）" in text
+    assert "【已拔管】，维护1次" in text and "维护4次" in text
+    last = local_date(utcnow() - timedelta(days=1), settings.timezone)
+    assert "最近3次维护" in text and f"{last:%m-%d} PICC 冲封管、更换敷料，外露3.5cm" in text
+    assert text.count("\n· ") == 2 + 3  # two placements, three visits: short enough for chat
+    assert card["custom"]["url"] == f"{settings.public_base_url}/h5/patients/{p.id}"
+    d = CollectingDispatcher()
+    message["metadata"] = {"role": "nurse", "channel": "work"}
+    common.ActionNotYet().run(
+        d, Tracker("w:n", {}, message, [], False, None, {}, "action_listen"), {}
+    )
+    assert "面向患者" in d.messages[0]["text"]

@@ -120,9 +120,25 @@ def test_a_patient_gets_the_code_as_an_image_that_scans_back_to_the_catheter(
     [image] = [m["image"] for m in messages if m.get("image")]
     [found] = decode(Image.open(image))
     assert ward["codes"].catheter(session, found.data.decode()).id == ward["catheter"].id
+    [link] = [m["custom"] for m in messages if m.get("custom")]  # the full-screen view (P2.3)
+    assert link["url"] == f"{settings.public_base_url}/h5/catheters/{ward['catheter'].id}/qr"
+    assert "出示此二维码" in link["description"]
     messages, _ = run(
         scan.ActionShowQr(), "show_qr", role="patient", channel="mp", active_patient_id=None
     )
     assert "请先绑定就诊人" in messages[0]["text"]
     messages, _ = run(scan.ActionShowQr(), "show_qr", role="nurse", channel="work")
     assert "扫描患者的置管二维码" in messages[0]["text"]
+
+
+def test_a_new_public_address_or_key_never_serves_a_cached_code_of_the_old_one(tmp_path):
+    catheter = Catheter(id=7, qr_token_version=1)
+    old = QrCodes("key-1", "http://old.example")
+    for codes in (
+        old,
+        QrCodes("key-1", "https://new.example"),
+        QrCodes("key-2", "http://old.example"),
+    ):
+        [found] = decode(Image.open(codes.png(catheter, tmp_path)))
+        assert found.data.decode() == codes.url(catheter)
+    assert old.png(catheter, tmp_path) == old.png(catheter, tmp_path)  # cached, not redrawn

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.models import Agreement, Institution
 from bot.models.enums import AgreementKind
 
-from . import gate, home
+from . import gate
 from .runtime import runtime
 
 PATIENT_MENU = (
@@ -25,7 +25,8 @@ PATIENT_MENU = (
     "6. 绑定就诊人（发送“绑定就诊人”），切换就诊人（发送“切换就诊人”）\n"
     "7. 预约导管维护门诊（发送“预约维护”，需先绑定就诊人）\n"
     "8. 上传检验检查报告：直接发送报告照片（需先绑定就诊人）\n"
-    "9. 我的导管、我的二维码、维护提醒（发送“我的导管”“我的二维码”“我的提醒”）"
+    "9. 我的导管、我的二维码、维护提醒（发送“我的导管”“我的二维码”“我的提醒”）\n"
+    "10. 历史记录：置管登记表与每次维护记录（发送“历史记录”）"
 )
 CLINICIAN_MENU = (
     "医护功能：\n"
@@ -35,8 +36,8 @@ CLINICIAN_MENU = (
     "4. 并发症上报：发送“上报并发症”\n"
     "5. 发起会诊：发送“申请会诊”\n"
     "6. 扫码：点击菜单“扫码”扫描患者置管二维码，查看患者卡片后可直接登记维护\n"
-    "置管登记、今日待维护列表、随访计划（分级、周期、下次维护日期）请在应用主页或导管详情页设置；"
-    "在对话中设置随访、会诊群聊即将上线。"
+    "7. 随访设置：发送“张三下次维护定在下周五”或“12床改为高危，每2天随访”\n"
+    "置管登记和完整的随访计划在应用主页和导管详情页；会诊群聊即将上线。"
 )
 
 # What each feature that is not built yet is called, for an honest answer.
@@ -44,8 +45,6 @@ NOT_YET = {
     "cancel_appointment": "取消预约",
     "my_appointments": "我的预约",
     "handle_complication": "并发症处理",
-    "set_next_maintenance": "设置下次维护时间",
-    "set_follow_up": "随访周期与分级设置",
     "outside_records": "外院记录汇总",
     "my_consultations": "我的会诊",
     "card_button": "卡片操作",
@@ -53,7 +52,7 @@ NOT_YET = {
     "scan_scene": "扫码关注场景",
 }
 CLINICIAN_FEATURES = {
-    "handle_complication", "set_next_maintenance", "set_follow_up",
+    "handle_complication",
     "outside_records", "my_consultations",
 }  # fmt: skip
 
@@ -223,8 +222,6 @@ class ActionNotYet(Action):
                 )
             )
             return []
-        if intent == "history":  # answered for real; the rule still names this action
-            home.answer_history(dispatcher, tracker)
             return []
         if intent == "inform" or intent not in NOT_YET:
             dispatcher.utter_message(

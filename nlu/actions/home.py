@@ -105,6 +105,17 @@ class ActionMyReminders(Action):
         return []
 
 
+class ActionHistory(Action):
+    def name(self) -> str:
+        return "action_history"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        answer_history(dispatcher, tracker)
+        return []
+
+
 def answer_history(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """Answer “历史记录” in chat (P6.1, P6.3): the placements with their maintenance counts and
     the last few visits, then a link to the full records on the H5 page."""

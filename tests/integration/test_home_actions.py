@@ -57,7 +57,6 @@ def test_history_in_chat_summarises_placements_and_the_last_visits_and_links_the
 
     from bot.models import MaintenanceRecord
     from bot.models.enums import CatheterState
-    from nlu.actions import common
 
     p = Patient(name="张三")
     session.add(p)
@@ -77,7 +76,7 @@ def test_history_in_chat_summarises_placements_and_the_last_visits_and_links_the
     message = {"intent": {"name": "history"}, "entities": [], "text": "历史记录",
                "metadata": {"role": "patient", "channel": "mp", "active_patient_id": p.id}}  # fmt: skip
     d = CollectingDispatcher()
-    common.ActionNotYet().run(
+    home.ActionHistory().run(
         d, Tracker("mp:o", {}, message, [], False, None, {}, "action_listen"), {}
     )
     summary, card = d.messages
@@ -90,7 +89,7 @@ def test_history_in_chat_summarises_placements_and_the_last_visits_and_links_the
     assert card["custom"]["url"] == f"{settings.public_base_url}/h5/patients/{p.id}"
     d = CollectingDispatcher()
     message["metadata"] = {"role": "nurse", "channel": "work"}
-    common.ActionNotYet().run(
+    home.ActionHistory().run(
         d, Tracker("w:n", {}, message, [], False, None, {}, "action_listen"), {}
     )
     assert "面向患者" in d.messages[0]["text"]

@@ -15,6 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from bot.care.rules import local_date
 from bot.models import Catheter, Patient, Staff
 from bot.models.enums import ActorType, CatheterState
 from bot.security.masking import mask_name
@@ -43,7 +44,8 @@ class Found:
 
 def describe(d: Any, c: Catheter) -> str:
     where = "".join(x for x in (d.label("sides", c.side), d.label("veins", c.vein)) if x)
-    return f"{c.patient.name} {d.label('device_types', c.device_type)}{('（' + where + '）') if where else ''} {c.placed_at:%Y-%m-%d}置入"
+    placed = local_date(c.placed_at, runtime().settings.timezone)  # the hospital's calendar
+    return f"{c.patient.name} {d.label('device_types', c.device_type)}{('（' + where + '）') if where else ''} {placed:%Y-%m-%d}置入"
 
 
 def resolve(tracker: Tracker, value: Any) -> Found:

@@ -474,3 +474,13 @@ def test_registered_staff_need_no_application(domain, ward):
     f = nurse_form(application.ValidateApplicationForm(), domain, ward)
     f.say("申请注册", "apply_outside")
     assert "已是注册医护人员" in f.submit(application.ActionSubmitApplication())
+
+
+def test_placement_date_is_said_on_the_hospital_calendar(domain, ward, session, session_factory):
+    """A line placed at 04:00 Beijing time is placed that day, not the UTC day before."""
+    c = session.get(Catheter, ward["port"].id)
+    c.placed_at = datetime(2026, 11, 19, 20, 0, tzinfo=UTC)  # 2026-11-20 04:00 in Shanghai
+    session.commit()
+    f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
+    said = f.say("登记维护 赵港", "register_maintenance", [("patient_name", "赵港")])
+    assert "2026-11-20置入" in said

@@ -2,7 +2,8 @@
 their reminders and outbox rows (what the worker then sends), and the process's peak memory.
 Target (issue 6): under 10 s and under 300 MB.
 
-With a PostgreSQL DATABASE_URL it works in a scratch database next to it (created, dropped
+With a PostgreSQL DATABASE_URL it works in a scratch database next to it, named after it
+(``<database>_bench_sweep``: two engineers' runs on one server do not clash; created, dropped
 after); otherwise in a temporary SQLite file.
 """
 
@@ -21,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from bot import migrate
 from bot.db import make_engine, make_session_factory
-from bot.jobs.queues import enqueue_sends
+from bot.jobs.queues import SEND_BATCH, enqueue_sends
 from bot.models import (
     Catheter,
     InAppMessage,
@@ -40,14 +41,19 @@ BATCH = 10_000
 TZ_NAME = "Asia/Shanghai"
 
 
+def _scratch_name() -> str:
+    return f"{make_url(os.environ['DATABASE_URL']).database or 'vam'}_bench_sweep"
+
+
 def _database() -> tuple[str, str | None]:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql"):
-        scratch = make_url(url).set(database="vam_bench_sweep")
+        name = _scratch_name()
+        scratch = make_url(url).set(database=name)
         admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS vam_bench_sweep"))
-            conn.execute(text("CREATE DATABASE vam_bench_sweep"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
         return scratch.render_as_string(hide_password=False), "postgresql"
     return f"sqlite:///{tempfile.mkdtemp()}/sweep.db", None
@@ -134,13 +140,14 @@ def main() -> None:
             isolation_level="AUTOCOMMIT",
         )
         with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS vam_bench_sweep"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{_scratch_name()}"'))
         admin.dispose()
     print(f"reminder sweep, {os.cpu_count()} cores, {'PostgreSQL' if kind else 'SQLite'}, "
           f"{CATHETERS:,} catheters in place (generated in {generated:.1f} s)")  # fmt: skip
     print(f"first sweep: {elapsed:.1f} s to select and enqueue ({swept:.1f} s in the database) — "
           f"{result.created:,} reminders, {counts['inapp_messages']:,} in-app messages, "
-          f"{len(result.outbox_ids):,} outbox rows, {queued:,} send jobs in Redis (target < 10 s)")  # fmt: skip
+          f"{len(result.outbox_ids):,} outbox rows, {queued:,} send jobs in Redis (up to {SEND_BATCH} rows each; "
+          f"target < 10 s)")  # fmt: skip
     print(
         f"second sweep 5 minutes later: {second:.1f} s, {again.created} new reminders, {len(again.outbox_ids)} queued"
     )

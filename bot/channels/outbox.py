@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.adapters.media import UploadCache
 from bot.adapters.wechat import Senders, WeChatError
 from bot.jobs.context import current
-from bot.jobs.queues import enqueue_send
+from bot.jobs.queues import enqueue_send, enqueue_send_later
 from bot.models import OutboxMessage, utcnow
 from bot.models.enums import Channel, DeliveryStatus
 from bot.security.crypto import PiiCipher
@@ -36,7 +36,11 @@ FALLBACK_REASONS = {"window_closed", "reply_count_exceeded"}
 
 
 class SendLater(Exception):
-    """A retryable failure; RQ runs the job again after its backoff."""
+    """A retryable failure; RQ runs the job again after its backoff (``delay``)."""
+
+    def __init__(self, message: str, delay: timedelta = timedelta(0)) -> None:
+        super().__init__(message)
+        self.delay = delay
 
 
 @dataclass
@@ -75,7 +79,7 @@ class Deliverer:
                     row.next_attempt_at = now + timedelta(seconds=delay)
                     uow.commit()
                     log.warning("outbox %s: %s; retrying in %ss", row.id, exc, delay)
-                    raise SendLater(str(exc)) from exc
+                    raise SendLater(str(exc), timedelta(seconds=delay)) from exc
                 row.status = DeliveryStatus.FAILED
                 log.error("outbox %s failed for good: %s", row.id, exc)
                 if exc.reason in FALLBACK_REASONS and row.payload.get("_fallback"):
@@ -137,14 +141,34 @@ class Deliverer:
         return fallback.id
 
 
-def send_outbox(outbox_id: int) -> str | None:
-    """RQ job: deliver one outbox row."""
+def _deliverer() -> Deliverer:
     ctx = current()
-    status = Deliverer(
+    return Deliverer(
         session_factory=ctx.session_factory,
         redis=ctx.redis,
         senders=ctx.adapters["senders"],
         uploads=ctx.adapters.get("uploads"),
         cipher=ctx.cipher,
-    ).deliver(outbox_id)
+    )
+
+
+def send_outbox(outbox_id: int) -> str | None:
+    """RQ job: deliver one outbox row."""
+    status = _deliverer().deliver(outbox_id)
     return None if status is None else status.value
+
+
+def send_outbox_batch(outbox_ids: list[int]) -> dict[str, int]:
+    """RQ job: deliver several outbox rows (a reminder sweep's) one after the other; a row
+    that must wait for a retry continues in a job of its own. Counts by outcome."""
+    deliverer = _deliverer()
+    counts: dict[str, int] = {}
+    for outbox_id in outbox_ids:
+        try:
+            status = deliverer.deliver(outbox_id)
+            outcome = "busy" if status is None else status.value
+        except SendLater as later:
+            enqueue_send_later(deliverer.redis, outbox_id, later.delay)
+            outcome = "retrying"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

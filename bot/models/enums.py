@@ -92,6 +92,7 @@ class ReminderKind(StrEnum):
 
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
+    QUEUED = "queued"  # a reminder handed to the outbox: its outbox row tells the outcome
     SENT = "sent"
     DELIVERED = "delivered"
     FAILED = "failed"

@@ -8,7 +8,7 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -75,12 +75,9 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     of the rows inserted."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (
-        insert(OutboxMessage)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.id)
-    )
-    return [row.id for row in session.execute(stmt, rows)]
+    table: Table = OutboxMessage.__table__  # type: ignore[assignment]  # Core, not the ORM's bulk path: a sweep writes thousands
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    return list(session.execute(stmt, rows).scalars())
 
 
 def sms_phone(cipher: PiiCipher, recipient: str) -> str:

@@ -1,13 +1,16 @@
 """The reminder sweep (P3.1–P3.3, A7.4): N days before the due date, on the day, and when
 overdue, once per catheter, due date, kind and channel.
 
-One set-based query finds the catheters in place whose next due date is within the window;
-each (catheter, due date, kind, channel) becomes a reminder row under a unique key, inserted
-with ON CONFLICT DO NOTHING, so two sweeps running at once — or a sweep re-run after a crash —
-create each reminder once. A reminder is delivered through the outbox (dedupe key
-``reminder:{id}``); a reminder whose outbox row is missing (a crash between the two) gets it
-on the next sweep. SMS respects the patient's quiet hours (``not_before``). Overdue patients of
-a tier with escalation are reported to their responsible nurse in WeChat Work.
+The sweep is set-based: one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` per channel writes the
+reminders of every catheter in place whose next due date is within the window (unique key
+catheter, due date, channel, kind), so two sweeps running at once — or a sweep re-run after a
+crash — create each reminder once. Bulk UPDATEs then settle what will not be sent now
+(replaced by a later reminder or a maintenance, no mobile, no followed account, quiet hours);
+only the reminders left get a message rendered in Python — an in-app message (the reminder is
+then sent), or an outbox row (dedupe key ``reminder:{id}``; the reminder is then queued and the
+outbox row tells the outcome) — page by page. A reminder still pending (a crash after its row
+was committed) gets its message on the next sweep. Overdue patients of a tier with escalation are
+reported to their responsible nurse in WeChat Work.
 """
 
 from __future__ import annotations
@@ -18,11 +21,25 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, func, insert, literal, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy import cast as cast_sql
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.care import rules
 from bot.care.dictionary import Dictionary
@@ -39,12 +56,16 @@ from bot.models import (
 from bot.models.enums import CatheterState, Channel, DeliveryStatus, ReminderKind
 from bot.security.crypto import PiiCipher
 
-from . import notify
+from . import notify, sql_words
 
 log = logging.getLogger(__name__)
-BATCH = 2000
+PAGE = 2000
+ANALYZE_AFTER = 10_000  # reminders written by one sweep
 PATIENT_CHANNELS = (Channel.INAPP, Channel.MP, Channel.SMS)
 KEY_PREFIX = "reminder:"
+REPLACED = "已被更新的提醒或维护记录取代"
+NO_PHONE = "没有手机号"
+NO_FOLLOWER = "没有关注公众号的绑定账号"
 
 
 # the outbox row delivering a reminder has the dedupe key "reminder:{id}"
@@ -82,69 +103,256 @@ def in_quiet_hours(local: datetime, start: str, end: str) -> datetime | None:
 
 def sweep(
     session: Session, d: Dictionary, cipher: PiiCipher, now: datetime, tz: ZoneInfo,
-    *, public_base_url: str, reminder_template: str = "",
+    *, public_base_url: str, reminder_template: str = "", reminder_api: str = "subscribe",
 ) -> SweepResult:  # fmt: skip
-    """Create the reminders due at ``now`` and the outbox rows that deliver them."""
+    """Create the reminders due at ``now``, settle those that will not be sent now, and write
+    the in-app messages and outbox rows of the others (their ids are in the result, to enqueue
+    after commit). ``reminder_api`` (``subscribe`` or ``template``) and ``reminder_template``
+    choose the WeChat message sent when the 48-hour customer-service window is closed."""
     today = rules.local_date(now, tz)
-    horizon = today + timedelta(days=d.reminder_days_before)
-    result = SweepResult()
-    query = (
-        select(Catheter.id, Catheter.patient_id, Catheter.next_due_on, Patient.reminder_channels)
-        .join(Patient, Patient.id == Catheter.patient_id)
-        .where(Catheter.state == CatheterState.IN_PLACE, Catheter.next_due_on <= horizon)
-        .order_by(Catheter.id)
-        .execution_options(yield_per=BATCH)
-    )
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        dialect_insert(Reminder)
-        .on_conflict_do_nothing(index_elements=["catheter_id", "due_on", "channel", "kind"])
-        .returning(Reminder.id)
-    )
-    # the reminders of this window that exist already: only the missing ones are written, so a
-    # sweep that finds nothing new writes nothing (ON CONFLICT still guards concurrent sweeps)
-    existing = set(
-        session.execute(
-            select(Reminder.catheter_id, Reminder.due_on, Reminder.channel, Reminder.kind)
-            .join(Catheter, Catheter.id == Reminder.catheter_id)
-            .where(Reminder.due_on == Catheter.next_due_on, Catheter.next_due_on <= horizon)
-        ).tuples()
-    )
-    rows: list[dict[str, object]] = []
-
-    def flush() -> None:
-        if rows:
-            result.created += len(session.execute(stmt, rows).all())
-            rows.clear()
-
-    allowed = {x.value for x in PATIENT_CHANNELS}
-    for catheter_id, patient_id, next_due, channels in session.execute(query):
-        kind = kind_for(d, next_due, today)
-        if kind is None:
-            continue
-        for channel in (Channel(c) for c in (channels or []) if c in allowed):
-            if (catheter_id, next_due, channel, kind) in existing:
-                continue
-            rows.append({"catheter_id": catheter_id, "patient_id": patient_id, "due_on": next_due,
-                         "kind": kind, "channel": channel, "status": DeliveryStatus.PENDING,
-                         "attempts": 0, "created_at": now})  # fmt: skip
-        if len(rows) >= BATCH:
-            flush()
-    flush()
-    _deliver_pending(session, d, cipher, now, tz, result, public_base_url, reminder_template)
+    created = _create(session, d, today, now)
+    result = SweepResult(created=sum(len(ids) for ids in created.values()))
+    if result.created >= ANALYZE_AFTER and _dialect(session) == "postgresql":
+        # the planner's statistics do not know the rows just written: without this it picks
+        # nested loops for the bulk updates below that take seconds instead of milliseconds
+        session.execute(sql_text("ANALYZE reminders"))
+    _settle(session, today, now, tz)
+    fresh_inapp = min(created[Channel.INAPP], default=None)
+    result.delivered_inapp = _deliver_inapp(session, d, today, now, public_base_url, fresh_inapp)
+    fallback = _WeChatFallback(reminder_api, reminder_template, public_base_url)
+    _deliver(session, d, cipher, today, now, result, fallback)
     return result
 
 
-def _deliver_pending(
-    session: Session, d: Dictionary, cipher: PiiCipher, now: datetime, tz: ZoneInfo,
-    result: SweepResult, public_base_url: str, reminder_template: str,
-) -> None:  # fmt: skip
-    """Every pending reminder without its outbox row gets one (also after a crash), in batches:
-    one query reads them with their catheter and patient, bulk statements write the in-app
-    messages, outbox rows and statuses."""
-    today = rules.local_date(now, tz)
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _insert(session: Session, table: Any) -> Any:
+    """INSERT with ON CONFLICT support on either database."""
+    return (pg_insert if _dialect(session) == "postgresql" else sqlite_insert)(table)
+
+
+def _kind_for_due(due: Any, today: date) -> Any:
+    """The kind a due date calls for today, in SQL (BEFORE only inside the window, which the
+    caller's WHERE guarantees; as ``kind_for``)."""
+    typed = Reminder.kind.type
+    return case(
+        (due < today, literal(ReminderKind.OVERDUE, typed)),
+        (due == today, literal(ReminderKind.DUE, typed)),
+        else_=literal(ReminderKind.BEFORE, typed),
+    )
+
+
+def _wants(dialect: str, channel: Channel) -> Any:
+    """The patient chose ``channel`` (``patients.reminder_channels``, a JSON list)."""
+    if dialect == "postgresql":
+        return type_coerce(Patient.reminder_channels, JSONB).has_key(channel.value)
+    chosen = func.json_each(Patient.reminder_channels).table_valued("value")
+    return exists().select_from(chosen).where(chosen.c.value == channel.value)
+
+
+def _create(
+    session: Session, d: Dictionary, today: date, now: datetime
+) -> dict[Channel, list[int]]:
+    """One INSERT … SELECT per channel writes the missing reminders of every catheter in place
+    due within the window; their ids by channel. In-app reminders are written sent (their
+    messages follow in the same transaction), those that cannot be sent failed. NOT EXISTS leaves out the reminders written
+    already (a sweep that finds nothing new writes nothing and draws no ids from the
+    sequence); ON CONFLICT DO NOTHING guards against a concurrent sweep."""
+    horizon = today + timedelta(days=d.reminder_days_before)
+    kind = _kind_for_due(Catheter.next_due_on, today)
+    columns = ["catheter_id", "patient_id", "due_on", "kind", "channel", "status", "last_error",
+               "sent_at", "attempts", "created_at"]  # fmt: skip
+    created: dict[Channel, list[int]] = {}
+    for channel in PATIENT_CHANNELS:
+        # a reminder that cannot be sent is written failed, with the reason (no later UPDATE)
+        unreachable, reason = _unreachable(channel, Catheter.patient_id)
+        status_type = Reminder.status.type
+        initial = DeliveryStatus.SENT if channel is Channel.INAPP else DeliveryStatus.PENDING
+        written = exists().where(
+            Reminder.catheter_id == Catheter.id,
+            Reminder.due_on == Catheter.next_due_on,
+            Reminder.channel == channel,
+            Reminder.kind == kind,
+        )
+        rows = (
+            select(
+                Catheter.id,
+                Catheter.patient_id,
+                Catheter.next_due_on,
+                kind,
+                literal(channel, Reminder.channel.type),
+                case(
+                    (unreachable, literal(DeliveryStatus.FAILED, status_type)),
+                    else_=literal(initial, status_type),
+                ),
+                case((unreachable, literal(reason)), else_=None),
+                literal(now if channel is Channel.INAPP else None, Reminder.sent_at.type),
+                literal(0),
+                literal(now, Reminder.created_at.type),
+            )  # fmt: skip
+            .join(Patient, Patient.id == Catheter.patient_id)
+            .where(
+                Catheter.state == CatheterState.IN_PLACE,
+                Catheter.next_due_on <= horizon,
+                _wants(_dialect(session), channel),
+                ~written,
+            )  # fmt: skip
+            .order_by(Catheter.id)  # concurrent sweeps take the keys in the same order
+        )
+        stmt = (
+            _insert(session, Reminder.__table__)
+            .from_select(columns, rows)
+            .on_conflict_do_nothing(index_elements=["catheter_id", "due_on", "channel", "kind"])
+            .returning(Reminder.__table__.c.id)
+        )
+        created[channel] = list(session.execute(stmt).scalars())
+    return created
+
+
+def _unreachable(channel: Channel, patient_id: Any) -> tuple[Any, str | None]:
+    """When a patient cannot get a reminder on ``channel``, in SQL, and why."""
+    if channel is Channel.SMS:
+        p = aliased(Patient)  # the caller may select from patients already
+        return exists().where(p.id == patient_id, p.phone_enc.is_(None)), NO_PHONE
+    if channel is Channel.MP:
+        follower = exists().where(
+            PatientProfile.patient_id == patient_id,
+            PatientAccount.id == PatientProfile.account_id,
+            PatientAccount.subscribed.is_(True),
+        )
+        return ~follower, NO_FOLLOWER
+    return literal(False), None
+
+
+def _open(now: datetime) -> Any:
+    """Reminders still to deliver: pending (not yet in the outbox), not held by quiet hours."""
+    return and_(
+        Reminder.status == DeliveryStatus.PENDING,
+        or_(Reminder.not_before.is_(None), Reminder.not_before <= now),
+    )
+
+
+def _settle(session: Session, today: date, now: datetime, tz: ZoneInfo) -> None:
+    """Bulk UPDATEs for the open reminders that will not be sent now: replaced (by a later
+    kind, a maintenance that moved the due date, a removal), no mobile for SMS, no followed
+    account for WeChat, and SMS in the patient's quiet hours (held until they end)."""
+    replaced = or_(
+        exists().where(
+            Catheter.id == Reminder.catheter_id,
+            or_(
+                Catheter.state != CatheterState.IN_PLACE,
+                Catheter.next_due_on.is_(None),
+                Catheter.next_due_on != Reminder.due_on,
+            ),
+        ),  # fmt: skip
+        and_(Reminder.due_on < today, Reminder.kind != ReminderKind.OVERDUE),
+        and_(Reminder.due_on == today, Reminder.kind == ReminderKind.BEFORE),
+    )
+    _update(session, and_(_open(now), replaced),
+            {"status": DeliveryStatus.SKIPPED, "last_error": REPLACED})  # fmt: skip
+    for channel in (Channel.SMS, Channel.MP):  # the mobile or the follower went since
+        unreachable, reason = _unreachable(channel, Reminder.patient_id)
+        _update(session, and_(_open(now), Reminder.channel == channel, unreachable),
+                {"status": DeliveryStatus.FAILED, "last_error": reason})  # fmt: skip
     local = now.astimezone(tz)
-    order = [ReminderKind.BEFORE, ReminderKind.DUE, ReminderKind.OVERDUE]
+    quiet_hours = session.execute(
+        select(Patient.quiet_start, Patient.quiet_end)
+        .distinct()
+        .join(Reminder, Reminder.patient_id == Patient.id)
+        .where(_open(now), Reminder.channel == Channel.SMS)
+    ).all()
+    for start, end in quiet_hours:
+        resume = in_quiet_hours(local, start, end)
+        if resume is not None:
+            same = exists().where(Patient.id == Reminder.patient_id, Patient.quiet_start == start,
+                                  Patient.quiet_end == end)  # fmt: skip
+            _update(session, and_(_open(now), Reminder.channel == Channel.SMS, same),
+                    {"not_before": resume.astimezone(UTC)})  # fmt: skip
+
+
+def _update(session: Session, where: Any, values: dict[str, Any]) -> None:
+    session.execute(
+        update(Reminder).where(where).values(values).execution_options(synchronize_session=False)
+    )
+
+
+def _deliver_inapp(
+    session: Session, d: Dictionary, today: date, now: datetime, base_url: str, fresh: int | None
+) -> int:
+    """The in-app reminders written by this sweep (ids from ``fresh`` on, sent) and the open
+    ones (a crash) become in-app messages in one INSERT … SELECT, worded by the database from
+    ``WORDS``; the number of messages written."""
+    dialect = _dialect(session)
+    labels = {code: d.label("device_types", code) for code in d.device_types}
+    values = {
+        "name": Patient.name,
+        "device": case(labels, value=Catheter.device_type, else_=Catheter.device_type)
+        if labels
+        else Catheter.device_type,
+        "date": sql_words.month_day(dialect, Reminder.due_on),
+        "days": sql_words.days_after(dialect, Reminder.due_on, today),
+    }
+    title = case({kind: literal(words[0]) for kind, words in WORDS.items()}, value=Reminder.kind)
+    body = case(
+        {kind: sql_words.render(words[1], values) for kind, words in WORDS.items()},
+        value=Reminder.kind,
+    )
+    has_message = exists().where(InAppMessage.reminder_id == Reminder.id)
+    new = and_(Reminder.status == DeliveryStatus.SENT, Reminder.id >= fresh) if fresh else false()
+    inapp = and_(Reminder.channel == Channel.INAPP, or_(_open(now), new), ~has_message)
+    rows = (
+        select(
+            Reminder.patient_id,
+            Reminder.id,
+            literal("reminder"),
+            title,
+            body,
+            literal(f"{base_url}/h5/home"),
+            literal(now, InAppMessage.created_at.type),
+        )  # fmt: skip
+        .join(Catheter, Catheter.id == Reminder.catheter_id)
+        .join(Patient, Patient.id == Reminder.patient_id)
+        .where(inapp)
+        .order_by(Reminder.id)
+    )
+    table = InAppMessage.__table__
+    stmt = (
+        _insert(session, table)
+        .from_select(["patient_id", "reminder_id", "kind", "title", "body", "link", "created_at"], rows)
+        .on_conflict_do_nothing(index_elements=["reminder_id"])  # a concurrent sweep's
+        .returning(table.c.id)
+    )  # fmt: skip
+    written = len(session.execute(stmt).all())
+    _update(session, and_(_open(now), Reminder.channel == Channel.INAPP, has_message),
+            {"status": DeliveryStatus.SENT, "sent_at": now})  # fmt: skip
+    return written
+
+
+@dataclass(frozen=True)
+class _WeChatFallback:
+    api: str  # "subscribe" or "template"
+    template_id: str
+    base_url: str
+
+    def message(self, device: str, due: date, title: str) -> dict[str, object]:
+        """The message sent when the 48-hour customer-service window is closed: a subscribe
+        message (``message/subscribe/bizsend``, opens ``page``) or a template message
+        (``message/template/send``, opens ``url``); fields thing1 (device), time2 (due date),
+        thing3 (title), at most 20 characters each."""
+        link = "page" if self.api == "subscribe" else "url"
+        return {"_api": self.api, "template_id": self.template_id or "reminder", link: f"{self.base_url}/h5/home",
+                "data": {"thing1": {"value": device[:20]}, "time2": {"value": f"{due:%Y年%m月%d日}"},
+                         "thing3": {"value": title[:20]}}}  # fmt: skip
+
+
+def _deliver(
+    session: Session, d: Dictionary, cipher: PiiCipher, today: date, now: datetime,
+    result: SweepResult, fallback: _WeChatFallback,
+) -> None:  # fmt: skip
+    """The open WeChat and SMS reminders left after ``_settle`` get their outbox rows, a page
+    at a time (keyset on the id: bounded memory), and are then queued."""
     query = (
         select(
             Reminder.id,
@@ -152,132 +360,78 @@ def _deliver_pending(
             Reminder.channel,
             Reminder.due_on,
             Reminder.patient_id,
-            Catheter.next_due_on,
-            Catheter.state,
             Catheter.device_type,
             Patient.name,
             Patient.phone_enc,
-            Patient.quiet_start,
-            Patient.quiet_end,
         )  # fmt: skip
         .join(Catheter, Catheter.id == Reminder.catheter_id)
         .join(Patient, Patient.id == Reminder.patient_id)
-        .outerjoin(
-            OutboxMessage,
-            OutboxMessage.dedupe_key == _OUTBOX_KEY,
-        )
-        .where(
-            Reminder.status == DeliveryStatus.PENDING,
-            OutboxMessage.id.is_(None),
-            (Reminder.not_before.is_(None)) | (Reminder.not_before <= now),
-        )
+        .where(_open(now), Reminder.channel.in_([Channel.MP, Channel.SMS]))
         .order_by(Reminder.id)
+        .limit(PAGE)
     )
-    rows = session.execute(query).all()
-    for start in range(0, len(rows), BATCH):
-        batch = rows[start : start + BATCH]
-        mp_patients = {r.patient_id for r in batch if r.channel is Channel.MP}
-        openids: dict[int, str] = {}
-        if mp_patients:
-            for patient_id, openid in session.execute(
-                select(PatientProfile.patient_id, func.min(PatientAccount.openid))
-                .join(PatientAccount, PatientAccount.id == PatientProfile.account_id)
-                .where(PatientProfile.patient_id.in_(mp_patients), PatientAccount.subscribed.is_(True))
-                .group_by(PatientProfile.patient_id)
-            ):  # fmt: skip
-                openids[patient_id] = openid
-        updates: list[dict[str, Any]] = []
-        inapp: list[dict[str, Any]] = []
+    last = 0
+    while rows := session.execute(query.where(Reminder.id > last)).all():
+        last = rows[-1].id
+        openids = _openids(session, {r.patient_id for r in rows if r.channel is Channel.MP})
         outbox: list[dict[str, Any]] = []
-        for r in batch:
-            current = kind_for(d, r.due_on, today)
-            if (r.next_due_on != r.due_on or r.state is not CatheterState.IN_PLACE
-                    or (current in order and order.index(current) > order.index(r.kind))):  # fmt: skip
-                # held back (quiet hours) until a later reminder, or a new maintenance, replaced it
-                updates.append(
-                    {
-                        "id": r.id,
-                        "status": DeliveryStatus.SKIPPED,
-                        "last_error": "已被更新的提醒或维护记录取代",
-                    }
-                )
-                continue
+        for r in rows:
             device = d.label("device_types", r.device_type)
             overdue = rules.days_overdue(r.due_on, today)
-            title, body = _words(r.kind, r.name, device, r.due_on, overdue)
             key = f"{KEY_PREFIX}{r.id}"
-            if r.channel is Channel.INAPP:
-                inapp.append({"patient_id": r.patient_id, "reminder_id": r.id, "kind": "reminder", "title": title,
-                              "body": body, "link": f"{public_base_url}/h5/home", "created_at": now})  # fmt: skip
-                updates.append({"id": r.id, "status": DeliveryStatus.SENT, "sent_at": now})
-            elif r.channel is Channel.SMS:
-                phone = (
-                    cipher.decrypt(r.phone_enc, context="patient.phone") if r.phone_enc else None
-                )
-                if not phone:
-                    updates.append(
-                        {"id": r.id, "status": DeliveryStatus.FAILED, "last_error": "没有手机号"}
-                    )
-                    continue
-                resume = in_quiet_hours(local, r.quiet_start, r.quiet_end)
-                if resume is not None:
-                    updates.append({"id": r.id, "not_before": resume.astimezone(UTC)})
+            if r.channel is Channel.SMS:
+                phone = cipher.decrypt(r.phone_enc, context="patient.phone")
+                if phone is None:  # settled as "没有手机号" already
                     continue
                 template = "reminder_overdue" if r.kind is ReminderKind.OVERDUE else "reminder_due"
                 params = [r.name, device, str(overdue) if overdue else f"{r.due_on:%m月%d日}"]
                 outbox.append(notify.sms_row(cipher, phone, template, params, key=key, now=now))
-            elif r.channel is Channel.MP:
-                if r.patient_id not in openids:
-                    updates.append(
-                        {
-                            "id": r.id,
-                            "status": DeliveryStatus.FAILED,
-                            "last_error": "没有关注公众号的绑定账号",
-                        }
-                    )
-                    continue
-                body_ = {"msgtype": "text", "text": {"content": f"{title}\n{body}"},
-                         "_fallback": _subscribe(reminder_template, device, r.due_on, title, public_base_url)}  # fmt: skip
+            elif r.patient_id in openids:  # WeChat; no followed account was settled as failed
+                title, body = _words(r.kind, r.name, device, r.due_on, overdue)
+                payload = {"msgtype": "text", "text": {"content": f"{title}\n{body}"},
+                           "_fallback": fallback.message(device, r.due_on, title)}  # fmt: skip
                 outbox.append({"dedupe_key": key, "channel": Channel.MP, "recipient": openids[r.patient_id],
-                               "msg_type": "text", "payload": body_, "status": DeliveryStatus.PENDING,
+                               "msg_type": "text", "payload": payload, "status": DeliveryStatus.PENDING,
                                "attempts": 0, "created_at": now})  # fmt: skip
-        if inapp:
-            session.execute(insert(InAppMessage), inapp)
-            result.delivered_inapp += len(inapp)
+        # a row a concurrent sweep wrote first is left out by ON CONFLICT; either way the
+        # reminder is in the outbox now
         if outbox:
             result.outbox_ids += notify.insert_rows(session, outbox)
-        _update_grouped(session, updates)
+            queued = [int(o["dedupe_key"].removeprefix(KEY_PREFIX)) for o in outbox]
+            _update(session, Reminder.id.in_(queued), {"status": DeliveryStatus.QUEUED})
 
 
-def _update_grouped(session: Session, updates: list[dict[str, Any]]) -> None:
-    """One UPDATE … WHERE id IN (…) per distinct set of values (a handful per batch)."""
-    groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
-    for u in updates:
-        values = tuple(sorted((k, v) for k, v in u.items() if k != "id"))
-        groups.setdefault(values, []).append(int(u["id"]))
-    for values, ids in groups.items():
-        session.execute(update(Reminder).where(Reminder.id.in_(ids)).values(dict(values)))
+def _openids(session: Session, patient_ids: set[int]) -> dict[int, str]:
+    """A followed account's openid for each patient that has one (several: the first)."""
+    if not patient_ids:
+        return {}
+    rows = session.execute(
+        select(PatientProfile.patient_id, func.min(PatientAccount.openid))
+        .join(PatientAccount, PatientAccount.id == PatientProfile.account_id)
+        .where(PatientProfile.patient_id.in_(patient_ids), PatientAccount.subscribed.is_(True))
+        .group_by(PatientProfile.patient_id)
+    )
+    return {patient_id: openid for patient_id, openid in rows}
+
+
+# title and body of each kind; {date} is the due date as "12月03日", {days} the days overdue.
+# Python words one message with them (WeChat), the database thousands (in-app, sql_words).
+WORDS = {
+    ReminderKind.OVERDUE: (
+        "导管维护已逾期",
+        "{name}的{device}维护已逾期{days}天（应于{date}），请尽快到医院或就近机构维护。",
+    ),
+    ReminderKind.DUE: (
+        "今日需维护导管",
+        "{name}的{device}今天（{date}）需要维护，请按时到医院或就近机构维护。",
+    ),
+    ReminderKind.BEFORE: ("导管维护提醒", "{name}的{device}将于{date}到期维护，请提前安排。"),
+}
 
 
 def _words(kind: ReminderKind, name: str, device: str, due: date, overdue: int) -> tuple[str, str]:
-    if kind is ReminderKind.OVERDUE:
-        return (
-            "导管维护已逾期",
-            f"{name}的{device}维护已逾期{overdue}天（应于{due:%m月%d日}），请尽快到医院或就近机构维护。",
-        )
-    if kind is ReminderKind.DUE:
-        return (
-            "今日需维护导管",
-            f"{name}的{device}今天（{due:%m月%d日}）需要维护，请按时到医院或就近机构维护。",
-        )
-    return "导管维护提醒", f"{name}的{device}将于{due:%m月%d日}到期维护，请提前安排。"
-
-
-def _subscribe(template: str, device: str, due: date, title: str, base: str) -> dict[str, object]:
-    """The subscribe message used when the 48-hour customer-service window is closed."""
-    return {"_api": "subscribe", "template_id": template or "reminder", "page": f"{base}/h5/home",
-            "data": {"thing1": {"value": device[:20]}, "time2": {"value": f"{due:%Y年%m月%d日}"},
-                     "thing3": {"value": title[:20]}}}  # fmt: skip
+    title, body = WORDS[kind]
+    return title, body.format(name=name, device=device, date=f"{due:%m月%d日}", days=overdue)
 
 
 def escalate(session: Session, d: Dictionary, now: datetime, tz: ZoneInfo) -> list[int]:

@@ -321,3 +321,30 @@ def test_a_clicked_template_card_is_updated_so_it_cannot_be_pressed_twice(
     # the response code is single-use: a second update is refused for good
     again = outbox(session_factory, Channel.WORK, "user:n0001", update, key="upd2")
     assert deliverer.deliver(again) is DeliveryStatus.FAILED
+
+
+def test_a_batch_job_sends_its_rows_and_a_row_that_must_wait_gets_a_delayed_job_of_its_own(
+    sim, senders, settings, session_factory, redis_conn, cipher
+):
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    from bot.channels.outbox import send_outbox_batch
+    from bot.jobs import context
+
+    context.install(context.JobContext(settings=settings, session_factory=session_factory,
+                                       redis=redis_conn, cipher=cipher, adapters={"senders": senders}))  # fmt: skip
+    for user in ("o_first", "o_second"):
+        sim.state.user_message(user)
+    sim.state.add_fault(CUSTOM, -1, times=1)  # busy once: the first row waits
+    ids = [
+        outbox(session_factory, Channel.MP, user, TEXT, key=user)
+        for user in ("o_first", "o_second")
+    ]
+    assert send_outbox_batch(ids) == {"retrying": 1, "sent": 1}
+    assert status(session_factory, ids[0]).status is DeliveryStatus.PENDING
+    assert len(sim.state.messages("mp", "o_second")) == 1
+    registry = ScheduledJobRegistry(queue=Queue("outbound", connection=redis_conn))
+    assert registry.get_job_ids() == [f"outbound-{ids[0]}"]
+    assert send_outbox_batch(ids) == {"sent": 2}  # the retry (or a rerun) sends nothing twice
+    assert len(sim.state.messages("mp", "o_first")) == 1

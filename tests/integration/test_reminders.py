@@ -247,7 +247,28 @@ def test_the_scheduled_job_sweeps_and_queues_the_sends(due, session, settings, e
     session.commit()
     context.install(build_context(Container(settings)))
     assert sweep_reminders().startswith("created 3, in-app 1, queued 2")
-    assert sorted(Queue("outbound", connection=redis_conn).job_ids) == sorted(
-        f"outbound-{i}" for i in session.scalars(select(OutboxMessage.id))
-    )
+    jobs = Queue("outbound", connection=redis_conn).jobs
+    assert [job.func_name for job in jobs] == ["bot.channels.outbox.send_outbox_batch"]
+    assert sorted(jobs[0].args[0]) == sorted(session.scalars(select(OutboxMessage.id)))
     assert sweep_reminders().startswith("created 0, in-app 0, queued 0")
+
+
+def test_in_app_messages_worded_by_the_database_read_as_python_words_them(
+    due, session_factory, cipher, settings
+):
+    from bot.services import dictionary as dictionary_service
+
+    for day in (date(2026, 12, 8), date(2026, 12, 10), date(2026, 12, 13)):
+        run(session_factory, None, cipher, settings, at(settings, day, 10))
+    with session_factory() as s:
+        device = dictionary_service.current(s).label("device_types", "PICC")
+        got = [(m.title, m.body) for m in s.scalars(select(InAppMessage).order_by(InAppMessage.id))]
+    assert got == [
+        reminders._words(kind, "张三", device, date(2026, 12, 10), overdue)
+        for kind, overdue in (
+            (ReminderKind.BEFORE, 0),
+            (ReminderKind.DUE, 0),
+            (ReminderKind.OVERDUE, 3),
+        )
+    ]
+    assert got[2][1] == "张三的PICC维护已逾期3天（应于12月10日），请尽快到医院或就近机构维护。"

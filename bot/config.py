@@ -23,6 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
 WECHAT_API_DEFAULT = "https://api.weixin.qq.com"
 WECOM_API_DEFAULT = "https://qyapi.weixin.qq.com"
+SMS_API_DEFAULTS = {
+    "tencent": "https://sms.tencentcloudapi.com",
+    "aliyun": "https://dysmsapi.aliyuncs.com",
+}
 
 
 class ConfigError(Exception):
@@ -57,14 +61,17 @@ class Settings:
     internet_hospital_base: str = ""
     internet_hospital_client_id: str = ""
     internet_hospital_client_secret: str = ""
-    sms_provider: str = ""  # "tencent", or empty: no SMS
-    sms_api_base: str = "https://sms.tencentcloudapi.com"
+    sms_provider: str = ""  # "tencent", "aliyun", or empty: no SMS
+    sms_api_base: str = SMS_API_DEFAULTS["tencent"]
     sms_secret_id: str = ""
     sms_secret_key: str = ""
     sms_sdk_app_id: str = ""
     sms_sign_name: str = ""
     sms_templates: dict[str, str] = field(default_factory=dict)
-    # the official account's subscribe-message template for maintenance reminders
+    # the message a maintenance reminder is sent as when the 48-hour customer-service window
+    # is closed: "subscribe" (message/subscribe/bizsend) or "template" (message/template/send),
+    # and that message's template id
+    wechat_reminder_message: str = "subscribe"
     wechat_reminder_template_id: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -191,22 +198,34 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         internet_hospital_base=env.get("INTERNET_HOSPITAL_BASE", "").rstrip("/"),
         internet_hospital_client_id=env.get("INTERNET_HOSPITAL_CLIENT_ID", ""),
         internet_hospital_client_secret=env.get("INTERNET_HOSPITAL_CLIENT_SECRET", ""),
-        sms_provider=_sms_provider(env),
-        sms_api_base=env.get("SMS_API_BASE", "https://sms.tencentcloudapi.com").rstrip("/"),
+        sms_provider=(sms_provider := _sms_provider(env)),
+        sms_api_base=(
+            env.get("SMS_API_BASE")
+            or SMS_API_DEFAULTS.get(sms_provider, SMS_API_DEFAULTS["tencent"])
+        ).rstrip("/"),
         sms_secret_id=env.get("SMS_SECRET_ID", ""),
         sms_secret_key=env.get("SMS_SECRET_KEY", ""),
         sms_sdk_app_id=env.get("SMS_SDK_APP_ID", ""),
         sms_sign_name=env.get("SMS_SIGN_NAME", ""),
         sms_templates=_json_map(env, "SMS_TEMPLATES"),
+        wechat_reminder_message=_choice(env, "WECHAT_REMINDER_MESSAGE", ("subscribe", "template")),
         wechat_reminder_template_id=env.get("WECHAT_REMINDER_TEMPLATE_ID", ""),
     )
 
 
 def _sms_provider(env: Mapping[str, str]) -> str:
     provider = env.get("SMS_PROVIDER", "").strip().lower()
-    if provider not in ("", "tencent"):
-        raise ConfigError(f"SMS_PROVIDER: 'tencent' or empty, got {provider!r}")
+    if provider not in ("", *SMS_API_DEFAULTS):
+        raise ConfigError(f"SMS_PROVIDER: 'tencent', 'aliyun' or empty, got {provider!r}")
     return provider
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed``; the first when unset."""
+    value = env.get(name, "").strip().lower() or allowed[0]
+    if value not in allowed:
+        raise ConfigError(f"{name}: one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 def _json_map(env: Mapping[str, str], name: str) -> dict[str, str]:

@@ -19,6 +19,8 @@ SMS_DEV_TEMPLATES = {
     "reminder_due": "1000003",
     "reminder_overdue": "1000004",
 }
+# the same with the simulator's Aliyun template codes
+SMS_DEV_TEMPLATES_ALIYUN = {kind: f"SMS_{code}" for kind, code in SMS_DEV_TEMPLATES.items()}
 
 
 def exports(environ: dict[str, str]) -> list[str]:
@@ -36,8 +38,15 @@ def exports(environ: dict[str, str]) -> list[str]:
     wanted["INTERNET_HOSPITAL_BASE"] = f"http://127.0.0.1:{configured.get('IH_SIM_PORT', '5082')}"
     wanted["INTERNET_HOSPITAL_CLIENT_ID"] = "vam-dev"
     wanted["INTERNET_HOSPITAL_CLIENT_SECRET"] = "vam-dev-secret"
-    # the SMS simulator (devtools/sms_sim, Procfile "smssim"): Tencent Cloud SMS API 3.0
-    from devtools.sms_sim import DEV_SDK_APP_ID, DEV_SECRET_ID, DEV_SECRET_KEY, DEV_SIGN_NAME
+    # the SMS simulator (devtools/sms_sim, Procfile "smssim"): Tencent Cloud SMS API 3.0, or
+    # Aliyun SMS with SMS_PROVIDER=aliyun
+    from devtools.sms_sim import (
+        DEV_SDK_APP_ID,
+        DEV_SECRET_ID,
+        DEV_SECRET_KEY,
+        DEV_SIGN_NAME,
+        aliyun,
+    )
 
     wanted["SMS_PROVIDER"] = "tencent"
     wanted["SMS_API_BASE"] = f"http://127.0.0.1:{configured.get('SMS_SIM_PORT', '5083')}"
@@ -46,6 +55,10 @@ def exports(environ: dict[str, str]) -> list[str]:
     wanted["SMS_SDK_APP_ID"] = DEV_SDK_APP_ID
     wanted["SMS_SIGN_NAME"] = DEV_SIGN_NAME
     wanted["SMS_TEMPLATES"] = json.dumps(SMS_DEV_TEMPLATES)
+    if configured.get("SMS_PROVIDER") == "aliyun":
+        wanted["SMS_SECRET_ID"] = aliyun.DEV_ACCESS_KEY_ID
+        wanted["SMS_SECRET_KEY"] = aliyun.DEV_ACCESS_KEY_SECRET
+        wanted["SMS_TEMPLATES"] = json.dumps(SMS_DEV_TEMPLATES_ALIYUN)
     return [f"export {k}={shlex.quote(v)}" for k, v in wanted.items() if not configured.get(k)]
 
 

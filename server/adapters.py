@@ -9,7 +9,7 @@ import redis
 import cards
 from bot.adapters.media import MediaStore, UploadCache
 from bot.adapters.rasa import RasaEngine
-from bot.adapters.sms import TencentSms
+from bot.adapters.sms import AliyunSms, TencentSms
 from bot.adapters.wechat import MpClient, Senders, WorkClient
 from bot.config import Settings
 from bot.models.enums import Channel
@@ -33,7 +33,10 @@ def wechat_clients(
     return mp, work
 
 
-def sms_gateway(settings: Settings) -> TencentSms | None:
+def sms_gateway(settings: Settings) -> TencentSms | AliyunSms | None:
+    if settings.sms_provider == "aliyun":
+        return AliyunSms(settings.sms_api_base, settings.sms_secret_id, settings.sms_secret_key,
+                         settings.sms_sign_name)  # fmt: skip
     if settings.sms_provider != "tencent":
         return None
     return TencentSms(settings.sms_api_base, settings.sms_secret_id, settings.sms_secret_key,

@@ -217,7 +217,7 @@ class Senders:
     mp: MpClient | None
     work: WorkClient | None
     work_agent_id: int
-    sms: Any = None  # bot.adapters.sms.TencentSms, when SMS is configured
+    sms: Any = None  # bot.adapters.sms.TencentSms or AliyunSms, when SMS is configured
     sms_templates: dict[str, str] = field(default_factory=dict)  # message kind -> template id
 
     def send_sms(self, phone: str, payload: dict[str, Any]) -> str | None:
@@ -230,7 +230,8 @@ class Senders:
                 None, f"no SMS template for {payload.get('template')!r}", retryable=False,
                 reason="template_not_configured",
             )  # fmt: skip
-        result: str = self.sms.send(phone, template, list(payload.get("params") or []))
+        kind = str(payload.get("template"))
+        result: str = self.sms.send(phone, template, list(payload.get("params") or []), kind=kind)
         return result
 
     def send_mp(self, openid: str, payload: dict[str, Any]) -> str | None:

@@ -32,7 +32,8 @@ def sweep_reminders() -> str:
             d = dictionary_service.current(uow.session)
             result = reminders.sweep(uow.session, d, ctx.cipher, now, ctx.settings.timezone,
                                      public_base_url=ctx.settings.public_base_url,
-                                     reminder_template=ctx.settings.wechat_reminder_template_id)  # fmt: skip
+                                     reminder_template=ctx.settings.wechat_reminder_template_id,
+                                     reminder_api=ctx.settings.wechat_reminder_message)  # fmt: skip
             escalations = reminders.escalate(uow.session, d, now, ctx.settings.timezone)
             uow.commit()
         enqueue_sends(ctx.redis, [*result.outbox_ids, *escalations])

@@ -1,11 +1,13 @@
-"""A simulator of Tencent Cloud SMS (API 3.0 ``SendSms``): checks the TC3-HMAC-SHA256
-signature as Tencent Cloud does, the app id, sign name and template, and keeps what was sent.
+"""A simulator of Tencent Cloud SMS (API 3.0 ``SendSms``) and Aliyun SMS (Dysmsapi
+``SendSms``, ``aliyun.py``), both on ``/``: checks each one's signature as the provider does,
+the app id, sign name and template, and keeps what was sent, the same way for both.
 
     python -m devtools.sms_sim           # serves on SMS_SIM_PORT (default 5083)
 
 ``GET /_sim/messages`` lists the messages; ``POST /_sim/fail {"code": "...", "times": n}`` makes
 the next n sends fail with that error code (e.g. ``InternalError.Timeout`` or
-``LimitExceeded.PhoneNumberDailyLimit``).
+``LimitExceeded.PhoneNumberDailyLimit``; Aliyun: ``isp.SYSTEM_ERROR`` or
+``isv.BUSINESS_LIMIT_CONTROL``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, jsonify, request
+
+from . import aliyun
 
 DEV_SECRET_ID = "AKIDsimulator"
 DEV_SECRET_KEY = "sim-secret-key"
@@ -42,9 +46,21 @@ class SmsState:
     sdk_app_id: str = DEV_SDK_APP_ID
     sign_name: str = DEV_SIGN_NAME
     templates: dict[str, str] = field(default_factory=lambda: dict(DEV_TEMPLATES))
+    aliyun_access_key_id: str = aliyun.DEV_ACCESS_KEY_ID
+    aliyun_access_key_secret: str = aliyun.DEV_ACCESS_KEY_SECRET
+    aliyun_templates: dict[str, str] = field(default_factory=lambda: dict(aliyun.DEV_TEMPLATES))
+    aliyun_nonces: set[str] = field(default_factory=set)
     messages: list[dict[str, Any]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, provider: str, phone: str, template: str, params: Any, text: str) -> str:
+        """Keep a message as the phone shows it; its serial number."""
+        serial = uuid.uuid4().hex
+        with self.lock:
+            self.messages.append({"provider": provider, "phone": phone, "sign": self.sign_name, "template": template,
+                                  "params": params, "text": f"【{self.sign_name}】{text}", "serial": serial})  # fmt: skip
+        return serial
 
 
 def _expected_authorization(state: SmsState, host: str, body: bytes, ts: str) -> str:
@@ -74,8 +90,10 @@ def create_sms_sim_app(state: SmsState | None = None) -> Flask:
             Response={"Error": {"Code": code, "Message": message}, "RequestId": str(uuid.uuid4())}
         )
 
-    @app.post("/")
+    @app.route("/", methods=["GET", "POST"])
     def api():  # type: ignore[no-untyped-def]
+        if "Action" in request.values:  # an Aliyun RPC request (query or form parameters)
+            return aliyun.handle(st, request.method, request.values.to_dict())
         h = request.headers
         if h.get("X-TC-Action") != "SendSms" or h.get("X-TC-Version") != "2021-01-11":
             return error("InvalidAction", "unsupported action or version")
@@ -106,11 +124,9 @@ def create_sms_sim_app(state: SmsState | None = None) -> Flask:
             text = template
             for n, value in enumerate(body.get("TemplateParamSet") or [], 1):
                 text = text.replace("{" + str(n) + "}", str(value))
-            serial = uuid.uuid4().hex
-            with st.lock:
-                st.messages.append({"phone": phone[3:], "sign": st.sign_name, "template": body["TemplateId"],
-                                    "params": body.get("TemplateParamSet") or [], "text": f"【{st.sign_name}】{text}",
-                                    "serial": serial})  # fmt: skip
+            serial = st.record(
+                "tencent", phone[3:], body["TemplateId"], body.get("TemplateParamSet") or [], text
+            )
             statuses.append(
                 {"SerialNo": serial, "PhoneNumber": phone, "Code": "Ok", "Message": "send success"}
             )

@@ -348,3 +348,31 @@ def test_a_batch_job_sends_its_rows_and_a_row_that_must_wait_gets_a_delayed_job_
     assert registry.get_job_ids() == [f"outbound-{ids[0]}"]
     assert send_outbox_batch(ids) == {"sent": 2}  # the retry (or a rerun) sends nothing twice
     assert len(sim.state.messages("mp", "o_first")) == 1
+
+
+def test_closed_window_falls_back_to_a_template_message_when_configured(
+    sim, deliverer, session_factory
+):
+    from datetime import date
+
+    from bot.services.reminders import _WeChatFallback
+
+    fallback = _WeChatFallback("template", "tpl_maint", "https://vam.example").message(
+        "PICC", date(2026, 12, 10), "今日需维护导管"
+    )
+    oid = outbox(session_factory, Channel.MP, "o_late", {**TEXT, "_fallback": fallback})
+    assert deliverer.deliver(oid) is DeliveryStatus.FAILED  # 45015: the user never wrote
+    with session_factory() as s:
+        fb = s.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == "k1:fallback"))
+    assert fb.msg_type == "template"
+    assert deliverer.deliver(fb.id) is DeliveryStatus.SENT
+    [call] = sim.state.calls(path="/mp/cgi-bin/message/template/send")
+    assert (
+        call["body"]["template_id"] == "tpl_maint"
+        and call["body"]["url"] == "https://vam.example/h5/home"
+    )
+    assert (
+        call["body"]["data"]["time2"] == {"value": "2026年12月10日"} and "_api" not in call["body"]
+    )
+    [message] = sim.state.messages("mp", "o_late")
+    assert message["msgtype"] == "template"

@@ -51,13 +51,13 @@ def due(session, cipher, settings):
     return c
 
 
-def run(session_factory, dictionary_payload, cipher, settings, now):
+def run(session_factory, dictionary_payload, cipher, settings, now, **options):
     with session_factory() as s:
         from bot.services import dictionary as dictionary_service
 
         d = dictionary_service.current(s)
         result = reminders.sweep(
-            s, d, cipher, now, settings.timezone, public_base_url="https://vam.example"
+            s, d, cipher, now, settings.timezone, public_base_url="https://vam.example", **options
         )
         escalations = reminders.escalate(s, d, now, settings.timezone)
         s.commit()
@@ -272,3 +272,18 @@ def test_in_app_messages_worded_by_the_database_read_as_python_words_them(
         )
     ]
     assert got[2][1] == "张三的PICC维护已逾期3天（应于12月10日），请尽快到医院或就近机构维护。"
+
+
+def test_the_wechat_reminder_falls_back_to_the_configured_template_message(
+    due, session_factory, cipher, settings
+):
+    run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 10), 10),
+        reminder_api="template", reminder_template="tpl_maint")  # fmt: skip
+    with session_factory() as s:
+        mp = s.scalar(select(OutboxMessage).where(OutboxMessage.channel == Channel.MP))
+        reminder = s.scalar(select(Reminder).where(Reminder.channel == Channel.MP))
+    fallback = mp.payload["_fallback"]
+    assert fallback["_api"] == "template" and fallback["template_id"] == "tpl_maint"
+    assert fallback["url"] == "https://vam.example/h5/home" and "page" not in fallback
+    assert fallback["data"]["thing3"] == {"value": "今日需维护导管"}
+    assert reminder.status is DeliveryStatus.QUEUED  # its outbox row tells the outcome

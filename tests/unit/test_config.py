@@ -73,3 +73,32 @@ def test_wechat_api_bases_default_to_the_real_hosts_and_can_be_overridden(tmp_pa
         {"INSTANCE_PATH": str(tmp_path), "WECHAT_API_BASE": "http://127.0.0.1:9000/"}
     )
     assert s2.wechat_api_base == "http://127.0.0.1:9000"
+
+
+def test_sms_provider_tencent_or_aliyun_each_with_its_own_default_host(tmp_path):
+    env = {"INSTANCE_PATH": str(tmp_path)}
+    assert (
+        load_settings({**env, "SMS_PROVIDER": "tencent"}).sms_api_base
+        == "https://sms.tencentcloudapi.com"
+    )
+    assert (
+        load_settings({**env, "SMS_PROVIDER": "aliyun"}).sms_api_base
+        == "https://dysmsapi.aliyuncs.com"
+    )
+    assert (
+        load_settings({**env, "SMS_PROVIDER": "aliyun", "SMS_API_BASE": "http://sim/"}).sms_api_base
+        == "http://sim"
+    )
+    with pytest.raises(ConfigError, match="SMS_PROVIDER"):
+        load_settings({**env, "SMS_PROVIDER": "twilio"})
+
+
+def test_the_wechat_reminder_is_a_subscribe_message_unless_template_is_chosen(tmp_path):
+    env = {"INSTANCE_PATH": str(tmp_path)}
+    assert load_settings(env).wechat_reminder_message == "subscribe"
+    assert (
+        load_settings({**env, "WECHAT_REMINDER_MESSAGE": "template"}).wechat_reminder_message
+        == "template"
+    )
+    with pytest.raises(ConfigError, match="WECHAT_REMINDER_MESSAGE"):
+        load_settings({**env, "WECHAT_REMINDER_MESSAGE": "sms"})

@@ -16,3 +16,11 @@ def test_configured_values_and_real_credentials_win():
     assert not any(line.startswith("export PUBLIC_BASE_URL=") for line in
                    exports({"PUBLIC_BASE_URL": "https://vam.example-hospital.cn"}))  # fmt: skip
     assert exports({"WECHAT_MP_APPID": "wx_real"}) == []
+
+
+def test_aliyun_sms_chosen_gets_the_simulators_aliyun_credentials():
+    lines = dict(
+        line.removeprefix("export ").split("=", 1) for line in exports({"SMS_PROVIDER": "aliyun"})
+    )
+    assert "SMS_PROVIDER" not in lines and lines["SMS_SECRET_ID"] == "LTAIsimulator"
+    assert "SMS_1000003" in lines["SMS_TEMPLATES"]

@@ -481,18 +481,25 @@ def history(
     session: Session, catheter_id: int, tz: ZoneInfo, limit: int = 50
 ) -> list[HistoryEntry]:
     """The catheter's reminders with their delivery status, newest first (P3, A7.4)."""
+    # A WeChat reminder refused for a closed 48-hour window is sent again as a subscribe or
+    # template message (bot/channels/outbox.py): that second row says how it went.
+    fallback = aliased(OutboxMessage)
     rows = session.execute(
-        select(Reminder, OutboxMessage.status, OutboxMessage.last_error)
-        .outerjoin(
-            OutboxMessage,
-            OutboxMessage.dedupe_key == _OUTBOX_KEY,
-        )
+        select(Reminder, OutboxMessage.status, OutboxMessage.last_error,
+               fallback.status, fallback.last_error)
+        .outerjoin(OutboxMessage, OutboxMessage.dedupe_key == _OUTBOX_KEY)
+        .outerjoin(fallback, fallback.dedupe_key == _OUTBOX_KEY + literal(":fallback"))
         .where(Reminder.catheter_id == catheter_id)
         .order_by(Reminder.created_at.desc(), Reminder.id.desc())
         .limit(limit)
-    ).all()
+    ).all()  # fmt: skip
     out = []
-    for reminder, sent_status, error in rows:
+    for reminder, first_status, first_error, fallback_status, fallback_error in rows:
+        sent_status, error = (
+            (fallback_status, fallback_error)
+            if fallback_status is not None
+            else (first_status, first_error)
+        )
         if reminder.status is DeliveryStatus.SENT:
             words = "已送达"
         elif reminder.status is DeliveryStatus.SKIPPED:
@@ -500,7 +507,7 @@ def history(
         elif reminder.status is DeliveryStatus.FAILED:
             words = f"未发送：{reminder.last_error}"
         elif sent_status is DeliveryStatus.SENT:
-            words = "已发送"
+            words = "已发送（改发服务通知）" if fallback_status is not None else "已发送"
         elif sent_status is DeliveryStatus.FAILED:
             words = f"发送失败：{(error or '')[:60]}"
         elif sent_status is DeliveryStatus.PENDING:

@@ -287,3 +287,20 @@ def test_the_wechat_reminder_falls_back_to_the_configured_template_message(
     assert fallback["url"] == "https://vam.example/h5/home" and "page" not in fallback
     assert fallback["data"]["thing3"] == {"value": "今日需维护导管"}
     assert reminder.status is DeliveryStatus.QUEUED  # its outbox row tells the outcome
+
+
+def test_history_says_sent_when_the_closed_window_fallback_went_out(
+    due, session_factory, cipher, settings
+):
+    """The WeChat text is refused (48-hour window closed); its subscribe/template fallback is
+    sent: the reminder history says sent, not the first attempt's failure."""
+    run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 8), 10))
+    with session_factory() as s:
+        mp = s.scalar(select(OutboxMessage).where(OutboxMessage.channel == Channel.MP))
+        mp.status, mp.last_error = DeliveryStatus.FAILED, "window_closed"
+        s.add(OutboxMessage(dedupe_key=f"{mp.dedupe_key}:fallback", channel=mp.channel,
+                            recipient=mp.recipient, msg_type="subscribe",
+                            payload=mp.payload["_fallback"], status=DeliveryStatus.SENT))  # fmt: skip
+        s.commit()
+        words = {h.channel: h.status for h in reminders.history(s, due.id, settings.timezone)}
+    assert words["微信"] == "已发送（改发服务通知）"

@@ -1,7 +1,8 @@
 """Delivering outbox rows: once each, retried with backoff, permanent errors recorded.
 
 A message that matters (``payload["_fallback"]``, e.g. a reminder) whose customer-service
-window is closed is sent again as its fallback (a subscribe or template message).
+window is closed is sent again as its fallback (a subscribe or template message). A reminder
+that fails for good otherwise is tried on the next channel (bot/services/reminders.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bot.jobs.queues import enqueue_send, enqueue_send_later
 from bot.models import OutboxMessage, utcnow
 from bot.models.enums import Channel, DeliveryStatus
 from bot.security.crypto import PiiCipher
-from bot.services import notify
+from bot.services import notify, reminders
 from bot.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class Deliverer:
                 log.error("outbox %s failed for good: %s", row.id, exc)
                 if exc.reason in FALLBACK_REASONS and row.payload.get("_fallback"):
                     fallback_id = self._add_fallback(uow.session, row)
+                else:  # a reminder goes out on the next channel at the next sweep
+                    reminders.try_next_channel(uow.session, row.dedupe_key, now)
                 uow.commit()
                 if fallback_id is not None:
                     enqueue_send(self.redis, fallback_id)

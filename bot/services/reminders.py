@@ -401,6 +401,40 @@ def _deliver(
             _update(session, Reminder.id.in_(queued), {"status": DeliveryStatus.QUEUED})
 
 
+# When a reminder fails for good on one outside channel, the next one is tried.
+NEXT_CHANNEL = {Channel.MP: Channel.SMS, Channel.SMS: Channel.MP}
+
+
+def try_next_channel(session: Session, outbox_key: str, now: datetime) -> int | None:
+    """The reminder delivered by the outbox row ``outbox_key`` ("reminder:{id}", or its
+    ":fallback") failed for good: write it once more for the next channel (WeChat → SMS,
+    SMS → WeChat) when the patient can be reached there, whatever channels they chose — a
+    missed maintenance matters more than the preference. The next sweep sends it (quiet hours
+    apply; a maintenance since then settles it). Returns the new reminder's id, or None (not a
+    reminder, nowhere else to go, or that channel had its reminder already)."""
+    key = outbox_key.removesuffix(":fallback")
+    if not key.startswith(KEY_PREFIX) or not key.removeprefix(KEY_PREFIX).isdigit():
+        return None
+    failed = session.get(Reminder, int(key.removeprefix(KEY_PREFIX)))
+    if failed is None or failed.channel not in NEXT_CHANNEL:
+        return None
+    channel = NEXT_CHANNEL[failed.channel]
+    unreachable, _ = _unreachable(channel, literal(failed.patient_id))
+    if session.scalar(select(unreachable)):
+        return None
+    values = {"catheter_id": failed.catheter_id, "patient_id": failed.patient_id,
+              "due_on": failed.due_on, "kind": failed.kind, "channel": channel,
+              "status": DeliveryStatus.PENDING, "attempts": 0, "created_at": now}  # fmt: skip
+    new_id = session.scalar(
+        _insert(session, Reminder.__table__).values(**values)
+        .on_conflict_do_nothing().returning(Reminder.__table__.c.id)
+    )  # fmt: skip
+    if new_id is not None:
+        log.info("reminder %s failed on %s; %s tried next (reminder %s)",
+                 failed.id, failed.channel.value, channel.value, new_id)  # fmt: skip
+    return new_id
+
+
 def _openids(session: Session, patient_ids: set[int]) -> dict[int, str]:
     """A followed account's openid for each patient that has one (several: the first)."""
     if not patient_ids:

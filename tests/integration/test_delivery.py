@@ -376,3 +376,50 @@ def test_closed_window_falls_back_to_a_template_message_when_configured(
     )
     [message] = sim.state.messages("mp", "o_late")
     assert message["msgtype"] == "template"
+
+
+def test_a_reminder_that_cannot_reach_wechat_is_sent_by_sms_at_the_next_sweep(
+    sim, deliverer, session_factory, cipher, settings, dictionary
+):
+    """WeChat only was chosen, but the patient never wrote (window closed) and never accepted
+    subscribe messages: after the fallback fails too, the next channel (SMS) gets the
+    reminder — once, in daytime."""
+    from datetime import UTC, date, datetime
+
+    from bot.models import Catheter, Patient, PatientAccount, PatientProfile, Reminder
+    from bot.services import reminders
+
+    day = date(2026, 12, 10)
+    ten = datetime(2026, 12, 10, 10, tzinfo=settings.timezone).astimezone(UTC)
+    with session_factory() as s:
+        p = Patient(name="王五", reminder_channels=["inapp", "mp"],
+                    phone_enc=cipher.encrypt("13900002222", context="patient.phone"))  # fmt: skip
+        acc = PatientAccount(openid="o_silent", ih_user_id="ih-9")
+        s.add_all([p, acc])
+        s.flush()
+        s.add_all([PatientProfile(account_id=acc.id, patient_id=p.id),
+                   Catheter(patient_id=p.id, device_type="PICC", next_due_on=day,
+                            placed_at=datetime(2026, 11, 1, tzinfo=UTC))])  # fmt: skip
+        s.commit()
+
+    def sweep():
+        with session_factory() as s:
+            result = reminders.sweep(s, dictionary, cipher, ten, settings.timezone,
+                                     public_base_url="https://vam.example")  # fmt: skip
+            s.commit()
+            return result.outbox_ids
+
+    [wechat] = sweep()
+    assert deliverer.deliver(wechat) is DeliveryStatus.FAILED  # 45015: the window is closed
+    with session_factory() as s:
+        fallback = s.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key.like("%:fallback"))
+        )
+        assert s.scalar(select(Reminder).where(Reminder.channel == Channel.SMS)) is None
+    assert deliverer.deliver(fallback) is DeliveryStatus.FAILED  # 43101: never accepted
+    [sms] = sweep()
+    assert sweep() == []  # once
+    with session_factory() as s:
+        row = s.get(OutboxMessage, sms)
+        assert row.channel is Channel.SMS and "13900002222" not in row.recipient
+        assert s.scalar(select(Reminder).where(Reminder.channel == Channel.SMS)).due_on == day

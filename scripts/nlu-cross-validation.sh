@@ -2,16 +2,16 @@
 # 5-fold NLU cross-validation, run by `make test`. Writes nlu/reports/cross_validation.md
 # (committed). The result is cached by the hash of what it depends on — the pipeline
 # (nlu/config.yml), the NLU examples (nlu/data/nlu/) and the Rasa version — so it runs again
-# only when one of them changes (about 12 minutes on 2 cores).
+# only when one of them changes (about 15–20 minutes on 2 cores).
 #
-# Issue 4's targets are intent macro F1 >= 0.95 and entity F1 >= 0.90; the report says whether
-# they are met. The run fails below the floor, so a change that makes understanding worse than
-# what is committed cannot pass unnoticed.
+# Issue 4's targets are intent macro F1 >= 0.95 and entity F1 >= 0.90, and they are the floor:
+# the run fails below them, so a change that makes understanding worse than required cannot
+# pass unnoticed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RASA=.venv-rasa/bin/rasa
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/vascular-access/rasa-cv"
-FLOOR_INTENT=0.90
+FLOOR_INTENT=0.95
 FLOOR_ENTITY=0.90
 mkdir -p "$CACHE" nlu/reports
 

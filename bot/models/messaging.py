@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -66,19 +66,27 @@ class OutboxMessage(Base):
 
 
 class Reminder(Base):
-    """A maintenance reminder on one channel; unique per (catheter, due date, channel, kind)."""
+    """A maintenance reminder on one channel; unique per (catheter, due date, channel, kind).
+
+    Indexes are few on purpose: a sweep writes a hundred thousand of them at once. The unique
+    key serves lookups by catheter; the sweep's "still to send" are found by a partial index
+    over the pending ones only, which stays small."""
 
     __tablename__ = "reminders"
-    __table_args__ = (UniqueConstraint("catheter_id", "due_on", "channel", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("catheter_id", "due_on", "channel", "kind"),
+        Index("ix_reminders_pending", "id", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"), index=True)
+    catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     due_on: Mapped[date]
     kind: Mapped[ReminderKind] = mapped_column(enum_type(ReminderKind))
     channel: Mapped[Channel] = mapped_column(enum_type(Channel))
     status: Mapped[DeliveryStatus] = mapped_column(
-        enum_type(DeliveryStatus), default=DeliveryStatus.PENDING, index=True
+        enum_type(DeliveryStatus), default=DeliveryStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(default=0)
     not_before: Mapped[datetime | None]  # quiet hours push sending later

@@ -59,7 +59,7 @@ from bot.security.crypto import PiiCipher
 from . import notify, sql_words
 
 log = logging.getLogger(__name__)
-PAGE = 2000
+PAGE = 5000
 ANALYZE_AFTER = 10_000  # reminders written by one sweep
 PATIENT_CHANNELS = (Channel.INAPP, Channel.MP, Channel.SMS)
 KEY_PREFIX = "reminder:"

@@ -9,7 +9,9 @@ of 1–180 days) and the audit are the same.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -26,8 +28,11 @@ from .runtime import runtime
 
 FORM = "follow_up_form"
 HOW = "请回复要设置的内容，例如“下次维护 12月5日”“分级 高危”“每7天随访”或“注意事项：注意观察臂围”。"
-_TIER_WORDS = (("A", r"高危|A级|^A$|分级\s*A|改为?\s*A"), ("B", r"常规|B级|^B$|分级\s*B|改为?\s*B"),
-               ("C", r"稳定|C级|^C$|分级\s*C|改为?\s*C"))  # fmt: skip
+# A tier is read only where it is named as one ("改为高危", "分级B", or the word alone), so that
+# "常规维护" is not a change to the 常规 tier.
+_TIER_CUE = r"(?:分级|分层|级别|等级|改为|改成|设为|设成|调为|调成|调整为|升级为|升为|降为|降级为|标记为|定为)\s*"
+_MONTH_DAY = re.compile(r"\d{1,2}\s*(?:月|[-/.])\s*\d{1,2}")
+_BED = re.compile(r"[0-9一二两三四五六七八九十]+\s*号?\s*床")
 _CYCLE = re.compile(
     r"(?:每|周期|间隔|频率|频次)\D{0,4}?([0-9一二两三四五六七八九十]+)\s*天"
     r"|([0-9一二两三四五六七八九十]+)\s*天\s*(?:一次|1次|随访)"
@@ -38,25 +43,41 @@ _DATE_WORDS = re.compile(
 )
 
 
-def parse_plan(text: str, tracker: Tracker | None, today: date) -> dict[str, Any]:
-    """What the clinician asked to change: next_due (ISO date), tier (A/B/C), cycle_days,
-    notes. Empty when nothing recognisable was said."""
+def parse_plan(text: str, today: date, tiers: Mapping[str, str]) -> dict[str, Any]:
+    """What the clinician asked to change: next_due (ISO date, today or later), tier (a code of
+    ``tiers``, code → label, from the dictionary), cycle_days, notes. Empty when nothing
+    recognisable was said."""
     plan: dict[str, Any] = {}
     if m := _NOTES.search(text):  # notes as typed (Chinese punctuation kept)
         plan["notes"] = m.group(1).strip()[:500]
         text = text[: m.start()]
-    t = parsing.normalise(text)
-    tier = gate.entity(tracker, "tier") if tracker is not None else None
-    if tier is None:
-        tier = next((code for code, words in _TIER_WORDS if re.search(words, t, re.I)), None)
-    if tier in ("A", "B", "C"):
+    t = _BED.sub(" ", parsing.normalise(text))  # "3号床" is a bed, not the 3rd
+    if (tier := _tier(t, tiers)) is not None:
         plan["tier"] = tier
     if m := _CYCLE.search(t):
         plan["cycle_days"] = parsing.cn_int(m.group(1) or m.group(2))
         t = t[: m.start()] + t[m.end() :]
     if _DATE_WORDS.search(t) and (due := parsing.relative_date(t, today)) is not None:
+        if due < today and _MONTH_DAY.search(t) and not re.search(r"\d{4}", t):
+            # "1月5日" said in December is next January
+            with contextlib.suppress(ValueError):
+                due = due.replace(year=due.year + 1)
         plan["next_due"] = due.isoformat()
     return plan
+
+
+def _tier(text: str, tiers: Mapping[str, str]) -> str | None:
+    for code, label in tiers.items():
+        names = f"{re.escape(label)}|{re.escape(code)}\\s*级|{re.escape(code)}(?![A-Za-z])"
+        if re.search(f"{_TIER_CUE}(?:{names})", text, re.I) or re.fullmatch(
+            f"\\s*(?:{names})\\s*(?:患者|的|吧|就行|级)?\\s*", text, re.I
+        ):
+            return code
+    return None
+
+
+def tier_labels(d: Any) -> dict[str, str]:
+    return {code: tier.label for code, tier in d.tiers.items()}
 
 
 def describe_plan(d: Any, plan: dict[str, Any]) -> str:
@@ -64,12 +85,17 @@ def describe_plan(d: Any, plan: dict[str, Any]) -> str:
     if "next_due" in plan:
         parts.append(f"下次维护 {date.fromisoformat(plan['next_due']):%Y年%m月%d日}")
     if "tier" in plan:
-        parts.append(f"分级 {d.tiers[plan['tier']].label}（{plan['tier']}）")
+        parts.append(f"分级 {tier_labels(d).get(plan['tier'], plan['tier'])}（{plan['tier']}）")
     if "cycle_days" in plan:
         parts.append(f"随访周期 每{plan['cycle_days']}天")
     if "notes" in plan:
         parts.append(f"注意事项：{plan['notes']}")
     return "；".join(parts)
+
+
+def _tiers() -> dict[str, str]:
+    with runtime().uow() as uow:
+        return tier_labels(dictionary_service.current(uow.session))
 
 
 class ValidateFollowUpForm(forms.ChatForm):
@@ -80,7 +106,7 @@ class ValidateFollowUpForm(forms.ChatForm):
         return gate.refusal_for_clinician_feature(tracker) is None
 
     def prefill(self, tracker: Tracker) -> dict[str, Any]:
-        plan = parse_plan(forms.latest_text(tracker), tracker, forms.today())
+        plan = parse_plan(forms.latest_text(tracker), forms.today(), _tiers())
         return {
             "f_catheter": tracker.get_slot(catheters.SCANNED)
             or gate.entity(tracker, "patient_name"),
@@ -104,7 +130,7 @@ class ValidateFollowUpForm(forms.ChatForm):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         today = forms.today()
-        plan = value if isinstance(value, dict) else parse_plan(str(value or ""), None, today)
+        plan = value if isinstance(value, dict) else parse_plan(str(value or ""), today, _tiers())
         if not plan:
             dispatcher.utter_message(text="没有看懂要设置什么。" + HOW)
             return {"f_plan": None}
@@ -136,25 +162,27 @@ class ActionSubmitFollowUp(forms.SubmitAction):
             catheter = uow.session.get(Catheter, int(tracker.get_slot("f_catheter")))
             assert catheter is not None
             d = dictionary_service.current(uow.session)
-            # An explicit date stays explicit unless a new one is given; changing only the
-            # tier or cycle recomputes the date from the last maintenance, as on the H5 page.
+            # A date set by hand stays unless a new one is given; otherwise the date follows
+            # from the last maintenance with the new plan, as on the catheter page.
+            if "next_due" in plan:
+                next_due: date | None = date.fromisoformat(plan["next_due"])
+            else:
+                next_due = catheter.next_due_on if catheter.next_due_explicit else None
             try:
-                next_due = maintenance_service.set_follow_up(
+                due = maintenance_service.set_follow_up(
                     uow.session, d, catheter,
                     tier=plan.get("tier", catheter.tier),
                     cycle_days=plan.get("cycle_days", catheter.follow_up_cycle_days),
                     notes=plan.get("notes", catheter.follow_up_notes),
-                    next_due=date.fromisoformat(plan["next_due"]) if "next_due" in plan else None,
-                    tz=rt.settings.timezone,
-                    actor=catheters.actor(tracker),
+                    next_due=next_due, tz=rt.settings.timezone, actor=catheters.actor(tracker),
                 )  # fmt: skip
             except maintenance_service.MaintenanceRefused as exc:
                 uow.rollback()
                 dispatcher.utter_message(text=f"未能保存：{exc}")
                 return
-            tier_label = d.tiers[catheter.tier].label
+            tier_label = tier_labels(d).get(catheter.tier, catheter.tier)
             uow.commit()
         dispatcher.utter_message(
-            text=f"随访计划已保存：分级 {tier_label}，下次维护 {next_due:%Y年%m月%d日}。"
+            text=f"随访计划已保存：分级 {tier_label}，下次维护 {due:%Y年%m月%d日}。"
             "提醒会按新日期发送给患者。"
         )

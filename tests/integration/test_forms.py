@@ -428,6 +428,24 @@ def test_follow_up_date_in_the_past_is_asked_again_and_stop_saves_nothing(
         assert s.get(Catheter, ward["picc"].id).next_due_on == ward["today"]
 
 
+def test_notes_alone_keep_a_next_date_set_by_hand(domain, ward, session, session_factory):
+    c = session.get(Catheter, ward["picc"].id)
+    explicit = ward["today"] + timedelta(days=4)
+    c.next_due_on, c.next_due_explicit = explicit, True
+    session.commit()
+    f = nurse_form(follow_up.ValidateFollowUpForm(), domain, ward)
+    f.say("王丽娟 注意事项：观察臂围", "set_follow_up", [("patient_name", "王丽娟")])
+    f.say("确认")
+    assert f"下次维护 {explicit:%Y年%m月%d日}" in f.submit(follow_up.ActionSubmitFollowUp())
+    with session_factory() as s:
+        c = s.get(Catheter, ward["picc"].id)
+        assert (c.next_due_on, c.next_due_explicit, c.follow_up_notes) == (
+            explicit,
+            True,
+            "观察臂围",
+        )
+
+
 def test_patient_asking_to_set_a_follow_up_is_refused(domain, ward):
     f = patient_form(follow_up.ValidateFollowUpForm(), domain, ward)
     f.say("下次维护定在明天", "set_next_maintenance")

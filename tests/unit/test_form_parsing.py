@@ -116,9 +116,19 @@ def test_complication_types_from_words(d):
         ("随访周期改为每十四天", {"cycle_days": 14}),
         ("降为稳定，每14天随访", {"tier": "C", "cycle_days": 14}),
         ("分级改为B级", {"tier": "B"}),
+        ("高危", {"tier": "A"}),
+        ("C级", {"tier": "C"}),
         ("备注：糖尿病，注意感染", {"notes": "糖尿病，注意感染"}),
         ("嗯", {}),
+        # review findings: beds are not dates, "常规维护" is not a tier, January is next year
+        ("3号床改为高危", {"tier": "A"}),
+        ("25床下次维护后天", {"next_due": "2026-11-27"}),
+        ("常规维护下周一", {"next_due": "2026-11-30"}),
+        ("下次维护1月5日", {"next_due": "2027-01-05"}),
+        ("下次维护2026年1月5日", {"next_due": "2026-01-05"}),  # typed year: refused later
+        ("下次维护改到昨天", {"next_due": "2026-11-24"}),  # refused later, not moved a year
     ],
 )
 def test_follow_up_plan_read_from_what_the_nurse_typed(text, plan):
-    assert follow_up.parse_plan(text, None, TODAY) == plan
+    tiers = {"A": "高危", "B": "常规", "C": "稳定"}
+    assert follow_up.parse_plan(text, TODAY, tiers) == plan

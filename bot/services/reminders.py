@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     String,
+    Text,
     and_,
     case,
     exists,
@@ -66,6 +67,8 @@ KEY_PREFIX = "reminder:"
 REPLACED = "已被更新的提醒或维护记录取代"
 NO_PHONE = "没有手机号"
 NO_FOLLOWER = "没有关注公众号的绑定账号"
+# A reminder that cannot reach the patient on one outside channel goes to the next one.
+NEXT_CHANNEL = {Channel.MP: Channel.SMS, Channel.SMS: Channel.MP}
 
 
 # the outbox row delivering a reminder has the dedupe key "reminder:{id}"
@@ -201,13 +204,45 @@ def _create(
             )  # fmt: skip
             .order_by(Catheter.id)  # concurrent sweeps take the keys in the same order
         )
-        stmt = (
-            _insert(session, Reminder.__table__)
-            .from_select(columns, rows)
-            .on_conflict_do_nothing(index_elements=["catheter_id", "due_on", "channel", "kind"])
-            .returning(Reminder.__table__.c.id)
-        )
-        created[channel] = list(session.execute(stmt).scalars())
+        created[channel] = _insert_reminders(session, columns, rows)
+    for channel, ids in _next_channels(session, now, columns).items():
+        created[channel] += ids
+    return created
+
+
+def _insert_reminders(session: Session, columns: list[str], rows: Any) -> list[int]:
+    """INSERT … SELECT of reminders, those a concurrent sweep wrote first left out; the ids."""
+    stmt = (
+        _insert(session, Reminder.__table__)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(index_elements=["catheter_id", "due_on", "channel", "kind"])
+        .returning(Reminder.__table__.c.id)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def _next_channels(session: Session, now: datetime, columns: list[str]) -> dict[Channel, list[int]]:
+    """The reminders just written failed because the patient cannot be reached on their
+    channel (no followed account, no mobile) go to the next channel, as a failed send does
+    (``try_next_channel``); their ids by channel."""
+    created: dict[Channel, list[int]] = {}
+    for channel, following in NEXT_CHANNEL.items():
+        failed = aliased(Reminder)
+        unreachable, _ = _unreachable(following, failed.patient_id)
+        written = exists().where(
+            Reminder.catheter_id == failed.catheter_id, Reminder.due_on == failed.due_on,
+            Reminder.channel == following, Reminder.kind == failed.kind,
+        )  # fmt: skip
+        rows = (
+            select(failed.catheter_id, failed.patient_id, failed.due_on, failed.kind,
+                   literal(following, Reminder.channel.type),
+                   literal(DeliveryStatus.PENDING, Reminder.status.type), literal(None, Text),
+                   literal(None, Reminder.sent_at.type), literal(0), literal(now, Reminder.created_at.type))
+            .where(failed.channel == channel, failed.status == DeliveryStatus.FAILED,
+                   failed.created_at == now, ~unreachable, ~written)
+            .order_by(failed.catheter_id)
+        )  # fmt: skip
+        created[following] = _insert_reminders(session, columns, rows)
     return created
 
 
@@ -399,10 +434,6 @@ def _deliver(
             result.outbox_ids += notify.insert_rows(session, outbox)
             queued = [int(o["dedupe_key"].removeprefix(KEY_PREFIX)) for o in outbox]
             _update(session, Reminder.id.in_(queued), {"status": DeliveryStatus.QUEUED})
-
-
-# When a reminder fails for good on one outside channel, the next one is tried.
-NEXT_CHANNEL = {Channel.MP: Channel.SMS, Channel.SMS: Channel.MP}
 
 
 def try_next_channel(session: Session, outbox_key: str, now: datetime) -> int | None:

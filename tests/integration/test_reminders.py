@@ -223,11 +223,13 @@ def test_channels_follow_the_patients_preference_and_missing_contacts_are_record
     run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 10), 10))
     with session_factory() as s:
         by_channel = {r.channel: r for r in s.scalars(select(Reminder))}
-    assert set(by_channel) == {Channel.INAPP, Channel.SMS}
     assert (
         by_channel[Channel.SMS].status is DeliveryStatus.FAILED
         and by_channel[Channel.SMS].last_error == "没有手机号"
     )
+    # not chosen, but the patient follows the official account: WeChat is tried next
+    assert set(by_channel) == {Channel.INAPP, Channel.SMS, Channel.MP}
+    assert by_channel[Channel.MP].status is DeliveryStatus.QUEUED
 
 
 @pytest.mark.redis
@@ -304,3 +306,29 @@ def test_history_says_sent_when_the_closed_window_fallback_went_out(
         s.commit()
         words = {h.channel: h.status for h in reminders.history(s, due.id, settings.timezone)}
     assert words["微信"] == "已发送（改发服务通知）"
+
+
+def test_a_patient_not_reachable_on_the_chosen_channel_gets_the_next_one(
+    session, session_factory, cipher, settings
+):
+    """WeChat only was chosen, but no bound account follows the official account: the WeChat
+    reminder is recorded as failed with the reason and the SMS goes out instead — once."""
+    p = Patient(name="赵六", reminder_channels=["inapp", "mp"],
+                phone_enc=cipher.encrypt("13700003333", context="patient.phone"))  # fmt: skip
+    session.add(p)
+    session.flush()
+    session.add(Catheter(patient_id=p.id, device_type="PICC", next_due_on=date(2026, 12, 10),
+                         placed_at=datetime(2026, 11, 1, tzinfo=UTC)))  # fmt: skip
+    session.commit()
+    now = at(settings, date(2026, 12, 10), 10)
+    result, _ = run(session_factory, None, cipher, settings, now)
+    assert len(result.outbox_ids) == 1
+    with session_factory() as s:
+        rows = {r.channel: r for r in s.scalars(select(Reminder))}
+        assert set(rows) == {Channel.INAPP, Channel.MP, Channel.SMS}
+        assert rows[Channel.MP].status is DeliveryStatus.FAILED
+        assert rows[Channel.MP].last_error == reminders.NO_FOLLOWER
+        [sms] = s.scalars(select(OutboxMessage)).all()
+        assert sms.channel is Channel.SMS and sms.dedupe_key == f"reminder:{rows[Channel.SMS].id}"
+    again, _ = run(session_factory, None, cipher, settings, now + timedelta(minutes=5))
+    assert again.created == 0 and again.outbox_ids == []

@@ -118,12 +118,17 @@ def catheter(catheter_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/staff/catheters/<int:catheter_id>/card.png")
 @clinician_required
 def card(catheter_id: int):  # type: ignore[no-untyped-def]
-    """The ward's printable card as an image (also shown on the catheter page)."""
+    """The ward's printable card as an image. Shown on the catheter page (a read already
+    audited there); with ``?download=1``, a deliberate download, audited as one."""
     c = _visible_catheter(catheter_id)
+    download = request.args.get("download") == "1"
+    if download:
+        _audit_print(c)
     buf = io.BytesIO()
     _card_image(c).save(buf, "PNG")
     buf.seek(0)
-    return send_file(buf, mimetype="image/png", download_name=f"catheter-{c.id}.png")
+    return send_file(buf, mimetype="image/png", as_attachment=download,
+                     download_name=f"catheter-{c.id}.png")  # fmt: skip
 
 
 @bp.get("/staff/catheters/<int:catheter_id>/card.pdf")
@@ -132,16 +137,20 @@ def card_pdf(catheter_id: int):  # type: ignore[no-untyped-def]
     """The same card as a one-page PDF for the ward printer, drawn at twice the size and
     300 dpi (about 68 × 88 mm); a deliberate download, so it is audited as one."""
     c = _visible_catheter(catheter_id)
-    audit.record(
-        db(), _actor(), "print_card", "catheter", c.id, patient_id=c.patient_id, context="h5"
-    )
-    db().commit()
+    _audit_print(c)
     buf = io.BytesIO()
     _card_image(c, scale=2).save(
         buf, "PDF", resolution=300.0, quality=95, title=f"置管二维码卡片 {c.id}"
     )
     buf.seek(0)
     return send_file(buf, mimetype="application/pdf", download_name=f"catheter-{c.id}.pdf")
+
+
+def _audit_print(c: Catheter) -> None:
+    audit.record(
+        db(), _actor(), "print_card", "catheter", c.id, patient_id=c.patient_id, context="h5"
+    )
+    db().commit()
 
 
 def _card_image(c: Catheter, scale: int = 1) -> Image.Image:

@@ -105,6 +105,14 @@ def test_a_valid_picc_placement_creates_the_catheter_its_first_due_date_and_tell
         )
         assert s.scalar(select(AuditLog).where(AuditLog.context == "placement"))
     card = client.get(f"/staff/catheters/{c.id}/card.png")
+    with session_factory() as s:  # shown on the page: no print entry; downloaded: one
+        assert s.scalar(select(AuditLog).where(AuditLog.action == "print_card")) is None
+    download = client.get(f"/staff/catheters/{c.id}/card.png?download=1")
+    assert download.data == card.data and "attachment" in download.headers["Content-Disposition"]
+    with session_factory() as s:
+        assert s.scalar(select(AuditLog).where(AuditLog.action == "print_card")).object_id == str(
+            c.id
+        )
     [code] = decode(Image.open(io.BytesIO(card.data)))
     token_url = code.data.decode()
     assert "/q/" in token_url

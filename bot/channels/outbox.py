@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.adapters.media import UploadCache
 from bot.adapters.wechat import Senders, WeChatError
 from bot.jobs.context import current
-from bot.jobs.queues import enqueue_send, enqueue_send_later
+from bot.jobs.queues import BACKOFF, enqueue_send, enqueue_send_later
 from bot.models import OutboxMessage, utcnow
 from bot.models.enums import Channel, DeliveryStatus
 from bot.security.crypto import PiiCipher
@@ -31,17 +31,17 @@ from bot.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-MAX_SEND_ATTEMPTS = 8
-BACKOFF = [2, 5, 15, 30, 60, 120, 300, 600]
+MAX_SEND_ATTEMPTS = len(BACKOFF)
 FALLBACK_REASONS = {"window_closed", "reply_count_exceeded"}
 
 
 class SendLater(Exception):
     """A retryable failure; RQ runs the job again after its backoff (``delay``)."""
 
-    def __init__(self, message: str, delay: timedelta = timedelta(0)) -> None:
+    def __init__(self, message: str, delay: timedelta = timedelta(0), attempts: int = 0) -> None:
         super().__init__(message)
         self.delay = delay
+        self.attempts = attempts  # made so far
 
 
 @dataclass
@@ -80,7 +80,7 @@ class Deliverer:
                     row.next_attempt_at = now + timedelta(seconds=delay)
                     uow.commit()
                     log.warning("outbox %s: %s; retrying in %ss", row.id, exc, delay)
-                    raise SendLater(str(exc), timedelta(seconds=delay)) from exc
+                    raise SendLater(str(exc), timedelta(seconds=delay), row.attempts) from exc
                 row.status = DeliveryStatus.FAILED
                 log.error("outbox %s failed for good: %s", row.id, exc)
                 if exc.reason in FALLBACK_REASONS and row.payload.get("_fallback"):
@@ -171,7 +171,7 @@ def send_outbox_batch(outbox_ids: list[int]) -> dict[str, int]:
             status = deliverer.deliver(outbox_id)
             outcome = "busy" if status is None else status.value
         except SendLater as later:
-            enqueue_send_later(deliverer.redis, outbox_id, later.delay)
+            enqueue_send_later(deliverer.redis, outbox_id, later.delay, later.attempts)
             outcome = "retrying"
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts

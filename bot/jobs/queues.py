@@ -8,8 +8,10 @@ from typing import Any
 import redis
 from rq import Queue, Retry
 
-TURN_RETRY = Retry(max=8, interval=[2, 5, 15, 30, 60, 120, 300, 600])
-SEND_RETRY = Retry(max=8, interval=[2, 5, 15, 30, 60, 120, 300, 600])
+# seconds before the 1st, 2nd, … retry of a job (and of an outbox row: bot/channels/outbox.py)
+BACKOFF = [2, 5, 15, 30, 60, 120, 300, 600]
+TURN_RETRY = Retry(max=len(BACKOFF), interval=BACKOFF)
+SEND_RETRY = Retry(max=len(BACKOFF), interval=BACKOFF)
 
 
 def enqueue_turn(conn: redis.Redis, inbox_id: int) -> None:
@@ -38,14 +40,17 @@ def enqueue_send(conn: redis.Redis, outbox_id: int) -> None:
 SEND_BATCH = 20  # outbox rows per job of a bulk send: ~1 s of sending, not one job per row
 
 
-def enqueue_send_later(conn: redis.Redis, outbox_id: int, delay: timedelta) -> None:
-    """A send that waits for its backoff, in a job of its own (retried from there)."""
+def enqueue_send_later(conn: redis.Redis, outbox_id: int, delay: timedelta, attempts: int) -> None:
+    """A send that waits for its backoff, in a job of its own, retried from there with the
+    intervals the row has not used yet (``attempts`` made so far), so a row sent from a batch
+    waits as long in all as one sent alone."""
+    rest = BACKOFF[attempts:] or BACKOFF[-1:]
     Queue("outbound", connection=conn).enqueue_in(
         delay,
         "bot.channels.outbox.send_outbox",
         outbox_id,
         job_id=f"outbound-{outbox_id}",
-        **SEND_OPTIONS,
+        **{**SEND_OPTIONS, "retry": Retry(max=len(rest), interval=rest)},
     )
 
 

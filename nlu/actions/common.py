@@ -222,7 +222,6 @@ class ActionNotYet(Action):
                 )
             )
             return []
-            return []
         if intent == "inform" or intent not in NOT_YET:
             dispatcher.utter_message(
                 text="我没有在等待您填写的内容。请问您想做什么？发送“菜单”查看可用功能。"

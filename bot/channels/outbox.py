@@ -72,7 +72,7 @@ class Deliverer:
             now = self.clock()
             row.attempts += 1
             try:
-                row.provider_msg_id = self._send(row)
+                row.provider_msg_id = self._send(row, uow.session)
             except WeChatError as exc:
                 row.last_error = str(exc)[:2000]
                 if exc.retryable and row.attempts < MAX_SEND_ATTEMPTS:
@@ -97,14 +97,17 @@ class Deliverer:
             uow.commit()
             return DeliveryStatus.SENT
 
-    def _send(self, row: OutboxMessage) -> str | None:
+    def _send(self, row: OutboxMessage, session: Session) -> str | None:
         payload = self._resolve_media(row.channel, row.payload)
         if row.channel is Channel.MP:
             return self.senders.send_mp(row.recipient, payload)
         if row.channel is Channel.WORK:
             return self.senders.send_work(row.recipient, payload)
         if row.channel is Channel.SMS and self.cipher is not None:
-            return self.senders.send_sms(notify.sms_phone(self.cipher, row.recipient), payload)
+            phone = notify.sms_phone(self.cipher, row.recipient, session)
+            if phone is None:
+                raise WeChatError(None, "没有手机号", retryable=False, reason="no_phone")
+            return self.senders.send_sms(phone, payload)
         raise WeChatError(None, f"no sender for {row.channel}", retryable=False, reason="no_sender")
 
     def _resolve_media(self, channel: Channel, payload: dict[str, Any]) -> dict[str, Any]:

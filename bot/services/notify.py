@@ -5,7 +5,6 @@ Enqueue the returned ids after commit (``bot.jobs.queues.enqueue_send``)."""
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -13,11 +12,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.models import OutboxMessage, utcnow
-from bot.models.enums import Channel, DeliveryStatus
+from bot.models import OutboxMessage, Patient
+from bot.models.enums import Channel
 from bot.security.crypto import PiiCipher
 
 PHONE_CONTEXT = "outbox.phone"
+# An SMS to a patient (a reminder) names the patient, not the number: the mobile on file when
+# it is sent is used, and the outbox holds no copy of it.
+PATIENT_PREFIX = "patient:"
 
 
 def text(session: Session, channel: Channel, recipient: str, content: str, *, key: str) -> int:
@@ -53,21 +55,14 @@ def sms(
     existing = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
     if existing is not None:
         return existing
-    out = OutboxMessage(**sms_row(cipher, phone, template, params, key=key, now=utcnow()))
+    blob = cipher.encrypt(phone, context=PHONE_CONTEXT)
+    assert blob is not None
+    out = OutboxMessage(dedupe_key=key, channel=Channel.SMS, msg_type="sms",
+                        recipient="enc:" + base64.urlsafe_b64encode(blob).decode(),
+                        payload={"template": template, "params": [str(p) for p in params]})  # fmt: skip
     session.add(out)
     session.flush()
     return out.id
-
-
-def sms_row(
-    cipher: PiiCipher, phone: str, template: str, params: list[str], *, key: str, now: datetime
-) -> dict[str, Any]:
-    """The outbox row of a templated SMS, for bulk inserts."""
-    blob = cipher.encrypt(phone, context=PHONE_CONTEXT)
-    assert blob is not None
-    return {"dedupe_key": key, "channel": Channel.SMS, "recipient": "enc:" + base64.urlsafe_b64encode(blob).decode(),
-            "msg_type": "sms", "payload": {"template": template, "params": [str(p) for p in params]},
-            "status": DeliveryStatus.PENDING, "attempts": 0, "created_at": now}  # fmt: skip
 
 
 def insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -80,8 +75,16 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     return list(session.execute(stmt, rows).scalars())
 
 
-def sms_phone(cipher: PiiCipher, recipient: str) -> str:
-    """The mobile of an SMS outbox row."""
+def sms_phone(cipher: PiiCipher, recipient: str, session: Session) -> str | None:
+    """The mobile of an SMS outbox row: its own encrypted copy, or the patient's on file
+    (None when the patient has none any more)."""
+    if recipient.startswith(PATIENT_PREFIX):
+        blob = session.scalar(
+            select(Patient.phone_enc).where(
+                Patient.id == int(recipient.removeprefix(PATIENT_PREFIX))
+            )
+        )
+        return cipher.decrypt(blob, context="patient.phone") if blob else None
     phone = cipher.decrypt(
         base64.urlsafe_b64decode(recipient.removeprefix("enc:")), context=PHONE_CONTEXT
     )

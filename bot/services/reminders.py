@@ -114,11 +114,16 @@ def sweep(
     choose the WeChat message sent when the 48-hour customer-service window is closed."""
     today = rules.local_date(now, tz)
     created = _create(session, d, today, now)
-    result = SweepResult(created=sum(len(ids) for ids in created.values()))
-    if result.created >= ANALYZE_AFTER and _dialect(session) == "postgresql":
+    if (
+        sum(len(ids) for ids in created.values()) >= ANALYZE_AFTER
+        and _dialect(session) == "postgresql"
+    ):
         # the planner's statistics do not know the rows just written: without this it picks
-        # nested loops for the bulk updates below that take seconds instead of milliseconds
+        # nested loops for the statements below that take seconds instead of milliseconds
         session.execute(sql_text("ANALYZE reminders"))
+    for channel, ids in _next_channels(session, now).items():
+        created[channel] += ids
+    result = SweepResult(created=sum(len(ids) for ids in created.values()))
     _settle(session, today, now, tz)
     fresh_inapp = min(created[Channel.INAPP], default=None)
     result.delivered_inapp = _deliver_inapp(session, d, today, now, public_base_url, fresh_inapp)
@@ -165,8 +170,6 @@ def _create(
     sequence); ON CONFLICT DO NOTHING guards against a concurrent sweep."""
     horizon = today + timedelta(days=d.reminder_days_before)
     kind = _kind_for_due(Catheter.next_due_on, today)
-    columns = ["catheter_id", "patient_id", "due_on", "kind", "channel", "status", "last_error",
-               "sent_at", "attempts", "created_at"]  # fmt: skip
     created: dict[Channel, list[int]] = {}
     for channel in PATIENT_CHANNELS:
         # a reminder that cannot be sent is written failed, with the reason (no later UPDATE)
@@ -204,24 +207,27 @@ def _create(
             )  # fmt: skip
             .order_by(Catheter.id)  # concurrent sweeps take the keys in the same order
         )
-        created[channel] = _insert_reminders(session, columns, rows)
-    for channel, ids in _next_channels(session, now, columns).items():
-        created[channel] += ids
+        created[channel] = _insert_reminders(session, rows)
     return created
 
 
-def _insert_reminders(session: Session, columns: list[str], rows: Any) -> list[int]:
-    """INSERT … SELECT of reminders, those a concurrent sweep wrote first left out; the ids."""
+_COLUMNS = ["catheter_id", "patient_id", "due_on", "kind", "channel", "status", "last_error",
+            "sent_at", "attempts", "created_at"]  # fmt: skip
+
+
+def _insert_reminders(session: Session, rows: Any) -> list[int]:
+    """INSERT … SELECT of reminders (``_COLUMNS``), those a concurrent sweep wrote first left
+    out; the ids."""
     stmt = (
         _insert(session, Reminder.__table__)
-        .from_select(columns, rows)
+        .from_select(_COLUMNS, rows)
         .on_conflict_do_nothing(index_elements=["catheter_id", "due_on", "channel", "kind"])
         .returning(Reminder.__table__.c.id)
     )
     return list(session.execute(stmt).scalars())
 
 
-def _next_channels(session: Session, now: datetime, columns: list[str]) -> dict[Channel, list[int]]:
+def _next_channels(session: Session, now: datetime) -> dict[Channel, list[int]]:
     """The reminders just written failed because the patient cannot be reached on their
     channel (no followed account, no mobile) go to the next channel, as a failed send does
     (``try_next_channel``); their ids by channel."""
@@ -242,7 +248,7 @@ def _next_channels(session: Session, now: datetime, columns: list[str]) -> dict[
                    failed.created_at == now, ~unreachable, ~written)
             .order_by(failed.catheter_id)
         )  # fmt: skip
-        created[following] = _insert_reminders(session, columns, rows)
+        created[following] = _insert_reminders(session, rows)
     return created
 
 
@@ -320,12 +326,9 @@ def _deliver_inapp(
     ones (a crash) become in-app messages in one INSERT … SELECT, worded by the database from
     ``WORDS``; the number of messages written."""
     dialect = _dialect(session)
-    labels = {code: d.label("device_types", code) for code in d.device_types}
     values = {
         "name": Patient.name,
-        "device": case(labels, value=Catheter.device_type, else_=Catheter.device_type)
-        if labels
-        else Catheter.device_type,
+        "device": _device_label(d),
         "date": sql_words.month_day(dialect, Reminder.due_on),
         "days": sql_words.days_after(dialect, Reminder.due_on, today),
     }
@@ -386,54 +389,103 @@ def _deliver(
     session: Session, d: Dictionary, cipher: PiiCipher, today: date, now: datetime,
     result: SweepResult, fallback: _WeChatFallback,
 ) -> None:  # fmt: skip
-    """The open WeChat and SMS reminders left after ``_settle`` get their outbox rows, a page
-    at a time (keyset on the id: bounded memory), and are then queued."""
+    """The open WeChat and SMS reminders left after ``_settle`` get their outbox rows and are
+    then queued: the SMS ones in one INSERT … SELECT (sent to the patient's mobile as it is
+    when sent: ``notify.patient_recipient``), the WeChat ones a page at a time (keyset on the
+    id: bounded memory)."""
+    _deliver_sms(session, d, today, now, result)
     query = (
         select(
             Reminder.id,
             Reminder.kind,
-            Reminder.channel,
             Reminder.due_on,
             Reminder.patient_id,
             Catheter.device_type,
             Patient.name,
-            Patient.phone_enc,
         )  # fmt: skip
         .join(Catheter, Catheter.id == Reminder.catheter_id)
         .join(Patient, Patient.id == Reminder.patient_id)
-        .where(_open(now), Reminder.channel.in_([Channel.MP, Channel.SMS]))
+        .where(_open(now), Reminder.channel == Channel.MP)
         .order_by(Reminder.id)
         .limit(PAGE)
     )
     last = 0
     while rows := session.execute(query.where(Reminder.id > last)).all():
         last = rows[-1].id
-        openids = _openids(session, {r.patient_id for r in rows if r.channel is Channel.MP})
+        openids = _openids(session, {r.patient_id for r in rows})
         outbox: list[dict[str, Any]] = []
         for r in rows:
+            if r.patient_id not in openids:  # no followed account was settled as failed
+                continue
             device = d.label("device_types", r.device_type)
-            overdue = rules.days_overdue(r.due_on, today)
-            key = f"{KEY_PREFIX}{r.id}"
-            if r.channel is Channel.SMS:
-                phone = cipher.decrypt(r.phone_enc, context="patient.phone")
-                if phone is None:  # settled as "没有手机号" already
-                    continue
-                template = "reminder_overdue" if r.kind is ReminderKind.OVERDUE else "reminder_due"
-                params = [r.name, device, str(overdue) if overdue else f"{r.due_on:%m月%d日}"]
-                outbox.append(notify.sms_row(cipher, phone, template, params, key=key, now=now))
-            elif r.patient_id in openids:  # WeChat; no followed account was settled as failed
-                title, body = _words(r.kind, r.name, device, r.due_on, overdue)
-                payload = {"msgtype": "text", "text": {"content": f"{title}\n{body}"},
-                           "_fallback": fallback.message(device, r.due_on, title)}  # fmt: skip
-                outbox.append({"dedupe_key": key, "channel": Channel.MP, "recipient": openids[r.patient_id],
-                               "msg_type": "text", "payload": payload, "status": DeliveryStatus.PENDING,
-                               "attempts": 0, "created_at": now})  # fmt: skip
+            title, body = _words(
+                r.kind, r.name, device, r.due_on, rules.days_overdue(r.due_on, today)
+            )
+            payload = {"msgtype": "text", "text": {"content": f"{title}\n{body}"},
+                       "_fallback": fallback.message(device, r.due_on, title)}  # fmt: skip
+            outbox.append({"dedupe_key": f"{KEY_PREFIX}{r.id}", "channel": Channel.MP,
+                           "recipient": openids[r.patient_id], "msg_type": "text", "payload": payload,
+                           "status": DeliveryStatus.PENDING, "attempts": 0, "created_at": now})  # fmt: skip
         # a row a concurrent sweep wrote first is left out by ON CONFLICT; either way the
         # reminder is in the outbox now
         if outbox:
             result.outbox_ids += notify.insert_rows(session, outbox)
             queued = [int(o["dedupe_key"].removeprefix(KEY_PREFIX)) for o in outbox]
             _update(session, Reminder.id.in_(queued), {"status": DeliveryStatus.QUEUED})
+
+
+def _deliver_sms(
+    session: Session, d: Dictionary, today: date, now: datetime, result: SweepResult
+) -> None:
+    """The open SMS reminders become outbox rows in one INSERT … SELECT, their parameters
+    worded by the database as ``_sms_params`` does in Python; then they are queued."""
+    dialect = _dialect(session)
+    days = sql_words.days_after(dialect, Reminder.due_on, today)
+    params = sql_words.json_array(
+        dialect,
+        Patient.name,
+        _device_label(d),
+        case((Reminder.due_on < today, cast_sql(days, String)),
+             else_=sql_words.month_day(dialect, Reminder.due_on)),
+    )  # fmt: skip
+    template = case((Reminder.kind == ReminderKind.OVERDUE, literal("reminder_overdue")),
+                    else_=literal("reminder_due"))  # fmt: skip
+    table = OutboxMessage.__table__
+    rows = (
+        select(
+            _OUTBOX_KEY,
+            literal(Channel.SMS, table.c.channel.type),
+            literal(notify.PATIENT_PREFIX) + cast_sql(Reminder.patient_id, String),
+            literal("sms"),
+            sql_words.json_object(dialect, "template", template, "params", params),
+            literal(DeliveryStatus.PENDING, table.c.status.type),
+            literal(0),
+            literal(now, table.c.created_at.type),
+        )  # fmt: skip
+        .join(Catheter, Catheter.id == Reminder.catheter_id)
+        .join(Patient, Patient.id == Reminder.patient_id)
+        .where(_open(now), Reminder.channel == Channel.SMS, Patient.phone_enc.is_not(None))
+        .order_by(Reminder.id)
+    )
+    stmt = (
+        _insert(session, table)
+        .from_select(["dedupe_key", "channel", "recipient", "msg_type", "payload", "status",
+                      "attempts", "created_at"], rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])  # a concurrent sweep's
+        .returning(table.c.id)
+    )  # fmt: skip
+    result.outbox_ids += list(session.execute(stmt).scalars())
+    in_outbox = exists().where(OutboxMessage.dedupe_key == _OUTBOX_KEY)
+    _update(session, and_(_open(now), Reminder.channel == Channel.SMS, in_outbox),
+            {"status": DeliveryStatus.QUEUED})  # fmt: skip
+
+
+def _device_label(d: Dictionary) -> Any:
+    """The device type's label from the dictionary, in SQL."""
+    labels = {code: d.label("device_types", code) for code in d.device_types}
+    if not labels:
+        return Catheter.device_type
+    return case(labels, value=Catheter.device_type, else_=Catheter.device_type)
 
 
 def try_next_channel(session: Session, outbox_key: str, now: datetime) -> int | None:

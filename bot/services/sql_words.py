@@ -1,6 +1,6 @@
 """Chinese sentences written by the database: a ``str.format`` template becomes a SQL string
 concatenation, so a bulk ``INSERT … SELECT`` can word thousands of messages with the same
-template Python uses for one. Dates and day counts for PostgreSQL and SQLite."""
+template Python uses for one. Dates, day counts and JSON for PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
@@ -24,6 +24,17 @@ def render(template: str, values: Mapping[str, Any]) -> Any:
     for part in parts[1:]:
         expr = expr + part  # || on both databases
     return expr
+
+
+def json_object(dialect: str, *pairs: Any) -> Any:
+    """A JSON object built by the database from key, value, key, value …"""
+    args = [literal(p, String) if isinstance(p, str) else p for p in pairs]
+    return (func.jsonb_build_object if dialect == "postgresql" else func.json_object)(*args)
+
+
+def json_array(dialect: str, *items: Any) -> Any:
+    """A JSON array built by the database."""
+    return (func.jsonb_build_array if dialect == "postgresql" else func.json_array)(*items)
 
 
 def month_day(dialect: str, day: Any) -> Any:

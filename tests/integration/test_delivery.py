@@ -425,3 +425,37 @@ def test_a_reminder_that_cannot_reach_wechat_is_sent_by_sms_at_the_next_sweep(
         row = s.get(OutboxMessage, sms)
         assert row.channel is Channel.SMS and "13900002222" not in row.recipient
         assert s.scalar(select(Reminder).where(Reminder.channel == Channel.SMS)).due_on == day
+
+
+def test_a_reminder_sms_goes_to_the_mobile_on_file_when_sent(
+    sim, senders, session_factory, redis_conn, cipher, settings, dictionary
+):
+    """The outbox names the patient, not the number: a mobile removed after the sweep is not
+    texted; the reminder is recorded as failed and WeChat is tried next."""
+    from datetime import UTC, date, datetime
+
+    from bot.models import Catheter, Patient, PatientAccount, PatientProfile, Reminder
+    from bot.services import reminders
+
+    with session_factory() as s:
+        p = Patient(name="孙七", reminder_channels=["inapp", "sms"],
+                    phone_enc=cipher.encrypt("13600004444", context="patient.phone"))  # fmt: skip
+        acc = PatientAccount(openid="o_sun", ih_user_id="ih-7")
+        s.add_all([p, acc])
+        s.flush()
+        s.add_all([PatientProfile(account_id=acc.id, patient_id=p.id),
+                   Catheter(patient_id=p.id, device_type="PICC", next_due_on=date(2026, 12, 10),
+                            placed_at=datetime(2026, 11, 1, tzinfo=UTC))])  # fmt: skip
+        s.commit()
+        ten = datetime(2026, 12, 10, 10, tzinfo=settings.timezone).astimezone(UTC)
+        [sms] = reminders.sweep(s, dictionary, cipher, ten, settings.timezone,
+                                public_base_url="https://vam.example").outbox_ids  # fmt: skip
+        s.get(Patient, p.id).phone_enc = None  # the patient removed the mobile meanwhile
+        s.commit()
+    deliverer = Deliverer(session_factory, redis_conn, senders, cipher=cipher)
+    assert deliverer.deliver(sms) is DeliveryStatus.FAILED
+    assert "没有手机号" in status(session_factory, sms).last_error
+    with session_factory() as s:
+        assert s.scalar(select(Reminder).where(Reminder.channel == Channel.MP)).status is (
+            DeliveryStatus.PENDING
+        )

@@ -98,7 +98,9 @@ def test_one_reminder_per_channel_and_kind_however_often_the_sweep_runs(
         [inapp] = s.scalars(select(InAppMessage)).all()
         assert inapp.title == "导管维护提醒" and "12月10日" in inapp.body
         sms = s.scalar(select(OutboxMessage).where(OutboxMessage.channel == Channel.SMS))
-        assert "13800001111" not in sms.recipient and sms.payload["template"] == "reminder_due"
+        # the SMS names the patient, not the number, and is worded by the database
+        assert sms.recipient == f"patient:{due.patient_id}"
+        assert sms.payload == {"template": "reminder_due", "params": ["张三", "PICC", "12月10日"]}
         mp = s.scalar(select(OutboxMessage).where(OutboxMessage.channel == Channel.MP))
         assert mp.recipient == "o_zhang" and mp.payload["_fallback"]["_api"] == "subscribe"
     # on the day, then overdue: one more of each kind

@@ -388,21 +388,12 @@ def test_a_reminder_that_cannot_reach_wechat_is_sent_by_sms_at_the_next_sweep(
     reminder — once, in daytime."""
     from datetime import UTC, date, datetime
 
-    from bot.models import Catheter, Patient, PatientAccount, PatientProfile, Reminder
+    from bot.models import Reminder
     from bot.services import reminders
 
     day = date(2026, 12, 10)
     ten = datetime(2026, 12, 10, 10, tzinfo=settings.timezone).astimezone(UTC)
-    with session_factory() as s:
-        p = Patient(name="王五", reminder_channels=["inapp", "mp"],
-                    phone_enc=cipher.encrypt("13900002222", context="patient.phone"))  # fmt: skip
-        acc = PatientAccount(openid="o_silent", ih_user_id="ih-9")
-        s.add_all([p, acc])
-        s.flush()
-        s.add_all([PatientProfile(account_id=acc.id, patient_id=p.id),
-                   Catheter(patient_id=p.id, device_type="PICC", next_due_on=day,
-                            placed_at=datetime(2026, 11, 1, tzinfo=UTC))])  # fmt: skip
-        s.commit()
+    patient_with_a_picc_due(session_factory, cipher, ["inapp", "mp"], "13900002222", "o_silent")
 
     def sweep():
         with session_factory() as s:
@@ -432,25 +423,19 @@ def test_a_reminder_sms_goes_to_the_mobile_on_file_when_sent(
 ):
     """The outbox names the patient, not the number: a mobile removed after the sweep is not
     texted; the reminder is recorded as failed and WeChat is tried next."""
-    from datetime import UTC, date, datetime
+    from datetime import UTC, datetime
 
-    from bot.models import Catheter, Patient, PatientAccount, PatientProfile, Reminder
+    from bot.models import Patient, Reminder
     from bot.services import reminders
 
+    patient_id = patient_with_a_picc_due(
+        session_factory, cipher, ["inapp", "sms"], "13600004444", "o_sun"
+    )
     with session_factory() as s:
-        p = Patient(name="孙七", reminder_channels=["inapp", "sms"],
-                    phone_enc=cipher.encrypt("13600004444", context="patient.phone"))  # fmt: skip
-        acc = PatientAccount(openid="o_sun", ih_user_id="ih-7")
-        s.add_all([p, acc])
-        s.flush()
-        s.add_all([PatientProfile(account_id=acc.id, patient_id=p.id),
-                   Catheter(patient_id=p.id, device_type="PICC", next_due_on=date(2026, 12, 10),
-                            placed_at=datetime(2026, 11, 1, tzinfo=UTC))])  # fmt: skip
-        s.commit()
         ten = datetime(2026, 12, 10, 10, tzinfo=settings.timezone).astimezone(UTC)
         [sms] = reminders.sweep(s, dictionary, cipher, ten, settings.timezone,
                                 public_base_url="https://vam.example").outbox_ids  # fmt: skip
-        s.get(Patient, p.id).phone_enc = None  # the patient removed the mobile meanwhile
+        s.get(Patient, patient_id).phone_enc = None  # the patient removed the mobile meanwhile
         s.commit()
     deliverer = Deliverer(session_factory, redis_conn, senders, cipher=cipher)
     assert deliverer.deliver(sms) is DeliveryStatus.FAILED
@@ -459,3 +444,22 @@ def test_a_reminder_sms_goes_to_the_mobile_on_file_when_sent(
         assert s.scalar(select(Reminder).where(Reminder.channel == Channel.MP)).status is (
             DeliveryStatus.PENDING
         )
+
+
+def patient_with_a_picc_due(session_factory, cipher, channels, mobile, openid) -> int:
+    """A patient following the official account whose PICC is due on 2026-12-10; the id."""
+    from datetime import UTC, date, datetime
+
+    from bot.models import Catheter, Patient, PatientAccount, PatientProfile
+
+    with session_factory() as s:
+        p = Patient(name="王五", reminder_channels=channels,
+                    phone_enc=cipher.encrypt(mobile, context="patient.phone"))  # fmt: skip
+        acc = PatientAccount(openid=openid, ih_user_id=f"ih-{openid}")
+        s.add_all([p, acc])
+        s.flush()
+        s.add_all([PatientProfile(account_id=acc.id, patient_id=p.id),
+                   Catheter(patient_id=p.id, device_type="PICC", next_due_on=date(2026, 12, 10),
+                            placed_at=datetime(2026, 11, 1, tzinfo=UTC))])  # fmt: skip
+        s.commit()
+        return p.id

@@ -120,10 +120,10 @@ def main() -> None:
         s.commit()
         swept = time.perf_counter() - t0
         conn = _redis()
-        conn.delete("rq:queue:outbound")
+        conn.delete("rq:queue:bulk")
         enqueue_sends(conn, result.outbox_ids)
         elapsed = time.perf_counter() - t0
-        queued = conn.llen("rq:queue:outbound")
+        queued = conn.llen("rq:queue:bulk")
         counts = {m.__tablename__: s.scalar(select(func.count()).select_from(m))
                   for m in (Reminder, InAppMessage, OutboxMessage)}  # fmt: skip
         t0 = time.perf_counter()

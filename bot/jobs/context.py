@@ -12,7 +12,9 @@ from bot.config import Settings
 from bot.security.crypto import PiiCipher
 from bot.uow import UnitOfWork
 
-QUEUES = ("inbound", "outbound", "default", "reports")
+# A worker takes jobs from the first queue that has one: a patient's message and its reply
+# before the bulk sends of a reminder sweep, which can take a while after a cold start.
+QUEUES = ("inbound", "outbound", "bulk", "default", "reports")
 
 
 @dataclass(frozen=True)

@@ -37,15 +37,18 @@ def enqueue_send(conn: redis.Redis, outbox_id: int) -> None:
     )
 
 
+# Bulk sends (a reminder sweep's) have a queue of their own, behind the replies to patients
+# (bot/jobs/context.QUEUES), so a backlog of reminders never delays a conversation.
+BULK = "bulk"
 SEND_BATCH = 20  # outbox rows per job of a bulk send: ~1 s of sending, not one job per row
 
 
 def enqueue_send_later(conn: redis.Redis, outbox_id: int, delay: timedelta, attempts: int) -> None:
-    """A send that waits for its backoff, in a job of its own, retried from there with the
+    """A bulk send that waits for its backoff, in a job of its own, retried from there with the
     intervals the row has not used yet (``attempts`` made so far), so a row sent from a batch
     waits as long in all as one sent alone."""
     rest = BACKOFF[attempts:] or BACKOFF[-1:]
-    Queue("outbound", connection=conn).enqueue_in(
+    Queue(BULK, connection=conn).enqueue_in(
         delay,
         "bot.channels.outbox.send_outbox",
         outbox_id,
@@ -59,7 +62,7 @@ def enqueue_sends(conn: redis.Redis, outbox_ids: list[int], chunk: int = 1000) -
     chunks. Creating a job costs about 100 µs, so 50,000 jobs of one row took 5 s; a batch
     job sends its rows one after the other and hands a row that must wait to a job of its
     own. A batch that dies leaves its unsent rows pending, for the sweeper."""
-    queue = Queue("outbound", connection=conn)
+    queue = Queue(BULK, connection=conn)
     batches = [outbox_ids[i : i + SEND_BATCH] for i in range(0, len(outbox_ids), SEND_BATCH)]
     for start in range(0, len(batches), chunk):
         with conn.pipeline() as pipe:

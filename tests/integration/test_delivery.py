@@ -344,9 +344,9 @@ def test_a_batch_job_sends_its_rows_and_a_row_that_must_wait_gets_a_delayed_job_
     assert send_outbox_batch(ids) == {"retrying": 1, "sent": 1}
     assert status(session_factory, ids[0]).status is DeliveryStatus.PENDING
     assert len(sim.state.messages("mp", "o_second")) == 1
-    registry = ScheduledJobRegistry(queue=Queue("outbound", connection=redis_conn))
+    registry = ScheduledJobRegistry(queue=Queue("bulk", connection=redis_conn))
     assert registry.get_job_ids() == [f"outbound-{ids[0]}"]
-    later = Queue("outbound", connection=redis_conn).fetch_job(f"outbound-{ids[0]}")
+    later = Queue("bulk", connection=redis_conn).fetch_job(f"outbound-{ids[0]}")
     assert later.retry_intervals == [5, 15, 30, 60, 120, 300, 600]  # the 2 s one is used up
     assert send_outbox_batch(ids) == {"sent": 2}  # the retry (or a rerun) sends nothing twice
     assert len(sim.state.messages("mp", "o_first")) == 1

@@ -251,7 +251,7 @@ def test_the_scheduled_job_sweeps_and_queues_the_sends(due, session, settings, e
     session.commit()
     context.install(build_context(Container(settings)))
     assert sweep_reminders().startswith("created 3, in-app 1, queued 2")
-    jobs = Queue("outbound", connection=redis_conn).jobs
+    jobs = Queue("bulk", connection=redis_conn).jobs
     assert [job.func_name for job in jobs] == ["bot.channels.outbox.send_outbox_batch"]
     assert sorted(jobs[0].args[0]) == sorted(session.scalars(select(OutboxMessage.id)))
     assert sweep_reminders().startswith("created 0, in-app 0, queued 0")

@@ -257,6 +257,38 @@ def test_the_scheduled_job_sweeps_and_queues_the_sends(due, session, settings, e
     assert sweep_reminders().startswith("created 0, in-app 0, queued 0")
 
 
+def test_stalled_reminder_sends_wait_for_the_bulk_queue_and_never_jump_ahead_of_replies(
+    due, session, session_factory, settings, redis_conn, cipher
+):
+    """The sweeper leaves a reminder sweep's rows to the bulk jobs while they are queued; a
+    reply stalled meanwhile goes back to the outbound queue; once the bulk queue is idle,
+    the reminder rows still pending are handed back to it."""
+    from rq import Queue
+
+    from bot.jobs import context
+    from bot.jobs.queues import enqueue_sends
+    from bot.jobs.sweeper import requeue_stalled
+    from bot.services import notify
+    from server import Container
+    from server.worker import build_context
+
+    context.install(build_context(Container(settings)))
+    result, _ = run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 8), 10))
+    enqueue_sends(redis_conn, result.outbox_ids)
+    reply = notify.text(session, Channel.MP, "o_zhang", "好的，已为您记录", key="reply:1")
+    old = datetime.now(UTC) - timedelta(minutes=5)
+    session.execute(OutboxMessage.__table__.update().values(created_at=old))
+    session.commit()
+    bulk, outbound = Queue("bulk", connection=redis_conn), Queue("outbound", connection=redis_conn)
+    assert requeue_stalled() == {"inbox": 0, "outbox": 1, "bulk": 0}
+    assert outbound.job_ids == [f"outbound-{reply}"] and bulk.count == 1
+    bulk.empty()  # the batch job is gone (a worker died with it): the rows go back to bulk
+    outbound.empty()
+    assert requeue_stalled() == {"inbox": 0, "outbox": 3, "bulk": 2}
+    assert outbound.job_ids == [f"outbound-{reply}"]
+    assert sorted(bulk.jobs[0].args[0]) == sorted(result.outbox_ids)
+
+
 def test_in_app_messages_worded_by_the_database_read_as_python_words_them(
     due, session_factory, cipher, settings
 ):

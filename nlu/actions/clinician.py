@@ -10,10 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
-from bot.models import Catheter, Patient, utcnow
+from bot.models import Catheter, Patient, Staff, utcnow
 from bot.models.enums import CatheterState
 from bot.security.masking import mask_name
-from bot.services import audit, due
+from bot.services import access, audit, due
 from bot.services import dictionary as dictionary_service
 
 from . import catheters, gate
@@ -87,25 +87,28 @@ class ActionSearchPatient(Action):
             return []
         rt = runtime()
         today = local_date(utcnow(), rt.settings.timezone)
+        staff_id = gate.metadata(tracker).get("staff_id")
         with rt.uow() as uow:
+            staff = uow.session.get(Staff, staff_id) if staff_id else None
+            if staff is None:
+                dispatcher.utter_message(text=gate.UNKNOWN_STAFF)
+                return []
             d = dictionary_service.current(uow.session)
-            patients = uow.session.scalars(
-                select(Patient).where(Patient.name == str(name)).limit(5)
+            patients = uow.session.scalars(  # only the patients this clinician may see
+                select(Patient)
+                .where(Patient.name == str(name), access.visible_patients_clause(staff))
+                .limit(5)
             ).all()
-            lines = []
+            lines, links = [], []
             for p in patients:
                 rows = uow.session.scalars(
                     select(Catheter).where(Catheter.patient_id == p.id)
                 ).all()
                 audit.record(
-                    uow.session,
-                    catheters.actor(tracker),
-                    "read",
-                    "patient",
-                    p.id,
-                    patient_id=p.id,
-                    context="search",
-                )
+                    uow.session, catheters.actor(tracker), "read", "patient", p.id,
+                    patient_id=p.id, context="search",
+                )  # fmt: skip
+                born = f"（{p.birth_date:%Y}年生）" if p.birth_date else ""
                 for c in rows:
                     status = status_on(
                         c.next_due_on,
@@ -114,23 +117,30 @@ class ActionSearchPatient(Action):
                         due_soon_days=d.due_soon_days,
                     )
                     overdue = days_overdue(c.next_due_on, today)
+                    device = d.label("device_types", c.device_type)
                     lines.append(
-                        f"{p.name}（{p.birth_date:%Y}年生）{d.label('device_types', c.device_type)} 【{STATUS_LABELS[status]}】"
+                        f"{p.name}{born}{device} 【{STATUS_LABELS[status]}】"
                         + (
                             f" 逾期{overdue}天"
                             if overdue and c.state is CatheterState.IN_PLACE
                             else ""
                         )
                     )
+                    links.append(
+                        {"title": f"{p.name} {device} {c.placed_at:%Y-%m-%d}置入：登记表与维护记录",
+                         "url": f"{rt.settings.public_base_url}/staff/catheters/{c.id}"}
+                    )  # fmt: skip
                 if not rows:
                     lines.append(f"{p.name}：暂无置管记录")
             uow.commit()
         if not patients:
             dispatcher.utter_message(
-                text=f"没有找到名为“{mask_name(str(name))}”的患者，请核对姓名。"
+                text=f"没有找到名为“{mask_name(str(name))}”的患者（或您无权查看），请核对姓名。"
             )
             return []
         dispatcher.utter_message(text="\n".join(lines))
+        for link in links[:3]:  # the catheter page: placement form, maintenance, reminders
+            dispatcher.utter_message(custom={"card": "news", "description": "点击查看", **link})
         return []
 
 

@@ -138,11 +138,31 @@ def test_patient_search_shows_status_and_audits_each_patient_read(domain, ward, 
     )
     messages, _ = run(clinician.ActionSearchPatient(), t, domain)
     assert "甲患者（1960年生）PICC 【已逾期】 逾期3天" in texts(messages)
+    [link] = [m["custom"] for m in messages if m.get("custom")]  # the catheter page
+    assert "/staff/catheters/" in link["url"] and link["title"].startswith("甲患者 PICC")
     with session_factory() as s:
         assert (
             s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.context == "search"))
             == 1
         )
+
+
+def test_patient_search_applies_the_access_rules_and_copes_without_a_birth_date(
+    domain, ward, session, session_factory
+):
+    outsider = Staff(institution=ward["home"], staff_no="X9", name="外院医生",
+                     role=StaffRole.OUTSIDE_CLINICIAN, wecom_userid="x9")  # fmt: skip
+    session.add(outsider)
+    session.scalars(select(Patient).where(Patient.name == "甲患者")).one().birth_date = None
+    session.commit()
+    search = lambda staff: run(clinician.ActionSearchPatient(), tracker(  # noqa: E731
+        "search_patient", role=staff.role.value, channel="work", staff_id=staff.id,
+        entities=[("patient_name", "甲患者")]), domain)[0]  # fmt: skip
+    assert "没有找到" in texts(search(outsider))  # not one of the outside clinician's patients
+    assert "甲患者PICC 【已逾期】" in texts(search(ward["nurse"]))
+    with session_factory() as s:  # only the nurse's read is in the audit log
+        assert s.scalar(select(func.count()).select_from(AuditLog)
+                        .where(AuditLog.context == "search")) == 1  # fmt: skip
 
 
 def test_features_not_built_yet_say_so(domain):

@@ -56,6 +56,20 @@ def follower_required(view):  # type: ignore[no-untyped-def]
     return wrapper
 
 
+def agreements_accepted(view):  # type: ignore[no-untyped-def]
+    """A page showing the patient's records: the current service agreement and privacy
+    policy accepted first (after ``follower_required``)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        account = _account()
+        if account is not None and binding.pending_agreements(db(), account.id):
+            return redirect(url_for("patient.agreements", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def _new_state(purpose: str, next_url: str = "") -> str:
     state = secrets.token_urlsafe(16)
     session[f"state:{purpose}"] = {"value": state, "at": time.time(), "next": next_url}
@@ -178,12 +192,11 @@ def bind_callback():  # type: ignore[no-untyped-def]
 
 @bp.get("/home")
 @follower_required
+@agreements_accepted
 def home():  # type: ignore[no-untyped-def]
     s = db()
     account = _account()
     assert account is not None
-    if binding.pending_agreements(s, account.id):
-        return redirect(url_for("patient.agreements", next=url_for("patient.home")))
     active = s.get(PatientProfile, account.active_profile_id) if account.active_profile_id else None
     unread = []
     catheters = []
@@ -200,6 +213,7 @@ def home():  # type: ignore[no-untyped-def]
 
 @bp.get("/patients/<int:patient_id>")
 @follower_required
+@agreements_accepted
 def patient(patient_id: int):  # type: ignore[no-untyped-def]
     """The 就诊人's history (P6.1): every placement, removed ones too, and the reminders."""
     account = _account()
@@ -220,6 +234,7 @@ def patient(patient_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/catheters/<int:catheter_id>")
 @follower_required
+@agreements_accepted
 def catheter(catheter_id: int):  # type: ignore[no-untyped-def]
     """One catheter laid out as the paper placement form, with its maintenance records (P6.3)."""
     c = _followed_catheter(catheter_id)
@@ -230,6 +245,7 @@ def catheter(catheter_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/catheters/<int:catheter_id>/qr")
 @follower_required
+@agreements_accepted
 def qr(catheter_id: int):  # type: ignore[no-untyped-def]
     """The catheter's code full-screen (P2.3), for a nurse to scan from the patient's phone."""
     c = _followed_catheter(catheter_id)

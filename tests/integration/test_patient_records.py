@@ -181,3 +181,27 @@ def test_the_printable_card_comes_as_a_pdf_with_the_same_access_rules_and_is_aud
     sign_in(outsider, "13900009999", "Outside123")
     assert outsider.get(f"/staff/catheters/{world['picc']}/card.pdf").status_code == 404
     assert follower(world).get(f"/staff/catheters/{world['picc']}/card.pdf").status_code == 302
+
+
+def test_record_pages_wait_for_the_current_agreements(world, session):
+    """A new version of the privacy policy is accepted before any record is shown again."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from bot.models import Agreement
+    from bot.models.enums import AgreementKind
+    from bot.services import binding
+
+    policy = Agreement(kind=AgreementKind.PRIVACY, version=2, title="隐私政策", body="第二版",
+                       published_at=utcnow())  # fmt: skip
+    session.add(policy)
+    session.commit()
+    client = follower(world)
+    for path in (f"/h5/patients/{world['zhao']}", f"/h5/catheters/{world['picc']}",
+                 f"/h5/catheters/{world['picc']}/qr", "/h5/home"):  # fmt: skip
+        r = client.get(path)
+        where = urlsplit(r.headers["Location"])
+        assert r.status_code == 302 and where.path == "/h5/agreements", path
+        assert parse_qs(where.query)["next"] == [path]
+    binding.accept(session, world["accounts"][0], [policy.id])
+    session.commit()
+    assert client.get(f"/h5/catheters/{world['picc']}").status_code == 200

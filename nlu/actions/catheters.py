@@ -103,6 +103,32 @@ def resolve(tracker: Tracker, value: Any) -> Found:
     )
 
 
+# "张金根下次维护定在下周五": a name the model did not tag, right before what is asked
+_LEADING_NAME = re.compile(
+    r"^\s*(?:给|帮|把)?\s*([\u4e00-\u9fff]{2,4}?)\s*(?:的|，|,|\s|下次|下回|下一次|随访|分级|改为|改成|"
+    r"调为|设为|升级|降为|每|今天|刚)"
+)
+
+
+def name_in_text(tracker: Tracker) -> str | None:
+    """The patient's name at the start of the message when the model found none: only a name
+    of a patient this clinician may see (anything else is not a name)."""
+    if (name := gate.entity(tracker, "patient_name")) is not None:
+        return str(name)
+    m = _LEADING_NAME.match(parsing.normalise(str(tracker.latest_message.get("text") or "")))
+    staff_id = gate.metadata(tracker).get("staff_id")
+    if m is None or not staff_id:
+        return None
+    with runtime().uow() as uow:
+        staff = uow.session.get(Staff, staff_id)
+        known = staff is not None and uow.session.scalar(
+            select(Patient.id)
+            .where(Patient.name == m.group(1), access.visible_patients_clause(staff))
+            .limit(1)
+        )
+    return m.group(1) if known else None
+
+
 def validate(
     slot: str, value: Any, tracker: Tracker, dispatcher: CollectingDispatcher
 ) -> dict[str, Any]:

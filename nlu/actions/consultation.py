@@ -29,8 +29,7 @@ class ValidateConsultationForm(forms.ChatForm):
 
     def prefill(self, tracker: Tracker) -> dict[str, Any]:
         return {
-            "k_catheter": tracker.get_slot(catheters.SCANNED)
-            or gate.entity(tracker, "patient_name")
+            "k_catheter": tracker.get_slot(catheters.SCANNED) or catheters.name_in_text(tracker)
         }
 
     def prompt(self, slot: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:

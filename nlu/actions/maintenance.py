@@ -94,8 +94,7 @@ class ValidateMaintenanceForm(forms.ChatForm):
 
     def prefill(self, tracker: Tracker) -> dict[str, Any]:
         found = {
-            "m_catheter": tracker.get_slot(catheters.SCANNED)
-            or gate.entity(tracker, "patient_name"),
+            "m_catheter": tracker.get_slot(catheters.SCANNED) or catheters.name_in_text(tracker),
         }
         if (length := gate.entity(tracker, "external_length")) is not None:
             found["m_external_length"] = str(length)

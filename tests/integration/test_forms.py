@@ -395,6 +395,17 @@ def test_next_maintenance_date_set_in_chat_moves_the_due_date_after_one_confirma
             AuditLog.object_type == "catheter_follow_up", AuditLog.object_id == str(c.id))) == 1  # fmt: skip
 
 
+def test_a_name_the_model_missed_is_still_read_from_the_start_of_the_message(domain, ward):
+    """"王丽娟下次维护定在5天后" with no patient_name entity: the name of a patient the nurse
+    may see is taken; words that are no patient's name are not."""
+    f = nurse_form(follow_up.ValidateFollowUpForm(), domain, ward)
+    said = f.say("王丽娟下次维护定在5天后", "set_next_maintenance")
+    assert f.asking == "f_confirm" and "王丽娟 PICC" in said
+    g = nurse_form(follow_up.ValidateFollowUpForm(), domain, ward)
+    g.say("修改随访计划", "set_follow_up")
+    assert g.asking == "f_catheter"
+
+
 def test_tier_and_cycle_asked_when_missing_and_checked(domain, ward, session_factory):
     f = nurse_form(follow_up.ValidateFollowUpForm(), domain, ward)
     f.say("修改随访计划", "set_follow_up")

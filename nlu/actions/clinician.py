@@ -9,11 +9,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
-from bot.models import Catheter, Patient, Staff, utcnow
-from bot.models.enums import CatheterState
+from bot.care.rules import local_date
+from bot.models import Patient, Staff, utcnow
 from bot.security.masking import mask_name
-from bot.services import access, audit, due
+from bot.services import access, audit, due, history
 from bot.services import dictionary as dictionary_service
 
 from . import catheters, gate
@@ -86,7 +85,7 @@ class ActionSearchPatient(Action):
             dispatcher.utter_message(text="请发送要查找的患者姓名，例如“查患者 张三”。")
             return []
         rt = runtime()
-        today = local_date(utcnow(), rt.settings.timezone)
+        tz = rt.settings.timezone
         staff_id = gate.metadata(tracker).get("staff_id")
         with rt.uow() as uow:
             staff = uow.session.get(Staff, staff_id) if staff_id else None
@@ -101,34 +100,18 @@ class ActionSearchPatient(Action):
             ).all()
             lines, links = [], []
             for p in patients:
-                rows = uow.session.scalars(
-                    select(Catheter).where(Catheter.patient_id == p.id)
-                ).all()
+                rows = history.placements(uow.session, d, p.id, local_date(utcnow(), tz), tz)
                 audit.record(
                     uow.session, catheters.actor(tracker), "read", "patient", p.id,
                     patient_id=p.id, context="search",
                 )  # fmt: skip
                 born = f"（{p.birth_date:%Y}年生）" if p.birth_date else ""
-                for c in rows:
-                    status = status_on(
-                        c.next_due_on,
-                        today,
-                        removed=c.state is CatheterState.REMOVED,
-                        due_soon_days=d.due_soon_days,
-                    )
-                    overdue = days_overdue(c.next_due_on, today)
-                    device = d.label("device_types", c.device_type)
-                    lines.append(
-                        f"{p.name}{born}{device} 【{STATUS_LABELS[status]}】"
-                        + (
-                            f" 逾期{overdue}天"
-                            if overdue and c.state is CatheterState.IN_PLACE
-                            else ""
-                        )
-                    )
+                for row in rows:
+                    overdue = f" 逾期{row.overdue_days}天" if row.overdue_days else ""
+                    lines.append(f"{p.name}{born}{row.device} 【{row.status_label}】{overdue}")
                     links.append(
-                        {"title": f"{p.name} {device} {c.placed_at:%Y-%m-%d}置入：登记表与维护记录",
-                         "url": f"{rt.settings.public_base_url}/staff/catheters/{c.id}"}
+                        {"title": f"{p.name} {row.device} {row.placed_on:%Y-%m-%d}置入：登记表与维护记录",
+                         "url": f"{rt.settings.public_base_url}/staff/catheters/{row.catheter.id}"}
                     )  # fmt: skip
                 if not rows:
                     lines.append(f"{p.name}：暂无置管记录")

@@ -112,41 +112,39 @@ class ActionHistory(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        answer_history(dispatcher, tracker)
+        """“历史记录” (P6.1, P6.3): the placements with their maintenance counts and the last
+        few visits, then a link to the full records on the H5 page."""
+        patient_id = _patient_id(tracker, dispatcher)
+        if patient_id is None:
+            return []
+        rt = runtime()
+        tz = rt.settings.timezone
+        with rt.uow() as uow:
+            s = uow.session
+            patient = s.get(Patient, patient_id)
+            assert patient is not None
+            name = patient.name
+            rows = history.placements(
+                s, dictionary_service.current(s), patient_id, local_date(utcnow(), tz), tz
+            )
+            devices = {p.catheter.id: p.device for p in rows}
+            recent = history.visits(s, list(devices), limit=RECENT_VISITS)
+            lines = (
+                [f"{name}的置管记录（共{len(rows)}次）："] if rows else [f"{name}暂无置管记录。"]
+            )
+            lines += [
+                f"· {p.device} {p.placed_on:%Y-%m-%d}置入【{p.status_label}】，维护{p.visits}次"
+                for p in rows
+            ]
+            lines += [f"最近{len(recent)}次维护："] if recent else []
+            lines += [_visit_line(v, devices[v.catheter_id], tz) for v in recent]
+        dispatcher.utter_message(text="\n".join(lines))
+        dispatcher.utter_message(custom={
+            "card": "news", "title": f"{name}的置管与维护记录",
+            "description": "查看每次置管的登记表、全部维护记录与提醒。",
+            "url": f"{rt.settings.public_base_url}/h5/patients/{patient_id}",
+        })  # fmt: skip
         return []
-
-
-def answer_history(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    """Answer “历史记录” in chat (P6.1, P6.3): the placements with their maintenance counts and
-    the last few visits, then a link to the full records on the H5 page."""
-    patient_id = _patient_id(tracker, dispatcher)
-    if patient_id is None:
-        return
-    rt = runtime()
-    tz = rt.settings.timezone
-    with rt.uow() as uow:
-        s = uow.session
-        patient = s.get(Patient, patient_id)
-        assert patient is not None
-        name = patient.name
-        rows = history.placements(
-            s, dictionary_service.current(s), patient_id, local_date(utcnow(), tz), tz
-        )
-        devices = {p.catheter.id: p.device for p in rows}
-        recent = history.visits(s, list(devices), limit=RECENT_VISITS)
-        lines = [f"{name}的置管记录（共{len(rows)}次）："] if rows else [f"{name}暂无置管记录。"]
-        lines += [
-            f"· {p.device} {p.placed_on:%Y-%m-%d}置入【{p.status_label}】，维护{p.visits}次"
-            for p in rows
-        ]
-        lines += [f"最近{len(recent)}次维护："] if recent else []
-        lines += [_visit_line(v, devices[v.catheter_id], tz) for v in recent]
-    dispatcher.utter_message(text="\n".join(lines))
-    dispatcher.utter_message(custom={
-        "card": "news", "title": f"{name}的置管与维护记录",
-        "description": "查看每次置管的登记表、全部维护记录与提醒。",
-        "url": f"{rt.settings.public_base_url}/h5/patients/{patient_id}",
-    })  # fmt: skip
 
 
 def _visit_line(v: MaintenanceRecord, device: str, tz: ZoneInfo) -> str:

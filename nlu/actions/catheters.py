@@ -110,7 +110,14 @@ _LEADING_NAME = re.compile(
 )
 
 
-def name_in_text(tracker: Tracker) -> str | None:
+def meant(tracker: Tracker) -> int | str | None:
+    """What a form's first message says about the catheter: the one just scanned, else the
+    patient's name (resolved by ``validate``), else nothing (the form asks)."""
+    scanned: int | None = tracker.get_slot(SCANNED)
+    return scanned or _name_in_text(tracker)
+
+
+def _name_in_text(tracker: Tracker) -> str | None:
     """The patient's name at the start of the message when the model found none: only a name
     of a patient this clinician may see (anything else is not a name)."""
     if (name := gate.entity(tracker, "patient_name")) is not None:

@@ -84,7 +84,7 @@ class ValidateComplicationForm(forms.ChatForm):
 
     def prefill(self, tracker: Tracker) -> dict[str, Any]:
         found = {
-            "c_catheter": tracker.get_slot(catheters.SCANNED) or catheters.name_in_text(tracker),
+            "c_catheter": catheters.meant(tracker),
             "c_type": gate.entity(tracker, "complication"),
         }
         if (grade := gate.entity(tracker, "grade")) is not None:

@@ -28,9 +28,7 @@ class ValidateConsultationForm(forms.ChatForm):
         return gate.refusal_for_clinician_feature(tracker) is None
 
     def prefill(self, tracker: Tracker) -> dict[str, Any]:
-        return {
-            "k_catheter": tracker.get_slot(catheters.SCANNED) or catheters.name_in_text(tracker)
-        }
+        return {"k_catheter": catheters.meant(tracker)}
 
     def prompt(self, slot: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
         if slot == "k_confirm":

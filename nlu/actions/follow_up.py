@@ -108,7 +108,7 @@ class ValidateFollowUpForm(forms.ChatForm):
     def prefill(self, tracker: Tracker) -> dict[str, Any]:
         plan = parse_plan(forms.latest_text(tracker), forms.today(), _tiers())
         return {
-            "f_catheter": tracker.get_slot(catheters.SCANNED) or catheters.name_in_text(tracker),
+            "f_catheter": catheters.meant(tracker),
             "f_plan": plan or None,
         }
 

@@ -94,7 +94,7 @@ class ValidateMaintenanceForm(forms.ChatForm):
 
     def prefill(self, tracker: Tracker) -> dict[str, Any]:
         found = {
-            "m_catheter": tracker.get_slot(catheters.SCANNED) or catheters.name_in_text(tracker),
+            "m_catheter": catheters.meant(tracker),
         }
         if (length := gate.entity(tracker, "external_length")) is not None:
             found["m_external_length"] = str(length)

@@ -121,7 +121,9 @@ def sweep(
         # the planner's statistics do not know the rows just written: without this it picks
         # nested loops for the statements below that take seconds instead of milliseconds
         session.execute(sql_text("ANALYZE reminders"))
-    for channel, ids in _next_channels(session, now).items():
+    # written failed just now: no followed account, no mobile
+    just_failed = and_(_FAILED.status == DeliveryStatus.FAILED, _FAILED.created_at == now)
+    for channel, ids in _next_channels(session, now, just_failed).items():
         created[channel] += ids
     result = SweepResult(created=sum(len(ids) for ids in created.values()))
     _settle(session, today, now, tz)
@@ -227,26 +229,29 @@ def _insert_reminders(session: Session, rows: Any) -> list[int]:
     return list(session.execute(stmt).scalars())
 
 
-def _next_channels(session: Session, now: datetime) -> dict[Channel, list[int]]:
-    """The reminders just written failed because the patient cannot be reached on their
-    channel (no followed account, no mobile) go to the next channel, as a failed send does
-    (``try_next_channel``); their ids by channel."""
+# the reminders that failed, seen from the reminders written for the next channel
+_FAILED = aliased(Reminder, name="failed")
+
+
+def _next_channels(session: Session, now: datetime, which: Any) -> dict[Channel, list[int]]:
+    """The failed reminders ``which`` (a condition on ``_FAILED``) are written once more for the
+    next channel (``NEXT_CHANNEL``) when the patient can be reached there, whatever channels
+    they chose — a missed maintenance matters more than the preference. The sweep sends them
+    (quiet hours apply; a maintenance since then settles them). The new ids by channel."""
     created: dict[Channel, list[int]] = {}
     for channel, following in NEXT_CHANNEL.items():
-        failed = aliased(Reminder)
-        unreachable, _ = _unreachable(following, failed.patient_id)
+        unreachable, _ = _unreachable(following, _FAILED.patient_id)
         written = exists().where(
-            Reminder.catheter_id == failed.catheter_id, Reminder.due_on == failed.due_on,
-            Reminder.channel == following, Reminder.kind == failed.kind,
+            Reminder.catheter_id == _FAILED.catheter_id, Reminder.due_on == _FAILED.due_on,
+            Reminder.channel == following, Reminder.kind == _FAILED.kind,
         )  # fmt: skip
         rows = (
-            select(failed.catheter_id, failed.patient_id, failed.due_on, failed.kind,
+            select(_FAILED.catheter_id, _FAILED.patient_id, _FAILED.due_on, _FAILED.kind,
                    literal(following, Reminder.channel.type),
                    literal(DeliveryStatus.PENDING, Reminder.status.type), literal(None, Text),
                    literal(None, Reminder.sent_at.type), literal(0), literal(now, Reminder.created_at.type))
-            .where(failed.channel == channel, failed.status == DeliveryStatus.FAILED,
-                   failed.created_at == now, ~unreachable, ~written)
-            .order_by(failed.catheter_id)
+            .where(_FAILED.channel == channel, which, ~unreachable, ~written)
+            .order_by(_FAILED.catheter_id)
         )  # fmt: skip
         created[following] = _insert_reminders(session, rows)
     return created
@@ -391,7 +396,7 @@ def _deliver(
 ) -> None:  # fmt: skip
     """The open WeChat and SMS reminders left after ``_settle`` get their outbox rows and are
     then queued: the SMS ones in one INSERT … SELECT (sent to the patient's mobile as it is
-    when sent: ``notify.patient_recipient``), the WeChat ones a page at a time (keyset on the
+    when sent: ``notify.PATIENT_PREFIX``), the WeChat ones a page at a time (keyset on the
     id: bounded memory)."""
     _deliver_sms(session, d, today, now, result)
     query = (
@@ -438,7 +443,8 @@ def _deliver_sms(
     session: Session, d: Dictionary, today: date, now: datetime, result: SweepResult
 ) -> None:
     """The open SMS reminders become outbox rows in one INSERT … SELECT, their parameters
-    worded by the database as ``_sms_params`` does in Python; then they are queued."""
+    (name, device, the due date or the days overdue: ``PARAM_NAMES`` in bot/adapters/sms.py)
+    worded by the database; then they are queued."""
     dialect = _dialect(session)
     days = sql_words.days_after(dialect, Reminder.due_on, today)
     params = sql_words.json_array(
@@ -490,32 +496,21 @@ def _device_label(d: Dictionary) -> Any:
 
 def try_next_channel(session: Session, outbox_key: str, now: datetime) -> int | None:
     """The reminder delivered by the outbox row ``outbox_key`` ("reminder:{id}", or its
-    ":fallback") failed for good: write it once more for the next channel (WeChat → SMS,
-    SMS → WeChat) when the patient can be reached there, whatever channels they chose — a
-    missed maintenance matters more than the preference. The next sweep sends it (quiet hours
-    apply; a maintenance since then settles it). Returns the new reminder's id, or None (not a
-    reminder, nowhere else to go, or that channel had its reminder already)."""
+    ":fallback") failed for good: it goes to the next channel (``_next_channels``). Returns
+    the new reminder's id, or None (not a reminder, nowhere else to go, or that channel had
+    its reminder already)."""
     key = outbox_key.removesuffix(":fallback")
     if not key.startswith(KEY_PREFIX) or not key.removeprefix(KEY_PREFIX).isdigit():
         return None
-    failed = session.get(Reminder, int(key.removeprefix(KEY_PREFIX)))
-    if failed is None or failed.channel not in NEXT_CHANNEL:
-        return None
-    channel = NEXT_CHANNEL[failed.channel]
-    unreachable, _ = _unreachable(channel, literal(failed.patient_id))
-    if session.scalar(select(unreachable)):
-        return None
-    values = {"catheter_id": failed.catheter_id, "patient_id": failed.patient_id,
-              "due_on": failed.due_on, "kind": failed.kind, "channel": channel,
-              "status": DeliveryStatus.PENDING, "attempts": 0, "created_at": now}  # fmt: skip
-    new_id = session.scalar(
-        _insert(session, Reminder.__table__).values(**values)
-        .on_conflict_do_nothing().returning(Reminder.__table__.c.id)
-    )  # fmt: skip
-    if new_id is not None:
-        log.info("reminder %s failed on %s; %s tried next (reminder %s)",
-                 failed.id, failed.channel.value, channel.value, new_id)  # fmt: skip
-    return new_id
+    reminder_id = int(key.removeprefix(KEY_PREFIX))
+    new = [
+        i for ids in _next_channels(session, now, _FAILED.id == reminder_id).values() for i in ids
+    ]
+    if new:
+        log.info(
+            "reminder %s failed for good; reminder %s on the next channel", reminder_id, new[0]
+        )
+    return new[0] if new else None
 
 
 def _openids(session: Session, patient_ids: set[int]) -> dict[int, str]:

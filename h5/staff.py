@@ -272,10 +272,8 @@ def _visit(d: Any, form: dict[str, Any], items: list[str], site: list[str], toda
     if not items:
         errors["items"] = "请至少选择一项维护内容"
     lengths: dict[str, Decimal | None] = {}
-    for name, label, low, high in (
-        ("external_length_cm", "外露长度", 0, 40),
-        ("arm_circumference_cm", "臂围", 10, 80),
-    ):
+    for name, label in (("external_length_cm", "外露长度"), ("arm_circumference_cm", "臂围")):
+        low, high = placements.RANGES[name]  # the placement form's plausible ranges
         raw = str(form.get(name) or "").strip()
         if not raw:
             lengths[name] = None

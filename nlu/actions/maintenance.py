@@ -15,13 +15,15 @@ from rasa_sdk.types import DomainDict
 from bot.models import utcnow
 from bot.services import dictionary as dictionary_service
 from bot.services import maintenance as maintenance_service
+from bot.services import placements
 
 from . import catheters, forms, gate, parsing
 from .runtime import runtime
 
 FORM = "maintenance_form"
-EXTERNAL_RANGE = (Decimal("0"), Decimal("40"))  # cm of catheter outside the skin
-ARM_RANGE = (Decimal("10"), Decimal("80"))  # cm, upper-arm circumference
+# the plausible ranges of the placement form, in cm
+EXTERNAL_RANGE = placements.RANGES["external_length_cm"]  # catheter outside the skin
+ARM_RANGE = placements.RANGES["arm_circumference_cm"]  # upper-arm circumference
 ARM_DEVICES = {"PICC", "MIDLINE"}
 EXTERNAL_DEVICES = {"PICC", "MIDLINE", "CVC"}
 

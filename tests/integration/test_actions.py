@@ -128,7 +128,14 @@ def test_nurse_due_list_puts_overdue_first_with_words_and_is_audited(domain, war
         assert len(entry.detail["patients"]) == 3
 
 
-def test_patient_search_shows_status_and_audits_each_patient_read(domain, ward, session_factory):
+def test_patient_search_shows_status_and_audits_each_patient_read(
+    domain, ward, session, session_factory
+):
+    from datetime import UTC, datetime
+
+    c = session.scalars(select(Catheter).join(Patient).where(Patient.name == "甲患者")).one()
+    c.placed_at = datetime(2026, 10, 1, 20, tzinfo=UTC)  # 2026-10-02 04:00 in Shanghai
+    session.commit()
     t = tracker(
         "search_patient",
         role="nurse",
@@ -139,7 +146,10 @@ def test_patient_search_shows_status_and_audits_each_patient_read(domain, ward, 
     messages, _ = run(clinician.ActionSearchPatient(), t, domain)
     assert "甲患者（1960年生）PICC 【已逾期】 逾期3天" in texts(messages)
     [link] = [m["custom"] for m in messages if m.get("custom")]  # the catheter page
-    assert "/staff/catheters/" in link["url"] and link["title"].startswith("甲患者 PICC")
+    assert link["url"].endswith(f"/staff/catheters/{c.id}")
+    assert (
+        link["title"] == "甲患者 PICC 2026-10-02置入：登记表与维护记录"
+    )  # the hospital's calendar
     with session_factory() as s:
         assert (
             s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.context == "search"))

@@ -1,0 +1,17 @@
+"""Operator commands: ``flask init-db``, ``flask seed-demo``, ``flask dictionary ...``,
+``flask wechat ...``, ``flask staff ...``; one module per command group."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .. import Container
+from . import db, dictionary, staff, wechat
+
+
+def register(app: Flask) -> None:
+    c: Container = app.extensions["vam"]
+    db.register(app, c)
+    dictionary.register(app, c)
+    wechat.register(app, c)
+    staff.register(app, c)

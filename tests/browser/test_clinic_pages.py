@@ -35,6 +35,7 @@ def sign_in(page, url):
     page.click("button[type=submit]")
 
 
+@pytest.mark.req("C3.2", "P2.2")
 def test_placement_form_shows_field_errors_then_saves(site, page, settings):
     sign_in(page, site)
     page.locator("h1", has_text="置管登记 · PICC").wait_for()
@@ -61,6 +62,7 @@ def test_placement_form_shows_field_errors_then_saves(site, page, settings):
     assert page.locator("img[alt=置管二维码卡片]").evaluate("img => img.naturalWidth") == 400
 
 
+@pytest.mark.req("C3.1")
 def test_due_list_shows_words_and_colours_overdue_first(site, page, settings, session):
     today = local_date(utcnow(), settings.timezone)
     home_id = session.query(Institution.id).filter_by(code="HOME").scalar()

@@ -19,6 +19,7 @@ from tests.support.servers import serve
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.redis]
 
 
+@pytest.mark.req("P1.1", "P1.3", "P2.1")
 def test_follower_accepts_binds_sees_two_profiles_and_switches(
     settings, engine, redis_conn, session, page
 ):

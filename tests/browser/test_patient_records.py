@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.redis]
 WIDTH, HEIGHT = 400, 760  # the page fixture's phone
 
 
+@pytest.mark.req("P2.2", "P2.3", "P6.1", "P6.3")
 def test_the_follower_shows_the_code_full_screen_and_reads_the_records(
     settings, engine, redis_conn, session, page
 ):

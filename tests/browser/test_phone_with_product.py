@@ -28,6 +28,7 @@ def test_patient_sends_a_text_and_sees_the_reply(system, page):
     assert rasa.messages_of("mp:o_sim_patient_1") == ["我的导管什么时候维护"]
 
 
+@pytest.mark.req("C2.1")
 def test_clinician_scans_a_qr_image(system, page, tmp_path):
     sim, rasa = system
     png = tmp_path / "catheter-qr.png"

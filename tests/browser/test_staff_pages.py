@@ -38,6 +38,7 @@ def sign_in(page, url, login, password):
     page.click("button[type=submit]")
 
 
+@pytest.mark.req("C1.1")
 def test_staff_sign_in_and_lockout(site, page):
     sign_in(page, site, "N001", "Nurse1234")
     page.locator("h1", has_text="李护士，您好").wait_for()
@@ -65,6 +66,7 @@ def apply(page, url, tmp_path, phone):
     page.click("button[type=submit]")
 
 
+@pytest.mark.req("C1.2")
 def test_outside_clinician_applies_with_a_badge_photo(site, page, tmp_path):
     page.goto(site + "/apply")
     page.click("button[type=submit]")  # nothing filled in
@@ -75,6 +77,7 @@ def test_outside_clinician_applies_with_a_badge_photo(site, page, tmp_path):
     assert "申请已提交" in status and "待审核" in status
 
 
+@pytest.mark.req("C1.2", "A2.1", "A2.2")
 def test_admin_approves_one_application_and_rejects_another_with_a_reason(site, browser, tmp_path):
     applicant = browser.new_context(locale="zh-CN").new_page()
     apply(applicant, site, tmp_path, "13812345678")

@@ -55,6 +55,7 @@ pytestmark = [pytest.mark.db, pytest.mark.redis, pytest.mark.rasa]
 ID = "33010219480101003" + idcard.check_digit("33010219480101003")
 
 
+@pytest.mark.req("C3.2", "P2.2", "C2.1", "C3.1", "C3.3", "A7.4", "P3.1", "P3.2", "P3.3")
 def test_placement_reminders_scan_and_maintenance(
     settings, engine, session, session_factory, cipher, tmp_path
 ):

@@ -22,6 +22,7 @@ from tests.support.callbacks import sim_config
 pytestmark = [pytest.mark.db, pytest.mark.redis, pytest.mark.rasa]
 
 
+@pytest.mark.req("P5.1", "C3.1", "C3.2")
 def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session, tmp_path):
     home = Institution(code="HOME", name="本院", is_home=True, phone="0571-88888888")
     session.add(

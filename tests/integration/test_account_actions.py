@@ -45,17 +45,20 @@ def run(action, intent, *, entities=(), **meta):
     return d.messages
 
 
+@pytest.mark.req("P1.1")
 def test_an_unbound_follower_gets_the_binding_link(family):
     [card] = run(account.ActionBindAccount(), "bind_account", account_id=None, bound=False)
     assert card["custom"]["card"] == "news" and card["custom"]["url"].endswith("/h5/bind")
 
 
+@pytest.mark.req("P1.3")
 def test_a_bound_follower_is_told_who_is_bound(family):
     acc, _ = family
     [msg] = run(account.ActionBindAccount(), "bind_account", account_id=acc.id, bound=True)
     assert "张三（本人）、王桂芳（配偶）、张小明（子女）" in msg["text"]
 
 
+@pytest.mark.req("P2.1")
 def test_switch_in_one_step_to_the_named_or_the_next_profile(family, session_factory):
     acc, profiles = family
     [msg] = run(account.ActionSwitchProfile(), "switch_profile", account_id=acc.id, bound=True)
@@ -67,6 +70,7 @@ def test_switch_in_one_step_to_the_named_or_the_next_profile(family, session_fac
         assert s.get(PatientAccount, acc.id).active_profile_id == profiles[2].id
 
 
+@pytest.mark.req("P2.1")
 def test_clinicians_are_refused_and_unbinding_is_confirmed_on_the_page(family):
     acc, _ = family
     [msg] = run(account.ActionSwitchProfile(), "switch_profile", role="nurse", channel="work")
@@ -75,6 +79,7 @@ def test_clinicians_are_refused_and_unbinding_is_confirmed_on_the_page(family):
     assert "/h5/home" in msg["text"]
 
 
+@pytest.mark.req("P1.1")
 def test_a_new_followers_first_message_is_welcomed_with_the_agreements(family):
     message = {"intent": {"name": "greet"}, "entities": [], "text": "你好", "metadata": {}}
     slots = {

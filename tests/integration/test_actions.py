@@ -90,6 +90,7 @@ def ward(session, settings):
     return {"home": home, "nurse": nurse}
 
 
+@pytest.mark.req("C3.1")
 def test_a_patient_asking_for_the_due_list_is_politely_refused(domain, ward):
     messages, _ = run(clinician.ActionDueToday(), tracker("due_today"), domain)
     assert "仅向医护人员开放" in texts(messages)
@@ -102,6 +103,7 @@ def test_an_unbound_wechat_work_user_is_told_to_get_an_account(domain, ward):
     assert "尚未与医院工号关联" in texts(messages)
 
 
+@pytest.mark.req("C3.1", "X.1")
 def test_nurse_due_list_puts_overdue_first_with_words_and_is_audited(domain, ward, session_factory):
     t = tracker(
         "due_today",
@@ -128,6 +130,7 @@ def test_nurse_due_list_puts_overdue_first_with_words_and_is_audited(domain, war
         assert len(entry.detail["patients"]) == 3
 
 
+@pytest.mark.req("C2.2", "X.1")
 def test_patient_search_shows_status_and_audits_each_patient_read(
     domain, ward, session, session_factory
 ):
@@ -157,6 +160,7 @@ def test_patient_search_shows_status_and_audits_each_patient_read(
         )
 
 
+@pytest.mark.req("C2.2")
 def test_patient_search_applies_the_access_rules_and_copes_without_a_birth_date(
     domain, ward, session, session_factory
 ):
@@ -180,6 +184,7 @@ def test_features_not_built_yet_say_so(domain):
     assert "“我的预约”功能即将上线" in texts(messages)
 
 
+@pytest.mark.req("P5.1")
 def test_nearby_institutions_asks_for_a_location_then_lists_by_distance(domain, ward):
     messages, _ = run(patient.ActionNearbyInstitutions(), tracker("nearby_institutions"), domain)
     assert "请发送您的位置" in texts(messages)
@@ -193,6 +198,7 @@ def test_nearby_institutions_asks_for_a_location_then_lists_by_distance(domain, 
     ]  # no clinic without maintenance
 
 
+@pytest.mark.req("P5.1")
 def test_nearby_institutions_for_a_port_only_lists_port_maintenance(domain, ward):
     t = tracker(
         "share_location",
@@ -210,6 +216,7 @@ def test_urgent_symptoms_send_the_patient_to_a_nurse(domain):
     assert any(b["payload"] == "/ask_human" for m in messages for b in m.get("buttons") or [])
 
 
+@pytest.mark.req("C3.4")
 def test_symptoms_and_complications_read_by_the_audience(domain, session_factory):
     """The same words mean different things by role: a nurse's "穿刺点发红" leads to a
     complication report; a patient's "静脉炎了" (understood as a clinician's report) is asked
@@ -244,6 +251,7 @@ def test_ask_human_gives_the_home_hospital_phone(domain, ward):
     assert "0571-88888888" in texts(messages)
 
 
+@pytest.mark.req("A5.1")
 def test_agreement_shows_the_newest_published_versions(domain, session):
     from bot.models import Agreement
     from bot.models.enums import AgreementKind
@@ -278,6 +286,7 @@ def test_agreement_shows_the_newest_published_versions(domain, session):
     assert texts(messages) == "《隐私政策》（第2版）\n我们加密保存您的身份证号"
 
 
+@pytest.mark.req("C3.1")
 def test_a_catheter_never_scheduled_is_listed_as_due_today(domain, ward, session):
     p = Patient(name="戊患者", birth_date=date(1970, 1, 1))
     session.add(p)

@@ -57,6 +57,7 @@ def submit(client, badge: bytes | None = None, filename="badge.jpg", **changes):
     return client.post("/apply", data=data, content_type="multipart/form-data")
 
 
+@pytest.mark.req("C1.2")
 def test_an_application_with_a_badge_photo_is_pending_and_a_second_shows_its_status(
     app, session_factory
 ):
@@ -70,6 +71,7 @@ def test_an_application_with_a_badge_photo_is_pending_and_a_second_shows_its_sta
         assert a.badge_photo_path and b"13812345678" not in a.phone_enc
 
 
+@pytest.mark.req("C1.2")
 @pytest.mark.parametrize(
     ("badge", "filename", "changes", "error"),
     [
@@ -90,6 +92,7 @@ def test_bad_applications_are_refused_with_the_reason_and_nothing_saved(
         assert s.scalars(select(OutsideApplication)).all() == []
 
 
+@pytest.mark.req("C1.2", "A2.1", "A2.2", "X.1")
 def test_review_queue_tabs_approve_creates_an_outside_clinician_who_can_sign_in(
     app, admin_client, session_factory
 ):
@@ -124,6 +127,7 @@ def test_review_queue_tabs_approve_creates_an_outside_clinician_who_can_sign_in(
     assert r.headers["Location"].endswith("/password")
 
 
+@pytest.mark.req("C1.2", "A2.2")
 def test_rejection_needs_a_reason_and_the_applicant_may_apply_again(
     app, admin_client, session_factory
 ):
@@ -147,6 +151,7 @@ def test_rejection_needs_a_reason_and_the_applicant_may_apply_again(
     assert "申请已提交" in r.get_data(as_text=True)
 
 
+@pytest.mark.req("A2.2")
 def test_a_forged_review_without_the_token_changes_nothing(app, admin_client, session_factory):
     submit(app.test_client(), photo())
     with session_factory() as s:
@@ -157,6 +162,7 @@ def test_a_forged_review_without_the_token_changes_nothing(app, admin_client, se
         assert s.scalars(select(OutboxMessage)).all() == []
 
 
+@pytest.mark.req("A2.2")
 def test_approval_adds_the_clinician_to_the_wechat_work_department_and_tells_them(
     settings, engine, redis_conn, session, session_factory
 ):
@@ -188,6 +194,7 @@ def test_approval_adds_the_clinician_to_the_wechat_work_department_and_tells_the
         )
 
 
+@pytest.mark.req("A2.2")
 def test_the_applicant_is_told_by_sms_either_way(
     settings, engine, redis_conn, session, session_factory, cipher
 ):

@@ -31,6 +31,7 @@ def nurse(session, cipher):
     return staff
 
 
+@pytest.mark.req("C1.1")
 def test_signs_in_by_staff_number_or_mobile(session, cipher, nurse):
     assert auth.sign_in(session, cipher, "N1001", "Secret123").staff.id == nurse.id
     signed = auth.sign_in(session, cipher, " 13900001111 ", "Secret123")
@@ -38,6 +39,7 @@ def test_signs_in_by_staff_number_or_mobile(session, cipher, nurse):
     assert nurse.last_login_at is not None
 
 
+@pytest.mark.req("C1.1", "X.1")
 def test_wrong_password_counts_down_then_locks_with_the_time_to_wait(session, cipher, nurse):
     now = utcnow()
     for left in (4, 3, 2, 1):
@@ -54,6 +56,7 @@ def test_wrong_password_counts_down_then_locks_with_the_time_to_wait(session, ci
     assert actions == ["lockout", "login"]
 
 
+@pytest.mark.req("C1.1")
 def test_unknown_accounts_and_inactive_ones_are_refused(session, cipher, nurse):
     with pytest.raises(auth.LoginRefused, match="工号/手机号或密码错误"):
         auth.sign_in(session, cipher, "N9999", "Secret123")
@@ -62,6 +65,7 @@ def test_unknown_accounts_and_inactive_ones_are_refused(session, cipher, nurse):
         auth.sign_in(session, cipher, "N1001", "Secret123")
 
 
+@pytest.mark.req("C1.1")
 def test_an_admin_reset_password_must_be_changed_and_weak_ones_are_refused(session, cipher, nurse):
     temporary = auth.reset_password(session, nurse, Actor(ActorType.STAFF, None))
     signed = auth.sign_in(session, cipher, "N1001", temporary)

@@ -106,6 +106,7 @@ def test_clinician_message_asks_wechat_work_for_duplicate_checking(sim, delivere
     assert len(sim.state.messages("work", "n0001")) == 1
 
 
+@pytest.mark.req("P3.2")
 def test_busy_wechat_is_retried_with_backoff_and_delivered_when_it_recovers(
     sim, deliverer, session_factory, clock
 ):
@@ -123,6 +124,7 @@ def test_busy_wechat_is_retried_with_backoff_and_delivered_when_it_recovers(
     assert len(sim.state.messages("mp", "o_bob")) == 1
 
 
+@pytest.mark.req("P3.2")
 def test_network_failure_is_retried(sim, deliverer, session_factory):
     sim.state.user_message("o_net")
     sim.state.add_fault(CUSTOM, http_status=502, times=1)
@@ -133,6 +135,7 @@ def test_network_failure_is_retried(sim, deliverer, session_factory):
     assert deliverer.deliver(oid) is DeliveryStatus.SENT
 
 
+@pytest.mark.req("P3.2")
 def test_daily_quota_exhausted_is_retried_later(sim, deliverer, session_factory):
     sim.state.user_message("o_q")
     sim.state.add_fault(CUSTOM, 45009)
@@ -142,6 +145,7 @@ def test_daily_quota_exhausted_is_retried_later(sim, deliverer, session_factory)
     assert "daily_quota_exhausted" in status(session_factory, oid).last_error
 
 
+@pytest.mark.req("P3.2")
 @pytest.mark.parametrize(
     ("errcode", "reason"),
     [(48001, "api_unauthorized"), (43004, "not_following"), (40003, "invalid_openid")],
@@ -159,6 +163,7 @@ def test_permanent_errors_are_recorded_and_not_retried(
     assert len(sim.state.calls(path=CUSTOM)) == 1
 
 
+@pytest.mark.req("P3.2")
 def test_closed_48_hour_window_falls_back_to_a_subscribe_message_when_it_matters(
     sim, deliverer, session_factory
 ):
@@ -261,6 +266,7 @@ def test_outbound_image_is_uploaded_once_and_its_media_id_reused(
     assert len(sent) == 2 and sent[0] == sent[1]
 
 
+@pytest.mark.req("P4.1")
 def test_inbound_photo_is_downloaded_under_its_content_hash(sim, senders, tmp_path):
     data = b"\x89PNG\r\n\x1a\n" + b"report-photo" * 100
     media = sim.state.add_media("mp", data, "image/png")
@@ -277,6 +283,7 @@ def test_expired_inbound_media_is_a_permanent_error(sim, senders):
     assert not err.value.retryable and err.value.reason == "invalid_media_id"
 
 
+@pytest.mark.req("C5.1")
 def test_group_chat_is_created_and_receives_a_case_summary(
     sim, senders, deliverer, session_factory
 ):
@@ -292,6 +299,7 @@ def test_group_chat_is_created_and_receives_a_case_summary(
     assert [m["payload"]["content"] for m in sim.state.messages("appchat", chat_id)] == ["病例摘要"]
 
 
+@pytest.mark.req("C5.1")
 def test_group_chat_needs_two_members(sim, senders):
     with pytest.raises(WeChatError):
         senders.create_chat("会诊", "n0001", ["n0001"])
@@ -352,6 +360,7 @@ def test_a_batch_job_sends_its_rows_and_a_row_that_must_wait_gets_a_delayed_job_
     assert len(sim.state.messages("mp", "o_first")) == 1
 
 
+@pytest.mark.req("P3.2")
 def test_closed_window_falls_back_to_a_template_message_when_configured(
     sim, deliverer, session_factory
 ):
@@ -380,6 +389,7 @@ def test_closed_window_falls_back_to_a_template_message_when_configured(
     assert message["msgtype"] == "template"
 
 
+@pytest.mark.req("P3.2", "P3.3")
 def test_a_reminder_that_cannot_reach_wechat_is_sent_by_sms_at_the_next_sweep(
     sim, deliverer, session_factory, cipher, settings, dictionary
 ):
@@ -418,6 +428,7 @@ def test_a_reminder_that_cannot_reach_wechat_is_sent_by_sms_at_the_next_sweep(
         assert s.scalar(select(Reminder).where(Reminder.channel == Channel.SMS)).due_on == day
 
 
+@pytest.mark.req("P3.3")
 def test_a_reminder_sms_goes_to_the_mobile_on_file_when_sent(
     sim, senders, session_factory, redis_conn, cipher, settings, dictionary
 ):

@@ -183,6 +183,7 @@ def test_id_cards_and_phones_decrypt_validate_and_match_their_blind_index(sessio
         assert staff.phone_index == cipher.blind_index(phone, kind="phone")
 
 
+@pytest.mark.req("X.1")
 def test_no_phone_or_id_number_is_stored_in_clear_anywhere(session, cipher, seeded):
     secrets: set[str] = set()
     for patient in session.scalars(select(Patient)):

@@ -121,6 +121,7 @@ def count(session_factory, model, *where) -> int:
 # --- maintenance --------------------------------------------------------------------------
 
 
+@pytest.mark.req("C3.2", "C3.3")
 def test_quick_maintenance_checks_each_value_warns_on_red_flags_and_moves_the_due_date(
     domain, ward, session_factory
 ):
@@ -160,6 +161,7 @@ def test_quick_maintenance_checks_each_value_warns_on_red_flags_and_moves_the_du
     assert all(v is None for k, v in f.slots.items() if k.startswith("m_"))  # ready for next time
 
 
+@pytest.mark.req("C3.2", "C3.3")
 def test_the_same_confirmation_twice_saves_one_record(domain, ward, session_factory):
     f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
     f.say("登记维护", "register_maintenance", [("patient_name", "王丽娟")])
@@ -174,6 +176,7 @@ def test_the_same_confirmation_twice_saves_one_record(domain, ward, session_fact
     assert count(session_factory, MaintenanceRecord) == 1
 
 
+@pytest.mark.req("C3.2")
 def test_a_port_is_not_asked_external_length_or_arm(domain, ward):
     f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
     f.say("赵港维护", "register_maintenance", [("patient_name", "赵港")])
@@ -182,6 +185,7 @@ def test_a_port_is_not_asked_external_length_or_arm(domain, ward):
     assert f.asking == "m_site"
 
 
+@pytest.mark.req("C3.2")
 def test_same_name_offers_a_numbered_choice(domain, ward):
     f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
     said = f.say("登记维护", "register_maintenance")
@@ -193,6 +197,7 @@ def test_same_name_offers_a_numbered_choice(domain, ward):
     assert f.asking == "m_items"
 
 
+@pytest.mark.req("C3.2")
 def test_leaving_half_way_saves_nothing_and_clears_the_form(domain, ward, session_factory):
     f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
     f.say("登记维护", "register_maintenance", [("patient_name", "王丽娟")])
@@ -202,6 +207,7 @@ def test_leaving_half_way_saves_nothing_and_clears_the_form(domain, ward, sessio
     assert count(session_factory, MaintenanceRecord) == 0
 
 
+@pytest.mark.req("C3.2")
 def test_a_patient_cannot_register_maintenance(domain, ward, session_factory):
     f = patient_form(maintenance.ValidateMaintenanceForm(), domain, ward)
     f.say("登记维护", "register_maintenance", [("patient_name", "王丽娟")])
@@ -210,6 +216,7 @@ def test_a_patient_cannot_register_maintenance(domain, ward, session_factory):
     assert count(session_factory, MaintenanceRecord) == 0
 
 
+@pytest.mark.req("C3.2")
 def test_removed_catheters_and_unrelated_patients_are_not_offered(domain, ward):
     f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
     assert "没有找到带管在位的患者" in f.say(
@@ -222,6 +229,7 @@ def test_removed_catheters_and_unrelated_patients_are_not_offered(domain, ward):
     assert "或您无权查看" in said and outsider.asking == "m_catheter"
 
 
+@pytest.mark.req("C3.2", "X.1")
 def test_lookups_in_the_form_are_audited(domain, ward, session_factory):
     f = nurse_form(maintenance.ValidateMaintenanceForm(), domain, ward)
     f.say("王丽娟维护", "register_maintenance", [("patient_name", "王丽娟")])
@@ -233,6 +241,7 @@ def test_lookups_in_the_form_are_audited(domain, ward, session_factory):
 # --- complication -------------------------------------------------------------------------
 
 
+@pytest.mark.req("C3.2", "C3.4")
 def test_complication_report_checks_grade_and_date_then_saves_once(domain, ward, session_factory):
     f = nurse_form(complication.ValidateComplicationForm(), domain, ward)
     f.say("王丽娟静脉炎", "report_complication",
@@ -260,6 +269,7 @@ def test_complication_report_checks_grade_and_date_then_saves_once(domain, ward,
     assert count(session_factory, Complication) == 1
 
 
+@pytest.mark.req("C3.4")
 def test_a_type_without_scale_skips_the_grade_and_port_only_types_are_refused_for_a_picc(
     domain, ward
 ):
@@ -270,6 +280,7 @@ def test_a_type_without_scale_skips_the_grade_and_port_only_types_are_refused_fo
     assert f.slots["c_type"] == "MARSI" and f.asking == "c_onset"
 
 
+@pytest.mark.req("C3.4")
 def test_a_denied_confirmation_saves_nothing(domain, ward, session_factory):
     f = nurse_form(complication.ValidateComplicationForm(), domain, ward)
     f.say("上报堵管", "report_complication", [("patient_name", "王丽娟")])
@@ -282,6 +293,7 @@ def test_a_denied_confirmation_saves_nothing(domain, ward, session_factory):
 # --- report details -----------------------------------------------------------------------
 
 
+@pytest.mark.req("P4.1", "P4.4")
 def test_a_report_photo_then_its_details(domain, ward, session_factory):
     f = patient_form(report.ValidateReportForm(), domain, ward)
     said = run_action(ActionReceiveReport(), f, "upload_image",
@@ -303,6 +315,7 @@ def test_a_report_photo_then_its_details(domain, ward, session_factory):
     assert "已上传过" in again and count(session_factory, Report) == 1
 
 
+@pytest.mark.req("P4.4")
 def test_report_details_need_a_bound_patient_and_a_report(domain, ward):
     unbound = FormDriver(report.ValidateReportForm(), domain, "mp:o-new", role="patient",
                          channel="mp", account_id=None, active_patient_id=None)  # fmt: skip
@@ -316,6 +329,7 @@ def test_report_details_need_a_bound_patient_and_a_report(domain, ward):
 # --- appointment --------------------------------------------------------------------------
 
 
+@pytest.mark.req("P8.1")
 def test_booking_never_exceeds_capacity(domain, ward, session_factory):
     f = patient_form(appointment.ValidateAppointmentForm(), domain, ward)
     said = f.say("预约维护", "book_appointment")
@@ -343,6 +357,7 @@ def test_booking_never_exceeds_capacity(domain, ward, session_factory):
         assert s.get(AppointmentSlot, ward["slots"][0].id).booked == 1
 
 
+@pytest.mark.req("P8.1")
 def test_a_clinician_cannot_book_and_an_unbound_patient_is_told_to_bind(domain, ward):
     f = nurse_form(appointment.ValidateAppointmentForm(), domain, ward)
     f.say("预约维护", "book_appointment")
@@ -356,6 +371,7 @@ def test_a_clinician_cannot_book_and_an_unbound_patient_is_told_to_bind(domain, 
 # --- consultation -------------------------------------------------------------------------
 
 
+@pytest.mark.req("C5.1")
 def test_consultation_request_is_recorded_with_its_requester(domain, ward, session_factory):
     f = nurse_form(consultation.ValidateConsultationForm(), domain, ward)
     f.say("申请会诊", "request_consultation", [("patient_name", "王丽娟")])
@@ -374,6 +390,7 @@ def test_consultation_request_is_recorded_with_its_requester(domain, ward, sessi
 # --- follow-up plan (set_next_maintenance / set_follow_up) --------------------------------
 
 
+@pytest.mark.req("C3.3", "X.1")
 def test_next_maintenance_date_set_in_chat_moves_the_due_date_after_one_confirmation(
     domain, ward, session_factory
 ):
@@ -395,6 +412,7 @@ def test_next_maintenance_date_set_in_chat_moves_the_due_date_after_one_confirma
             AuditLog.object_type == "catheter_follow_up", AuditLog.object_id == str(c.id))) == 1  # fmt: skip
 
 
+@pytest.mark.req("C3.3")
 def test_a_name_the_model_missed_is_still_read_from_the_start_of_the_message(domain, ward):
     """"王丽娟下次维护定在5天后" with no patient_name entity: the name of a patient the nurse
     may see is taken; words that are no patient's name are not."""
@@ -406,6 +424,7 @@ def test_a_name_the_model_missed_is_still_read_from_the_start_of_the_message(dom
     assert g.asking == "f_catheter"
 
 
+@pytest.mark.req("C3.3", "A7.4")
 def test_tier_and_cycle_asked_when_missing_and_checked(domain, ward, session_factory):
     f = nurse_form(follow_up.ValidateFollowUpForm(), domain, ward)
     f.say("修改随访计划", "set_follow_up")
@@ -426,6 +445,7 @@ def test_tier_and_cycle_asked_when_missing_and_checked(domain, ward, session_fac
         assert c.next_due_on == ward["today"] - timedelta(days=8) and not c.next_due_explicit
 
 
+@pytest.mark.req("C3.3")
 def test_follow_up_date_in_the_past_is_asked_again_and_stop_saves_nothing(
     domain, ward, session_factory
 ):
@@ -439,6 +459,7 @@ def test_follow_up_date_in_the_past_is_asked_again_and_stop_saves_nothing(
         assert s.get(Catheter, ward["picc"].id).next_due_on == ward["today"]
 
 
+@pytest.mark.req("C3.3")
 def test_notes_alone_keep_a_next_date_set_by_hand(domain, ward, session, session_factory):
     c = session.get(Catheter, ward["picc"].id)
     explicit = ward["today"] + timedelta(days=4)
@@ -457,6 +478,7 @@ def test_notes_alone_keep_a_next_date_set_by_hand(domain, ward, session, session
         )
 
 
+@pytest.mark.req("C3.3")
 def test_patient_asking_to_set_a_follow_up_is_refused(domain, ward):
     f = patient_form(follow_up.ValidateFollowUpForm(), domain, ward)
     f.say("下次维护定在明天", "set_next_maintenance")
@@ -467,6 +489,7 @@ def test_patient_asking_to_set_a_follow_up_is_refused(domain, ward):
 # --- outside-clinician application -----------------------------------------------------------
 
 
+@pytest.mark.req("C1.2")
 def test_outside_application_checks_phone_and_licence_and_encrypts_the_phone(
     domain, ward, session_factory, cipher
 ):
@@ -499,12 +522,14 @@ def test_outside_application_checks_phone_and_licence_and_encrypts_the_phone(
     assert count(session_factory, OutsideApplication) == 1
 
 
+@pytest.mark.req("C1.2")
 def test_registered_staff_need_no_application(domain, ward):
     f = nurse_form(application.ValidateApplicationForm(), domain, ward)
     f.say("申请注册", "apply_outside")
     assert "已是注册医护人员" in f.submit(application.ActionSubmitApplication())
 
 
+@pytest.mark.req("C3.2")
 def test_placement_date_is_said_on_the_hospital_calendar(domain, ward, session, session_factory):
     """A line placed at 04:00 Beijing time is placed that day, not the UTC day before."""
     c = session.get(Catheter, ward["port"].id)

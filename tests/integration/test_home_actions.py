@@ -22,6 +22,7 @@ def run(action, **meta):
     return d.messages
 
 
+@pytest.mark.req("P2.4")
 def test_home_card_lists_catheters_with_status_words_and_unread_reminders(session, settings):
     today = local_date(utcnow(), settings.timezone)
     p = Patient(name="张三")
@@ -42,6 +43,7 @@ def test_home_card_lists_catheters_with_status_words_and_unread_reminders(sessio
     assert dict(card["custom"]["fields"])["未读提醒"] == "0条"  # read by listing them
 
 
+@pytest.mark.req("P2.4")
 def test_unbound_followers_are_offered_binding_and_clinicians_refused(session):
     messages = run(home.ActionMyCatheter(), role="patient", channel="mp", active_patient_id=None)
     assert "还没有绑定就诊人" in messages[0]["text"] and messages[1]["custom"]["url"].endswith(
@@ -50,6 +52,7 @@ def test_unbound_followers_are_offered_binding_and_clinicians_refused(session):
     assert "面向患者" in run(home.ActionMyReminders(), role="nurse", channel="work")[0]["text"]
 
 
+@pytest.mark.req("P2.5", "P6.1", "P6.3")
 def test_history_in_chat_summarises_placements_and_the_last_visits_and_links_the_page(
     session, settings
 ):

@@ -85,6 +85,7 @@ def bind(client, username: str, decision: str = "allow"):
     return client.get(local(back)), back
 
 
+@pytest.mark.req("P1.1", "P1.3", "P2.1", "X.1")
 def test_new_follower_accepts_agreements_binds_and_sees_and_switches_two_profiles(
     world, session_factory
 ):
@@ -113,6 +114,7 @@ def test_new_follower_accepts_agreements_binds_and_sees_and_switches_two_profile
     assert "<h1>王桂芳（配偶）</h1>" in client.get("/h5/home").get_data(as_text=True)
 
 
+@pytest.mark.req("P1.3")
 def test_an_existing_clinical_patient_is_linked_not_duplicated(
     world, session, session_factory, cipher
 ):
@@ -143,6 +145,7 @@ def test_an_existing_clinical_patient_is_linked_not_duplicated(
     assert "PICC" in client.get("/h5/home").get_data(as_text=True)
 
 
+@pytest.mark.req("P1.3")
 def test_a_bad_id_card_is_refused_with_the_reason_and_the_rest_imported(world):
     client = world["app"].test_client()
     sign_in_with_wechat(client, "o_li")
@@ -152,6 +155,7 @@ def test_a_bad_id_card_is_refused_with_the_reason_and_the_rest_imported(world):
     assert "已导入 1 位就诊人" in html and "校验位不正确" in html and "李*红" in html
 
 
+@pytest.mark.req("P1.1")
 def test_forged_state_reused_code_and_refused_consent_bind_nothing(world, session_factory):
     client = world["app"].test_client()
     sign_in_with_wechat(client, "o_x")
@@ -177,6 +181,7 @@ def test_forged_state_reused_code_and_refused_consent_bind_nothing(world, sessio
         )
 
 
+@pytest.mark.req("P2.1")
 def test_a_follower_cannot_open_another_patients_page_or_switch_to_their_profile(
     world, session_factory
 ):
@@ -223,6 +228,7 @@ def test_unbinding_forgets_the_profiles_but_keeps_clinical_records(world, sessio
         assert s.scalars(select(Patient)).all()  # the clinical patient stays
 
 
+@pytest.mark.req("P1.1", "A5.1")
 def test_a_new_agreement_version_must_be_accepted_again(world, session, session_factory):
     client = world["app"].test_client()
     sign_in_with_wechat(client, "o_v")

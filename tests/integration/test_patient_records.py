@@ -83,6 +83,7 @@ def follower(world, which: int = 0):
     return client
 
 
+@pytest.mark.req("P2.3", "P2.5")
 def test_home_links_the_history_and_the_code_instead_of_saying_coming_soon(world):
     page = follower(world).get("/h5/home").get_data(as_text=True)
     assert "即将上线" not in page
@@ -92,6 +93,7 @@ def test_home_links_the_history_and_the_code_instead_of_saying_coming_soon(world
     assert f'href="/h5/catheters/{world["port"]}"' in page  # but its record is there
 
 
+@pytest.mark.req("P2.5", "P6.1")
 def test_history_lists_every_placement_with_its_maintenance_count(world):
     page = follower(world).get(f"/h5/patients/{world['zhao']}").get_data(as_text=True)
     picc, port = page.index("PICC"), page.index("输液港")
@@ -100,6 +102,7 @@ def test_history_lists_every_placement_with_its_maintenance_count(world):
     assert "提醒记录" in page
 
 
+@pytest.mark.req("P6.1", "P6.3")
 def test_a_catheter_page_is_the_paper_form_with_every_maintenance_record(world, settings):
     page = follower(world).get(f"/h5/catheters/{world['picc']}").get_data(as_text=True)
     assert "置管登记表" in page and "右侧贵要静脉" in page and "超声引导" in page
@@ -116,6 +119,7 @@ def test_a_catheter_page_is_the_paper_form_with_every_maintenance_record(world, 
     assert "输液港植入登记表" in port and "输液港位置" in port and "已拔管" in port
 
 
+@pytest.mark.req("P2.3", "P6.1")
 def test_another_followers_catheter_is_not_found_exactly_like_a_missing_one(world):
     zhao = follower(world)
     for path in ("/h5/catheters/{}", "/h5/catheters/{}/qr"):
@@ -134,6 +138,7 @@ def qr_image(html: str) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(data)))
 
 
+@pytest.mark.req("P2.2", "P2.3")
 def test_the_full_screen_code_scans_back_to_the_catheter_and_says_what_to_do(
     world, settings, session
 ):
@@ -148,6 +153,7 @@ def test_the_full_screen_code_scans_back_to_the_catheter_and_says_what_to_do(
     assert "data:image" not in removed and "已拔管，无需出示二维码" in removed
 
 
+@pytest.mark.req("P2.2")
 def test_the_followers_phone_camera_opens_the_catheter_record(world, settings, session):
     url = QrCodes.from_settings(settings).url(session.get(Catheter, world["picc"]))
     r = follower(world).get(url.removeprefix(settings.public_base_url))
@@ -160,6 +166,7 @@ def pdf_image(pdf: bytes) -> Image.Image:
     return Image.open(io.BytesIO(pdf[start : pdf.index(b"\xff\xd9", start) + 2]))
 
 
+@pytest.mark.req("P2.2", "X.1")
 def test_the_printable_card_comes_as_a_pdf_with_the_same_access_rules_and_is_audited(
     world, settings, session, session_factory
 ):
@@ -183,6 +190,7 @@ def test_the_printable_card_comes_as_a_pdf_with_the_same_access_rules_and_is_aud
     assert follower(world).get(f"/staff/catheters/{world['picc']}/card.pdf").status_code == 302
 
 
+@pytest.mark.req("P1.1", "A5.1")
 def test_record_pages_wait_for_the_current_agreements(world, session):
     """A new version of the privacy policy is accepted before any record is shown again."""
     from urllib.parse import parse_qs, urlsplit

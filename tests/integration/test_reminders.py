@@ -69,6 +69,7 @@ def count(session_factory, model, *where):
         return s.scalar(select(func.count()).select_from(model).where(*where))
 
 
+@pytest.mark.req("P3.1", "P3.2", "P3.3", "A7.4")
 def test_one_reminder_per_channel_and_kind_however_often_the_sweep_runs(
     due, session_factory, cipher, settings
 ):
@@ -125,6 +126,7 @@ def test_one_reminder_per_channel_and_kind_however_often_the_sweep_runs(
     assert count(session_factory, OutboxMessage) == 6
 
 
+@pytest.mark.req("P3.1", "P3.2", "P3.3", "A7.4")
 def test_maintenance_moves_the_due_date_and_the_sweep_goes_quiet(
     due, session, session_factory, cipher, settings
 ):
@@ -140,6 +142,7 @@ def test_maintenance_moves_the_due_date_and_the_sweep_goes_quiet(
     )
 
 
+@pytest.mark.req("P3.1", "P3.2", "P3.3", "A7.4")
 def test_concurrent_sweeps_send_nothing_twice(due, session_factory, cipher, settings):
     now = at(settings, date(2026, 12, 10), 10)
     errors = []
@@ -161,6 +164,7 @@ def test_concurrent_sweeps_send_nothing_twice(due, session_factory, cipher, sett
     assert count(session_factory, InAppMessage) == 1
 
 
+@pytest.mark.req("P3.1", "P3.2", "P3.3", "A7.4")
 def test_a_crash_between_created_and_queued_is_recovered_by_the_next_sweep(
     due, session, session_factory, cipher, settings
 ):
@@ -174,6 +178,7 @@ def test_a_crash_between_created_and_queued_is_recovered_by_the_next_sweep(
     assert count(session_factory, OutboxMessage) == 2
 
 
+@pytest.mark.req("P3.3")
 def test_no_sms_in_quiet_hours_it_goes_out_when_they_end(due, session_factory, cipher, settings):
     result, _ = run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 9), 22))
     assert (
@@ -195,6 +200,7 @@ def test_no_sms_in_quiet_hours_it_goes_out_when_they_end(due, session_factory, c
     assert count(session_factory, OutboxMessage, OutboxMessage.channel == Channel.SMS) == 1
 
 
+@pytest.mark.req("A7.4", "C3.3")
 def test_overdue_high_risk_patients_go_to_their_nurse_once(
     due, session, session_factory, cipher, settings
 ):
@@ -215,6 +221,7 @@ def test_overdue_high_risk_patients_go_to_their_nurse_once(
         assert row.recipient == "user:n0001" and "已逾期1天" in row.payload["text"]["content"]
 
 
+@pytest.mark.req("P3.1", "P3.2", "P3.3")
 def test_channels_follow_the_patients_preference_and_missing_contacts_are_recorded(
     due, session, session_factory, cipher, settings
 ):
@@ -234,6 +241,7 @@ def test_channels_follow_the_patients_preference_and_missing_contacts_are_record
     assert by_channel[Channel.MP].status is DeliveryStatus.QUEUED
 
 
+@pytest.mark.req("P3.1", "P3.2", "P3.3", "A7.4")
 @pytest.mark.redis
 def test_the_scheduled_job_sweeps_and_queues_the_sends(due, session, settings, engine, redis_conn):
     from rq import Queue
@@ -257,6 +265,7 @@ def test_the_scheduled_job_sweeps_and_queues_the_sends(due, session, settings, e
     assert sweep_reminders().startswith("created 0, in-app 0, queued 0")
 
 
+@pytest.mark.req("P3.2", "P3.3")
 def test_stalled_reminder_sends_wait_for_the_bulk_queue_and_never_jump_ahead_of_replies(
     due, session, session_factory, settings, redis_conn, cipher
 ):
@@ -289,6 +298,7 @@ def test_stalled_reminder_sends_wait_for_the_bulk_queue_and_never_jump_ahead_of_
     assert sorted(bulk.jobs[0].args[0]) == sorted(result.outbox_ids)
 
 
+@pytest.mark.req("P3.1")
 def test_in_app_messages_worded_by_the_database_read_as_python_words_them(
     due, session_factory, cipher, settings
 ):
@@ -310,6 +320,7 @@ def test_in_app_messages_worded_by_the_database_read_as_python_words_them(
     assert got[2][1] == "张三的PICC维护已逾期3天（应于12月10日），请尽快到医院或就近机构维护。"
 
 
+@pytest.mark.req("P3.2")
 def test_the_wechat_reminder_falls_back_to_the_configured_template_message(
     due, session_factory, cipher, settings
 ):
@@ -325,6 +336,7 @@ def test_the_wechat_reminder_falls_back_to_the_configured_template_message(
     assert reminder.status is DeliveryStatus.QUEUED  # its outbox row tells the outcome
 
 
+@pytest.mark.req("P3.2")
 def test_history_says_sent_when_the_closed_window_fallback_went_out(
     due, session_factory, cipher, settings
 ):
@@ -342,6 +354,7 @@ def test_history_says_sent_when_the_closed_window_fallback_went_out(
     assert words["微信"] == "已发送（改发服务通知）"
 
 
+@pytest.mark.req("P3.2", "P3.3")
 def test_a_patient_not_reachable_on_the_chosen_channel_gets_the_next_one(
     session, session_factory, cipher, settings
 ):

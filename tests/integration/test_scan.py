@@ -53,6 +53,7 @@ def run(action, intent, entities=(), **meta):
     return d.messages, events
 
 
+@pytest.mark.req("P2.2", "C2.1", "C3.1", "X.1")
 def test_a_nurse_scan_shows_the_patient_card_and_is_audited(ward, session_factory):
     url = ward["codes"].url(ward["catheter"])
     messages, events = run(scan.ActionScanQr(), "scan_qr", [("scan_result", url)],
@@ -84,6 +85,7 @@ def test_a_nurse_scan_shows_the_patient_card_and_is_audited(ward, session_factor
         )
 
 
+@pytest.mark.req("C2.1", "C3.2")
 def test_after_a_scan_the_registration_asks_no_name(ward, domain):
     f = FormDriver(maintenance.ValidateMaintenanceForm(), domain, "work:n1", role="nurse", channel="work",
                    staff_id=ward["nurse"].id)  # fmt: skip
@@ -92,6 +94,7 @@ def test_after_a_scan_the_registration_asks_no_name(ward, domain):
     assert "为 王丽娟 PICC" in said and f.asking == "m_items"
 
 
+@pytest.mark.req("P2.2", "C2.1")
 def test_forged_revoked_and_foreign_codes_get_a_clear_answer(ward, session):
     meta = {"role": "nurse", "channel": "work", "staff_id": ward["nurse"].id}
     messages, _ = run(
@@ -112,6 +115,7 @@ def test_forged_revoked_and_foreign_codes_get_a_clear_answer(ward, session):
     assert "仅向医护人员开放" in messages[0]["text"]
 
 
+@pytest.mark.req("P2.2", "P2.3")
 def test_a_patient_gets_the_code_as_an_image_that_scans_back_to_the_catheter(
     ward, settings, session
 ):
@@ -131,6 +135,7 @@ def test_a_patient_gets_the_code_as_an_image_that_scans_back_to_the_catheter(
     assert "扫描患者的置管二维码" in messages[0]["text"]
 
 
+@pytest.mark.req("P2.2")
 def test_a_new_public_address_or_key_never_serves_a_cached_code_of_the_old_one(tmp_path):
     catheter = Catheter(id=7, qr_token_version=1)
     old = QrCodes("key-1", "http://old.example")

@@ -82,6 +82,7 @@ def test_unit_of_work_rolls_back_on_error(uow, session_factory):
         assert s.scalar(select(func.count()).select_from(Institution)) == 0
 
 
+@pytest.mark.req("X.1")
 def test_audit_entries_commit_with_the_change_they_describe(uow, session_factory):
     actor = audit.Actor(ActorType.STAFF, id=7, ip="10.0.0.8")
     with uow:
@@ -101,6 +102,7 @@ def test_audit_entries_commit_with_the_change_they_describe(uow, session_factory
         assert entry.at.tzinfo is not None
 
 
+@pytest.mark.req("X.1")
 def test_audit_log_refuses_update_and_delete_through_the_orm(session):
     audit.record(session, audit.SYSTEM, "export", "report", "1")
     session.commit()
@@ -114,6 +116,7 @@ def test_audit_log_refuses_update_and_delete_through_the_orm(session):
         session.flush()
 
 
+@pytest.mark.req("X.1")
 def test_audit_log_refuses_update_and_delete_in_the_database_itself(session):
     audit.record(session, audit.SYSTEM, "export", "report", "1")
     session.commit()
@@ -124,6 +127,7 @@ def test_audit_log_refuses_update_and_delete_in_the_database_itself(session):
     assert session.scalar(select(AuditLog.action)) == "export"
 
 
+@pytest.mark.req("A7.1", "X.1")
 def test_publishing_a_valid_dictionary_creates_a_new_version_in_force(session):
     d1 = dictionary_service.current(session)
     payload = dict(d1.payload)
@@ -144,6 +148,7 @@ def test_publishing_a_valid_dictionary_creates_a_new_version_in_force(session):
     assert row.created_by_id == staff.id
 
 
+@pytest.mark.req("A7.1")
 def test_publishing_a_dictionary_that_breaks_a_rule_is_refused_and_writes_nothing(session):
     payload = dict(dictionary_service.current(session).payload)
     payload["maintenance_intervals"] = [
@@ -156,6 +161,7 @@ def test_publishing_a_dictionary_that_breaks_a_rule_is_refused_and_writes_nothin
     assert session.scalar(select(func.count()).select_from(ClinicalDictionary)) == 1
 
 
+@pytest.mark.req("P1.3")
 def test_id_card_blind_index_is_unique_across_patients(session, cipher):
     index = cipher.blind_index("11010519491231002X", kind="id_card")
     session.add_all(

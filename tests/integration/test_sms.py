@@ -54,6 +54,7 @@ def queued(session_factory, cipher, template, params, key):
     return out_id
 
 
+@pytest.mark.req("A2.2")
 def test_a_templated_sms_is_signed_sent_once_and_its_mobile_never_stored_in_clear(
     sms, session_factory, redis_conn, cipher
 ):
@@ -78,6 +79,7 @@ def test_a_templated_sms_is_signed_sent_once_and_its_mobile_never_stored_in_clea
         assert "13812345678" not in row.recipient and row.provider_msg_id == message["serial"]
 
 
+@pytest.mark.req("P3.3")
 @pytest.mark.parametrize(
     ("gateway", "busy", "limit"),
     [
@@ -102,6 +104,7 @@ def test_gateway_failures_are_retried_or_failed_for_good(
         assert limit in s.get(OutboxMessage, out_id).last_error
 
 
+@pytest.mark.req("P3.3")
 @pytest.mark.parametrize(
     ("gateway", "bad_signature", "bad_template"),
     [
@@ -144,6 +147,7 @@ def aliyun_sms(settings):
                            sms_sign_name=DEV_SIGN_NAME, sms_templates=SMS_DEV_TEMPLATES_ALIYUN)  # fmt: skip
 
 
+@pytest.mark.req("P3.3")
 def test_aliyun_sends_a_signed_request_with_named_parameters_once(
     aliyun_sms, session_factory, redis_conn, cipher
 ):

@@ -32,6 +32,7 @@ def app(settings, engine, redis_conn, session):
     return create_app(settings)
 
 
+@pytest.mark.req("A1.2")
 def test_hr_csv_import_creates_updates_and_reports_bad_rows(app, tmp_path, session_factory, cipher):
     path = tmp_path / "hr.csv"
     path.write_bytes(CSV.encode("gb18030"))  # as Excel saves it on Chinese Windows
@@ -56,6 +57,7 @@ def test_hr_csv_import_creates_updates_and_reports_bad_rows(app, tmp_path, sessi
         assert active == {"N1001": False, "N1002": False, "D2001": True}
 
 
+@pytest.mark.req("A1.2")
 def test_wecom_sync_links_members_by_mobile_and_mirrors_departments(
     settings, app, tmp_path, session_factory
 ):
@@ -77,6 +79,7 @@ def test_wecom_sync_links_members_by_mobile_and_mirrors_departments(
         )
 
 
+@pytest.mark.req("C1.1")
 def test_an_operator_gives_the_first_administrator_a_temporary_password(
     app, session, session_factory
 ):

@@ -76,6 +76,7 @@ def nurse(app):
     return client
 
 
+@pytest.mark.req("C3.2", "P2.2", "X.1")
 def test_a_valid_picc_placement_creates_the_catheter_its_first_due_date_and_tells_the_patient(
     app, settings, session_factory
 ):
@@ -127,6 +128,7 @@ def test_a_valid_picc_placement_creates_the_catheter_its_first_due_date_and_tell
     assert r.status_code == 404 and "已作废" in r.get_data(as_text=True)
 
 
+@pytest.mark.req("C3.2")
 @pytest.mark.parametrize(
     ("changes", "field_error"),
     [
@@ -155,6 +157,7 @@ def test_an_impossible_placement_gets_field_errors_and_nothing_is_saved(
         assert s.scalars(select(Catheter)).all() == []
 
 
+@pytest.mark.req("C3.2", "P6.1")
 def test_port_form_needs_the_port_site(app):
     client = nurse(app)
     page = client.get("/staff/placements/new?device=PORT").get_data(as_text=True)
@@ -167,6 +170,7 @@ def test_port_form_needs_the_port_site(app):
     assert r.status_code == 302
 
 
+@pytest.mark.req("C3.1")
 def test_due_list_page_and_access_rules(app, settings, session, session_factory):
     today = local_date(utcnow(), settings.timezone)
     p = session.scalar(select(Patient))
@@ -186,6 +190,7 @@ def test_due_list_page_and_access_rules(app, settings, session, session_factory)
     assert app.test_client().get("/staff/due").status_code == 302  # sign in first
 
 
+@pytest.mark.req("C2.2", "P6.1", "P6.3", "P3.1", "P3.2", "P3.3")
 def test_the_catheter_page_shows_the_placement_form_maintenance_and_reminder_history(
     app, settings, session, cipher
 ):
@@ -224,6 +229,7 @@ def test_the_catheter_page_shows_the_placement_form_maintenance_and_reminder_his
     )  # 赵大爷 has a follower
 
 
+@pytest.mark.req("C3.2", "C3.3")
 def test_full_maintenance_form_checks_values_saves_once_and_warns_on_red_flags(
     app, settings, session, session_factory
 ):
@@ -275,6 +281,7 @@ def test_full_maintenance_form_checks_values_saves_once_and_warns_on_red_flags(
     assert r.status_code == 400 and "该导管已拔除" in r.get_data(as_text=True)
 
 
+@pytest.mark.req("C3.3", "A7.4")
 def test_follow_up_plan_sets_tier_cycle_notes_and_next_date(
     app, settings, session, session_factory
 ):

@@ -45,6 +45,7 @@ def sign_in(client, login, password, **kw):
     )
 
 
+@pytest.mark.req("C1.1")
 def test_login_page_is_chinese_and_needs_its_csrf_token(app, people):
     client = app.test_client()
     html = client.get("/login").get_data(as_text=True)
@@ -53,6 +54,7 @@ def test_login_page_is_chinese_and_needs_its_csrf_token(app, people):
     assert r.status_code == 200 and "李护士" not in r.get_data(as_text=True)  # no token: no sign-in
 
 
+@pytest.mark.req("C1.1", "A1.1")
 def test_roles_decide_where_staff_land_and_what_they_may_open(app, people):
     nurse = app.test_client()
     r = sign_in(nurse, "N001", "Nurse1234")
@@ -68,6 +70,7 @@ def test_roles_decide_where_staff_land_and_what_they_may_open(app, people):
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
+@pytest.mark.req("C1.1")
 def test_session_cookie_expires_after_a_shift(app, people):
     client = app.test_client()
     r = sign_in(client, "N001", "Nurse1234")
@@ -76,6 +79,7 @@ def test_session_cookie_expires_after_a_shift(app, people):
     assert app.permanent_session_lifetime.total_seconds() == 8 * 3600
 
 
+@pytest.mark.req("C1.1")
 def test_lockout_is_shown_with_the_time_to_wait(app, people):
     client = app.test_client()
     for _ in range(4):
@@ -86,12 +90,14 @@ def test_lockout_is_shown_with_the_time_to_wait(app, people):
     assert r.status_code == 401 and "分钟后再试" in r.get_data(as_text=True)
 
 
+@pytest.mark.req("C1.1")
 def test_too_many_attempts_from_one_address_are_rate_limited(app, people):
     client = app.test_client()
     codes = [sign_in(client, f"X{i}", "wrong").status_code for i in range(21)]
     assert codes[:20] == [401] * 20 and codes[20] == 429
 
 
+@pytest.mark.req("A1.1", "C1.1", "X.1")
 def test_admin_creates_an_account_whose_first_sign_in_forces_a_password_change(
     app, people, session_factory
 ):
@@ -137,6 +143,7 @@ def test_admin_creates_an_account_whose_first_sign_in_forces_a_password_change(
     assert newcomer.get("/me").status_code == 200
 
 
+@pytest.mark.req("C1.1")
 def test_first_sign_in_from_the_wechat_work_app_binds_the_member_then_oauth_suffices(
     settings, engine, redis_conn, people, session_factory
 ):
@@ -173,6 +180,7 @@ def test_first_sign_in_from_the_wechat_work_app_binds_the_member_then_oauth_suff
         assert r.status_code == 400 and "登录链接已过期" in r.get_data(as_text=True)
 
 
+@pytest.mark.req("A1.1", "X.1")
 def test_admin_sees_patient_accounts_unbinds_one_and_the_listing_is_audited(
     app, people, session, session_factory
 ):

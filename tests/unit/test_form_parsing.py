@@ -14,6 +14,7 @@ from nlu.actions.maintenance import parse_items, parse_site
 TODAY = date(2026, 11, 25)  # a Wednesday
 
 
+@pytest.mark.req("C3.2")
 @pytest.mark.parametrize(
     ("text", "cm"),
     [
@@ -33,6 +34,7 @@ def test_lengths(text, cm):
     assert parsing.length_cm(text) == cm
 
 
+@pytest.mark.req("C3.2", "C3.3")
 @pytest.mark.parametrize(
     ("text", "day"),
     [
@@ -84,6 +86,7 @@ def test_choices_are_one_based_and_bounded():
     assert parsing.choice("王丽娟", 3) is None
 
 
+@pytest.mark.req("C3.2")
 def test_maintenance_items_and_site():
     assert parse_items("冲封管+换膜", "PICC") == ["FLUSH_LOCK", "DRESSING"]
     assert parse_items("都做了", "PORT") == ["FLUSH_LOCK", "NEEDLE"]
@@ -95,6 +98,7 @@ def test_maintenance_items_and_site():
     assert parse_site("不知道") is None
 
 
+@pytest.mark.req("C3.4")
 def test_complication_types_from_words(d):
     dictionary = d
     assert type_code("PHLEBITIS", dictionary) == "PHLEBITIS"
@@ -106,6 +110,7 @@ def test_complication_types_from_words(d):
     assert type_code("不清楚", dictionary) is None
 
 
+@pytest.mark.req("C3.3", "A7.4")
 @pytest.mark.parametrize(
     ("text", "plan"),
     [

@@ -58,6 +58,7 @@ def test_voice_without_recognition_asks_for_text():
     assert t.intent == "voice_unrecognized" and t.entities["media_id"] == "m1"
 
 
+@pytest.mark.req("P4.1")
 def test_image_becomes_an_upload_with_its_media_id():
     t = turn(
         MP,
@@ -72,6 +73,7 @@ def test_image_becomes_an_upload_with_its_media_id():
     }
 
 
+@pytest.mark.req("P5.1")
 def test_location_becomes_coordinates():
     body = xml(
         "<Location_X>30.2741</Location_X><Location_Y>120.1551</Location_Y><Scale>15</Scale>"
@@ -108,6 +110,7 @@ def test_menu_view_needs_no_conversation():
     )
 
 
+@pytest.mark.req("C2.1", "C3.1")
 @pytest.mark.parametrize("event", ["scancode_waitmsg", "scancode_push"])
 def test_clinician_scan_carries_the_scan_result(event):
     body = xml(
@@ -188,6 +191,7 @@ def test_template_card_button_with_a_dialogue_payload_is_sent_as_that_payload():
     assert turn(WORK, body).text == "/affirm"
 
 
+@pytest.mark.req("P3.2")
 def test_subscribe_message_popup_reports_accepted_and_rejected_templates():
     body = xml(
         "<Event>subscribe_msg_popup_event</Event><SubscribeMsgPopupEvent>"

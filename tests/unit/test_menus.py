@@ -1,3 +1,5 @@
+import pytest
+
 from bot.channels import menus
 from bot.config import ROOT
 
@@ -9,11 +11,13 @@ def test_shipped_menus_respect_wechat_limits():
         menus.check(MENU[app])  # raises on a violation
 
 
+@pytest.mark.req("P1.2")
 def test_p1_2_vascular_access_entry_is_at_most_two_taps_from_the_patient_menu():
     for key in ("my_catheter", "show_qr", "upload_report", "nearby_institutions", "history"):
         assert menus.taps_to(MENU["mp"], key) in (1, 2), key
 
 
+@pytest.mark.req("P1.1", "P1.2")
 def test_p1_1_binding_opens_the_internet_hospital_page_in_two_taps():
     menu = menus.load(ROOT / "cards" / "menus.json", "https://vam.example-hospital.cn")
     assert menus.taps_to(menu["mp"], "/h5/bind") == 2
@@ -30,6 +34,7 @@ def test_p1_1_binding_opens_the_internet_hospital_page_in_two_taps():
     }
 
 
+@pytest.mark.req("C2.1", "C3.1")
 def test_clinician_menu_scans_with_scancode_waitmsg():
     scan = MENU["work"]["button"][0]
     assert scan["type"] == "scancode_waitmsg" and menus.taps_to(MENU["work"], scan["key"]) == 1

@@ -16,22 +16,26 @@ def cipher():
     return PiiCipher(b"k" * 32)
 
 
+@pytest.mark.req("X.1")
 def test_encryption_round_trips_and_hides_the_plaintext(cipher):
     blob = cipher.encrypt(VALID_ID, context="patient.id_card")
     assert VALID_ID.encode() not in blob
     assert cipher.decrypt(blob, context="patient.id_card") == VALID_ID
 
 
+@pytest.mark.req("X.1")
 def test_same_value_encrypts_differently_each_time(cipher):
     assert cipher.encrypt("13812345678") != cipher.encrypt("13812345678")
 
 
+@pytest.mark.req("X.1")
 def test_ciphertext_moved_to_another_column_does_not_decrypt(cipher):
     blob = cipher.encrypt("13812345678", context="patient.phone")
     with pytest.raises(DecryptionError):
         cipher.decrypt(blob, context="staff.phone")
 
 
+@pytest.mark.req("X.1")
 def test_tampered_ciphertext_is_detected(cipher):
     blob = bytearray(cipher.encrypt("13812345678"))
     blob[-1] ^= 1
@@ -39,12 +43,14 @@ def test_tampered_ciphertext_is_detected(cipher):
         cipher.decrypt(bytes(blob))
 
 
+@pytest.mark.req("X.1")
 def test_another_key_cannot_decrypt(cipher):
     blob = cipher.encrypt("13812345678")
     with pytest.raises(DecryptionError):
         PiiCipher(os.urandom(32)).decrypt(blob)
 
 
+@pytest.mark.req("P1.3", "X.1")
 def test_blind_index_matches_the_same_number_only_under_the_same_key(cipher):
     a = cipher.blind_index(VALID_ID, kind="id_card")
     assert a == cipher.blind_index(VALID_ID, kind="id_card")
@@ -54,11 +60,13 @@ def test_blind_index_matches_the_same_number_only_under_the_same_key(cipher):
     assert VALID_ID not in a
 
 
+@pytest.mark.req("X.1")
 def test_empty_values_stay_empty(cipher):
     assert cipher.encrypt("") is None and cipher.decrypt(None) is None
     assert cipher.blind_index("", kind="phone") is None
 
 
+@pytest.mark.req("X.1")
 def test_masks():
     assert mask_id_card(VALID_ID) == "1101**********002X"
     assert mask_phone("13812345678") == "138****5678"
@@ -69,12 +77,14 @@ def test_masks():
     assert mask_id_card("") == "" and mask_phone(None) == ""
 
 
+@pytest.mark.req("P1.3")
 def test_valid_id_card_is_normalised():
     assert idcard.validate(" 11010519491231002x ") == VALID_ID
     assert idcard.sex(VALID_ID) == "F"
     assert str(idcard.birth_date(VALID_ID)) == "1949-12-31"
 
 
+@pytest.mark.req("P1.3")
 @pytest.mark.parametrize(
     ("number", "reason"),
     [

@@ -4,9 +4,12 @@ agree on a wrong signature."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.adapters.sms import sign_pop
 
 
+@pytest.mark.req("P3.3")
 def test_aliyun_pop_signature_matches_the_documented_sendsms_example():
     # Aliyun SMS documentation, "签名机制" example for SendSms (AccessKeySecret testSecret)
     params = {

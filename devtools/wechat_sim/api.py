@@ -103,13 +103,13 @@ def api_view(channel: str, *, auth: bool = True) -> Callable:
             state = get_state()
             body = _summarize_request()
             _rewind_files()
-            fault = state.take_fault(request.path)
+            fault = state.faults.take(request.path)
             if fault is not None:
                 resp, payload = _fault_response(fault, channel)
             else:
                 try:
                     if auth:
-                        code = state.check_token(channel, request.args.get("access_token"))
+                        code = state.tokens.check(channel, request.args.get("access_token"))
                         if code:
                             raise ApiError(code)
                     result = view(*args, **kwargs)
@@ -124,7 +124,7 @@ def api_view(channel: str, *, auth: bool = True) -> Callable:
                     )
                 else:
                     resp, payload = json_response(result), result
-            state.record_call(
+            state.api_calls.record(
                 channel,
                 {
                     "method": request.method,

@@ -51,15 +51,15 @@ def index() -> Response:
 def faults() -> Response:
     state = get_state()
     if request.method == "DELETE":
-        state.clear_faults()
+        state.faults.clear()
         return json_response({"ok": True})
     if request.method == "GET":
-        return json_response({"faults": state.faults()})
+        return json_response({"faults": state.faults.all()})
     data = _body()
     if not data.get("path"):
         return json_response({"ok": False, "error": "path is required"}, 400)
     try:
-        fault = state.add_fault(
+        fault = state.faults.add(
             str(data["path"]),
             None if data.get("errcode") is None else int(data["errcode"]),
             errmsg=data.get("errmsg"),
@@ -74,7 +74,7 @@ def faults() -> Response:
 
 @bp.post("/expire-tokens")
 def expire_tokens() -> Response:
-    return json_response({"ok": True, "expired": get_state().expire_tokens()})
+    return json_response({"ok": True, "expired": get_state().tokens.expire_all()})
 
 
 @bp.post("/clock")
@@ -83,7 +83,7 @@ def clock() -> Response:
     state = get_state()
     advance = float(_body().get("advance", 0))
     return json_response(
-        {"ok": True, "now": state.advance_clock(advance) if advance else state.now()}
+        {"ok": True, "now": state.core.advance(advance) if advance else state.core.now()}
     )
 
 
@@ -97,18 +97,18 @@ def reset() -> Response:
 def calls() -> Response:
     a = request.args
     return json_response(
-        {"calls": get_state().calls(a.get("channel"), a.get("path"), a.get("method"))}
+        {"calls": get_state().api_calls.find(a.get("channel"), a.get("path"), a.get("method"))}
     )
 
 
 @bp.get("/callbacks")
 def callbacks() -> Response:
-    return json_response({"callbacks": get_state().callbacks(request.args.get("channel"))})
+    return json_response({"callbacks": get_state().callbacks.find(request.args.get("channel"))})
 
 
 @bp.get("/dropped")
 def dropped() -> Response:
-    return json_response({"dropped": get_state().dropped()})
+    return json_response({"dropped": get_state().work_sends.dropped()})
 
 
 def _conversation_key() -> tuple[str, str]:
@@ -126,13 +126,13 @@ def messages() -> Response:
     return json_response(
         {
             "channel": channel,
-            "messages": state.messages(
+            "messages": state.conversations.messages(
                 channel,
                 who,
                 include_user=_flag("include_user"),
                 since=int(request.args.get("since") or 0),
             ),
-            "seq": state.latest_seq(),
+            "seq": state.core.latest_seq(),
         }
     )
 
@@ -147,7 +147,9 @@ def inject_message() -> Response:
     if channel not in ("mp", "work", "appchat") or not who or not msgtype:
         return json_response({"ok": False, "error": "channel, user/chat and msgtype needed"}, 400)
     payload = data.get(msgtype, {})
-    entry = get_state().deliver(channel, str(who), str(msgtype), payload, source="injected")
+    entry = get_state().conversations.deliver(
+        channel, str(who), str(msgtype), payload, source="injected"
+    )
     return json_response({"ok": True, "message": entry})
 
 
@@ -159,8 +161,8 @@ def user_message() -> Response:
     if not openid:
         return json_response({"ok": False, "error": "openid is required"}, 400)
     state = get_state()
-    state.user_message(str(openid), str(data.get("kind") or "message"))
-    return json_response({"ok": True, "window": state.window(str(openid))})
+    state.windows.user_message(str(openid), str(data.get("kind") or "message"))
+    return json_response({"ok": True, "window": state.windows.of(str(openid))})
 
 
 @bp.route("/subscriptions", methods=["POST", "DELETE"])
@@ -172,9 +174,9 @@ def subscriptions() -> Response:
         return json_response({"ok": False, "error": "openid is required"}, 400)
     state = get_state()
     if request.method == "DELETE":
-        state.reject_subscription(str(openid), data.get("template_id"))
+        state.subscriptions.reject(str(openid), data.get("template_id"))
     else:
-        state.accept_subscription(str(openid), data.get("template_id"))
+        state.subscriptions.accept(str(openid), data.get("template_id"))
     return json_response({"ok": True})
 
 
@@ -182,7 +184,7 @@ def subscriptions() -> Response:
 def media(media_id: str) -> Response:
     """A media's bytes without a token: the ``PicUrl`` of image callbacks and the phone's
     thumbnails."""
-    found = get_state().get_media(None, media_id)
+    found = get_state().media.get(None, media_id)
     if found is None:
         abort(404)
     return Response(found["data"], content_type=found["content_type"])
@@ -198,9 +200,9 @@ def menu() -> Response:
 
 @bp.get("/chats")
 def chats() -> Response:
-    return json_response({"chats": get_state().chats_for(request.args.get("user", ""))})
+    return json_response({"chats": get_state().chats.of_user(request.args.get("user", ""))})
 
 
 @bp.get("/window")
 def window() -> Response:
-    return json_response({"window": get_state().window(request.args.get("openid", ""))})
+    return json_response({"window": get_state().windows.of(request.args.get("openid", ""))})

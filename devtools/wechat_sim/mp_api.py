@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .api import api_view, get_config, get_state, read_json
 from .errors import ApiError
-from .state import DEFAULT_PATIENT
+from .stores import DEFAULT_PATIENT
 
 bp = Blueprint("sim_mp", __name__)
 
@@ -64,7 +64,7 @@ def _token(appid: str | None, secret: str | None, grant_type: str | None) -> dic
         raise ApiError(41004)
     if secret != cfg.mp_secret:
         raise ApiError(40001, "invalid credential, appsecret is wrong")
-    token, expires_in = get_state().issue_token("mp")
+    token, expires_in = get_state().tokens.issue("mp")
     if token is None:
         raise ApiError(45009)
     return {"access_token": token, "expires_in": expires_in}
@@ -88,7 +88,7 @@ def stable_token() -> dict[str, Any]:
 def _check_openid(openid: Any) -> str:
     if not openid or not isinstance(openid, str):
         raise ApiError(40003)
-    if get_config().strict_users and get_state().mp_user(openid) is None:
+    if get_config().strict_users and get_state().followers.get(openid) is None:
         raise ApiError(40003)
     return openid
 
@@ -105,7 +105,7 @@ def _validate_custom(msgtype: str, data: dict[str, Any]) -> dict[str, Any]:
             raise ApiError(45002, "content size out of limit")
     elif msgtype in ("image", "voice", "video"):
         media_id = payload.get("media_id")
-        if not media_id or state.get_media("mp", str(media_id)) is None:
+        if not media_id or state.media.get("mp", str(media_id)) is None:
             raise ApiError(40007)
     elif msgtype == "news":
         articles = payload.get("articles")
@@ -133,7 +133,7 @@ def custom_send() -> dict[str, Any]:
         raise ApiError(40008)
     payload = _validate_custom(msgtype, data)
     state = get_state()
-    code = state.consume_custom(openid)
+    code = state.windows.consume(openid)
     if code:
         raise ApiError(code)
     extra: dict[str, Any] = {}
@@ -141,7 +141,7 @@ def custom_send() -> dict[str, Any]:
         extra["media_url"] = f"/_sim/media/{payload['media_id']}"
     if data.get("customservice"):
         extra["kf_account"] = data["customservice"].get("kf_account")
-    state.deliver("mp", openid, msgtype, payload, source="custom", **extra)
+    state.conversations.deliver("mp", openid, msgtype, payload, source="custom", **extra)
     return {"errcode": 0, "errmsg": "ok"}
 
 
@@ -167,9 +167,9 @@ def template_send() -> dict[str, Any]:
     if not isinstance(fields, dict):
         raise ApiError(47001, "data format error: data")
     state = get_state()
-    msgid = state.next_msg_id()
+    msgid = state.core.next_msg_id()
     payload = {k: data[k] for k in ("template_id", "url", "miniprogram", "data") if k in data}
-    state.deliver("mp", openid, "template", payload, source="template", msgid=msgid)
+    state.conversations.deliver("mp", openid, "template", payload, source="template", msgid=msgid)
     return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
 
@@ -192,10 +192,10 @@ def subscribe_send() -> dict[str, Any]:
             if key.startswith(prefix) and len(str(value)) > limit:
                 raise ApiError(47003, f"argument invalid! data.{key}.value exceeds limit {limit}")
     state = get_state()
-    if not state.is_subscribed(openid, template_id):
+    if not state.subscriptions.allows(openid, template_id):
         raise ApiError(43101)
     payload = {k: data[k] for k in ("template_id", "page", "miniprogram", "data") if k in data}
-    state.deliver("mp", openid, "subscribe", payload, source="subscribe")
+    state.conversations.deliver("mp", openid, "subscribe", payload, source="subscribe")
     return {"errcode": 0, "errmsg": "ok"}
 
 
@@ -216,7 +216,7 @@ def upload_media(channel: str) -> dict[str, Any]:
     content_type = upload.mimetype or "application/octet-stream"
     if media_type == "image" and not content_type.startswith("image/"):
         content_type = _sniff_image(data) or content_type
-    info = get_state().add_media(
+    info = get_state().media.put(
         channel, data, content_type, filename=upload.filename, media_type=media_type
     )
     return {"type": media_type, "media_id": info["media_id"], "created_at": info["created_at"]}
@@ -236,7 +236,7 @@ def get_media_response(channel: str) -> Response:
     media_id = request.args.get("media_id")
     if not media_id:
         raise ApiError(41006, "media_id missing")
-    media = get_state().get_media(channel, media_id)
+    media = get_state().media.get(channel, media_id)
     if media is None:
         raise ApiError(40007)
     return Response(
@@ -283,14 +283,14 @@ def validate_menu(data: dict[str, Any]) -> dict[str, Any]:
 @bp.post("/cgi-bin/menu/create")
 @api_view("mp")
 def menu_create() -> dict[str, Any]:
-    get_state().set_menu("mp", validate_menu(read_json()))
+    get_state().menus.set("mp", validate_menu(read_json()))
     return {"errcode": 0, "errmsg": "ok"}
 
 
 @bp.get("/cgi-bin/menu/get")
 @api_view("mp")
 def menu_get() -> dict[str, Any]:
-    menu = get_state().menu("mp")
+    menu = get_state().menus.get("mp")
     if menu is None:
         raise ApiError(46003, "menu no exist")
     return {"menu": menu}
@@ -299,7 +299,7 @@ def menu_get() -> dict[str, Any]:
 @bp.get("/cgi-bin/menu/delete")
 @api_view("mp")
 def menu_delete() -> dict[str, Any]:
-    get_state().set_menu("mp", None)
+    get_state().menus.set("mp", None)
     return {"errcode": 0, "errmsg": "ok"}
 
 
@@ -311,11 +311,11 @@ def user_info() -> dict[str, Any]:
     if not openid:
         raise ApiError(41009)
     state = get_state()
-    user = state.mp_user(openid)
+    user = state.followers.get(openid)
     if user is None:
         if get_config().strict_users:
             raise ApiError(40003)
-        user = state.add_mp_user(openid)
+        user = state.followers.add(openid)
     return user
 
 
@@ -328,7 +328,7 @@ def oauth_authorize() -> BaseResponse:
     if args.get("appid") != get_config().mp_appid or not args.get("redirect_uri"):
         return Response("appid 或 redirect_uri 参数错误", status=400, mimetype="text/plain")
     openid = args.get("sim_user") or request.cookies.get("sim_mp_user") or DEFAULT_PATIENT
-    code = get_state().issue_oauth_code("mp", openid)
+    code = get_state().oauth.issue("mp", openid)
     target = args["redirect_uri"]
     sep = "&" if "?" in target else "?"
     return redirect(target + sep + urlencode({"code": code, "state": args.get("state", "")}))
@@ -345,7 +345,7 @@ def oauth_access_token() -> dict[str, Any]:
         raise ApiError(40001)
     if not args.get("code"):
         raise ApiError(41008)
-    openid = get_state().redeem_oauth_code("mp", args["code"])
+    openid = get_state().oauth.redeem("mp", args["code"])
     if openid is None:
         raise ApiError(40029)
     return {

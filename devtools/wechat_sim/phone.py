@@ -18,7 +18,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from . import callbacks as cb
 from .api import get_state, json_response
-from .state import DEFAULT_CLINICIAN, DEFAULT_PATIENT, SimState
+from .state import SimState
+from .stores import DEFAULT_CLINICIAN, DEFAULT_PATIENT
 
 bp = Blueprint("sim_phone", __name__)
 
@@ -70,7 +71,7 @@ def default_menu(channel: str, product_base_url: str) -> dict[str, Any]:
 def menu_for(channel: str) -> dict[str, Any]:
     """The menu the product pushed with ``menu/create``, else the simulator's default."""
     state = get_state()
-    pushed = state.menu(channel)
+    pushed = state.menus.get(channel)
     if pushed:
         return {"menu": pushed, "pushed": True}
     return {"menu": default_menu(channel, state.config.product_base_url), "pushed": False}
@@ -142,7 +143,7 @@ def send_callback(state: SimState, channel: str, user: str, xml: str) -> dict[st
         else:
             result["ok"] = True
             _passive_reply(state, channel, user, resp.content, result)
-    state.record_callback(
+    state.callbacks.record(
         {
             "channel": channel,
             "user": user,
@@ -154,7 +155,7 @@ def send_callback(state: SimState, channel: str, user: str, xml: str) -> dict[st
         }
     )
     if result["error"]:
-        state.log_system(channel, user, result["error"])
+        state.conversations.log_system(channel, user, result["error"])
     return result
 
 
@@ -179,7 +180,7 @@ def _passive_reply(
     extra = {}
     if msgtype in ("image", "voice", "video") and payload.get("media_id"):
         extra["media_url"] = f"/_sim/media/{payload['media_id']}"
-    state.deliver(channel, user, msgtype, payload, source="passive", **extra)
+    state.conversations.deliver(channel, user, msgtype, payload, source="passive", **extra)
 
 
 # ---------------------------------------------------------------------- actions
@@ -214,18 +215,18 @@ def phone_send() -> Response:
     state = get_state()
     cfg = state.config
     if channel == "mp":
-        state.add_mp_user(user)
-    elif state.work_user(user) is None:
-        state.add_work_user(user)
+        state.followers.add(user)
+    elif state.directory.user(user) is None:
+        state.directory.add_user(user)
 
     xml: str | Response
     if kind == "text":
         text = str(data.get("text") or "")
         if not text.strip():
             return json_response({"ok": False, "error": "消息不能为空"}, 400)
-        state.log_user(channel, user, "text", {"content": text})
+        state.conversations.log_user(channel, user, "text", {"content": text})
         if channel == "mp":
-            state.user_message(user, "message")
+            state.windows.user_message(user, "message")
             xml = cb.mp_text(user, text, to=cfg.mp_original_id)
         else:
             xml = cb.work_text(user, text, corp_id=cfg.work_corp_id, agent_id=cfg.work_agent_id)
@@ -236,9 +237,11 @@ def phone_send() -> Response:
             return json_response({"ok": False, "error": "请填写正确的纬度和经度"}, 400)
         label = str(data.get("label") or "")
         scale = int(data.get("scale") or 15)
-        state.log_user(channel, user, "location", {"lat": lat, "lon": lon, "label": label})
+        state.conversations.log_user(
+            channel, user, "location", {"lat": lat, "lon": lon, "label": label}
+        )
         if channel == "mp":
-            state.user_message(user, "message")
+            state.windows.user_message(user, "message")
             xml = cb.mp_location(user, lat, lon, scale=scale, label=label, to=cfg.mp_original_id)
         else:
             xml = cb.work_location(
@@ -254,7 +257,9 @@ def phone_send() -> Response:
         xml = _event_xml(state, channel, user, kind, data)
         if isinstance(xml, Response):
             return xml
-        state.log_user(channel, user, "event", {"kind": kind, "label": _event_label(kind, data)})
+        state.conversations.log_user(
+            channel, user, "event", {"kind": kind, "label": _event_label(kind, data)}
+        )
     else:
         return json_response({"ok": False, "error": f"未知操作 {kind}"}, 400)
 
@@ -263,7 +268,7 @@ def phone_send() -> Response:
     if kind == "card" and result.get("reply") and result["reply"]["msgtype"] == "update_button":
         entry_id = data.get("entry_id")
         if entry_id:
-            state.update_entry(int(entry_id), card_update=result["reply"]["payload"])
+            state.conversations.update(int(entry_id), card_update=result["reply"]["payload"])
     return json_response(result)
 
 
@@ -275,7 +280,7 @@ def _event_xml(
     key = str(data.get("key") or "")
     if kind == "click":
         if channel == "mp":
-            state.user_message(user, "event")
+            state.windows.user_message(user, "event")
             return cb.mp_click(user, key, to=cfg.mp_original_id)
         return cb.work_click(user, key, **work_kw)
     if kind == "view":
@@ -290,11 +295,11 @@ def _event_xml(
         event = data.get("event") or "scancode_waitmsg"
         scan_type = data.get("scan_type") or "qrcode"
         if channel == "mp":
-            state.user_message(user, "event")
+            state.windows.user_message(user, "event")
             return cb.mp_menu_scan(user, key, result, scan_type=scan_type, event=event)
         return cb.work_scan(user, key, result, scan_type=scan_type, event=event, **work_kw)
     if kind == "subscribe" and channel == "mp":
-        state.user_message(user, "event")
+        state.windows.user_message(user, "event")
         return cb.mp_subscribe(user, data.get("scene") or None, to=cfg.mp_original_id)
     if kind == "subscribe_msg" and channel == "mp":
         template_id = str(data.get("template_id") or "").strip()
@@ -302,9 +307,9 @@ def _event_xml(
             return json_response({"ok": False, "error": "请填写模板 ID"}, 400)
         status = "reject" if data.get("status") == "reject" else "accept"
         if status == "accept":
-            state.accept_subscription(user, template_id)
+            state.subscriptions.accept(user, template_id)
         else:
-            state.reject_subscription(user, template_id)
+            state.subscriptions.reject(user, template_id)
         return cb.mp_subscribe_msg_popup(user, [(template_id, status)], to=cfg.mp_original_id)
     if kind == "enter_agent" and channel == "work":
         return cb.work_enter_agent(user, **work_kw)
@@ -312,7 +317,7 @@ def _event_xml(
         task_id = str(data.get("task_id") or "")
         if not task_id:
             return json_response({"ok": False, "error": "卡片缺少 task_id"}, 400)
-        code = state.issue_response_code(task_id, user)
+        code = state.cards.issue_code(task_id, user)
         selected = data.get("selected") or None
         return cb.work_template_card_event(
             user,
@@ -343,17 +348,19 @@ def phone_photo() -> Response:
     state = get_state()
     cfg = state.config
     content_type = upload.mimetype or "image/jpeg"
-    media = state.add_media(channel, data, content_type, filename=upload.filename)
+    media = state.media.put(channel, data, content_type, filename=upload.filename)
     media_url = f"/_sim/media/{media['media_id']}"
     pic_url = request.host_url.rstrip("/") + media_url
-    state.log_user(channel, user, "image", {"media_id": media["media_id"]}, media_url=media_url)
+    state.conversations.log_user(
+        channel, user, "image", {"media_id": media["media_id"]}, media_url=media_url
+    )
     if channel == "mp":
-        state.add_mp_user(user)
-        state.user_message(user, "message")
+        state.followers.add(user)
+        state.windows.user_message(user, "message")
         xml = cb.mp_image(user, media["media_id"], pic_url, to=cfg.mp_original_id)
     else:
-        if state.work_user(user) is None:
-            state.add_work_user(user)
+        if state.directory.user(user) is None:
+            state.directory.add_user(user)
         xml = cb.work_image(
             user, media["media_id"], pic_url, corp_id=cfg.work_corp_id, agent_id=cfg.work_agent_id
         )
@@ -369,12 +376,14 @@ def phone_chat() -> Response:
     data = request.get_json(force=True, silent=True) or {}
     chatid, user, text = data.get("chat"), data.get("user"), str(data.get("text") or "")
     state = get_state()
-    chat = state.chat(str(chatid or ""))
+    chat = state.chats.get(str(chatid or ""))
     if chat is None or not user or not text.strip():
         return json_response({"ok": False, "error": "群聊、成员和内容必填"}, 400)
     if user not in chat["userlist"]:
         return json_response({"ok": False, "error": "你不在该群聊中"}, 403)
-    entry = state.log_user("appchat", chat["chatid"], "text", {"content": text}, sender=user)
+    entry = state.conversations.log_user(
+        "appchat", chat["chatid"], "text", {"content": text}, sender=user
+    )
     return json_response({"ok": True, "message": entry})
 
 

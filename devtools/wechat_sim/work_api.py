@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from .api import api_view, get_config, get_state, read_json, require
 from .errors import ApiError
 from .mp_api import get_media_response, upload_media, validate_menu
-from .state import DEFAULT_CLINICIAN, DEFAULT_DUPLICATE_INTERVAL, message_digest
+from .stores import DEFAULT_CLINICIAN, DEFAULT_DUPLICATE_INTERVAL, message_digest
 
 bp = Blueprint("sim_work", __name__)
 
@@ -80,7 +80,7 @@ def gettoken() -> dict[str, Any]:
         raise ApiError(41004, "corpsecret missing")
     if secret != cfg.work_secret:
         raise ApiError(40001, "invalid credential")
-    token, expires_in = get_state().issue_token("work")
+    token, expires_in = get_state().tokens.issue("work")
     if token is None:
         raise ApiError(45009)
     return _ok(access_token=token, expires_in=expires_in)
@@ -99,7 +99,7 @@ def _validate_content(msgtype: str, data: dict[str, Any]) -> dict[str, Any]:
             raise ApiError(45002)
     elif msgtype in ("image", "voice", "video", "file"):
         media_id = payload.get("media_id")
-        if not media_id or get_state().get_media("work", str(media_id)) is None:
+        if not media_id or get_state().media.get("work", str(media_id)) is None:
             raise ApiError(40007)
     elif msgtype == "textcard":
         for name in ("title", "description", "url"):
@@ -126,7 +126,7 @@ def _validate_card(card: dict[str, Any]) -> None:
         task_id = card.get("task_id")
         if not task_id or not re.match(r"^[0-9a-zA-Z_\-@]{1,128}$", str(task_id)):
             raise ApiError(40058, "template_card.task_id missing or invalid")
-        if get_state().card(str(task_id)) is not None:
+        if get_state().cards.get(str(task_id)) is not None:
             raise ApiError(40058, "template_card.task_id existed")
     if card_type == "button_interaction":
         buttons = card.get("button_list")
@@ -157,17 +157,17 @@ def _recipients(data: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
     invalid_parties: list[str] = []
     for uid in _split(data.get("touser")):
         if uid == "@all":
-            users.extend(u["userid"] for u in state.work_users())
-        elif strict and state.work_user(uid) is None:
+            users.extend(u["userid"] for u in state.directory.users())
+        elif strict and state.directory.user(uid) is None:
             invalid_users.append(uid)
         else:
             users.append(uid)
-    known_depts = {d["id"] for d in state.departments()}
+    known_depts = {d["id"] for d in state.directory.departments()}
     for party in _split(data.get("toparty")):
         if not party.isdigit() or int(party) not in known_depts:
             invalid_parties.append(party)
         else:
-            users.extend(state.users_in_departments([int(party)]))
+            users.extend(state.directory.users_in([int(party)]))
     return list(dict.fromkeys(users)), invalid_users, invalid_parties
 
 
@@ -206,19 +206,21 @@ def message_send() -> dict[str, Any]:
         extra["media_url"] = f"/_sim/media/{payload['media_id']}"
     delivered: list[int] = []
     for uid in users:
-        if dup_check and state.is_duplicate(uid, digest, interval):
-            state.record_dropped(uid, "duplicate", data)
+        if dup_check and state.work_sends.is_duplicate(uid, digest, interval):
+            state.work_sends.drop(uid, "duplicate", data)
             continue
-        if not state.work_rate_ok(uid):
-            state.record_dropped(uid, "rate_limit", data)
+        if not state.work_sends.rate_ok(uid):
+            state.work_sends.drop(uid, "rate_limit", data)
             continue
-        entry = state.deliver("work", uid, msgtype, payload, source="message", **extra)
-        state.remember_sent(uid, digest)
+        entry = state.conversations.deliver(
+            "work", uid, msgtype, payload, source="message", **extra
+        )
+        state.work_sends.remember(uid, digest)
         delivered.append(entry["id"])
     if msgtype == "template_card" and payload.get("card_type") in INTERACTIVE_CARDS:
         task_id = str(payload["task_id"])
-        state.register_card(task_id, payload, delivered)
-        result["response_code"] = state.issue_response_code(task_id, None)
+        state.cards.register(task_id, payload, delivered)
+        result["response_code"] = state.cards.issue_code(task_id, None)
     return result
 
 
@@ -231,7 +233,7 @@ def update_template_card() -> dict[str, Any]:
     if not code:
         raise ApiError(40058, "response_code missing")
     state = get_state()
-    info = state.use_response_code(str(code))
+    info = state.cards.use_code(str(code))
     if info is None:
         raise ApiError(40058, "response_code invalid, used or expired")
     button = data.get("button")
@@ -245,14 +247,14 @@ def update_template_card() -> dict[str, Any]:
         targets = set()
     elif not targets and info["userid"]:
         targets = {info["userid"]}
-    for entry in state.card_entries(info["task_id"]):
+    for entry in state.cards.entries(info["task_id"]):
         if targets and entry["user"] not in targets:
             continue
         if card:
-            state.update_entry(entry["id"], payload=card, card_update=None)
+            state.conversations.update(entry["id"], payload=card, card_update=None)
         else:
             replace_name = button.get("replace_name") if isinstance(button, dict) else None
-            state.update_entry(entry["id"], card_update={"replace_name": replace_name})
+            state.conversations.update(entry["id"], card_update={"replace_name": replace_name})
     return _ok(invaliduser=[])
 
 
@@ -268,7 +270,7 @@ def appchat_create() -> dict[str, Any]:
     if not 2 <= len(userlist) <= 2000:
         raise ApiError(86007)
     state = get_state()
-    if get_config().strict_users and any(state.work_user(u) is None for u in userlist):
+    if get_config().strict_users and any(state.directory.user(u) is None for u in userlist):
         raise ApiError(86216)
     owner = str(data.get("owner") or userlist[0])
     if owner not in userlist:
@@ -276,17 +278,17 @@ def appchat_create() -> dict[str, Any]:
     chatid = data.get("chatid") or secrets.token_hex(8)
     if not CHATID_RE.match(str(chatid)):
         raise ApiError(86001, "invalid chatid")
-    if state.chat(str(chatid)) is not None:
+    if state.chats.get(str(chatid)) is not None:
         raise ApiError(86215)
     name = str(data.get("name") or "群聊")[:50]
-    state.create_chat(str(chatid), name, owner, userlist)
+    state.chats.create(str(chatid), name, owner, userlist)
     return _ok(chatid=str(chatid))
 
 
 @bp.get("/cgi-bin/appchat/get")
 @api_view("work")
 def appchat_get() -> dict[str, Any]:
-    chat = get_state().chat(request.args.get("chatid", ""))
+    chat = get_state().chats.get(request.args.get("chatid", ""))
     if chat is None:
         raise ApiError(86003)
     return _ok(
@@ -299,7 +301,7 @@ def appchat_get() -> dict[str, Any]:
 def appchat_update() -> dict[str, Any]:
     data = read_json()
     state = get_state()
-    chat = state.chat(str(data.get("chatid") or ""))
+    chat = state.chats.get(str(data.get("chatid") or ""))
     if chat is None:
         raise ApiError(86003)
     members = [u for u in chat["userlist"] if u not in set(data.get("del_user_list") or [])]
@@ -311,7 +313,7 @@ def appchat_update() -> dict[str, Any]:
         changes["name"] = str(data["name"])[:50]
     if data.get("owner"):
         changes["owner"] = str(data["owner"])
-    state.update_chat(chat["chatid"], **changes)
+    state.chats.update(chat["chatid"], **changes)
     return _ok()
 
 
@@ -323,7 +325,7 @@ def appchat_send() -> dict[str, Any]:
     if not chatid:
         raise ApiError(40058, "chatid missing")
     state = get_state()
-    if state.chat(str(chatid)) is None:
+    if state.chats.get(str(chatid)) is None:
         raise ApiError(86003)
     msgtype = data.get("msgtype")
     if msgtype not in APPCHAT_TYPES:  # no template_card in group chats
@@ -332,7 +334,7 @@ def appchat_send() -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if msgtype in ("image", "voice", "video", "file"):
         extra["media_url"] = f"/_sim/media/{payload['media_id']}"
-    state.deliver("appchat", str(chatid), msgtype, payload, source="appchat", **extra)
+    state.conversations.deliver("appchat", str(chatid), msgtype, payload, source="appchat", **extra)
     return _ok()
 
 
@@ -343,7 +345,7 @@ def user_get() -> dict[str, Any]:
     userid = request.args.get("userid")
     if not userid:
         raise ApiError(40058, "userid missing")
-    user = get_state().work_user(userid)
+    user = get_state().directory.user(userid)
     if user is None:
         raise ApiError(60111)
     user.setdefault("status", 1)
@@ -358,13 +360,13 @@ def user_create() -> dict[str, Any]:
     userid = str(require(data, "userid", 40058, "userid missing"))
     name = str(require(data, "name", 40058, "name missing"))
     state = get_state()
-    if state.work_user(userid) is not None:
+    if state.directory.user(userid) is not None:
         raise ApiError(60102)
     department = data.get("department") or [1]
     if not isinstance(department, list):
         department = [department]
     extra = {k: v for k, v in data.items() if k not in ("userid", "name", "department")}
-    state.add_work_user(userid, name, [int(d) for d in department], **extra)
+    state.directory.add_user(userid, name, [int(d) for d in department], **extra)
     return {"errcode": 0, "errmsg": "created"}
 
 
@@ -378,8 +380,8 @@ def user_list() -> dict[str, Any]:
         raise ApiError(60003)
     wanted = {int(dept)}
     if request.args.get("fetch_child") == "1":
-        wanted = {d["id"] for d in state.departments(int(dept))}
-    users = [u for u in state.work_users() if wanted.intersection(u.get("department") or [])]
+        wanted = {d["id"] for d in state.directory.departments(int(dept))}
+    users = [u for u in state.directory.users() if wanted.intersection(u.get("department") or [])]
     for u in users:
         u.setdefault("status", 1)
     return _ok(userlist=users)
@@ -389,7 +391,7 @@ def user_list() -> dict[str, Any]:
 @api_view("work")
 def department_list() -> dict[str, Any]:
     dept = request.args.get("id")
-    return _ok(department=get_state().departments(int(dept) if dept else None))
+    return _ok(department=get_state().directory.departments(int(dept) if dept else None))
 
 
 # ---------------------------------------------------------------------- OAuth (H5 pages)
@@ -401,7 +403,7 @@ def oauth_authorize() -> BaseResponse:
     if args.get("appid") != get_config().work_corp_id or not args.get("redirect_uri"):
         return Response("appid 或 redirect_uri 参数错误", status=400, mimetype="text/plain")
     userid = args.get("sim_user") or request.cookies.get("sim_work_user") or DEFAULT_CLINICIAN
-    code = get_state().issue_oauth_code("work", userid)
+    code = get_state().oauth.issue("work", userid)
     target = args["redirect_uri"]
     sep = "&" if "?" in target else "?"
     return redirect(target + sep + urlencode({"code": code, "state": args.get("state", "")}))
@@ -411,7 +413,7 @@ def _redeem() -> str:
     code = request.args.get("code")
     if not code:
         raise ApiError(41008)
-    userid = get_state().redeem_oauth_code("work", code)
+    userid = get_state().oauth.redeem("work", code)
     if userid is None:
         raise ApiError(40029)
     return userid
@@ -450,7 +452,7 @@ def media_get() -> Response:
 @api_view("work")
 def menu_create() -> dict[str, Any]:
     _check_agent(request.args.get("agentid"))
-    get_state().set_menu("work", validate_menu(read_json()))
+    get_state().menus.set("work", validate_menu(read_json()))
     return _ok()
 
 
@@ -458,7 +460,7 @@ def menu_create() -> dict[str, Any]:
 @api_view("work")
 def menu_get() -> dict[str, Any]:
     _check_agent(request.args.get("agentid"))
-    menu = get_state().menu("work")
+    menu = get_state().menus.get("work")
     if menu is None:
         raise ApiError(46003)
     return _ok(**menu)

@@ -139,13 +139,13 @@ def work_token(client, config: SimConfig) -> str:
 
 # ---------------------------------------------------------------------- tokens and recording
 def test_token_and_custom_send_are_recorded(mp: WeChatClient, state: SimState, live: LiveSim):
-    state.user_message(OPENID)
+    state.windows.user_message(OPENID)
     result = mp.message.send_text(OPENID, "您好，导管维护时间到了")
     assert result == {"errcode": 0, "errmsg": "ok"}
 
-    token_calls = state.calls("mp", "/cgi-bin/token")
+    token_calls = state.api_calls.find("mp", "/cgi-bin/token")
     assert len(token_calls) == 1 and token_calls[0]["response"]["expires_in"] == 7200
-    sends = state.calls("mp", "/mp/cgi-bin/message/custom/send")
+    sends = state.api_calls.find("mp", "/mp/cgi-bin/message/custom/send")
     assert len(sends) == 1
     assert sends[0]["method"] == "POST"
     assert sends[0]["body"] == {
@@ -193,9 +193,9 @@ def test_access_token_is_checked_on_every_call(client, config: SimConfig):
 def test_expired_tokens_answer_42001_and_wechatpy_refreshes(
     mp: WeChatClient, state: SimState, live: LiveSim, clock: ManualClock
 ):
-    state.user_message(OPENID)
+    state.windows.user_message(OPENID)
     mp.message.send_text(OPENID, "一")
-    old = state.calls("mp", "/cgi-bin/token")[-1]["response"]["access_token"]
+    old = state.api_calls.find("mp", "/cgi-bin/token")[-1]["response"]["access_token"]
     assert requests.post(live.url + "/_sim/expire-tokens", timeout=5).json()["ok"]
 
     raw = requests.get(
@@ -207,13 +207,16 @@ def test_expired_tokens_answer_42001_and_wechatpy_refreshes(
 
     # wechatpy's client sees 42001, fetches a new token and retries
     mp.message.send_text(OPENID, "二")
-    assert state.token_fetches("mp") == 2
-    assert [m["payload"]["content"] for m in state.messages("mp", OPENID)] == ["一", "二"]
+    assert state.tokens.fetches("mp") == 2
+    assert [m["payload"]["content"] for m in state.conversations.messages("mp", OPENID)] == [
+        "一",
+        "二",
+    ]
 
     # tokens also expire by themselves after 7200 s
-    fresh = state.calls("mp", "/cgi-bin/token")[-1]["response"]["access_token"]
+    fresh = state.api_calls.find("mp", "/cgi-bin/token")[-1]["response"]["access_token"]
     clock.advance(7200)
-    assert state.check_token("mp", fresh) == 42001
+    assert state.tokens.check("mp", fresh) == 42001
 
 
 # ---------------------------------------------------------------------- customer-service window
@@ -221,19 +224,19 @@ def test_custom_send_needs_an_open_window(mp: WeChatClient, state: SimState, clo
     # never wrote to the account
     assert errcode_of(mp.message.send_text, "o_never_wrote", "hi") == 45015
 
-    state.user_message(OPENID)
+    state.windows.user_message(OPENID)
     for i in range(5):
         mp.message.send_text(OPENID, f"第{i + 1}条")
     assert errcode_of(mp.message.send_text, OPENID, "第6条") == 45047
 
     # a new message from the patient opens a new allowance
-    state.user_message(OPENID)
+    state.windows.user_message(OPENID)
     mp.message.send_text(OPENID, "新窗口")
 
     # 48 hours later the window is closed
     clock.advance(48 * 3600 + 1)
     assert errcode_of(mp.message.send_text, OPENID, "太晚了") == 45015
-    assert len(state.messages("mp", OPENID)) == 6
+    assert len(state.conversations.messages("mp", OPENID)) == 6
 
 
 def test_a_menu_click_allows_three_messages_within_a_minute(client, config, clock):
@@ -255,13 +258,13 @@ def test_template_messages_ignore_the_window_and_subscribe_needs_consent(mp, sta
     data = {"thing1": {"value": "PICC 维护"}, "time2": {"value": "2024-05-01 09:00"}}
     result = mp.message.send_template("o_silent", "TPL_REMIND", data, url="http://h5/x")
     assert result["errcode"] == 0 and result["msgid"]
-    [msg] = state.messages("mp", "o_silent")
+    [msg] = state.conversations.messages("mp", "o_silent")
     assert msg["msgtype"] == "template" and msg["payload"]["data"] == data
 
     assert errcode_of(mp.message.send_subscribe_message, "o_silent", "SUB1", data) == 43101
-    state.accept_subscription("o_silent", "SUB1")
+    state.subscriptions.accept("o_silent", "SUB1")
     mp.message.send_subscribe_message("o_silent", "SUB1", data)
-    assert state.messages("mp", "o_silent")[-1]["msgtype"] == "subscribe"
+    assert state.conversations.messages("mp", "o_silent")[-1]["msgtype"] == "subscribe"
 
     too_long = {"thing1": {"value": "超" * 21}}
     assert errcode_of(mp.message.send_subscribe_message, "o_silent", "SUB1", too_long) == 47003
@@ -286,7 +289,7 @@ def test_bad_payloads_get_wechat_errcodes(client, config):
 
 # ---------------------------------------------------------------------- faults
 def test_injected_faults_fail_the_next_calls(mp: WeChatClient, state: SimState, live: LiveSim):
-    state.user_message(OPENID)
+    state.windows.user_message(OPENID)
     path = "/mp/cgi-bin/message/custom/send"
     resp = requests.post(
         live.url + "/_sim/faults", json={"path": path, "errcode": 45009, "times": 2}, timeout=5
@@ -310,17 +313,20 @@ def test_injected_faults_fail_the_next_calls(mp: WeChatClient, state: SimState, 
     requests.delete(live.url + "/_sim/faults", timeout=5)
     mp.message.send_text(OPENID, "f")
 
-    faulty = [c for c in state.calls("mp", path) if c["fault"]]
+    faulty = [c for c in state.api_calls.find("mp", path) if c["fault"]]
     assert [c["response"].get("errcode") for c in faulty] == [45009, 45009, -1, None]
-    assert [m["payload"]["content"] for m in state.messages("mp", OPENID)] == ["c", "f"]
+    assert [m["payload"]["content"] for m in state.conversations.messages("mp", OPENID)] == [
+        "c",
+        "f",
+    ]
 
 
 def test_a_42001_fault_makes_wechatpy_fetch_a_new_token(mp: WeChatClient, state: SimState):
-    state.user_message(OPENID)
+    state.windows.user_message(OPENID)
     mp.message.send_text(OPENID, "first")
-    state.add_fault("/mp/cgi-bin/message/custom/send", 42001)
+    state.faults.add("/mp/cgi-bin/message/custom/send", 42001)
     mp.message.send_text(OPENID, "second")
-    assert state.token_fetches("mp") == 2
+    assert state.tokens.fetches("mp") == 2
 
 
 # ---------------------------------------------------------------------- media
@@ -334,7 +340,7 @@ def test_media_upload_then_get_returns_the_same_bytes(mp, work, live: LiveSim, s
 
     w = work.media.upload("image", ("report.png", PNG, "image/png"))
     assert w["errcode"] == 0 and isinstance(w["created_at"], str)
-    token = state.calls("work", "/cgi-bin/gettoken")[-1]["response"]["access_token"]
+    token = state.api_calls.find("work", "/cgi-bin/gettoken")[-1]["response"]["access_token"]
     got = requests.get(
         live.work_api_base + "/cgi-bin/media/get",
         params={"access_token": token, "media_id": w["media_id"]},
@@ -356,17 +362,19 @@ def test_work_message_send_delivers_every_type(work: WorkClient, state: SimState
     work.message.send_articles(
         agent, "n0001", [{"title": "指南", "description": "d", "url": "http://x", "image": ""}]
     )
-    assert [m["msgtype"] for m in state.messages("work", "n0001")] == [
+    assert [m["msgtype"] for m in state.conversations.messages("work", "n0001")] == [
         "text",
         "markdown",
         "textcard",
         "news",
     ]
-    assert [m["payload"]["content"] for m in state.messages("work", "d0001")] == ["会诊请求"]
+    assert [m["payload"]["content"] for m in state.conversations.messages("work", "d0001")] == [
+        "会诊请求"
+    ]
 
     # a department reaches its members
     work.message.send_text(agent, [], "护理部通知", party_ids=["2"])
-    assert state.messages("work", "n0002")[-1]["payload"]["content"] == "护理部通知"
+    assert state.conversations.messages("work", "n0002")[-1]["payload"]["content"] == "护理部通知"
 
     assert errcode_of(work.message.send_text, "9999", "n0001", "x") == 40056
     assert errcode_of(work.message.send, agent, "n0001", msg={"msgtype": "nope"}) == 40008
@@ -382,28 +390,28 @@ def test_duplicate_check_accepts_but_does_not_deliver_twice(work, state, clock, 
     first = work.message.send(config.work_agent_id, "n0001", msg=msg)
     second = work.message.send(config.work_agent_id, "n0001", msg=msg)
     assert first["errcode"] == second["errcode"] == 0
-    assert len(state.messages("work", "n0001")) == 1
-    assert state.dropped()[0]["reason"] == "duplicate"
+    assert len(state.conversations.messages("work", "n0001")) == 1
+    assert state.work_sends.dropped()[0]["reason"] == "duplicate"
 
     # another recipient is not a duplicate
     work.message.send(config.work_agent_id, "d0001", msg=msg)
-    assert len(state.messages("work", "d0001")) == 1
+    assert len(state.conversations.messages("work", "d0001")) == 1
 
     clock.advance(601)
     work.message.send(config.work_agent_id, "n0001", msg=msg)
-    assert len(state.messages("work", "n0001")) == 2
+    assert len(state.conversations.messages("work", "n0001")) == 2
 
     # without the check, the same content is delivered again
     plain = {"msgtype": "text", "text": {"content": "导管到期提醒"}}
     work.message.send(config.work_agent_id, "n0001", msg=plain)
-    assert len(state.messages("work", "n0001")) == 3
+    assert len(state.conversations.messages("work", "n0001")) == 3
 
 
 def test_work_drops_messages_past_30_a_minute(work, state, config):
     for i in range(31):
         work.message.send_text(config.work_agent_id, "n0002", f"#{i}")
-    assert len(state.messages("work", "n0002")) == 30
-    assert state.dropped()[-1]["reason"] == "rate_limit"
+    assert len(state.conversations.messages("work", "n0002")) == 30
+    assert state.work_sends.dropped()[-1]["reason"] == "rate_limit"
 
 
 def test_template_card_send_and_update(work: WorkClient, state: SimState, config, client):
@@ -424,7 +432,7 @@ def test_template_card_send_and_update(work: WorkClient, state: SimState, config
     assert errcode_of(work.message.send, config.work_agent_id, "n0001", msg=no_task) == 40058
 
     # the click (as the phone sends it) issues a response code usable once
-    code = state.issue_response_code("task_maint_1", "n0001")
+    code = state.cards.issue_code("task_maint_1", "n0001")
     update = {
         "userids": ["n0001"],
         "agentid": int(config.work_agent_id),
@@ -432,7 +440,7 @@ def test_template_card_send_and_update(work: WorkClient, state: SimState, config
         "button": {"replace_name": "已处理"},
     }
     assert work.post("message/update_template_card", data=update)["errcode"] == 0
-    [entry] = state.messages("work", "n0001")
+    [entry] = state.conversations.messages("work", "n0001")
     assert entry["card_update"] == {"replace_name": "已处理"} and entry["rev"] == 1
     assert errcode_of(work.post, "message/update_template_card", data=update) == 40058
 
@@ -443,8 +451,11 @@ def test_appchat_create_send_and_no_template_card(work: WorkClient, state: SimSt
     ]
     work.appchat.send_text(chatid, "请各位专家会诊")
     work.appchat.send(chatid, "markdown", content="**病例摘要**")
-    assert [m["msgtype"] for m in state.messages("appchat", chatid)] == ["text", "markdown"]
-    assert state.chats_for("d0001")[0]["chatid"] == chatid
+    assert [m["msgtype"] for m in state.conversations.messages("appchat", chatid)] == [
+        "text",
+        "markdown",
+    ]
+    assert state.chats.of_user("d0001")[0]["chatid"] == chatid
 
     card = {"chatid": chatid, "msgtype": "template_card", "template_card": {"card_type": "x"}}
     assert errcode_of(work.post, "appchat/send", data=card) == 40008
@@ -463,14 +474,14 @@ def test_directory_menu_and_oauth(work: WorkClient, mp: WeChatClient, state: Sim
 
     menu = {"button": [{"type": "scancode_waitmsg", "name": "扫码", "key": "scan_patient"}]}
     work.menu.create(config.work_agent_id, menu)
-    assert state.menu("work") == menu
+    assert state.menus.get("work") == menu
     assert errcode_of(mp.menu.create, {"button": []}) == 40016
     mp.menu.create({"button": [{"type": "click", "name": "我的导管", "key": "my_catheter"}]})
-    assert state.menu("mp")["button"][0]["key"] == "my_catheter"
+    assert state.menus.get("mp")["button"][0]["key"] == "my_catheter"
 
     assert mp.user.get(OPENID)["subscribe"] == 1
 
-    code = state.issue_oauth_code("work", "n0001")
+    code = state.oauth.issue("work", "n0001")
     assert work.get("auth/getuserinfo", params={"code": code})["userid"] == "n0001"
     assert errcode_of(work.get, "auth/getuserinfo", params={"code": code}) == 40029
 
@@ -638,7 +649,7 @@ def test_phone_actions_post_real_callbacks(client, state: SimState, product: dic
     assert product["messages"][-1].media_id == photo["media_id"]
     assert client.get(product["messages"][-1].image.replace("http://localhost", "")).data == PNG
 
-    convo = state.messages("mp", OPENID, include_user=True)
+    convo = state.conversations.messages("mp", OPENID, include_user=True)
     assert [(m["direction"], m["msgtype"]) for m in convo] == [
         ("user", "text"),
         ("user", "text"),
@@ -646,14 +657,18 @@ def test_phone_actions_post_real_callbacks(client, state: SimState, product: dic
         ("user", "location"),
         ("user", "image"),
     ]
-    assert state.window(OPENID)["message"]["left"] == 5  # the passive reply uses none
+    assert state.windows.of(OPENID)["message"]["left"] == 5  # the passive reply uses none
 
     # the WeChat Work endpoint of this product is broken: the failure shows in the chat
     bad = client.post("/_sim/phone/send", json={"channel": "work", "user": "n0001", "kind": "text", "text": "x"})  # fmt: skip
     assert bad.get_json()["error"].startswith("回调失败：HTTP 502")
-    notes = [m for m in state.messages("work", "n0001", include_user=True) if m["direction"] == "system"]  # fmt: skip
+    notes = [
+        m
+        for m in state.conversations.messages("work", "n0001", include_user=True)
+        if m["direction"] == "system"
+    ]
     assert notes[0]["payload"]["text"].startswith("回调失败：HTTP 502")
-    assert [c["ok"] for c in state.callbacks()] == [True, True, True, True, False]
+    assert [c["ok"] for c in state.callbacks.find()] == [True, True, True, True, False]
 
 
 def test_phone_shows_an_error_when_the_product_is_down(state: SimState):

@@ -18,8 +18,7 @@ from bot.adapters.wechat import WeChatError
 from bot.models import Staff
 from bot.models.enums import ActorType, StaffRole
 from bot.services import audit, auth
-
-from . import db, limiter
+from web import container, db, limiter, uow
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -57,9 +56,7 @@ def _home() -> str:
 @limiter.limit(
     "20 per 10 minutes", methods=["POST"], error_message="登录尝试过于频繁，请10分钟后再试"
 )
-def login():  # type: ignore[no-untyped-def]
-    from server import container
-
+def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
@@ -68,13 +65,13 @@ def login():  # type: ignore[no-untyped-def]
             signed = auth.sign_in(s, container().cipher, form.login.data or "", form.password.data or "",
                                   ip=request.remote_addr)  # fmt: skip
         except auth.LoginRefused as exc:
-            s.commit()  # the failure count and a lockout are kept
+            uow().commit()  # the failure count and a lockout are kept
             error = str(exc)
         else:
             wecom_userid = session.get("wecom_userid")
             if wecom_userid:
                 _bind_wecom(s, signed.staff, wecom_userid)
-            s.commit()
+            uow().commit()
             session.clear()
             session.permanent = True
             login_user(signed.staff)
@@ -86,7 +83,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     logout_user()
     session.clear()
     flash("已退出登录")
@@ -95,7 +92,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-def password():  # type: ignore[no-untyped-def]
+def password():
     form = PasswordForm()
     error = None
     if form.validate_on_submit():
@@ -104,10 +101,10 @@ def password():  # type: ignore[no-untyped-def]
         try:
             auth.change_password(s, staff, form.old.data or "", form.new.data or "")
         except (auth.LoginRefused, auth.WeakPassword) as exc:
-            s.rollback()
+            uow().rollback()
             error = str(exc)
         else:
-            s.commit()
+            uow().commit()
             flash("密码已修改")
             return redirect(_safe_next(_home()))
     return render_template("auth/password.html", form=form, error=error)
@@ -115,11 +112,11 @@ def password():  # type: ignore[no-untyped-def]
 
 @bp.get("/me")
 @login_required
-def me():  # type: ignore[no-untyped-def]
+def me():
     return render_template("auth/me.html", staff=current_user)
 
 
-def _bind_wecom(s, staff, userid: str) -> None:  # type: ignore[no-untyped-def]
+def _bind_wecom(s, staff, userid: str) -> None:
     """First sign-in from the WeChat Work app: remember who this member is."""
     taken = s.scalar(select(Staff).where(Staff.wecom_userid == userid, Staff.id != staff.id))
     if taken is None and staff.wecom_userid in (None, userid):
@@ -134,10 +131,8 @@ def _bind_wecom(s, staff, userid: str) -> None:  # type: ignore[no-untyped-def]
 
 
 @bp.get("/work/login")
-def work_login():  # type: ignore[no-untyped-def]
+def work_login():
     """Opened from the WeChat Work app: WeChat Work OAuth says which member this is."""
-    from server import container
-
     settings = container().settings
     state = secrets.token_urlsafe(16)
     session["state:work"] = {
@@ -150,9 +145,7 @@ def work_login():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/work/login/callback")
-def work_callback():  # type: ignore[no-untyped-def]
-    from server import container
-
+def work_callback():
     stored = session.pop("state:work", None)
     given = request.args.get("state") or ""
     if (
@@ -182,7 +175,7 @@ def work_callback():  # type: ignore[no-untyped-def]
         login_user(staff)
         audit.record(s, audit.Actor(ActorType.STAFF, staff.id, request.remote_addr), "login", "staff", staff.id,
                      context="wecom")  # fmt: skip
-        s.commit()
+        uow().commit()
         return redirect(stored["next"])
     # first time from this member: sign in once with staff number or phone + password
     session["wecom_userid"] = userid

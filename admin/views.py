@@ -27,8 +27,7 @@ from bot.models import OutsideApplication, PatientAccount, Staff
 from bot.models.enums import ActorType, ApprovalStatus, Channel, StaffRole
 from bot.security.masking import mask_phone
 from bot.services import applications, audit, auth, notify
-
-from . import db, require_csrf
+from web import container, require_csrf, uow
 
 ROLE_LABELS = {
     StaffRole.NURSE: "护士",
@@ -48,7 +47,7 @@ class AdminOnly:
     def is_accessible(self) -> bool:
         return bool(current_user.is_authenticated and current_user.role is StaffRole.ADMIN)
 
-    def inaccessible_callback(self, name: str, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def inaccessible_callback(self, name: str, **kwargs: Any):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path))
         abort(403)
@@ -56,7 +55,7 @@ class AdminOnly:
 
 class Home(AdminOnly, AdminIndexView):
     @expose("/")
-    def index(self):  # type: ignore[no-untyped-def]
+    def index(self):
         return self.render("admin/index.html")
 
 
@@ -68,8 +67,6 @@ class SecureModelView(AdminOnly, ModelView):
 
 
 def _phone(view: Any, context: Any, model: Any, name: str) -> str:
-    from server import container
-
     return mask_phone(container().cipher.decrypt(model.phone_enc, context="staff.phone"))
 
 
@@ -94,8 +91,6 @@ class StaffView(SecureModelView):
     form_choices = {"role": [(r.value, ROLE_LABELS[r]) for r in StaffRole]}
 
     def on_model_change(self, form: Any, model: Staff, is_created: bool) -> None:
-        from server import container
-
         cipher = container().cipher
         if form.mobile.data:
             model.phone_enc = cipher.encrypt(form.mobile.data, context="staff.phone")
@@ -107,7 +102,7 @@ class StaffView(SecureModelView):
         audit.record(
             self.session, admin_actor(), "create" if is_created else "update", "staff", model.id
         )
-        self.session.commit()
+        uow().commit()
         if is_created:
             flash(
                 f"已创建账号 {model.name}（工号 {model.staff_no}），初始密码：{self._temporary}，首次登录须修改。"
@@ -119,18 +114,18 @@ class StaffView(SecureModelView):
             password = auth.reset_password(self.session, staff, admin_actor())
             flash(Markup("{}（工号 {}）的临时密码：<code>{}</code>，下次登录须修改。").format(
                 staff.name, staff.staff_no, password))  # fmt: skip
-        self.session.commit()
+        uow().commit()
 
 
 def init_admin(app: Flask) -> None:
     admin = Admin(app, name="静脉通路管理后台", url="/admin", index_view=Home(name="首页"),
                   theme=Bootstrap4Theme(base_template="admin/base.html"))  # fmt: skip
-    admin.add_view(StaffView(Staff, db(app), name="医护账号", endpoint="staff"))
+    admin.add_view(StaffView(Staff, container(app).request_sessions, name="医护账号", endpoint="staff"))
     admin.add_view(
-        ApplicationView(OutsideApplication, db(app), name="外院注册审核", endpoint="applications")
+        ApplicationView(OutsideApplication, container(app).request_sessions, name="外院注册审核", endpoint="applications")
     )
     admin.add_view(
-        PatientAccountView(PatientAccount, db(app), name="患者账号", endpoint="accounts")
+        PatientAccountView(PatientAccount, container(app).request_sessions, name="患者账号", endpoint="accounts")
     )
 
 
@@ -161,10 +156,10 @@ class ApplicationView(SecureModelView):
         except ValueError:
             return ApprovalStatus.PENDING
 
-    def get_query(self):  # type: ignore[no-untyped-def]
+    def get_query(self):
         return super().get_query().filter(OutsideApplication.status == self._status())
 
-    def get_count_query(self):  # type: ignore[no-untyped-def]
+    def get_count_query(self):
         return super().get_count_query().filter(OutsideApplication.status == self._status())
 
     def render(self, template: str, **kwargs: Any) -> Any:
@@ -174,22 +169,20 @@ class ApplicationView(SecureModelView):
         return super().render(template, **kwargs)
 
     @expose("/badge/<int:application_id>")
-    def badge(self, application_id: int):  # type: ignore[no-untyped-def]
+    def badge(self, application_id: int):
         application = self.session.get(OutsideApplication, application_id)
         if application is None or not application.badge_photo_path:
             abort(404)
         return send_file(application.badge_photo_path, max_age=0)
 
     @expose("/approve/<int:application_id>", methods=["POST"])
-    def approve(self, application_id: int):  # type: ignore[no-untyped-def]
-        from server import container
-
+    def approve(self, application_id: int):
         c = container()
         require_csrf()
         try:
             approved = applications.approve(self.session, c.cipher, application_id, admin_actor())
         except applications.ReviewRefused as exc:
-            self.session.rollback()
+            uow().rollback()
             flash(str(exc), "error")
             return redirect(self.get_url(".details_view", id=application_id))
         staff = approved.staff
@@ -215,25 +208,23 @@ class ApplicationView(SecureModelView):
                     f"{staff.name}您好，您的外院医护注册申请已通过。请使用手机号登录，初始密码由管理员电话告知，首次登录须修改。",
                     key=f"application:{application_id}:approved",
                 ))  # fmt: skip
-        self.session.commit()
+        uow().commit()
         _deliver(outbox)
         flash(Markup("已通过 {} 的申请，账号工号 {}，初始密码：<code>{}</code>（请电话告知，首次登录须修改）{}").format(
             staff.name, staff.staff_no, approved.temporary_password, directory_note))  # fmt: skip
         return redirect(self.get_url(".index_view", status="approved"))
 
     @expose("/reject/<int:application_id>", methods=["POST"])
-    def reject(self, application_id: int):  # type: ignore[no-untyped-def]
+    def reject(self, application_id: int):
         require_csrf()
         try:
             application = applications.reject(
                 self.session, application_id, request.form.get("reason", ""), admin_actor()
             )
         except applications.ReviewRefused as exc:
-            self.session.rollback()
+            uow().rollback()
             flash(str(exc), "error")
             return redirect(self.get_url(".details_view", id=application_id))
-        from server import container
-
         c = container()
         outbox = []
         if c.settings.sms_provider:
@@ -249,29 +240,23 @@ class ApplicationView(SecureModelView):
                 f"您的外院医护注册申请未通过，原因：{application.reason}。可修改后重新申请。",
                 key=f"application:{application_id}:rejected",
             ))  # fmt: skip
-        self.session.commit()
+        uow().commit()
         _deliver(outbox)
         flash(f"已驳回 {application.name} 的申请")
         return redirect(self.get_url(".index_view", status="rejected"))
 
 
 def _masked_application_phone(model: OutsideApplication) -> str:
-    from server import container
-
     return mask_phone(
         container().cipher.decrypt(model.phone_enc, context="outside_application.phone")
     )
 
 
 def senders() -> Senders:
-    from server import container
-
     return container().senders
 
 
 def _deliver(outbox_ids: list[int]) -> None:
-    from server import container
-
     for outbox_id in outbox_ids:
         enqueue_send(container().redis, outbox_id)
 
@@ -308,7 +293,7 @@ class PatientAccountView(SecureModelView):
         audit.record(
             self.session, admin_actor(), "read", "patient_account_list", None, context="admin"
         )
-        self.session.commit()
+        uow().commit()
         return super().get_list(*args, **kwargs)
 
     @action("unbind", "解除绑定", "确定解除所选账号与互联网医院、就诊人的绑定吗？")
@@ -319,5 +304,5 @@ class PatientAccountView(SecureModelView):
             select(PatientAccount).where(PatientAccount.id.in_([int(i) for i in ids]))
         ):
             binding.unbind(self.session, account)
-        self.session.commit()
+        uow().commit()
         flash(f"已解除 {len(ids)} 个账号的绑定")

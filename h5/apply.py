@@ -12,11 +12,11 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from admin import db, limiter
 from bot.adapters.media import MediaStore
 from bot.models.enums import ActorType
 from bot.security.images import NotAnImage, check_photo
 from bot.services import applications, audit
+from web import container, db, limiter, uow
 
 bp = Blueprint("apply", __name__, template_folder="templates")
 
@@ -58,9 +58,7 @@ class ApplicationForm(FlaskForm):
 
 @bp.route("/apply", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"], error_message="提交过于频繁，请稍后再试")
-def apply():  # type: ignore[no-untyped-def]
-    from server import container
-
+def apply():
     c = container()
     form = ApplicationForm()
     if not form.validate_on_submit():
@@ -89,7 +87,7 @@ def apply():  # type: ignore[no-untyped-def]
                 existing.id,
                 context="h5 badge",
             )
-            s.commit()
+            uow().commit()
             return render_template("h5/applied.html", application=existing, attached=True,
                                    label=applications.STATUS_LABELS[existing.status])  # fmt: skip
         return render_template("h5/applied.html", application=existing, duplicate=True,
@@ -109,6 +107,6 @@ def apply():  # type: ignore[no-untyped-def]
         ),
         audit.Actor(ActorType.SYSTEM, None, request.remote_addr),
     )
-    s.commit()
+    uow().commit()
     return render_template("h5/applied.html", application=result.application,
                            label=applications.STATUS_LABELS[result.application.status])  # fmt: skip

@@ -16,7 +16,6 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
-from admin import db, limiter, require_csrf
 from bot.adapters import wechat_oauth
 from bot.adapters.internet_hospital import HttpInternetHospital, InternetHospitalError
 from bot.adapters.wechat import WeChatError
@@ -27,16 +26,10 @@ from bot.security.masking import initials
 from bot.services import access, binding, history, reminders
 from bot.services import dictionary as dictionary_service
 from bot.services.maintenance import ITEM_LABELS
-from bot.services.qr import QrCodes
+from web import container, db, limiter, require_csrf, uow
 
 bp = Blueprint("patient", __name__, url_prefix="/h5", template_folder="templates")
 STATE_TTL = 600  # seconds an OAuth state stays valid
-
-
-def _container():  # type: ignore[no-untyped-def]
-    from server import container
-
-    return container()
 
 
 def _account() -> PatientAccount | None:
@@ -44,11 +37,11 @@ def _account() -> PatientAccount | None:
     return db().get(PatientAccount, account_id) if account_id else None
 
 
-def follower_required(view):  # type: ignore[no-untyped-def]
+def follower_required(view):
     """Find the follower through WeChat OAuth (snsapi_base) once per session."""
 
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def wrapper(*args: Any, **kwargs: Any):
         if _account() is None:
             return redirect(url_for("patient.wechat_auth", next=request.full_path))
         return view(*args, **kwargs)
@@ -56,12 +49,12 @@ def follower_required(view):  # type: ignore[no-untyped-def]
     return wrapper
 
 
-def agreements_accepted(view):  # type: ignore[no-untyped-def]
+def agreements_accepted(view):
     """A page showing the patient's records: the current service agreement and privacy
     policy accepted first (after ``follower_required``)."""
 
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def wrapper(*args: Any, **kwargs: Any):
         account = _account()
         if account is not None and binding.pending_agreements(db(), account.id):
             return redirect(url_for("patient.agreements", next=request.path))
@@ -86,7 +79,7 @@ def _take_state(purpose: str, given: str | None) -> dict[str, Any] | None:
     return stored
 
 
-def _problem(title: str, message: str, status: int = 400):  # type: ignore[no-untyped-def]
+def _problem(title: str, message: str, status: int = 400):
     return render_template("h5/problem.html", title=title, message=message), status
 
 
@@ -95,19 +88,19 @@ def _safe(next_url: str | None) -> str:
 
 
 @bp.get("/auth")
-def wechat_auth():  # type: ignore[no-untyped-def]
-    settings = _container().settings
+def wechat_auth():
+    settings = container().settings
     state = _new_state("wechat", _safe(request.args.get("next")))
     return redirect(wechat_oauth.authorize_url(settings, _public("patient.wechat_callback"), state))
 
 
 @bp.get("/auth/callback")
-def wechat_callback():  # type: ignore[no-untyped-def]
+def wechat_callback():
     stored = _take_state("wechat", request.args.get("state"))
     if stored is None:
         return _problem("链接已失效", "页面链接已过期或无效，请从公众号菜单重新进入。")
     try:
-        openid = wechat_oauth.openid_for(_container().settings, request.args.get("code", ""))
+        openid = wechat_oauth.openid_for(container().settings, request.args.get("code", ""))
     except WeChatError:
         return _problem("微信授权失败", "微信授权没有成功，请从公众号菜单重新进入。")
     s = db()
@@ -115,7 +108,7 @@ def wechat_callback():  # type: ignore[no-untyped-def]
     if account is None:
         account = PatientAccount(openid=openid, subscribed=False)
         s.add(account)
-        s.commit()
+        uow().commit()
     session.clear()
     session["account_id"] = account.id
     return redirect(stored["next"])
@@ -123,7 +116,7 @@ def wechat_callback():  # type: ignore[no-untyped-def]
 
 @bp.route("/agreements", methods=["GET", "POST"])
 @follower_required
-def agreements():  # type: ignore[no-untyped-def]
+def agreements():
     s = db()
     account = _account()
     assert account is not None
@@ -135,7 +128,7 @@ def agreements():  # type: ignore[no-untyped-def]
                 "需要同意协议", "需同意《服务协议》和《隐私政策》后才能使用本服务。", 200
             )
         binding.accept(s, account.id, [a.id for a in pending])
-        s.commit()
+        uow().commit()
         return redirect(_safe(request.args.get("next")))
     if not pending:
         return redirect(_safe(request.args.get("next")))
@@ -144,8 +137,8 @@ def agreements():  # type: ignore[no-untyped-def]
 
 @bp.get("/bind")
 @follower_required
-def bind():  # type: ignore[no-untyped-def]
-    c = _container()
+def bind():
+    c = container()
     account = _account()
     assert account is not None
     if binding.pending_agreements(db(), account.id):
@@ -159,7 +152,7 @@ def bind():  # type: ignore[no-untyped-def]
 @bp.get("/bind/callback")
 @follower_required
 @limiter.limit("30 per hour")
-def bind_callback():  # type: ignore[no-untyped-def]
+def bind_callback():
     if request.args.get("error") == "access_denied":
         session.pop("state:ih", None)
         return _problem("已取消授权", "您取消了互联网医院授权，未绑定任何就诊人。", 200)
@@ -182,18 +175,18 @@ def bind_callback():  # type: ignore[no-untyped-def]
     account = _account()
     assert account is not None
     try:
-        result = binding.bind(s, _container().cipher, account, user, people)
+        result = binding.bind(s, container().cipher, account, user, people)
     except binding.BindingRefused as exc:
-        s.rollback()
+        uow().rollback()
         return _problem("无法绑定", str(exc), 409)
-    s.commit()
+    uow().commit()
     return render_template("h5/bound.html", result=result, profiles=_profiles(account))
 
 
 @bp.get("/home")
 @follower_required
 @agreements_accepted
-def home():  # type: ignore[no-untyped-def]
+def home():
     s = db()
     account = _account()
     assert account is not None
@@ -214,7 +207,7 @@ def home():  # type: ignore[no-untyped-def]
 @bp.get("/patients/<int:patient_id>")
 @follower_required
 @agreements_accepted
-def patient(patient_id: int):  # type: ignore[no-untyped-def]
+def patient(patient_id: int):
     """The 就诊人's history (P6.1): every placement, removed ones too, and the reminders."""
     account = _account()
     assert account is not None
@@ -222,7 +215,7 @@ def patient(patient_id: int):  # type: ignore[no-untyped-def]
         abort(404)  # not "forbidden": do not confirm that the record exists
     profile = db().scalar(select(PatientProfile).where(
         PatientProfile.account_id == account.id, PatientProfile.patient_id == patient_id))  # fmt: skip
-    tz = _container().settings.timezone
+    tz = container().settings.timezone
     rows = _placements(patient_id)
     reminder_rows = []
     for row in rows:
@@ -235,26 +228,26 @@ def patient(patient_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/catheters/<int:catheter_id>")
 @follower_required
 @agreements_accepted
-def catheter(catheter_id: int):  # type: ignore[no-untyped-def]
+def catheter(catheter_id: int):
     """One catheter laid out as the paper placement form, with its maintenance records (P6.3)."""
     c = _followed_catheter(catheter_id)
     s = db()
-    return render_template("h5/catheter.html", c=c, d=dictionary_service.current(s), tz=_container().settings.timezone,
+    return render_template("h5/catheter.html", c=c, d=dictionary_service.current(s), tz=container().settings.timezone,
                            visits=history.visits(s, [c.id]), items=ITEM_LABELS, show_tier=False)  # fmt: skip
 
 
 @bp.get("/catheters/<int:catheter_id>/qr")
 @follower_required
 @agreements_accepted
-def qr(catheter_id: int):  # type: ignore[no-untyped-def]
+def qr(catheter_id: int):
     """The catheter's code full-screen (P2.3), for a nurse to scan from the patient's phone."""
     c = _followed_catheter(catheter_id)
-    settings = _container().settings
+    settings = container().settings
     d = dictionary_service.current(db())
     usable = c.state is CatheterState.IN_PLACE and not c.qr_revoked
     image = ""
     if usable:
-        png = QrCodes.from_settings(settings).png(c, settings.media_root).read_bytes()
+        png = container().qr.png(c, settings.media_root).read_bytes()
         image = "data:image/png;base64," + base64.b64encode(png).decode()
     return render_template("h5/qr.html", c=c, image=image, initials=initials(c.patient.name),
                            device=d.label("device_types", c.device_type),
@@ -263,7 +256,7 @@ def qr(catheter_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/switch")
 @follower_required
-def switch():  # type: ignore[no-untyped-def]
+def switch():
     require_csrf()
     s = db()
     account = _account()
@@ -272,19 +265,19 @@ def switch():  # type: ignore[no-untyped-def]
         binding.switch(s, account, int(request.form.get("profile_id", "0")))
     except (binding.BindingRefused, ValueError):
         abort(404)
-    s.commit()
+    uow().commit()
     return redirect(url_for("patient.home"))
 
 
 @bp.post("/unbind")
 @follower_required
-def unbind():  # type: ignore[no-untyped-def]
+def unbind():
     require_csrf()
     s = db()
     account = _account()
     assert account is not None
     binding.unbind(s, account)
-    s.commit()
+    uow().commit()
     return _problem(
         "已解除绑定",
         "已解除互联网医院账号与就诊人的绑定，您的就诊记录仍由医院保存。需要时可重新绑定。",
@@ -294,11 +287,11 @@ def unbind():  # type: ignore[no-untyped-def]
 
 def _public(endpoint: str) -> str:
     """An absolute URL under PUBLIC_BASE_URL (behind the hospital's reverse proxy)."""
-    return _container().settings.public_base_url + url_for(endpoint)
+    return container().settings.public_base_url + url_for(endpoint)
 
 
 def _ih() -> HttpInternetHospital:
-    st = _container().settings
+    st = container().settings
     return HttpInternetHospital(st.internet_hospital_base, st.internet_hospital_client_id,
                                 st.internet_hospital_client_secret)  # fmt: skip
 
@@ -310,7 +303,7 @@ def _profiles(account: PatientAccount) -> list[PatientProfile]:
 
 
 def _placements(patient_id: int) -> list[history.Placement]:
-    settings = _container().settings
+    settings = container().settings
     s = db()
     today = local_date(utcnow(), settings.timezone)
     return history.placements(

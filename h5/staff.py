@@ -15,7 +15,6 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from PIL import Image, ImageDraw, ImageFont
 
-from admin import db, require_csrf
 from bot.care.rules import STATUS_COLOURS, local_date
 from bot.jobs.queues import enqueue_send
 from bot.models import Catheter, Staff, utcnow
@@ -24,22 +23,17 @@ from bot.security.masking import initials
 from bot.services import access, audit, due, history, maintenance, placements, reminders
 from bot.services import dictionary as dictionary_service
 from bot.services.maintenance import ITEM_LABELS
-from bot.services.qr import QrCodes, QrInvalid, reissue
+from bot.services.qr import QrInvalid, reissue
+from web import container, db, require_csrf, uow
 
 bp = Blueprint("clinic", __name__, template_folder="templates")
 CLINICAL = {StaffRole.NURSE, StaffRole.DOCTOR, StaffRole.OUTSIDE_CLINICIAN, StaffRole.ADMIN}
 FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 
 
-def _c():  # type: ignore[no-untyped-def]
-    from server import container
-
-    return container()
-
-
-def clinician_required(view):  # type: ignore[no-untyped-def]
+def clinician_required(view):
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def wrapper(*args: Any, **kwargs: Any):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path))
         if current_user.role not in CLINICAL:
@@ -53,48 +47,39 @@ def _actor() -> audit.Actor:
     return audit.Actor(ActorType.STAFF, current_user.id, request.remote_addr)
 
 
-def _codes() -> QrCodes:
-    return QrCodes.from_settings(_c().settings)
-
-
-def _visible_catheter(catheter_id: int) -> Catheter:
-    s = db()
-    catheter = s.get(Catheter, catheter_id)
-    staff = s.get(Staff, current_user.id)
-    if (
-        catheter is None
-        or staff is None
-        or not access.staff_may_see_patient(s, staff, catheter.patient_id)
-    ):
+def _open(catheter_id: int, action: str = "read") -> Catheter:
+    """The catheter if this clinician may see it, the read (or ``action``) audited; 404 else."""
+    try:
+        return access.open_catheter(db(), _actor(), catheter_id, context="h5", action=action)
+    except access.NotVisible:
         abort(404)
-    return catheter
 
 
 @bp.route("/staff/placements/new", methods=["GET", "POST"])
 @clinician_required
-def new_placement():  # type: ignore[no-untyped-def]
+def new_placement():
     s = db()
     d = dictionary_service.current(s)
     errors: dict[str, str] = {}
     form: dict[str, Any] = {"device_type": request.args.get("device", "PICC"), "source": "here",
-                            "placed_on": f"{local_date(utcnow(), _c().settings.timezone):%Y-%m-%d}"}  # fmt: skip
+                            "placed_on": f"{local_date(utcnow(), container().settings.timezone):%Y-%m-%d}"}  # fmt: skip
     if request.method == "POST":
         require_csrf()
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         form["techniques"] = request.form.getlist("techniques")
         try:
             result = placements.register(
-                s, d, _c().cipher, form, actor=_actor(), institution_id=current_user.institution_id,
-                department_id=current_user.department_id, tz=_c().settings.timezone,
-                public_base_url=_c().settings.public_base_url, qr=_codes(), media_root=_c().settings.media_root,
+                s, d, container().cipher, form, actor=_actor(), institution_id=current_user.institution_id,
+                department_id=current_user.department_id, tz=container().settings.timezone,
+                public_base_url=container().settings.public_base_url, qr=container().qr, media_root=container().settings.media_root,
             )  # fmt: skip
         except placements.PlacementInvalid as exc:
-            s.rollback()
+            uow().rollback()
             errors = exc.errors
         else:
-            s.commit()
+            uow().commit()
             for outbox_id in result.outbox_ids:
-                enqueue_send(_c().redis, outbox_id)
+                enqueue_send(container().redis, outbox_id)
             return redirect(url_for("clinic.catheter", catheter_id=result.catheter.id, created=1))
     return render_template("staff/placement.html", d=d, form=form, errors=errors, labels=placements.LABELS,
                            csrf=generate_csrf()), (400 if errors else 200)  # fmt: skip
@@ -102,28 +87,26 @@ def new_placement():  # type: ignore[no-untyped-def]
 
 @bp.get("/staff/catheters/<int:catheter_id>")
 @clinician_required
-def catheter(catheter_id: int):  # type: ignore[no-untyped-def]
-    c = _visible_catheter(catheter_id)
+def catheter(catheter_id: int):
+    c = _open(catheter_id)
     s = db()
     d = dictionary_service.current(s)
-    audit.record(s, _actor(), "read", "catheter", c.id, patient_id=c.patient_id, context="h5")
-    s.commit()
-    tz = _c().settings.timezone
+    uow().commit()
+    tz = container().settings.timezone
     visits = history.visits(s, [c.id])
     return render_template("staff/catheter.html", c=c, d=d, created=request.args.get("created"),
-                           csrf=generate_csrf(), qr_url=_codes().url(c), visits=visits, tz=tz,
+                           csrf=generate_csrf(), qr_url=container().qr.url(c), visits=visits, tz=tz,
                            reminders=reminders.history(s, c.id, tz), items=ITEM_LABELS)  # fmt: skip
 
 
 @bp.get("/staff/catheters/<int:catheter_id>/card.png")
 @clinician_required
-def card(catheter_id: int):  # type: ignore[no-untyped-def]
+def card(catheter_id: int):
     """The ward's printable card as an image. Shown on the catheter page (a read already
     audited there); with ``?download=1``, a deliberate download, audited as one."""
-    c = _visible_catheter(catheter_id)
     download = request.args.get("download") == "1"
-    if download:
-        _audit_print(c)
+    c = _open(catheter_id, "print_card" if download else "read")
+    uow().commit()
     buf = io.BytesIO()
     _card_image(c).save(buf, "PNG")
     buf.seek(0)
@@ -133,11 +116,11 @@ def card(catheter_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/staff/catheters/<int:catheter_id>/card.pdf")
 @clinician_required
-def card_pdf(catheter_id: int):  # type: ignore[no-untyped-def]
+def card_pdf(catheter_id: int):
     """The same card as a one-page PDF for the ward printer, drawn at twice the size and
     300 dpi (about 68 × 88 mm); a deliberate download, so it is audited as one."""
-    c = _visible_catheter(catheter_id)
-    _audit_print(c)
+    c = _open(catheter_id, "print_card")
+    uow().commit()
     buf = io.BytesIO()
     _card_image(c, scale=2).save(
         buf, "PDF", resolution=300.0, quality=95, title=f"置管二维码卡片 {c.id}"
@@ -146,17 +129,10 @@ def card_pdf(catheter_id: int):  # type: ignore[no-untyped-def]
     return send_file(buf, mimetype="application/pdf", download_name=f"catheter-{c.id}.pdf")
 
 
-def _audit_print(c: Catheter) -> None:
-    audit.record(
-        db(), _actor(), "print_card", "catheter", c.id, patient_id=c.patient_id, context="h5"
-    )
-    db().commit()
-
-
 def _card_image(c: Catheter, scale: int = 1) -> Image.Image:
     """The QR code, the patient's initials, device and placement date on a white card."""
     d = dictionary_service.current(db())
-    qr = Image.open(_codes().png(c, _c().settings.media_root)).convert("RGB")
+    qr = Image.open(container().qr.png(c, container().settings.media_root)).convert("RGB")
     img = Image.new("RGB", (400 * scale, 520 * scale), "white")
     # nearest neighbour keeps the modules sharp-edged at any size
     img.paste(
@@ -165,7 +141,7 @@ def _card_image(c: Catheter, scale: int = 1) -> Image.Image:
     draw = ImageDraw.Draw(img)
     font = ImageFont.truetype(FONT, 26 * scale)
     small = ImageFont.truetype(FONT, 20 * scale)
-    placed = local_date(c.placed_at, _c().settings.timezone)
+    placed = local_date(c.placed_at, container().settings.timezone)
     for y, text, face, colour in (
         (
             395,
@@ -182,35 +158,34 @@ def _card_image(c: Catheter, scale: int = 1) -> Image.Image:
 
 @bp.post("/staff/catheters/<int:catheter_id>/reissue")
 @clinician_required
-def reissue_code(catheter_id: int):  # type: ignore[no-untyped-def]
+def reissue_code(catheter_id: int):
     require_csrf()
-    c = _visible_catheter(catheter_id)
+    c = _open(catheter_id, "reissue_qr")
     reissue(c)
-    audit.record(db(), _actor(), "reissue_qr", "catheter", c.id, patient_id=c.patient_id)
-    db().commit()
+    uow().commit()
     return redirect(url_for("clinic.catheter", catheter_id=c.id))
 
 
 @bp.get("/staff/due")
 @clinician_required
-def due_list():  # type: ignore[no-untyped-def]
+def due_list():
     s = db()
     d = dictionary_service.current(s)
-    today = local_date(utcnow(), _c().settings.timezone)
+    today = local_date(utcnow(), container().settings.timezone)
     entries = due.due_list(
         s, d, today, institution_id=current_user.institution_id, actor=_actor(), limit=500
     )
-    s.commit()
+    uow().commit()
     return render_template("staff/due.html", entries=entries, today=today, colours=STATUS_COLOURS)
 
 
 @bp.get("/q/<token>")
-def scanned(token: str):  # type: ignore[no-untyped-def]
+def scanned(token: str):
     """A phone camera opened a catheter's code: the record for the patient's own follower or an
     authorised clinician; anyone else is asked to sign in."""
     s = db()
     try:
-        c = _codes().catheter(s, token)
+        c = container().qr.catheter(s, token)
     except QrInvalid as exc:
         return render_template("h5/problem.html", title="无法识别的二维码", message=str(exc)), 404
     if current_user.is_authenticated and current_user.role in CLINICAL:
@@ -230,12 +205,13 @@ def scanned(token: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/staff/catheters/<int:catheter_id>/maintenance", methods=["GET", "POST"])
 @clinician_required
-def maintenance_form(catheter_id: int):  # type: ignore[no-untyped-def]
+def maintenance_form(catheter_id: int):
     """The full maintenance form (C3.2, C3.3); the key in the page makes a double tap one record."""
-    c = _visible_catheter(catheter_id)
+    c = _open(catheter_id)
+    uow().commit()  # the read is kept whatever happens to the form
     s = db()
     d = dictionary_service.current(s)
-    tz = _c().settings.timezone
+    tz = container().settings.timezone
     today = local_date(utcnow(), tz)
     errors: dict[str, str] = {}
     form: dict[str, Any] = {"performed_on": today.isoformat(), "key": uuid.uuid4().hex}
@@ -251,16 +227,16 @@ def maintenance_form(catheter_id: int):  # type: ignore[no-untyped-def]
                                               institution_id=current_user.institution_id,
                                               idempotency_key=f"h5:{form.get('key', '')}")  # fmt: skip
             except maintenance.MaintenanceRefused as exc:
-                s.rollback()
+                uow().rollback()
                 errors["form"] = str(exc)
             else:
-                s.commit()
+                uow().commit()
                 return render_template("staff/maintained.html", c=c, result=result)
     return render_template("staff/maintenance.html", c=c, d=d, form=form, errors=errors, csrf=generate_csrf(),
                            items=maintenance.ITEM_LABELS), (400 if errors else 200)  # fmt: skip
 
 
-def _visit(d: Any, form: dict[str, Any], items: list[str], site: list[str], today: date, tz: Any):  # type: ignore[no-untyped-def]
+def _visit(d: Any, form: dict[str, Any], items: list[str], site: list[str], today: date, tz: Any):
     errors: dict[str, str] = {}
     try:
         performed = date.fromisoformat(str(form.get("performed_on")))
@@ -309,10 +285,11 @@ def _visit(d: Any, form: dict[str, Any], items: list[str], site: list[str], toda
 
 @bp.post("/staff/catheters/<int:catheter_id>/follow-up")
 @clinician_required
-def follow_up(catheter_id: int):  # type: ignore[no-untyped-def]
+def follow_up(catheter_id: int):
     """Tier, custom cycle, notes and an explicit next date (C3.3)."""
     require_csrf()
-    c = _visible_catheter(catheter_id)
+    c = _open(catheter_id)
+    uow().commit()
     s = db()
     d = dictionary_service.current(s)
     raw_cycle = (request.form.get("cycle_days") or "").strip()
@@ -322,15 +299,15 @@ def follow_up(catheter_id: int):  # type: ignore[no-untyped-def]
         next_due = date.fromisoformat(raw_next) if raw_next else None
         maintenance.set_follow_up(s, d, c, tier=request.form.get("tier", c.tier), cycle_days=cycle,
                                   notes=(request.form.get("notes") or "").strip() or None, next_due=next_due,
-                                  tz=_c().settings.timezone, actor=_actor())  # fmt: skip
+                                  tz=container().settings.timezone, actor=_actor())  # fmt: skip
     except ValueError:
-        s.rollback()
+        uow().rollback()
         flash_message = "随访周期请填写整数天数，日期请用正确格式。"
     except maintenance.MaintenanceRefused as exc:
-        s.rollback()
+        uow().rollback()
         flash_message = str(exc)
     else:
-        s.commit()
+        uow().commit()
         flash_message = f"随访计划已保存，下次维护日期：{c.next_due_on:%Y年%m月%d日}。"
     flash(flash_message)
     return redirect(url_for("clinic.catheter", catheter_id=c.id))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template_string
 
-from . import container, health
+from web import container
+
+from .health import health
 
 bp = Blueprint("pages", __name__)
 
@@ -29,7 +31,7 @@ def landing() -> str:
 
 
 @bp.get("/healthz")
-def healthz():  # type: ignore[no-untyped-def]
+def healthz():
     status = health(container())
     ok = all(v == "ok" for v in status.values())
     return jsonify(status=("ok" if ok else "degraded"), **status), (200 if ok else 503)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import redis
 from dotenv import load_dotenv
 from rq.cron import CronScheduler
 
-from bot.config import load_settings
 from bot.jobs import housekeeping, reminders, sweeper
 
-from . import Container
+from .bootstrap import bootstrap
 
 
-def build(c: Container) -> CronScheduler:
-    cron = CronScheduler(connection=c.redis)
+def build(conn: redis.Redis) -> CronScheduler:
+    cron = CronScheduler(connection=conn)
     cron.register(housekeeping.heartbeat, queue_name="default", interval=60)
     cron.register(sweeper.requeue_stalled, queue_name="default", interval=30)
     cron.register(reminders.sweep_reminders, queue_name="default", interval=300)
@@ -21,7 +21,7 @@ def build(c: Container) -> CronScheduler:
 
 def main() -> None:
     load_dotenv()
-    build(Container(load_settings())).start()
+    build(bootstrap().redis).start()
 
 
 if __name__ == "__main__":

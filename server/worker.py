@@ -1,4 +1,4 @@
-"""``python -m server.worker [queues...]`` — an RQ worker with the job context installed.
+"""``python -m server.worker [queues...]`` — an RQ worker over the process's container.
 
 A ``SimpleWorker``: jobs run in the worker process instead of a child forked per job. A fork
 per job cost about 100 ms on each of a turn's two jobs (the turn, then sending its reply) and
@@ -14,29 +14,17 @@ import sys
 from dotenv import load_dotenv
 from rq import SimpleWorker
 
-from bot.config import load_settings
-from bot.jobs import context
+from bot import container
+from bot.jobs.queues import QUEUES
 
-from . import Container
-from .adapters import build_adapters
-
-
-def build_context(c: Container) -> context.JobContext:
-    return context.JobContext(
-        settings=c.settings,
-        session_factory=c.session_factory,
-        redis=c.redis,
-        cipher=c.cipher,
-        adapters=build_adapters(c.settings, c.redis),
-    )
+from .bootstrap import bootstrap
 
 
 def main(argv: list[str]) -> None:
     load_dotenv()
-    c = Container(load_settings())
-    context.install(build_context(c))
-    queues = argv or list(context.QUEUES)
-    SimpleWorker(queues, connection=c.redis).work(with_scheduler=True)
+    c = bootstrap()
+    container.install(c)
+    SimpleWorker(argv or list(QUEUES), connection=c.redis).work(with_scheduler=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 import redis
 from flask import Blueprint, Flask, Response, abort, request
@@ -21,18 +20,13 @@ from wechatpy.utils import check_signature
 from bot.channels import inbox, messages
 from bot.jobs.queues import enqueue_turn
 from bot.models.enums import Channel
+from web import container
 
 log = logging.getLogger(__name__)
 
 TIMESTAMP_WINDOW = 300  # seconds either side of our clock
 
 bp = Blueprint("wechat", __name__, url_prefix="/wechat")
-
-
-def _container() -> Any:
-    from flask import current_app
-
-    return current_app.extensions["vam"]
 
 
 def _plain(text: str, status: int = 200) -> Response:
@@ -67,7 +61,7 @@ def _body() -> bytes:
 
 @bp.route("/mp", methods=["GET", "POST"])
 def official_account() -> Response:
-    s = _container().settings
+    s = container().settings
     if not s.wechat_mp_token:
         abort(503, "official account not configured")
     timestamp = _check_timestamp()
@@ -90,7 +84,7 @@ def official_account() -> Response:
 
 @bp.route("/work", methods=["GET", "POST"])
 def wechat_work() -> Response:
-    s = _container().settings
+    s = container().settings
     if not (s.wecom_token and s.wecom_aes_key):
         abort(503, "WeChat Work app not configured")
     timestamp = _check_timestamp()
@@ -138,7 +132,7 @@ def _accept(channel: Channel, body: bytes) -> Response:
     except messages.MalformedMessage as exc:
         log.warning("malformed %s callback from %s: %s", channel.value, request.remote_addr, exc)
         abort(400)
-    c = _container()
+    c = container()
     with c.engine.begin() as conn:
         inbox_id = inbox.record(conn, channel, msg._data, msg.type)
     if inbox_id is None:

@@ -2,7 +2,7 @@
 
 A message that matters (``payload["_fallback"]``, e.g. a reminder) whose customer-service
 window is closed is sent again as its fallback (a subscribe or template message). A reminder
-that fails for good otherwise is tried on the next channel (bot/services/reminders.py).
+that fails for good otherwise is tried on the next channel (bot/services/reminders/ (delivery.try_next_channel)).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.media import UploadCache
 from bot.adapters.wechat import Senders, WeChatError
-from bot.jobs.context import current
+from bot.container import current
 from bot.jobs.queues import BACKOFF, enqueue_send, enqueue_send_later
 from bot.models import OutboxMessage, utcnow
 from bot.models.enums import Channel, DeliveryStatus
@@ -148,13 +148,13 @@ class Deliverer:
 
 
 def _deliverer() -> Deliverer:
-    ctx = current()
+    c = current()
     return Deliverer(
-        session_factory=ctx.session_factory,
-        redis=ctx.redis,
-        senders=ctx.adapters["senders"],
-        uploads=ctx.adapters.get("uploads"),
-        cipher=ctx.cipher,
+        session_factory=c.session_factory,
+        redis=c.redis,
+        senders=c.senders,
+        uploads=c.uploads,
+        cipher=c.cipher,
     )
 
 

@@ -20,8 +20,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.wechat import WeChatError
+from bot.container import Renderer, current
 from bot.dialogue import DialogueEngine, DialogueInput, EngineUnavailable, Reply
-from bot.jobs.context import current
 from bot.jobs.queues import enqueue_send
 from bot.models import InboxMessage, OutboxMessage, utcnow
 from bot.models.enums import Channel, InboxStatus
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 MAX_TURN_ATTEMPTS = 8
 MP_MAX_REPLIES = 5  # WeChat allows 5 customer-service messages per user message
 
-# (reply, channel) -> [(msg_type, payload)]; cards.render in production
-Renderer = Callable[[Reply, Channel], list[tuple[str, dict[str, Any]]]]
 MediaFetcher = Callable[[Channel, str], dict[str, Any]]
 
 
@@ -267,11 +265,11 @@ def merge_texts(
 
 def process_inbound(inbox_id: int) -> None:
     """RQ job: run the turn(s) of the user who sent inbox row ``inbox_id``."""
-    ctx = current()
+    c = current()
     TurnRunner(
-        session_factory=ctx.session_factory,
-        redis=ctx.redis,
-        engine=ctx.adapters["engine"],
-        render=ctx.adapters["render"],
-        fetch_media=ctx.adapters.get("fetch_media"),
+        session_factory=c.session_factory,
+        redis=c.redis,
+        engine=c.dialogue,
+        render=c.render,
+        fetch_media=c.fetch_media,
     ).run(inbox_id)

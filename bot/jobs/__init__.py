@@ -1,2 +1,2 @@
-"""RQ jobs. The worker process builds its collaborators once at start-up and hands them in
-through ``bot.jobs.context``; nothing is built at import time."""
+"""RQ jobs. Each process builds its container once at start-up (``server.bootstrap``) and
+installs it; jobs read it with ``bot.container.current()``. Nothing is built at import time."""

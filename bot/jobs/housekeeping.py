@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from bot.container import current
 from bot.models import utcnow
-
-from .context import current
 
 HEARTBEAT_KEY = "vam:scheduler:heartbeat"
 

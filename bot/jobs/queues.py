@@ -8,6 +8,10 @@ from typing import Any
 import redis
 from rq import Queue, Retry
 
+# A worker takes jobs from the first queue that has one: a patient's message and its reply
+# before the bulk sends of a reminder sweep, which can take a while after a cold start.
+QUEUES = ("inbound", "outbound", "bulk", "default", "reports")
+
 # seconds before the 1st, 2nd, … retry of a job (and of an outbox row: bot/channels/outbox.py)
 BACKOFF = [2, 5, 15, 30, 60, 120, 300, 600]
 TURN_RETRY = Retry(max=len(BACKOFF), interval=BACKOFF)
@@ -38,7 +42,7 @@ def enqueue_send(conn: redis.Redis, outbox_id: int) -> None:
 
 
 # Bulk sends (a reminder sweep's) have a queue of their own, behind the replies to patients
-# (bot/jobs/context.QUEUES), so a backlog of reminders never delays a conversation.
+# (QUEUES above), so a backlog of reminders never delays a conversation.
 BULK = "bulk"
 SEND_BATCH = 20  # outbox rows per job of a bulk send: ~1 s of sending, not one job per row
 

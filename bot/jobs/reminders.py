@@ -7,13 +7,11 @@ import logging
 
 import redis
 
+from bot.container import current
 from bot.jobs.queues import enqueue_sends
 from bot.models import utcnow
 from bot.services import dictionary as dictionary_service
 from bot.services import reminders
-from bot.uow import UnitOfWork
-
-from .context import current
 
 log = logging.getLogger(__name__)
 LOCK = "vam:lock:reminder-sweep"
@@ -28,7 +26,7 @@ def sweep_reminders() -> str:
         return "another sweep is running"
     try:
         now = utcnow()
-        with UnitOfWork(ctx.session_factory) as uow:
+        with ctx.uow() as uow:
             d = dictionary_service.current(uow.session)
             result = reminders.sweep(uow.session, d, ctx.cipher, now, ctx.settings.timezone,
                                      public_base_url=ctx.settings.public_base_url,

@@ -19,10 +19,10 @@ from rq import Queue
 from rq.registry import StartedJobRegistry
 from sqlalchemy import not_, or_, select, true
 
+from bot.container import current
 from bot.models import InboxMessage, OutboxMessage, utcnow
 from bot.models.enums import DeliveryStatus, InboxStatus
 
-from .context import current
 from .queues import BULK, enqueue_send, enqueue_sends, enqueue_turn
 
 log = logging.getLogger(__name__)

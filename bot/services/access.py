@@ -21,7 +21,9 @@ from bot.models import (
     PatientProfile,
     Staff,
 )
-from bot.models.enums import StaffRole
+from bot.models.enums import ActorType, StaffRole
+
+from . import audit
 
 
 def visible_patients_clause(staff: Staff) -> ColumnElement[bool]:
@@ -74,3 +76,78 @@ def account_may_see_patient(session: Session, account_id: int, patient_id: int) 
         PatientProfile.account_id == account_id, PatientProfile.patient_id == patient_id
     )
     return session.scalar(query) is not None
+
+
+class NotVisible(LookupError):
+    """No such record, or not this staff member's to see. Both are answered alike, so a
+    refusal never tells that a patient exists."""
+
+
+def _staff(session: Session, actor: audit.Actor) -> Staff:
+    staff = session.get(Staff, actor.id) if actor.type is ActorType.STAFF else None
+    if staff is None or not staff.active:
+        raise NotVisible("unknown or inactive staff member")
+    return staff
+
+
+def open_catheter(
+    session: Session, actor: audit.Actor, catheter_id: int, *, context: str, action: str = "read"
+) -> Catheter:
+    """The catheter (and so its patient) if ``actor`` may see it, with the audit row written
+    in the caller's unit of work; ``NotVisible`` otherwise. Every staff page, chat action and
+    admin view that shows a catheter opens it here."""
+    catheter = session.get(Catheter, catheter_id)
+    staff = _staff(session, actor)
+    if catheter is None or not staff_may_see_patient(session, staff, catheter.patient_id):
+        raise NotVisible(f"catheter {catheter_id}")
+    audit.record(
+        session, actor, action, "catheter", catheter.id,
+        patient_id=catheter.patient_id, context=context,
+    )
+    return catheter
+
+
+def open_patient(
+    session: Session, actor: audit.Actor, patient_id: int, *, context: str, action: str = "read"
+) -> Patient:
+    """The patient if ``actor`` may see them, audited like ``open_catheter``."""
+    patient = session.get(Patient, patient_id)
+    staff = _staff(session, actor)
+    if patient is None or not staff_may_see_patient(session, staff, patient_id):
+        raise NotVisible(f"patient {patient_id}")
+    audit.record(session, actor, action, "patient", patient.id, patient_id=patient.id,
+                 context=context)
+    return patient
+
+
+def find_patients(
+    session: Session, actor: audit.Actor, name: str, *, context: str, limit: int = 5
+) -> list[Patient]:
+    """Patients of that name whom ``actor`` may see, each read audited."""
+    staff = _staff(session, actor)
+    found = session.scalars(
+        select(Patient).where(Patient.name == name, visible_patients_clause(staff)).limit(limit)
+    ).all()
+    for patient in found:
+        audit.record(session, actor, "read", "patient", patient.id, patient_id=patient.id,
+                     context=context)
+    return list(found)
+
+
+def find_catheters(
+    session: Session, actor: audit.Actor, *where: ColumnElement[bool], context: str, limit: int
+) -> list[Catheter]:
+    """Catheters matching ``where`` (joined to their patient) whom ``actor`` may see, newest
+    placement first, each read audited."""
+    staff = _staff(session, actor)
+    found = session.scalars(
+        select(Catheter)
+        .join(Patient, Patient.id == Catheter.patient_id)
+        .where(*where, visible_patients_clause(staff))
+        .order_by(Catheter.placed_at.desc())
+        .limit(limit)
+    ).all()
+    for catheter in found:
+        audit.record(session, actor, "read", "catheter", catheter.id,
+                     patient_id=catheter.patient_id, context=context)
+    return list(found)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.care.dictionary import Dictionary
 from bot.care.rules import STATUS_LABELS, DueStatus, days_overdue, local_date, status_on
-from bot.models import Catheter, MaintenanceRecord
+from bot.models import Catheter, InAppMessage, MaintenanceRecord
 from bot.models.enums import CatheterState
 
 from . import access
@@ -108,3 +108,11 @@ def followed_catheter(session: Session, account_id: int, catheter_id: int) -> Ca
     ):
         return None
     return catheter
+
+
+def unread_count(session: Session, patient_id: int) -> int:
+    """In-app messages (reminders) the patient has not read."""
+    query = select(func.count(InAppMessage.id)).where(
+        InAppMessage.patient_id == patient_id, InAppMessage.read_at.is_(None)
+    )
+    return int(session.scalar(query) or 0)

@@ -6,20 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from bot.container import current as container
 from bot.models import PatientAccount, PatientProfile
 from bot.services import binding
 
 from . import gate
-from .runtime import runtime
 
 
 def _link(path: str) -> str:
-    return runtime().settings.public_base_url + path
+    return container().settings.public_base_url + path
 
 
 def bind_card(dispatcher: CollectingDispatcher) -> None:
@@ -38,19 +38,16 @@ def _account(tracker: Tracker) -> tuple[int | None, bool]:
     return meta.get("account_id"), bool(meta.get("bound"))
 
 
-class ActionBindAccount(Action):
+class ActionBindAccount(gate.PatientAction):
     def name(self) -> str:
         return "action_bind_account"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if refusal := gate.refusal_for_patient_feature(tracker):
-            dispatcher.utter_message(text=refusal)
-            return []
         account_id, bound = _account(tracker)
         if bound and account_id:
-            with runtime().uow() as uow:
+            with container().uow() as uow:
                 names = [
                     f"{p.patient.name}（{p.relation}）"
                     for p in uow.session.scalars(
@@ -67,25 +64,22 @@ class ActionBindAccount(Action):
         return []
 
 
-class ActionSwitchProfile(Action):
+class ActionSwitchProfile(gate.PatientAction):
     """One step: to the 就诊人 named in the message, else to the next one."""
 
     def name(self) -> str:
         return "action_switch_profile"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if refusal := gate.refusal_for_patient_feature(tracker):
-            dispatcher.utter_message(text=refusal)
-            return []
         account_id, bound = _account(tracker)
         if not bound or not account_id:
             dispatcher.utter_message(text="您还没有绑定就诊人。")
             bind_card(dispatcher)
             return []
         wanted = gate.entity(tracker, "patient_name")
-        with runtime().uow() as uow:
+        with container().uow() as uow:
             account = uow.session.get(PatientAccount, account_id)
             assert account is not None
             profiles = list(
@@ -116,16 +110,13 @@ class ActionSwitchProfile(Action):
         return []
 
 
-class ActionUnbindAccount(Action):
+class ActionUnbindAccount(gate.PatientAction):
     def name(self) -> str:
         return "action_unbind_account"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if refusal := gate.refusal_for_patient_feature(tracker):
-            dispatcher.utter_message(text=refusal)
-            return []
         _, bound = _account(tracker)
         if not bound:
             dispatcher.utter_message(text="您还没有绑定互联网医院账号，无需解除。")

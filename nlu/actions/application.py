@@ -11,21 +11,16 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.container import current as container
 from bot.models.enums import ActorType
-from bot.security.crypto import PiiCipher
 from bot.security.masking import mask_phone
 from bot.services import applications, audit
 
 from . import forms, gate, parsing
-from .runtime import runtime
 
 FORM = "application_form"
 NAME = re.compile(r"^[\u4e00-\u9fa5·]{2,15}$|^[A-Za-z][A-Za-z .'-]{1,39}$")
 ALREADY_STAFF = "您已是注册医护人员，可直接使用医护功能（发送“菜单”查看）。"
-
-
-def _cipher() -> PiiCipher:
-    return PiiCipher(runtime().settings.data_key)
 
 
 class ValidateApplicationForm(forms.ChatForm):
@@ -85,8 +80,8 @@ class ValidateApplicationForm(forms.ChatForm):
         if not applications.MOBILE.match(digits):
             dispatcher.utter_message(text="请输入11位手机号码，如 13812345678。")
             return {"o_phone": None}
-        with runtime().uow() as uow:
-            found = applications.existing(uow.session, _cipher(), digits)
+        with container().uow() as uow:
+            found = applications.existing(uow.session, container().cipher, digits)
             existing = (found.id, applications.STATUS_LABELS[found.status]) if found else None
         if existing is not None:
             number, label = existing
@@ -136,16 +131,16 @@ class ActionSubmitApplication(forms.SubmitAction):
             if meta.get("channel") == "work"
             else None,
         )
-        with runtime().uow() as uow:
+        with container().uow() as uow:
             result = applications.apply(
-                uow.session, _cipher(), applicant, audit.Actor(ActorType.SYSTEM)
+                uow.session, container().cipher, applicant, audit.Actor(ActorType.SYSTEM)
             )
             number, status = result.application.id, result.application.status
             uow.commit()
         if result.created:
             dispatcher.utter_message(
                 text=f"注册申请已提交（编号 {number}），状态：待审核。审核需要您的工牌照片，请打开"
-                f"{runtime().settings.public_base_url}/apply 用同一手机号上传。审核结果将通知您。"
+                f"{container().settings.public_base_url}/apply 用同一手机号上传。审核结果将通知您。"
             )
         else:
             dispatcher.utter_message(

@@ -9,12 +9,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.container import current as container
 from bot.models import AppointmentSlot, Institution, utcnow
 from bot.models.enums import ActorType
 from bot.services import appointments, audit
 
 from . import forms, gate, parsing
-from .runtime import runtime
 
 FORM = "appointment_form"
 HORIZON_DAYS = 30
@@ -30,12 +30,12 @@ def refusal(tracker: Tracker) -> str | None:
 
 
 def _institutions() -> list[tuple[int, str]]:
-    with runtime().uow() as uow:
+    with container().uow() as uow:
         return [(i.id, i.name) for i in appointments.bookable_institutions(uow.session, utcnow())]
 
 
 def _slots(institution_id: int, day: date) -> list[tuple[int, str]]:
-    rt = runtime()
+    rt = container()
     tz = rt.settings.timezone
     with rt.uow() as uow:
         rows = appointments.open_slots(uow.session, institution_id, day, tz, utcnow())
@@ -137,7 +137,7 @@ class ValidateAppointmentForm(forms.ChatForm):
 
 
 def summary(tracker: Tracker) -> str:
-    rt = runtime()
+    rt = container()
     tz = rt.settings.timezone
     with rt.uow() as uow:
         slot = uow.session.get(AppointmentSlot, int(tracker.get_slot("a_slot")))
@@ -159,7 +159,7 @@ class ActionSubmitAppointment(forms.SubmitAction):
     def save(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         meta = gate.metadata(tracker)
         text = summary(tracker).replace("请核对预约：", "")
-        with runtime().uow() as uow:
+        with container().uow() as uow:
             try:
                 result = appointments.book(
                     uow.session,

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from bot.care.rules import local_date
+from bot.container import current as container
 from bot.models import Catheter, Patient, Staff
 from bot.models.enums import ActorType, CatheterState
 from bot.security.masking import mask_name
@@ -23,7 +24,6 @@ from bot.services import access, audit
 from bot.services import dictionary as dictionary_service
 
 from . import gate, parsing
-from .runtime import runtime
 
 MAX_CANDIDATES = 5
 # The slot a QR scan fills with the scanned catheter's id (issue 6).
@@ -44,7 +44,7 @@ class Found:
 
 def describe(d: Any, c: Catheter) -> str:
     where = "".join(x for x in (d.label("sides", c.side), d.label("veins", c.vein)) if x)
-    placed = local_date(c.placed_at, runtime().settings.timezone)  # the hospital's calendar
+    placed = local_date(c.placed_at, container().settings.timezone)  # the hospital's calendar
     return f"{c.patient.name} {d.label('device_types', c.device_type)}{('（' + where + '）') if where else ''} {placed:%Y-%m-%d}置入"
 
 
@@ -62,29 +62,21 @@ def resolve(tracker: Tracker, value: Any) -> Found:
         return Found(
             None, message="请发送患者姓名（例如“张三”），或点击菜单“扫码”扫描患者的置管二维码。"
         )
-    rt = runtime()
+    rt = container()
     staff_id = gate.metadata(tracker).get("staff_id")
     with rt.uow() as uow:
         staff = uow.session.get(Staff, staff_id) if staff_id else None
         if staff is None:
             return Found(None, message=gate.UNKNOWN_STAFF)
         d = dictionary_service.current(uow.session)
-        rows = uow.session.scalars(
-            select(Catheter)
-            .join(Patient, Patient.id == Catheter.patient_id)
-            .where(
-                Patient.name == name,
-                Catheter.state == CatheterState.IN_PLACE,
-                access.visible_patients_clause(staff),
-            )
-            .order_by(Catheter.placed_at.desc())
-            .limit(MAX_CANDIDATES + 1)
-        ).all()
-        for c in rows:
-            audit.record(
-                uow.session, actor(tracker), "read", "catheter", c.id,
-                patient_id=c.patient_id, context="chat-form",
-            )  # fmt: skip
+        rows = access.find_catheters(
+            uow.session,
+            actor(tracker),
+            Patient.name == name,
+            Catheter.state == CatheterState.IN_PLACE,
+            context="chat-form",
+            limit=MAX_CANDIDATES + 1,
+        )
         lines = [f"{n}. {describe(d, c)}" for n, c in enumerate(rows[:MAX_CANDIDATES], 1)]
         ids = [c.id for c in rows[:MAX_CANDIDATES]]
         uow.commit()
@@ -126,7 +118,7 @@ def _name_in_text(tracker: Tracker) -> str | None:
     staff_id = gate.metadata(tracker).get("staff_id")
     if m is None or not staff_id:
         return None
-    with runtime().uow() as uow:
+    with container().uow() as uow:
         staff = uow.session.get(Staff, staff_id)
         known = staff is not None and uow.session.scalar(
             select(Patient.id)
@@ -148,28 +140,24 @@ def validate(
 
 def _by_id(tracker: Tracker, catheter_id: int) -> Found:
     staff_id = gate.metadata(tracker).get("staff_id")
-    with runtime().uow() as uow:
-        staff = uow.session.get(Staff, staff_id) if staff_id else None
-        catheter = uow.session.get(Catheter, catheter_id)
-        if staff is None:
+    with container().uow() as uow:
+        if not staff_id or uow.session.get(Staff, staff_id) is None:
             return Found(None, message=gate.UNKNOWN_STAFF)
-        if catheter is None or not access.staff_may_see_patient(
-            uow.session, staff, catheter.patient_id
-        ):
+        try:
+            catheter = access.open_catheter(
+                uow.session, actor(tracker), catheter_id, context="chat-form"
+            )
+        except access.NotVisible:
             return Found(None, message="找不到这根导管（或您无权查看），请重新扫码或发送患者姓名。")
         if catheter.state is not CatheterState.IN_PLACE:
             return Found(None, message="该导管已拔除，请发送其他患者姓名，或回复“取消”。")
-        audit.record(
-            uow.session, actor(tracker), "read", "catheter", catheter.id,
-            patient_id=catheter.patient_id, context="chat-form",
-        )  # fmt: skip
         uow.commit()
     return Found(catheter_id)
 
 
 def load(catheter_id: int) -> tuple[Catheter, Any]:
     """The catheter (with its patient loaded) and the current dictionary, detached."""
-    with runtime().uow() as uow:
+    with container().uow() as uow:
         catheter = uow.session.get(Catheter, catheter_id)
         assert catheter is not None
         _ = catheter.patient.name

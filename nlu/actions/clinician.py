@@ -4,34 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
 
 from bot.care.rules import local_date
-from bot.models import Patient, Staff, utcnow
+from bot.container import current as container
+from bot.models import Staff, utcnow
 from bot.security.masking import mask_name
-from bot.services import access, audit, due, history
+from bot.services import access, due, history
 from bot.services import dictionary as dictionary_service
 
 from . import catheters, gate
-from .runtime import runtime
 
 MAX_LINES = 15
 
 
-class ActionDueToday(Action):
+class ActionDueToday(gate.ClinicianAction):
     def name(self) -> str:
         return "action_due_today"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if refusal := gate.refusal_for_clinician_feature(tracker):
-            dispatcher.utter_message(text=refusal)
-            return []
-        rt = runtime()
+        rt = container()
         today = local_date(utcnow(), rt.settings.timezone)
         with rt.uow() as uow:
             d = dictionary_service.current(uow.session)
@@ -70,21 +66,18 @@ def _when(entry: due.DueEntry) -> str:
     return f" 应于{entry.next_due_on:%m月%d日}"
 
 
-class ActionSearchPatient(Action):
+class ActionSearchPatient(gate.ClinicianAction):
     def name(self) -> str:
         return "action_search_patient"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if refusal := gate.refusal_for_clinician_feature(tracker):
-            dispatcher.utter_message(text=refusal)
-            return []
         name = gate.entity(tracker, "patient_name")
         if not name:
             dispatcher.utter_message(text="请发送要查找的患者姓名，例如“查患者 张三”。")
             return []
-        rt = runtime()
+        rt = container()
         tz = rt.settings.timezone
         staff_id = gate.metadata(tracker).get("staff_id")
         with rt.uow() as uow:
@@ -93,18 +86,12 @@ class ActionSearchPatient(Action):
                 dispatcher.utter_message(text=gate.UNKNOWN_STAFF)
                 return []
             d = dictionary_service.current(uow.session)
-            patients = uow.session.scalars(  # only the patients this clinician may see
-                select(Patient)
-                .where(Patient.name == str(name), access.visible_patients_clause(staff))
-                .limit(5)
-            ).all()
+            patients = access.find_patients(  # only the patients this clinician may see
+                uow.session, catheters.actor(tracker), str(name), context="search"
+            )
             lines, links = [], []
             for p in patients:
                 rows = history.placements(uow.session, d, p.id, local_date(utcnow(), tz), tz)
-                audit.record(
-                    uow.session, catheters.actor(tracker), "read", "patient", p.id,
-                    patient_id=p.id, context="search",
-                )  # fmt: skip
                 born = f"（{p.birth_date:%Y}年生）" if p.birth_date else ""
                 for row in rows:
                     overdue = f" 逾期{row.overdue_days}天" if row.overdue_days else ""
@@ -127,15 +114,12 @@ class ActionSearchPatient(Action):
         return []
 
 
-class ActionScanHint(Action):
+class ActionScanHint(gate.ClinicianAction):
     def name(self) -> str:
         return "action_scan_hint"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if refusal := gate.refusal_for_clinician_feature(tracker):
-            dispatcher.utter_message(text=refusal)
-            return []
         dispatcher.utter_message(text="请点击下方菜单“扫码”，扫描患者的置管二维码。")
         return []

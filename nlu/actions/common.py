@@ -9,11 +9,11 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from bot.container import current as container
 from bot.models import Agreement, Institution
 from bot.models.enums import AgreementKind
 
 from . import gate
-from .runtime import runtime
 
 PATIENT_MENU = (
     "我可以帮您：\n"
@@ -108,7 +108,7 @@ class ActionWelcome(Action):
 
 def welcome(dispatcher: CollectingDispatcher) -> None:
     """Who we are; the agreements are read and accepted on the H5 page before binding."""
-    base = runtime().settings.public_base_url
+    base = container().settings.public_base_url
     dispatcher.utter_message(
         custom={
             "card": "news",
@@ -130,7 +130,7 @@ class ActionAskHuman(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        with runtime().uow() as uow:
+        with container().uow() as uow:
             home = uow.session.scalar(select(Institution).where(Institution.is_home.is_(True)))
             phone = home.phone if home and home.phone else "医院总机"
             hours = f"（{home.opening_hours}）" if home and home.opening_hours else ""
@@ -148,7 +148,7 @@ class ActionAgreement(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        with runtime().uow() as uow:
+        with container().uow() as uow:
             texts = []
             for kind in (AgreementKind.SERVICE, AgreementKind.PRIVACY):
                 row = uow.session.scalar(

@@ -13,11 +13,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.care.dictionary import Dictionary
+from bot.container import current as container
 from bot.services import complications as complication_service
 from bot.services import dictionary as dictionary_service
 
 from . import catheters, forms, gate, parsing
-from .runtime import runtime
 
 FORM = "complication_form"
 # What nurses type for each complication code (the NLU entity gives the code directly).
@@ -63,7 +63,7 @@ def scale_of(d: Dictionary, code: str | None) -> list[dict[str, Any]]:
 
 
 def _dictionary() -> Dictionary:
-    with runtime().uow() as uow:
+    with container().uow() as uow:
         return dictionary_service.current(uow.session)
 
 
@@ -209,7 +209,7 @@ class ActionSubmitComplication(forms.SubmitAction):
         return refused
 
     def save(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        rt = runtime()
+        rt = container()
         with rt.uow() as uow:
             d = dictionary_service.current(uow.session)
             try:

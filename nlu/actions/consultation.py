@@ -11,11 +11,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.container import current as container
 from bot.models import Catheter
 from bot.services import consultations
 
 from . import catheters, forms, gate, parsing
-from .runtime import runtime
 
 FORM = "consultation_form"
 
@@ -73,7 +73,7 @@ class ActionSubmitConsultation(forms.SubmitAction):
         return gate.refusal_for_clinician_feature(tracker)
 
     def save(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        with runtime().uow() as uow:
+        with container().uow() as uow:
             catheter = uow.session.get(Catheter, int(tracker.get_slot("k_catheter")))
             assert catheter is not None
             consultation = consultations.request(

@@ -19,12 +19,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.container import current as container
 from bot.models import Catheter
 from bot.services import dictionary as dictionary_service
 from bot.services import maintenance as maintenance_service
 
 from . import catheters, forms, gate, parsing
-from .runtime import runtime
 
 FORM = "follow_up_form"
 HOW = "请回复要设置的内容，例如“下次维护 12月5日”“分级 高危”“每7天随访”或“注意事项：注意观察臂围”。"
@@ -94,7 +94,7 @@ def describe_plan(d: Any, plan: dict[str, Any]) -> str:
 
 
 def _tiers() -> dict[str, str]:
-    with runtime().uow() as uow:
+    with container().uow() as uow:
         return tier_labels(dictionary_service.current(uow.session))
 
 
@@ -155,7 +155,7 @@ class ActionSubmitFollowUp(forms.SubmitAction):
         return gate.refusal_for_clinician_feature(tracker)
 
     def save(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        rt = runtime()
+        rt = container()
         plan: dict[str, Any] = tracker.get_slot("f_plan")
         with rt.uow() as uow:
             catheter = uow.session.get(Catheter, int(tracker.get_slot("f_catheter")))

@@ -25,10 +25,10 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from bot.care.rules import local_date
+from bot.container import current as container
 from bot.models import utcnow
 
 from . import gate, parsing
-from .runtime import runtime
 
 REQUESTED_SLOT = "requested_slot"
 # Slots the forms keep beside their questions: the list of catheters offered for a choice,
@@ -48,7 +48,7 @@ def latest_text(tracker: Tracker) -> str:
 
 
 def today() -> date:
-    return local_date(utcnow(), runtime().settings.timezone)
+    return local_date(utcnow(), container().settings.timezone)
 
 
 def idempotency_key(tracker: Tracker) -> str:
@@ -177,7 +177,7 @@ def text_value(
 
 
 def local(moment: datetime) -> date:
-    return local_date(moment, runtime().settings.timezone)
+    return local_date(moment, container().settings.timezone)
 
 
 class SubmitAction(Action):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
 
 CLINICAL_ROLES = {"nurse", "doctor", "outside_clinician", "admin"}
 PATIENT_ONLY = "该功能面向患者，请在医院公众号中使用。"
@@ -41,3 +44,39 @@ def refusal_for_clinician_feature(tracker: Tracker) -> str | None:
 
 def entity(tracker: Tracker, name: str) -> Any:
     return next(tracker.get_latest_entity_values(name), None)
+
+
+class GatedAction(Action):
+    """An action for one audience: anyone else is told politely why not, and nothing runs.
+
+    Subclasses name their audience and implement ``answer`` instead of ``run``.
+    """
+
+    audience: ClassVar[str]  # "patient" or "clinician"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        refusal = (
+            refusal_for_patient_feature(tracker)
+            if self.audience == "patient"
+            else refusal_for_clinician_feature(tracker)
+        )
+        if refusal:
+            dispatcher.utter_message(text=refusal)
+            return []
+        return self.answer(dispatcher, tracker, domain)
+
+    @abstractmethod
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """What the action does for its audience."""
+
+
+class PatientAction(GatedAction, ABC):
+    audience = "patient"
+
+
+class ClinicianAction(GatedAction, ABC):
+    audience = "clinician"

@@ -6,28 +6,24 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
-from bot.models import Catheter, InAppMessage, MaintenanceRecord, Patient, utcnow
-from bot.models.enums import CatheterState
+from bot.care.rules import local_date
+from bot.container import current as container
+from bot.models import InAppMessage, MaintenanceRecord, Patient, utcnow
 from bot.services import dictionary as dictionary_service
 from bot.services import history
 
 from . import gate
 from .account import bind_card
-from .runtime import runtime
 
 RECENT_VISITS = 3  # maintenance visits in the chat summary; the H5 page has them all
 
 
 def _patient_id(tracker: Tracker, dispatcher: CollectingDispatcher) -> int | None:
-    if refusal := gate.refusal_for_patient_feature(tracker):
-        dispatcher.utter_message(text=refusal)
-        return None
     patient_id = gate.metadata(tracker).get("active_patient_id")
     if not patient_id:
         dispatcher.utter_message(text="您还没有绑定就诊人，绑定后即可查看导管与维护提醒。")
@@ -36,40 +32,29 @@ def _patient_id(tracker: Tracker, dispatcher: CollectingDispatcher) -> int | Non
     return int(patient_id)
 
 
-class ActionMyCatheter(Action):
+class ActionMyCatheter(gate.PatientAction):
     def name(self) -> str:
         return "action_my_catheter"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         patient_id = _patient_id(tracker, dispatcher)
         if patient_id is None:
             return []
-        rt = runtime()
+        rt = container()
         today = local_date(utcnow(), rt.settings.timezone)
         with rt.uow() as uow:
             s = uow.session
             d = dictionary_service.current(s)
             patient = s.get(Patient, patient_id)
             assert patient is not None
-            fields = []
-            for c in s.scalars(
-                select(Catheter).where(Catheter.patient_id == patient_id, Catheter.state == CatheterState.IN_PLACE)
-                .order_by(Catheter.placed_at.desc())
-            ):  # fmt: skip
-                status = status_on(c.next_due_on, today, due_soon_days=d.due_soon_days)
-                overdue = days_overdue(c.next_due_on, today)
-                when = (
-                    f"逾期{overdue}天"
-                    if overdue
-                    else (f"{c.next_due_on:%m月%d日}维护" if c.next_due_on else "待安排")
-                )
-                fields.append(
-                    (d.label("device_types", c.device_type), f"【{STATUS_LABELS[status]}】{when}")
-                )
-            unread = len(s.scalars(select(InAppMessage.id).where(
-                InAppMessage.patient_id == patient_id, InAppMessage.read_at.is_(None))).all())  # fmt: skip
+            fields = [
+                (p.device, f"【{p.status_label}】{_when(p)}")
+                for p in history.placements(s, d, patient_id, today, rt.settings.timezone)
+                if p.in_place
+            ]
+            unread = history.unread_count(s, patient_id)
             name = patient.name
         fields.append(("未读提醒", f"{unread}条"))
         dispatcher.utter_message(custom={
@@ -80,17 +65,17 @@ class ActionMyCatheter(Action):
         return []
 
 
-class ActionMyReminders(Action):
+class ActionMyReminders(gate.PatientAction):
     def name(self) -> str:
         return "action_my_reminders"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         patient_id = _patient_id(tracker, dispatcher)
         if patient_id is None:
             return []
-        with runtime().uow() as uow:
+        with container().uow() as uow:
             rows = uow.session.scalars(
                 select(InAppMessage).where(InAppMessage.patient_id == patient_id)
                 .order_by(InAppMessage.created_at.desc()).limit(5)
@@ -105,11 +90,11 @@ class ActionMyReminders(Action):
         return []
 
 
-class ActionHistory(Action):
+class ActionHistory(gate.PatientAction):
     def name(self) -> str:
         return "action_history"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """“历史记录” (P6.1, P6.3): the placements with their maintenance counts and the last
@@ -117,7 +102,7 @@ class ActionHistory(Action):
         patient_id = _patient_id(tracker, dispatcher)
         if patient_id is None:
             return []
-        rt = runtime()
+        rt = container()
         tz = rt.settings.timezone
         with rt.uow() as uow:
             s = uow.session
@@ -145,6 +130,13 @@ class ActionHistory(Action):
             "url": f"{rt.settings.public_base_url}/h5/patients/{patient_id}",
         })  # fmt: skip
         return []
+
+
+def _when(p: history.Placement) -> str:
+    if p.overdue_days:
+        return f"逾期{p.overdue_days}天"
+    due = p.catheter.next_due_on
+    return f"{due:%m月%d日}维护" if due else "待安排"
 
 
 def _visit_line(v: MaintenanceRecord, device: str, tz: ZoneInfo) -> str:

@@ -12,13 +12,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.container import current as container
 from bot.models import utcnow
 from bot.services import dictionary as dictionary_service
 from bot.services import maintenance as maintenance_service
 from bot.services import placements
 
 from . import catheters, forms, gate, parsing
-from .runtime import runtime
 
 FORM = "maintenance_form"
 # the plausible ranges of the placement form, in cm
@@ -213,7 +213,7 @@ class ActionSubmitMaintenance(forms.SubmitAction):
         return gate.refusal_for_clinician_feature(tracker)
 
     def save(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        rt = runtime()
+        rt = container()
         meta = gate.metadata(tracker)
         visit = maintenance_service.Visit(
             items=frozenset(tracker.get_slot("m_items") or []),

@@ -8,10 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.container import current as container
 from bot.services import directory
 
 from . import gate
-from .runtime import runtime
 
 DEVICE_SERVICE = {
     "PICC": "PICC_MAINT",
@@ -51,7 +51,7 @@ class ActionNearbyInstitutions(Action):
             )
             return []
         service = DEVICE_SERVICE.get(str(device)) if device else None
-        with runtime().uow() as uow:
+        with container().uow() as uow:
             found = directory.nearby(uow.session, float(lat), float(lon), service=service, limit=3)
         if not found:
             dispatcher.utter_message(text="附近暂未找到可维护导管的医疗机构，请联系置管医院咨询。")
@@ -84,7 +84,7 @@ class ActionEducation(Action):
         words = [
             w for w in (gate.entity(tracker, "topic"), gate.entity(tracker, "device_type")) if w
         ]
-        with runtime().uow() as uow:
+        with container().uow() as uow:
             articles = directory.articles(uow.session, [str(w) for w in words], limit=3)
         if not articles:
             dispatcher.utter_message(text="暂时没有找到相关的科普内容，您可以发送“找护士”咨询。")

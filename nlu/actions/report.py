@@ -10,12 +10,12 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.container import current as container
 from bot.models.enums import ActorType
 from bot.services import audit
 from bot.services import reports as report_service
 
 from . import forms, gate, parsing
-from .runtime import runtime
 
 FORM = "report_form"
 NO_REMARKS = {"无", "没有", "没", "不用", "跳过", "无备注", "没有备注"}
@@ -32,7 +32,7 @@ def refusal(tracker: Tracker) -> str | None:
     patient_id = _patient(tracker)
     if patient_id is None:
         return "请先在菜单“我的”中绑定就诊人，再补充报告信息。"
-    with runtime().uow() as uow:
+    with container().uow() as uow:
         if report_service.awaiting_details(uow.session, patient_id) is None:
             return "没有待补充信息的报告。请先拍照上传检验检查报告。"
     return None
@@ -90,7 +90,7 @@ class ActionSubmitReport(forms.SubmitAction):
         assert patient_id is not None
         account = gate.metadata(tracker).get("account_id")
         remarks = tracker.get_slot("r_remarks")
-        with runtime().uow() as uow:
+        with container().uow() as uow:
             report = report_service.awaiting_details(uow.session, patient_id)
             assert report is not None
             report_service.confirm_details(
@@ -129,7 +129,7 @@ class ActionReceiveReport(Action):
         if not path or not sha256:
             return []
         account = gate.metadata(tracker).get("account_id")
-        with runtime().uow() as uow:
+        with container().uow() as uow:
             report, created = report_service.receive(
                 uow.session,
                 patient_id,

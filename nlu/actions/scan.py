@@ -11,41 +11,35 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
-from bot.models import Catheter, Complication, MaintenanceRecord, Staff, utcnow
+from bot.container import current as container
+from bot.models import Catheter, Complication, MaintenanceRecord, utcnow
 from bot.models.enums import CatheterState, ComplicationStatus
-from bot.services import access, audit
+from bot.services import access
 from bot.services import dictionary as dictionary_service
-from bot.services.qr import QrCodes, QrInvalid
+from bot.services.qr import QrInvalid
 
 from . import catheters, gate
-from .runtime import runtime
 
 
-def codes() -> QrCodes:
-    return QrCodes.from_settings(runtime().settings)
-
-
-class ActionScanQr(Action):
+class ActionScanQr(gate.ClinicianAction):
     def name(self) -> str:
         return "action_scan_qr"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if refusal := gate.refusal_for_clinician_feature(tracker):
-            dispatcher.utter_message(text=refusal)
-            return []
-        rt = runtime()
+        rt = container()
         tz = rt.settings.timezone
         with rt.uow() as uow:
             s = uow.session
-            staff = s.get(Staff, gate.metadata(tracker).get("staff_id"))
             try:
-                catheter = codes().catheter(s, str(gate.entity(tracker, "scan_result") or ""))
+                catheter = container().qr.catheter(s, str(gate.entity(tracker, "scan_result") or ""))
             except QrInvalid as exc:
                 dispatcher.utter_message(text=str(exc))
                 return []
-            if staff is None or not access.staff_may_see_patient(s, staff, catheter.patient_id):
+            try:
+                access.open_catheter(s, catheters.actor(tracker), catheter.id, context="scan")
+            except access.NotVisible:
                 dispatcher.utter_message(
                     text="您没有查看该患者的权限。如需会诊，请联系患者的责任医院。"
                 )
@@ -82,8 +76,6 @@ class ActionScanQr(Action):
             ]
             if catheter.external_length_cm is not None:
                 fields.insert(2, ("置管外露", f"{catheter.external_length_cm} cm"))
-            audit.record(s, catheters.actor(tracker), "read", "catheter", catheter.id,
-                         patient_id=catheter.patient_id, context="scan")  # fmt: skip
             uow.commit()
             catheter_id = catheter.id
         buttons = [] if removed else [
@@ -114,7 +106,7 @@ class ActionShowQr(Action):
         if not patient_id:
             dispatcher.utter_message(text="请先绑定就诊人，再查看置管二维码。")
             return []
-        rt = runtime()
+        rt = container()
         with rt.uow() as uow:
             rows = uow.session.scalars(
                 select(Catheter).where(Catheter.patient_id == patient_id, Catheter.state == CatheterState.IN_PLACE)
@@ -122,7 +114,7 @@ class ActionShowQr(Action):
             ).all()  # fmt: skip
             d = dictionary_service.current(uow.session)
             images = [
-                (c.id, catheters.describe(d, c), str(codes().png(c, rt.settings.media_root)))
+                (c.id, catheters.describe(d, c), str(container().qr.png(c, rt.settings.media_root)))
                 for c in rows
             ]
         if not images:

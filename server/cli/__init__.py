@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .. import Container
+from bot.container import Container
+
 from . import db, dictionary, staff, wechat
 
 

@@ -11,10 +11,9 @@ from flask import Flask
 
 from bot import migrate
 from bot.care.rules import local_date
+from bot.container import Container
 from bot.models import utcnow
 from bot.services import dictionary as dictionary_service
-
-from .. import Container
 
 
 def register(app: Flask, c: Container) -> None:

@@ -11,10 +11,9 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from bot.care.dictionary import DictionaryError
+from bot.container import Container
 from bot.services import audit
 from bot.services import dictionary as dictionary_service
-
-from .. import Container
 
 
 def register(app: Flask, c: Container) -> None:

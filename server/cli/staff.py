@@ -10,9 +10,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from bot.container import Container
 from bot.services import audit
-
-from .. import Container
 
 
 def register(app: Flask, c: Container) -> None:

@@ -11,8 +11,7 @@ from flask.cli import AppGroup
 
 from bot.channels import menus
 from bot.config import ROOT
-
-from .. import Container
+from bot.container import Container
 
 MENUS = ROOT / "cards" / "menus.json"
 
@@ -29,10 +28,8 @@ def register(app: Flask, c: Container) -> None:
         """Create the official-account and WeChat Work app menus from cards/menus.json."""
         from bot.adapters.wechat import WeChatError
 
-        from ..adapters import wechat_clients
-
         data = menus.load(MENUS, c.settings.public_base_url)
-        mp, work = wechat_clients(c.settings, c.redis)
+        mp, work = c.mp, c.work
         if mp is None and work is None:
             click.echo("未配置公众号或企业微信应用，菜单未推送", err=True)
             sys.exit(1)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.actions import runtime
+from bot import container
+from server import bootstrap
 from tests.support.forms import load_domain
 
 
@@ -16,6 +17,6 @@ def domain():
 @pytest.fixture
 def action_runtime(settings, session_factory):
     """The action server's collaborators, pointed at the test database."""
-    runtime.install(runtime.Runtime(settings, session_factory))
+    container.install(bootstrap(settings, session_factory=session_factory))
     yield
-    runtime.install(None)
+    container.install(None)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.jobs import context, housekeeping
-from server import Container, create_app, health
-from server.worker import build_context
+from bot import container
+from bot.jobs import housekeeping
+from server import bootstrap, create_app, health
 
 pytestmark = [pytest.mark.db, pytest.mark.redis]
 
@@ -27,7 +27,7 @@ def test_health_check_reports_database_and_redis(app):
 def test_health_check_fails_loudly_when_the_database_is_unreachable(settings):
     from dataclasses import replace
 
-    broken = Container(
+    broken = bootstrap(
         replace(settings, database_url="postgresql+psycopg2://nobody@127.0.0.1:1/none")
     )
     assert health(broken)["database"].startswith("error")
@@ -38,8 +38,8 @@ def test_landing_page_is_in_chinese(app):
     assert "静脉通路全程管理系统" in resp.get_data(as_text=True)
 
 
-def test_a_worker_job_runs_with_the_installed_context(settings, engine):
-    c = Container(settings)
-    context.install(build_context(c))
+def test_a_worker_job_runs_with_the_installed_container(settings, engine):
+    c = bootstrap(settings)
+    container.install(c)
     stamp = housekeeping.heartbeat()
     assert c.redis.get(housekeeping.HEARTBEAT_KEY).decode() == stamp

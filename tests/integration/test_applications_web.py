@@ -212,7 +212,7 @@ def test_the_applicant_is_told_by_sms_either_way(
         DEV_SIGN_NAME,
         create_sms_sim_app,
     )
-    from server.adapters import sms_gateway
+    from server import bootstrap
     from tests.support.servers import serve
 
     with serve(create_sms_sim_app()) as url:
@@ -233,7 +233,7 @@ def test_the_applicant_is_told_by_sms_either_way(
             mp=None,
             work=None,
             work_agent_id=0,
-            sms=sms_gateway(live),
+            sms=bootstrap(live).sms,
             sms_templates=live.sms_templates,
         )
         d = Deliverer(

@@ -337,11 +337,13 @@ def test_a_batch_job_sends_its_rows_and_a_row_that_must_wait_gets_a_delayed_job_
     from rq import Queue
     from rq.registry import ScheduledJobRegistry
 
+    from bot import container
     from bot.channels.outbox import send_outbox_batch
-    from bot.jobs import context
+    from server import bootstrap
 
-    context.install(context.JobContext(settings=settings, session_factory=session_factory,
-                                       redis=redis_conn, cipher=cipher, adapters={"senders": senders}))  # fmt: skip
+    container.install(
+        bootstrap(settings, session_factory=session_factory, redis=redis_conn, senders=senders)
+    )
     for user in ("o_first", "o_second"):
         sim.state.user_message(user)
     sim.state.add_fault(CUSTOM, -1, times=1)  # busy once: the first row waits

@@ -24,7 +24,7 @@ from devtools.sms_sim import (
     aliyun,
     create_sms_sim_app,
 )
-from server.adapters import sms_gateway
+from server import bootstrap
 from tests.support.servers import serve
 
 pytestmark = [pytest.mark.db, pytest.mark.redis]
@@ -40,7 +40,7 @@ def sms(settings):
 
 def deliverer(live, session_factory, redis_conn, cipher):
     senders = Senders(
-        mp=None, work=None, work_agent_id=0, sms=sms_gateway(live), sms_templates=live.sms_templates
+        mp=None, work=None, work_agent_id=0, sms=bootstrap(live).sms, sms_templates=live.sms_templates
     )
     return Deliverer(
         session_factory=session_factory, redis=redis_conn, senders=senders, cipher=cipher

@@ -91,7 +91,7 @@ def test_an_operator_gives_the_first_administrator_a_temporary_password(
     out = app.test_cli_runner().invoke(args=["staff", "reset-password", "admin"])
     password = out.output.split("临时密码：")[1].split("（")[0]
     from bot.services import auth
-    from server import container
+    from web import container
 
     with app.app_context(), session_factory() as s:
         signed = auth.sign_in(s, container().cipher, "admin", password)

@@ -9,11 +9,10 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from bot.jobs import context
+from bot import container
 from bot.models import InboxMessage, Institution, OutboxMessage, PatientAccount, Staff
 from bot.models.enums import InboxStatus, StaffRole
-from server import Container, create_app
-from server.worker import build_context
+from server import bootstrap, create_app
 from tests.support import callbacks as cb
 from tests.support.fake_rasa import FakeRasa
 from tests.support.servers import serve
@@ -42,7 +41,7 @@ def app(live_settings, engine, redis_conn):
 @pytest.fixture
 def worker(live_settings, engine, redis_conn):
     """Run queued jobs in this process, the way `python -m server.worker` does."""
-    context.install(build_context(Container(live_settings)))
+    container.install(bootstrap(live_settings))
 
     def run(queues=("inbound",)):
         SimpleWorker([Queue(q, connection=redis_conn) for q in queues], connection=redis_conn).work(
@@ -132,7 +131,7 @@ def test_messages_kept_while_the_engine_is_down_are_answered_once_it_is_back(
     assert inbox.status == InboxStatus.PENDING and "Rasa" in inbox.last_error
     assert inbox.next_attempt_at is not None and rows(session_factory, OutboxMessage) == []
     rasa.down = False
-    from bot.jobs.context import current
+    from bot.container import current
     from bot.jobs.queues import enqueue_turn
 
     enqueue_turn(current().redis, inbox.id)  # what the sweeper or RQ's retry does
@@ -177,7 +176,7 @@ def test_a_crash_after_the_engine_answered_neither_asks_again_nor_loses_the_repl
             raise RuntimeError("worker died while rendering")
         return real_render(reply, channel)
 
-    context.current().adapters["render"] = crash_once
+    container.current().render = crash_once
     post_mp(app, live_settings, cb.mp_text_xml("o_crash", "在吗"))
     worker()
     [inbox] = rows(session_factory, InboxMessage)

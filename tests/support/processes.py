@@ -145,15 +145,7 @@ def dialogue_system(
     """What the Procfile starts for a conversation: the action server, Rasa with the model of
     nlu/ (trained first if nlu/ changed), web and a worker. ``env`` must carry RASA_PORT and
     ACTIONS_URL for these ports."""
-    actions = [
-        sys.executable,
-        "-m",
-        "rasa_sdk",
-        "--actions",
-        "nlu.actions",
-        "--port",
-        str(actions_port),
-    ]
+    actions = [sys.executable, "-m", "server.actions", "--port", str(actions_port)]
     with (
         running(actions, env, http_ok(f"http://127.0.0.1:{actions_port}/health")),
         running(["scripts/rasa.sh", "run"], env, http_ok(f"http://127.0.0.1:{rasa_port}/status"),

@@ -1,0 +1,24 @@
+"""The health check of /healthz and docker-compose."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from bot.container import Container
+
+
+def health(c: Container) -> dict[str, str]:
+    """Check the database and Redis; used by /healthz and docker-compose."""
+    status = {}
+    try:
+        with c.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        status["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - report any failure as unhealthy
+        status["database"] = f"error: {type(exc).__name__}"
+    try:
+        c.redis.ping()
+        status["redis"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        status["redis"] = f"error: {type(exc).__name__}"
+    return status

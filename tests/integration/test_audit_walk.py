@@ -1,0 +1,196 @@
+"""Every staff read of a patient record is audited (X.1), checked by walking the product
+rather than listing what we remember: every GET route of the app a clinician or an
+administrator can open, and every custom chat action run as a clinician. Whatever shows the
+patient must have written an audit row naming that patient in the same request or turn."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from datetime import timedelta
+
+import pytest
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+import nlu.actions
+from bot.models import (
+    AuditLog,
+    Catheter,
+    Institution,
+    MaintenanceRecord,
+    Patient,
+    PatientAccount,
+    PatientProfile,
+    Staff,
+    utcnow,
+)
+from bot.models.enums import CatheterState, StaffRole
+from bot.security.masking import initials, mask_name
+from bot.services import auth
+from server import create_app
+from tests.integration.test_staff_web import sign_in
+
+pytestmark = [pytest.mark.db, pytest.mark.redis, pytest.mark.req("X.1")]
+
+NAME = "钱晓梅"
+# routes that never show a patient to staff: sign-in, patient-facing and public pages,
+# the WeChat callbacks, the outside-clinician application, static files
+NOT_STAFF = ("auth.", "patient.", "apply.", "wechat.", "pages.", "static", "admin.static")
+
+
+@pytest.fixture
+def ward(session, settings):
+    home = Institution(code="HOME", name="本院", is_home=True)
+    nurse = Staff(institution=home, staff_no="N001", name="李护士", role=StaffRole.NURSE,
+                  password_hash=auth.hash_password("Nurse1234"), password_changed_at=utcnow())  # fmt: skip
+    admin = Staff(institution=home, staff_no="A001", name="管理员", role=StaffRole.ADMIN,
+                  password_hash=auth.hash_password("Admin1234"), password_changed_at=utcnow())  # fmt: skip
+    patient = Patient(name=NAME)
+    account = PatientAccount(openid="o_qian", ih_user_id="ih-q")
+    session.add_all([home, nurse, admin, patient, account])
+    session.flush()
+    session.add(PatientProfile(account_id=account.id, patient_id=patient.id))
+    catheter = Catheter(
+        patient_id=patient.id, device_type="PICC", state=CatheterState.IN_PLACE,
+        placed_at=utcnow() - timedelta(days=10), institution_id=home.id,
+        next_due_on=(utcnow() - timedelta(days=1)).date(), tier="B",
+    )  # fmt: skip
+    session.add(catheter)
+    session.flush()
+    session.add(MaintenanceRecord(catheter_id=catheter.id, staff_id=nurse.id,
+                                  performed_at=utcnow() - timedelta(days=3), flushed=True))  # fmt: skip
+    session.commit()
+    return {"nurse": nurse, "patient": patient, "catheter": catheter, "account": account}
+
+
+def audited(session_factory, patient_id: int) -> int:
+    """Audit rows naming the patient: a read of their record, or a list read (the due list)
+    whose detail names the patients it showed."""
+    with session_factory() as s:
+        return sum(
+            1
+            for row in s.scalars(select(AuditLog))
+            if row.patient_id == patient_id or patient_id in (row.detail or {}).get("patients", [])
+        )
+
+
+def shows(body: bytes, content_type: str) -> bool:
+    """Whether a response shows the patient: their name, masked name or initials in a page,
+    or any image or document drawn for their catheter."""
+    if content_type.startswith(("image/", "application/pdf")):
+        return True
+    text = body.decode("utf-8", "replace")
+    return any(word in text for word in (NAME, mask_name(NAME), initials(NAME)))
+
+
+def staff_urls(app, ward, settings) -> list[tuple[str, str]]:
+    """(endpoint, url) of every GET route staff can open, parameters filled with the ward's."""
+    from bot.services.qr import QrCodes
+
+    values = {
+        "catheter_id": ward["catheter"].id,
+        "patient_id": ward["patient"].id,
+        "token": QrCodes.from_settings(settings).token(ward["catheter"]),
+        "id": ward["account"].id,
+        "export_type": "csv",
+        "application_id": 1,
+    }
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint.startswith(NOT_STAFF):
+            continue
+        if set(rule.arguments) - set(values):
+            raise AssertionError(f"the walk cannot fill {rule.rule}: add its parameter")
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
+        urls.append((rule.endpoint, url + ("?id=" + str(values["id"]) if "details" in url else "")))
+    return urls
+
+
+def test_every_staff_page_that_shows_a_patient_writes_an_audit_row(
+    settings, engine, redis_conn, session_factory, ward
+):
+    app = create_app(settings)
+    nurse, admin = app.test_client(), app.test_client()
+    assert sign_in(nurse, "N001", "Nurse1234").status_code == 302
+    assert sign_in(admin, "A001", "Admin1234").status_code == 302
+    patient_id = ward["patient"].id
+    showing, silent = [], []
+    for endpoint, url in staff_urls(app, ward, settings):
+        client = admin if endpoint.startswith(("admin", "staff.", "accounts.", "applications.")) else nurse
+        before = audited(session_factory, patient_id)
+        response = client.get(url)
+        if response.status_code != 200 or not shows(response.data, response.content_type):
+            continue
+        showing.append(endpoint)
+        if audited(session_factory, patient_id) == before:
+            silent.append(url)
+    assert silent == []
+    # the walk saw the pages it exists for (it is not vacuous)
+    assert {"clinic.catheter", "clinic.maintenance_form", "clinic.due_list", "clinic.card"} <= set(
+        showing
+    )
+
+
+def clinician_tracker(ward, settings) -> Tracker:
+    from bot.services.qr import QrCodes
+
+    qr_url = QrCodes.from_settings(settings).url(ward["catheter"])
+    message = {
+        "intent": {"name": "search_patient", "confidence": 1.0},
+        "entities": [
+            {"entity": "patient_name", "value": NAME},
+            {"entity": "scan_result", "value": qr_url},
+        ],
+        "text": f"{NAME} {qr_url}",
+        "metadata": {
+            "role": "nurse", "channel": "work", "staff_id": ward["nurse"].id,
+            "institution_id": ward["nurse"].institution_id,
+        },
+    }  # fmt: skip
+    slots = {"scanned_catheter_id": ward["catheter"].id, "requested_slot": None}
+    return Tracker("n1", slots, message, [], False, None, {}, "action_listen")
+
+
+def chat_actions() -> list[Action]:
+    found = []
+    for info in pkgutil.iter_modules(nlu.actions.__path__):
+        module = importlib.import_module(f"nlu.actions.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if (
+                issubclass(cls, Action)
+                and cls.__module__ == module.__name__
+                and not inspect.isabstract(cls)
+                and "name" in cls.__dict__
+            ):
+                found.append(cls())
+    return found
+
+
+@pytest.mark.usefixtures("action_runtime")
+def test_every_chat_action_that_shows_a_patient_to_a_clinician_writes_an_audit_row(
+    settings, session_factory, ward, domain
+):
+    from tests.support.forms import run_coroutine
+
+    patient_id = ward["patient"].id
+    showing, silent = [], []
+    for action in chat_actions():
+        before = audited(session_factory, patient_id)
+        dispatcher = CollectingDispatcher()
+        result = action.run(dispatcher, clinician_tracker(ward, settings), domain)
+        if inspect.iscoroutine(result):
+            run_coroutine(result)
+        said = str(dispatcher.messages)
+        if NAME not in said and mask_name(NAME) not in said:
+            continue
+        showing.append(action.name())
+        if audited(session_factory, patient_id) == before:
+            silent.append(action.name())
+    assert silent == []
+    assert {"action_scan_qr", "action_search_patient", "action_due_today"} <= set(showing)

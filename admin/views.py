@@ -296,6 +296,12 @@ class PatientAccountView(SecureModelView):
         uow().commit()
         return super().get_list(*args, **kwargs)
 
+    def get_one(self, id: Any) -> Any:
+        """An account's details (the details and edit views) are a read of personal data."""
+        audit.record(self.session, admin_actor(), "read", "patient_account", id, context="admin")
+        uow().commit()
+        return super().get_one(id)
+
     @action("unbind", "解除绑定", "确定解除所选账号与互联网医院、就诊人的绑定吗？")
     def unbind(self, ids: list[str]) -> None:
         from bot.services import binding

@@ -133,6 +133,8 @@ def _accept(channel: Channel, body: bytes) -> Response:
         log.warning("malformed %s callback from %s: %s", channel.value, request.remote_addr, exc)
         abort(400)
     c = container()
+    # One INSERT … ON CONFLICT DO NOTHING in a transaction of its own, not a unit of work:
+    # no ORM objects, no service, and it must be committed before WeChat hears "success".
     with c.engine.begin() as conn:
         inbox_id = inbox.record(conn, channel, msg._data, msg.type)
     if inbox_id is None:

@@ -1,0 +1,69 @@
+"""The demo's education articles and agreements (articles.yaml, agreements.yaml) and the
+appointment slots of the home clinic (institutions.yaml)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.models import Agreement, AppointmentSlot, EducationArticle
+from bot.models.enums import PublishStatus
+
+from .context import Builder
+from .tables import AGREEMENTS, ARTICLES, INSTITUTIONS
+
+
+def content(b: Builder) -> None:
+    author = b.experts[0]
+    articles = []
+    for i, spec in enumerate(ARTICLES):
+        published = spec["status"] is PublishStatus.PUBLISHED
+        written = b.at(b.today - timedelta(days=90 - i * 20), (9, 0), (17, 0))
+        articles.append(
+            EducationArticle(
+                author_id=author.id,
+                published_at=written + timedelta(days=2) if published else None,
+                created_at=written,
+                updated_at=written + timedelta(days=2),
+                **spec,
+            )
+        )
+    published_at = b.at(b.today - timedelta(days=120), (9, 0), (10, 0))
+    agreements = [
+        Agreement(
+            version=1,
+            published_at=published_at,
+            created_by_id=b.admin.id,
+            created_at=published_at - timedelta(days=3),
+            **spec,
+        )
+        for spec in AGREEMENTS
+    ]
+    b.s.add_all(articles)
+    b.s.add_all(agreements)
+    b.counts["education_articles"] = len(articles)
+    b.counts["agreements"] = len(agreements)
+
+
+def slots(b: Builder) -> None:
+    """The clinic's sessions on the working days of the coming weeks, none booked yet."""
+    clinic = INSTITUTIONS["clinic"]
+    department = b.home_departments[clinic["department"]]
+    rows = []
+    for ahead in range(1, clinic["days_ahead"] + 1):
+        day = b.today + timedelta(days=ahead)
+        if day.weekday() >= 5:
+            continue
+        for session in clinic["sessions"]:
+            rows.append(
+                AppointmentSlot(
+                    institution_id=b.home.id,
+                    department_id=department.id,
+                    service=session["service"],
+                    starts_at=b.local(day, *session["start"]),
+                    ends_at=b.local(day, *session["end"]),
+                    capacity=clinic["capacity"],
+                    booked=0,
+                )
+            )
+    b.s.add_all(rows)
+    b.counts["appointment_slots"] = len(rows)

@@ -135,6 +135,10 @@ def test_every_staff_page_that_shows_a_patient_writes_an_audit_row(
     assert {"clinic.catheter", "clinic.maintenance_form", "clinic.due_list", "clinic.card"} <= set(
         showing
     )
+    # the admin's patient-account list and details are reads of personal data too
+    with session_factory() as s:
+        read = {(a.object_type, a.object_id) for a in s.scalars(select(AuditLog))}
+    assert {("patient_account_list", None), ("patient_account", str(ward["account"].id))} <= read
 
 
 def clinician_tracker(ward, settings) -> Tracker:

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export FLASK_APP := wsgi
 export PORT ?= 5000
 
-.PHONY: setup run init test test-unit test-db test-nlu-cv lint bench seed
+.PHONY: setup run init test test-unit test-db test-nlu-cv lint bench seed req-report
 
 setup:
 	@scripts/setup.sh
@@ -36,9 +36,14 @@ test-nlu-cv: setup
 	@scripts/nlu-cross-validation.sh
 
 lint: setup
-	@$(VENV)/bin/ruff format --check bot cards webhooks admin h5 server nlu devtools tests bench wsgi.py
-	@$(VENV)/bin/ruff check bot cards webhooks admin h5 server nlu devtools tests bench wsgi.py
+	@$(VENV)/bin/ruff format --check bot cards web webhooks admin h5 server nlu devtools tests bench scripts wsgi.py
+	@$(VENV)/bin/ruff check bot cards web webhooks admin h5 server nlu devtools tests bench scripts wsgi.py
 	@$(VENV)/bin/mypy
+
+## Requirement traceability: docs/requirements.md from the req markers and the last test run
+## (.pytest-req.json); fails when an ID README.md calls done has no passing test.
+req-report: setup
+	@$(PY) scripts/req_report.py
 
 bench: setup
 	@$(PY) -m bench

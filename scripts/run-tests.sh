@@ -7,7 +7,9 @@ PY=.venv/bin/python
 status=0
 
 echo "== lint"
-.venv/bin/ruff check bot cards webhooks admin h5 server nlu devtools tests bench wsgi.py || status=1
+PATHS="bot cards web webhooks admin h5 server nlu devtools tests bench scripts wsgi.py"
+.venv/bin/ruff format --check $PATHS || status=1
+.venv/bin/ruff check $PATHS || status=1
 .venv/bin/mypy || status=1
 
 echo "== dialogue engine (nlu/)"
@@ -21,4 +23,7 @@ if [ -n "${DATABASE_URL:-}" ]; then
   echo "== database tests again on the embedded SQLite default"
   env -u DATABASE_URL $PY -m pytest -q -m "db and not rasa" "$@" || status=1
 fi
+
+echo "== requirement traceability (docs/requirements.md)"
+$PY scripts/req_report.py || status=1
 exit $status

@@ -26,6 +26,9 @@ from bot.security.crypto import PiiCipher
 from bot.services import dictionary as dictionary_service
 from bot.uow import UnitOfWork
 
+# the req marker: IDs checked at collection, outcomes merged into .pytest-req.json
+pytest_plugins = ["tests.support.reqs"]
+
 TEST_DATA_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
 
 

@@ -62,8 +62,13 @@ def login():
     if form.validate_on_submit():
         s = db()
         try:
-            signed = auth.sign_in(s, container().cipher, form.login.data or "", form.password.data or "",
-                                  ip=request.remote_addr)  # fmt: skip
+            signed = auth.sign_in(
+                s,
+                container().cipher,
+                form.login.data or "",
+                form.password.data or "",
+                ip=request.remote_addr,
+            )
         except auth.LoginRefused as exc:
             uow().commit()  # the failure count and a lockout are kept
             error = str(exc)
@@ -173,8 +178,14 @@ def work_callback():
         session.clear()
         session.permanent = True
         login_user(staff)
-        audit.record(s, audit.Actor(ActorType.STAFF, staff.id, request.remote_addr), "login", "staff", staff.id,
-                     context="wecom")  # fmt: skip
+        audit.record(
+            s,
+            audit.Actor(ActorType.STAFF, staff.id, request.remote_addr),
+            "login",
+            "staff",
+            staff.id,
+            context="wecom",
+        )
         uow().commit()
         return redirect(stored["next"])
     # first time from this member: sign in once with staff number or phone + password

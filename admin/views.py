@@ -71,23 +71,53 @@ def _phone(view: Any, context: Any, model: Any, name: str) -> str:
 
 
 class StaffView(SecureModelView):
-    column_list = ["name", "staff_no", "role", "institution", "department", "title", "phone",
-                   "active", "locked_until", "last_login_at"]  # fmt: skip
+    column_list = [
+        "name",
+        "staff_no",
+        "role",
+        "institution",
+        "department",
+        "title",
+        "phone",
+        "active",
+        "locked_until",
+        "last_login_at",
+    ]
     column_labels = {
-        "name": "姓名", "staff_no": "工号", "role": "角色", "institution": "机构",
-        "department": "科室", "title": "职称", "phone": "手机号", "active": "启用",
-        "locked_until": "锁定至", "last_login_at": "最近登录", "wecom_userid": "企业微信账号",
+        "name": "姓名",
+        "staff_no": "工号",
+        "role": "角色",
+        "institution": "机构",
+        "department": "科室",
+        "title": "职称",
+        "phone": "手机号",
+        "active": "启用",
+        "locked_until": "锁定至",
+        "last_login_at": "最近登录",
+        "wecom_userid": "企业微信账号",
         "is_vascular_expert": "静疗专家",
-    }  # fmt: skip
+    }
     column_searchable_list = ["name", "staff_no"]
     column_filters = ["role", "active"]
     column_formatters = {"phone": _phone, "role": lambda v, c, m, n: ROLE_LABELS[m.role]}
     column_details_list = column_list
-    form_columns = ["name", "staff_no", "role", "institution", "department", "title", "mobile",
-                    "is_vascular_expert", "wecom_userid", "active"]  # fmt: skip
+    form_columns = [
+        "name",
+        "staff_no",
+        "role",
+        "institution",
+        "department",
+        "title",
+        "mobile",
+        "is_vascular_expert",
+        "wecom_userid",
+        "active",
+    ]
     form_extra_fields = {
-        "mobile": StringField("手机号", validators=[Optional(), Regexp(r"^1[3-9]\d{9}$", message="请输入11位手机号")]),
-    }  # fmt: skip
+        "mobile": StringField(
+            "手机号", validators=[Optional(), Regexp(r"^1[3-9]\d{9}$", message="请输入11位手机号")]
+        ),
+    }
     form_choices = {"role": [(r.value, ROLE_LABELS[r]) for r in StaffRole]}
 
     def on_model_change(self, form: Any, model: Staff, is_created: bool) -> None:
@@ -105,27 +135,45 @@ class StaffView(SecureModelView):
         uow().commit()
         if is_created:
             flash(
-                f"已创建账号 {model.name}（工号 {model.staff_no}），初始密码：{self._temporary}，首次登录须修改。"
+                f"已创建账号 {model.name}（工号 {model.staff_no}），"
+                f"初始密码：{self._temporary}，首次登录须修改。"
             )
 
     @action("reset_password", "重置密码", "确定为所选人员重置密码吗？")
     def reset(self, ids: list[str]) -> None:
         for staff in self.session.scalars(select(Staff).where(Staff.id.in_([int(i) for i in ids]))):
             password = auth.reset_password(self.session, staff, admin_actor())
-            flash(Markup("{}（工号 {}）的临时密码：<code>{}</code>，下次登录须修改。").format(
-                staff.name, staff.staff_no, password))  # fmt: skip
+            flash(
+                Markup("{}（工号 {}）的临时密码：<code>{}</code>，下次登录须修改。").format(
+                    staff.name, staff.staff_no, password
+                )
+            )
         uow().commit()
 
 
 def init_admin(app: Flask) -> None:
-    admin = Admin(app, name="静脉通路管理后台", url="/admin", index_view=Home(name="首页"),
-                  theme=Bootstrap4Theme(base_template="admin/base.html"))  # fmt: skip
-    admin.add_view(StaffView(Staff, container(app).request_sessions, name="医护账号", endpoint="staff"))
-    admin.add_view(
-        ApplicationView(OutsideApplication, container(app).request_sessions, name="外院注册审核", endpoint="applications")
+    admin = Admin(
+        app,
+        name="静脉通路管理后台",
+        url="/admin",
+        index_view=Home(name="首页"),
+        theme=Bootstrap4Theme(base_template="admin/base.html"),
     )
     admin.add_view(
-        PatientAccountView(PatientAccount, container(app).request_sessions, name="患者账号", endpoint="accounts")
+        StaffView(Staff, container(app).request_sessions, name="医护账号", endpoint="staff")
+    )
+    admin.add_view(
+        ApplicationView(
+            OutsideApplication,
+            container(app).request_sessions,
+            name="外院注册审核",
+            endpoint="applications",
+        )
+    )
+    admin.add_view(
+        PatientAccountView(
+            PatientAccount, container(app).request_sessions, name="患者账号", endpoint="accounts"
+        )
     )
 
 
@@ -139,11 +187,30 @@ class ApplicationView(SecureModelView):
     can_edit = False
     list_template = "admin/applications_list.html"
     details_template = "admin/application_details.html"
-    column_list = ["id", "name", "institution_name", "department_name", "title", "phone",
-                   "licence_no", "status", "created_at"]  # fmt: skip
-    column_labels = {"id": "编号", "name": "姓名", "institution_name": "医院", "department_name": "科室",
-                     "title": "职称", "phone": "手机号", "licence_no": "执业证书编号", "status": "状态",
-                     "created_at": "提交时间", "reason": "未通过原因", "reviewed_at": "审核时间"}  # fmt: skip
+    column_list = [
+        "id",
+        "name",
+        "institution_name",
+        "department_name",
+        "title",
+        "phone",
+        "licence_no",
+        "status",
+        "created_at",
+    ]
+    column_labels = {
+        "id": "编号",
+        "name": "姓名",
+        "institution_name": "医院",
+        "department_name": "科室",
+        "title": "职称",
+        "phone": "手机号",
+        "licence_no": "执业证书编号",
+        "status": "状态",
+        "created_at": "提交时间",
+        "reason": "未通过原因",
+        "reviewed_at": "审核时间",
+    }
     column_formatters = {
         "phone": lambda v, c, m, n: _masked_application_phone(m),
         "status": lambda v, c, m, n: applications.STATUS_LABELS[m.status],
@@ -189,8 +256,16 @@ class ApplicationView(SecureModelView):
         phone = c.cipher.decrypt(staff.phone_enc, context="staff.phone") or ""
         outbox: list[int] = []
         if c.settings.sms_provider:
-            outbox.append(notify.sms(self.session, c.cipher, phone, "application_approved", [staff.name],
-                                     key=f"application:{application_id}:approved:sms"))  # fmt: skip
+            outbox.append(
+                notify.sms(
+                    self.session,
+                    c.cipher,
+                    phone,
+                    "application_approved",
+                    [staff.name],
+                    key=f"application:{application_id}:approved:sms",
+                )
+            )
         directory_note = ""
         department = c.settings.wecom_outside_department_id
         if department is not None:
@@ -203,15 +278,23 @@ class ApplicationView(SecureModelView):
                 )
             else:
                 staff.wecom_userid = userid
-                outbox.append(notify.text(
-                    self.session, Channel.WORK, userid,
-                    f"{staff.name}您好，您的外院医护注册申请已通过。请使用手机号登录，初始密码由管理员电话告知，首次登录须修改。",
-                    key=f"application:{application_id}:approved",
-                ))  # fmt: skip
+                outbox.append(
+                    notify.text(
+                        self.session,
+                        Channel.WORK,
+                        userid,
+                        f"{staff.name}您好，您的外院医护注册申请已通过。请使用手机号登录，初始密码由管理员电话告知，首次登录须修改。",
+                        key=f"application:{application_id}:approved",
+                    )
+                )
         uow().commit()
         _deliver(outbox)
-        flash(Markup("已通过 {} 的申请，账号工号 {}，初始密码：<code>{}</code>（请电话告知，首次登录须修改）{}").format(
-            staff.name, staff.staff_no, approved.temporary_password, directory_note))  # fmt: skip
+        flash(
+            Markup(
+                "已通过 {} 的申请，账号工号 {}，"
+                "初始密码：<code>{}</code>（请电话告知，首次登录须修改）{}"
+            ).format(staff.name, staff.staff_no, approved.temporary_password, directory_note)
+        )
         return redirect(self.get_url(".index_view", status="approved"))
 
     @expose("/reject/<int:application_id>", methods=["POST"])
@@ -231,15 +314,26 @@ class ApplicationView(SecureModelView):
             phone = (
                 c.cipher.decrypt(application.phone_enc, context="outside_application.phone") or ""
             )
-            outbox.append(notify.sms(self.session, c.cipher, phone, "application_rejected",
-                                     [application.name, application.reason or ""],
-                                     key=f"application:{application_id}:rejected:sms"))  # fmt: skip
+            outbox.append(
+                notify.sms(
+                    self.session,
+                    c.cipher,
+                    phone,
+                    "application_rejected",
+                    [application.name, application.reason or ""],
+                    key=f"application:{application_id}:rejected:sms",
+                )
+            )
         if application.wecom_userid:
-            outbox.append(notify.text(
-                self.session, Channel.WORK, application.wecom_userid,
-                f"您的外院医护注册申请未通过，原因：{application.reason}。可修改后重新申请。",
-                key=f"application:{application_id}:rejected",
-            ))  # fmt: skip
+            outbox.append(
+                notify.text(
+                    self.session,
+                    Channel.WORK,
+                    application.wecom_userid,
+                    f"您的外院医护注册申请未通过，原因：{application.reason}。可修改后重新申请。",
+                    key=f"application:{application_id}:rejected",
+                )
+            )
         uow().commit()
         _deliver(outbox)
         flash(f"已驳回 {application.name} 的申请")
@@ -277,9 +371,16 @@ class PatientAccountView(SecureModelView):
         "profiles",
         "last_inbound_at",
     ]
-    column_labels = {"id": "编号", "openid": "OpenID", "nickname": "昵称", "subscribed": "关注中",
-                     "ih_user_id": "互联网医院账号", "bound_at": "绑定时间", "profiles": "就诊人数",
-                     "last_inbound_at": "最近消息"}  # fmt: skip
+    column_labels = {
+        "id": "编号",
+        "openid": "OpenID",
+        "nickname": "昵称",
+        "subscribed": "关注中",
+        "ih_user_id": "互联网医院账号",
+        "bound_at": "绑定时间",
+        "profiles": "就诊人数",
+        "last_inbound_at": "最近消息",
+    }
     column_formatters = {
         "openid": lambda v, c, m, n: (
             m.openid[:6] + "…" + m.openid[-4:] if len(m.openid) > 12 else m.openid

@@ -182,11 +182,13 @@ def main() -> None:
             proc.wait(timeout=20)
     db = "PostgreSQL" if settings.database_url.startswith("postgresql") else "SQLite"
     print(
-        f"callback acknowledgement, gunicorn -w {WORKERS} --threads {THREADS}, {os.cpu_count()} cores, {db}, "
+        f"callback acknowledgement, gunicorn -w {WORKERS} --threads {THREADS}, "
+        f"{os.cpu_count()} cores, {db}, "
         f"{'Redis' if settings.redis_url else 'embedded Redis'}"
     )
     print(
-        f"{'handler':<22} {'p50 ms':>8} {'p99 ms':>8} {'max callbacks/s':>16}   (latency at {RATE}/s)"
+        f"{'handler':<22} {'p50 ms':>8} {'p99 ms':>8} {'max callbacks/s':>16}"
+        f"   (latency at {RATE}/s)"
     )
     for name, (p50, p99, tput) in results.items():
         print(f"{name:<22} {p50:8.1f} {p99:8.1f} {tput:16.0f}")

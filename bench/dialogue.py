@@ -96,8 +96,15 @@ def main() -> None:
             home = Institution(code="BENCH", name="基准测试医院", is_home=False)
         for n in range(TURNS + 4):
             if s.scalar(select(Staff).where(Staff.wecom_userid == f"n_bench_{n}")) is None:
-                s.add(Staff(institution=home, staff_no=f"BN{n:03d}", name="李护士",
-                            role=StaffRole.NURSE, wecom_userid=f"n_bench_{n}"))  # fmt: skip
+                s.add(
+                    Staff(
+                        institution=home,
+                        staff_no=f"BN{n:03d}",
+                        name="李护士",
+                        role=StaffRole.NURSE,
+                        wecom_userid=f"n_bench_{n}",
+                    )
+                )
         s.commit()
     engine.dispose()
     web_port, rasa_port, actions_port = (processes.free_port() for _ in range(3))
@@ -105,10 +112,18 @@ def main() -> None:
     cfg.product_base_url = f"http://127.0.0.1:{web_port}"
     rasa = f"http://127.0.0.1:{rasa_port}"
     with LiveSim(cfg) as sim:
-        live = replace(settings, wechat_api_base=sim.mp_api_base,
-                       wecom_api_base=sim.work_api_base, rasa_url=rasa)  # fmt: skip
-        env = processes.product_env(live, instance, RASA_PORT=str(rasa_port),
-                                    ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook")  # fmt: skip
+        live = replace(
+            settings,
+            wechat_api_base=sim.mp_api_base,
+            wecom_api_base=sim.work_api_base,
+            rasa_url=rasa,
+        )
+        env = processes.product_env(
+            live,
+            instance,
+            RASA_PORT=str(rasa_port),
+            ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
+        )
         try:
             with processes.dialogue_system(
                 env,
@@ -122,8 +137,9 @@ def main() -> None:
                 with requests.Session() as http:
                     for i in range(PARSES + 10):
                         t0 = time.perf_counter()
-                        http.post(f"{rasa}/model/parse", json={"text": texts[i % len(texts)]},
-                                  timeout=10).raise_for_status()  # fmt: skip
+                        http.post(
+                            f"{rasa}/model/parse", json={"text": texts[i % len(texts)]}, timeout=10
+                        ).raise_for_status()
                         if i >= 10:  # warm-up
                             parse.append(time.perf_counter() - t0)
                 turns = []
@@ -147,8 +163,10 @@ def main() -> None:
     print(
         f"{'Rasa /model/parse':<42} {len(parse):>4} {_pct(parse, 50):8.1f} {_pct(parse, 95):8.1f}"
     )
-    print(f"{'full turn: callback in → reply delivered':<42} {len(turns):>4} "
-          f"{_pct(turns, 50):8.1f} {_pct(turns, 95):8.1f}   (target p95 < 500 ms)")  # fmt: skip
+    print(
+        f"{'full turn: callback in → reply delivered':<42} {len(turns):>4} "
+        f"{_pct(turns, 50):8.1f} {_pct(turns, 95):8.1f}   (target p95 < 500 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -66,14 +66,37 @@ def _generate(engine, cipher: PiiCipher, today: date) -> None:  # type: ignore[n
     with engine.begin() as conn:
         for start in range(0, CATHETERS, BATCH):
             ids = range(start + 1, start + BATCH + 1)
-            conn.execute(insert(Patient), [{"id": i, "name": f"患者{i}", "phone_enc": phone,
-                                            "reminder_channels": ["inapp", "mp", "sms"],
-                                            "quiet_start": "21:00", "quiet_end": "08:00"} for i in ids])  # fmt: skip
-            conn.execute(insert(Catheter), [{"id": i, "patient_id": i, "device_type": "PICC",
-                                             "placed_at": datetime(2026, 1, 1, tzinfo=UTC),
-                                             "next_due_on": today + timedelta(days=(i % 61) - 20)} for i in ids])  # fmt: skip
-            conn.execute(insert(PatientAccount), [{"id": i, "openid": f"o_{i}", "subscribed": True}
-                                                  for i in ids if i % 3 == 0])  # fmt: skip
+            conn.execute(
+                insert(Patient),
+                [
+                    {
+                        "id": i,
+                        "name": f"患者{i}",
+                        "phone_enc": phone,
+                        "reminder_channels": ["inapp", "mp", "sms"],
+                        "quiet_start": "21:00",
+                        "quiet_end": "08:00",
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                insert(Catheter),
+                [
+                    {
+                        "id": i,
+                        "patient_id": i,
+                        "device_type": "PICC",
+                        "placed_at": datetime(2026, 1, 1, tzinfo=UTC),
+                        "next_due_on": today + timedelta(days=(i % 61) - 20),
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                insert(PatientAccount),
+                [{"id": i, "openid": f"o_{i}", "subscribed": True} for i in ids if i % 3 == 0],
+            )
             conn.execute(
                 insert(PatientProfile),
                 [{"account_id": i, "patient_id": i} for i in ids if i % 3 == 0],
@@ -124,8 +147,10 @@ def main() -> None:
         enqueue_sends(conn, result.outbox_ids)
         elapsed = time.perf_counter() - t0
         queued = conn.llen("rq:queue:bulk")
-        counts = {m.__tablename__: s.scalar(select(func.count()).select_from(m))
-                  for m in (Reminder, InAppMessage, OutboxMessage)}  # fmt: skip
+        counts = {
+            m.__tablename__: s.scalar(select(func.count()).select_from(m))
+            for m in (Reminder, InAppMessage, OutboxMessage)
+        }
         t0 = time.perf_counter()
         again = reminders.sweep(
             s, d, cipher, now + timedelta(minutes=5), tz, public_base_url="https://vam.example"
@@ -142,17 +167,24 @@ def main() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{_scratch_name()}"'))
         admin.dispose()
-    print(f"reminder sweep, {os.cpu_count()} cores, {'PostgreSQL' if kind else 'SQLite'}, "
-          f"{CATHETERS:,} catheters in place (generated in {generated:.1f} s)")  # fmt: skip
-    print(f"first sweep: {elapsed:.1f} s to select and enqueue ({swept:.1f} s in the database) — "
-          f"{result.created:,} reminders, {counts['inapp_messages']:,} in-app messages, "
-          f"{len(result.outbox_ids):,} outbox rows, {queued:,} send jobs in Redis (up to {SEND_BATCH} rows each; "
-          f"target < 10 s)")  # fmt: skip
     print(
-        f"second sweep 5 minutes later: {second:.1f} s, {again.created} new reminders, {len(again.outbox_ids)} queued"
+        f"reminder sweep, {os.cpu_count()} cores, {'PostgreSQL' if kind else 'SQLite'}, "
+        f"{CATHETERS:,} catheters in place (generated in {generated:.1f} s)"
     )
     print(
-        f"peak memory of the process: {peak:.0f} MB (before the sweep {rss_before / 1024:.0f} MB; target < 300 MB)"
+        f"first sweep: {elapsed:.1f} s to select and enqueue ({swept:.1f} s in the database) — "
+        f"{result.created:,} reminders, {counts['inapp_messages']:,} in-app messages, "
+        f"{len(result.outbox_ids):,} outbox rows, {queued:,} send jobs in Redis "
+        f"(up to {SEND_BATCH} rows each; "
+        f"target < 10 s)"
+    )
+    print(
+        f"second sweep 5 minutes later: {second:.1f} s, {again.created} new reminders, "
+        f"{len(again.outbox_ids)} queued"
+    )
+    print(
+        f"peak memory of the process: {peak:.0f} MB "
+        f"(before the sweep {rss_before / 1024:.0f} MB; target < 300 MB)"
     )
 
 

@@ -88,10 +88,18 @@ def apply():
                 context="h5 badge",
             )
             uow().commit()
-            return render_template("h5/applied.html", application=existing, attached=True,
-                                   label=applications.STATUS_LABELS[existing.status])  # fmt: skip
-        return render_template("h5/applied.html", application=existing, duplicate=True,
-                               label=applications.STATUS_LABELS[existing.status])  # fmt: skip
+            return render_template(
+                "h5/applied.html",
+                application=existing,
+                attached=True,
+                label=applications.STATUS_LABELS[existing.status],
+            )
+        return render_template(
+            "h5/applied.html",
+            application=existing,
+            duplicate=True,
+            label=applications.STATUS_LABELS[existing.status],
+        )
     stored = MediaStore(c.settings.media_root).save(data, content_type)
     result = applications.apply(
         s,
@@ -108,5 +116,8 @@ def apply():
         audit.Actor(ActorType.SYSTEM, None, request.remote_addr),
     )
     uow().commit()
-    return render_template("h5/applied.html", application=result.application,
-                           label=applications.STATUS_LABELS[result.application.status])  # fmt: skip
+    return render_template(
+        "h5/applied.html",
+        application=result.application,
+        label=applications.STATUS_LABELS[result.application.status],
+    )

@@ -195,13 +195,23 @@ def home():
     catheters = []
     if active is not None:
         catheters = _placements(active.patient_id)
-        unread = list(s.scalars(
-            select(InAppMessage).where(InAppMessage.patient_id == active.patient_id,
-                                       InAppMessage.read_at.is_(None))
-            .order_by(InAppMessage.created_at.desc()).limit(5)
-        ))  # fmt: skip
-    return render_template("h5/home.html", account=account, active=active, profiles=_profiles(account),
-                           catheters=catheters, unread=unread, csrf=generate_csrf())  # fmt: skip
+        unread = list(
+            s.scalars(
+                select(InAppMessage)
+                .where(InAppMessage.patient_id == active.patient_id, InAppMessage.read_at.is_(None))
+                .order_by(InAppMessage.created_at.desc())
+                .limit(5)
+            )
+        )
+    return render_template(
+        "h5/home.html",
+        account=account,
+        active=active,
+        profiles=_profiles(account),
+        catheters=catheters,
+        unread=unread,
+        csrf=generate_csrf(),
+    )
 
 
 @bp.get("/patients/<int:patient_id>")
@@ -213,16 +223,20 @@ def patient(patient_id: int):
     assert account is not None
     if not access.account_may_see_patient(db(), account.id, patient_id):
         abort(404)  # not "forbidden": do not confirm that the record exists
-    profile = db().scalar(select(PatientProfile).where(
-        PatientProfile.account_id == account.id, PatientProfile.patient_id == patient_id))  # fmt: skip
+    profile = db().scalar(
+        select(PatientProfile).where(
+            PatientProfile.account_id == account.id, PatientProfile.patient_id == patient_id
+        )
+    )
     tz = container().settings.timezone
     rows = _placements(patient_id)
     reminder_rows = []
     for row in rows:
         reminder_rows += reminders.history(db(), row.catheter.id, tz, limit=20)
     reminder_rows.sort(key=lambda h: h.created_at, reverse=True)
-    return render_template("h5/patient.html", profile=profile, catheters=rows,
-                           reminders=reminder_rows[:20], tz=tz)  # fmt: skip
+    return render_template(
+        "h5/patient.html", profile=profile, catheters=rows, reminders=reminder_rows[:20], tz=tz
+    )
 
 
 @bp.get("/catheters/<int:catheter_id>")
@@ -232,8 +246,15 @@ def catheter(catheter_id: int):
     """One catheter laid out as the paper placement form, with its maintenance records (P6.3)."""
     c = _followed_catheter(catheter_id)
     s = db()
-    return render_template("h5/catheter.html", c=c, d=dictionary_service.current(s), tz=container().settings.timezone,
-                           visits=history.visits(s, [c.id]), items=ITEM_LABELS, show_tier=False)  # fmt: skip
+    return render_template(
+        "h5/catheter.html",
+        c=c,
+        d=dictionary_service.current(s),
+        tz=container().settings.timezone,
+        visits=history.visits(s, [c.id]),
+        items=ITEM_LABELS,
+        show_tier=False,
+    )
 
 
 @bp.get("/catheters/<int:catheter_id>/qr")
@@ -249,9 +270,14 @@ def qr(catheter_id: int):
     if usable:
         png = container().qr.png(c, settings.media_root).read_bytes()
         image = "data:image/png;base64," + base64.b64encode(png).decode()
-    return render_template("h5/qr.html", c=c, image=image, initials=initials(c.patient.name),
-                           device=d.label("device_types", c.device_type),
-                           placed=local_date(c.placed_at, settings.timezone))  # fmt: skip
+    return render_template(
+        "h5/qr.html",
+        c=c,
+        image=image,
+        initials=initials(c.patient.name),
+        device=d.label("device_types", c.device_type),
+        placed=local_date(c.placed_at, settings.timezone),
+    )
 
 
 @bp.post("/switch")
@@ -292,14 +318,21 @@ def _public(endpoint: str) -> str:
 
 def _ih() -> HttpInternetHospital:
     st = container().settings
-    return HttpInternetHospital(st.internet_hospital_base, st.internet_hospital_client_id,
-                                st.internet_hospital_client_secret)  # fmt: skip
+    return HttpInternetHospital(
+        st.internet_hospital_base,
+        st.internet_hospital_client_id,
+        st.internet_hospital_client_secret,
+    )
 
 
 def _profiles(account: PatientAccount) -> list[PatientProfile]:
-    return list(db().scalars(
-        select(PatientProfile).where(PatientProfile.account_id == account.id).order_by(PatientProfile.id)
-    ))  # fmt: skip
+    return list(
+        db().scalars(
+            select(PatientProfile)
+            .where(PatientProfile.account_id == account.id)
+            .order_by(PatientProfile.id)
+        )
+    )
 
 
 def _placements(patient_id: int) -> list[history.Placement]:

@@ -61,18 +61,29 @@ def new_placement():
     s = db()
     d = dictionary_service.current(s)
     errors: dict[str, str] = {}
-    form: dict[str, Any] = {"device_type": request.args.get("device", "PICC"), "source": "here",
-                            "placed_on": f"{local_date(utcnow(), container().settings.timezone):%Y-%m-%d}"}  # fmt: skip
+    form: dict[str, Any] = {
+        "device_type": request.args.get("device", "PICC"),
+        "source": "here",
+        "placed_on": f"{local_date(utcnow(), container().settings.timezone):%Y-%m-%d}",
+    }
     if request.method == "POST":
         require_csrf()
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         form["techniques"] = request.form.getlist("techniques")
         try:
             result = placements.register(
-                s, d, container().cipher, form, actor=_actor(), institution_id=current_user.institution_id,
-                department_id=current_user.department_id, tz=container().settings.timezone,
-                public_base_url=container().settings.public_base_url, qr=container().qr, media_root=container().settings.media_root,
-            )  # fmt: skip
+                s,
+                d,
+                container().cipher,
+                form,
+                actor=_actor(),
+                institution_id=current_user.institution_id,
+                department_id=current_user.department_id,
+                tz=container().settings.timezone,
+                public_base_url=container().settings.public_base_url,
+                qr=container().qr,
+                media_root=container().settings.media_root,
+            )
         except placements.PlacementInvalid as exc:
             uow().rollback()
             errors = exc.errors
@@ -81,8 +92,14 @@ def new_placement():
             for outbox_id in result.outbox_ids:
                 enqueue_send(container().redis, outbox_id)
             return redirect(url_for("clinic.catheter", catheter_id=result.catheter.id, created=1))
-    return render_template("staff/placement.html", d=d, form=form, errors=errors, labels=placements.LABELS,
-                           csrf=generate_csrf()), (400 if errors else 200)  # fmt: skip
+    return render_template(
+        "staff/placement.html",
+        d=d,
+        form=form,
+        errors=errors,
+        labels=placements.LABELS,
+        csrf=generate_csrf(),
+    ), (400 if errors else 200)
 
 
 @bp.get("/staff/catheters/<int:catheter_id>")
@@ -94,9 +111,18 @@ def catheter(catheter_id: int):
     uow().commit()
     tz = container().settings.timezone
     visits = history.visits(s, [c.id])
-    return render_template("staff/catheter.html", c=c, d=d, created=request.args.get("created"),
-                           csrf=generate_csrf(), qr_url=container().qr.url(c), visits=visits, tz=tz,
-                           reminders=reminders.history(s, c.id, tz), items=ITEM_LABELS)  # fmt: skip
+    return render_template(
+        "staff/catheter.html",
+        c=c,
+        d=d,
+        created=request.args.get("created"),
+        csrf=generate_csrf(),
+        qr_url=container().qr.url(c),
+        visits=visits,
+        tz=tz,
+        reminders=reminders.history(s, c.id, tz),
+        items=ITEM_LABELS,
+    )
 
 
 @bp.get("/staff/catheters/<int:catheter_id>/card.png")
@@ -110,8 +136,9 @@ def card(catheter_id: int):
     buf = io.BytesIO()
     _card_image(c).save(buf, "PNG")
     buf.seek(0)
-    return send_file(buf, mimetype="image/png", as_attachment=download,
-                     download_name=f"catheter-{c.id}.png")  # fmt: skip
+    return send_file(
+        buf, mimetype="image/png", as_attachment=download, download_name=f"catheter-{c.id}.png"
+    )
 
 
 @bp.get("/staff/catheters/<int:catheter_id>/card.pdf")
@@ -223,17 +250,31 @@ def maintenance_form(catheter_id: int):
         )
         if visit is not None and not errors:
             try:
-                result = maintenance.register(s, d, c.id, visit, tz=tz, actor=_actor(),
-                                              institution_id=current_user.institution_id,
-                                              idempotency_key=f"h5:{form.get('key', '')}")  # fmt: skip
+                result = maintenance.register(
+                    s,
+                    d,
+                    c.id,
+                    visit,
+                    tz=tz,
+                    actor=_actor(),
+                    institution_id=current_user.institution_id,
+                    idempotency_key=f"h5:{form.get('key', '')}",
+                )
             except maintenance.MaintenanceRefused as exc:
                 uow().rollback()
                 errors["form"] = str(exc)
             else:
                 uow().commit()
                 return render_template("staff/maintained.html", c=c, result=result)
-    return render_template("staff/maintenance.html", c=c, d=d, form=form, errors=errors, csrf=generate_csrf(),
-                           items=maintenance.ITEM_LABELS), (400 if errors else 200)  # fmt: skip
+    return render_template(
+        "staff/maintenance.html",
+        c=c,
+        d=d,
+        form=form,
+        errors=errors,
+        csrf=generate_csrf(),
+        items=maintenance.ITEM_LABELS,
+    ), (400 if errors else 200)
 
 
 def _visit(d: Any, form: dict[str, Any], items: list[str], site: list[str], today: date, tz: Any):
@@ -273,13 +314,17 @@ def _visit(d: Any, form: dict[str, Any], items: list[str], site: list[str], toda
     if errors:
         return None, errors
     visit = maintenance.Visit(
-        items=frozenset(items), performed_at=datetime.combine(performed, time(12), tzinfo=tz),
+        items=frozenset(items),
+        performed_at=datetime.combine(performed, time(12), tzinfo=tz),
         site_findings=[f for f in site if f != "NORMAL" and d.has_code("site_findings", f)],
-        external_length_cm=lengths.get("external_length_cm"), arm_circumference_cm=lengths.get("arm_circumference_cm"),
-        notes=str(form.get("notes") or "").strip() or None, next_due_explicit=explicit,
+        external_length_cm=lengths.get("external_length_cm"),
+        arm_circumference_cm=lengths.get("arm_circumference_cm"),
+        notes=str(form.get("notes") or "").strip() or None,
+        next_due_explicit=explicit,
         blood_return={"yes": True, "no": False}.get(str(form.get("blood_return"))),
-        patency=form.get("patency") or None, catheter_intact={"yes": True, "no": False}.get(str(form.get("intact"))),
-    )  # fmt: skip
+        patency=form.get("patency") or None,
+        catheter_intact={"yes": True, "no": False}.get(str(form.get("intact"))),
+    )
     return visit, {}
 
 
@@ -297,9 +342,17 @@ def follow_up(catheter_id: int):
     try:
         cycle = int(raw_cycle) if raw_cycle else None
         next_due = date.fromisoformat(raw_next) if raw_next else None
-        maintenance.set_follow_up(s, d, c, tier=request.form.get("tier", c.tier), cycle_days=cycle,
-                                  notes=(request.form.get("notes") or "").strip() or None, next_due=next_due,
-                                  tz=container().settings.timezone, actor=_actor())  # fmt: skip
+        maintenance.set_follow_up(
+            s,
+            d,
+            c,
+            tier=request.form.get("tier", c.tier),
+            cycle_days=cycle,
+            notes=(request.form.get("notes") or "").strip() or None,
+            next_due=next_due,
+            tz=container().settings.timezone,
+            actor=_actor(),
+        )
     except ValueError:
         uow().rollback()
         flash_message = "随访周期请填写整数天数，日期请用正确格式。"

@@ -58,13 +58,23 @@ class HttpInternetHospital:
         self._http = requests.Session()
 
     def authorize_url(self, redirect_uri: str, state: str) -> str:
-        query = {"response_type": "code", "client_id": self.client_id,
-                 "redirect_uri": redirect_uri, "state": state, "scope": "patients"}  # fmt: skip
+        query = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "scope": "patients",
+        }
         return f"{self.base}/oauth/authorize?{urlencode(query)}"
 
     def exchange(self, code: str, redirect_uri: str) -> str:
-        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-                "client_id": self.client_id, "client_secret": self.client_secret}  # fmt: skip
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
         body = self._call("POST", "/oauth/token", data=data)
         token = body.get("access_token")
         if not token:

@@ -29,11 +29,17 @@ VERSION = "2021-01-11"
 TIMEOUT = 10
 # Tencent Cloud error codes that will not succeed on a retry
 PERMANENT = (
-    "InvalidParameterValue", "FailedOperation.PhoneNumberInBlacklist", "UnauthorizedOperation",
-    "AuthFailure", "FailedOperation.TemplateIncorrectOrUnapproved", "FailedOperation.SignatureIncorrectOrUnapproved",
-    "LimitExceeded.PhoneNumberDailyLimit", "LimitExceeded.PhoneNumberThirtySecondLimit",
-    "LimitExceeded.PhoneNumberOneHourLimit", "FailedOperation.InsufficientBalanceInSmsPackage",
-)  # fmt: skip
+    "InvalidParameterValue",
+    "FailedOperation.PhoneNumberInBlacklist",
+    "UnauthorizedOperation",
+    "AuthFailure",
+    "FailedOperation.TemplateIncorrectOrUnapproved",
+    "FailedOperation.SignatureIncorrectOrUnapproved",
+    "LimitExceeded.PhoneNumberDailyLimit",
+    "LimitExceeded.PhoneNumberThirtySecondLimit",
+    "LimitExceeded.PhoneNumberOneHourLimit",
+    "FailedOperation.InsufficientBalanceInSmsPackage",
+)
 
 
 class SmsError(WeChatError):
@@ -43,10 +49,16 @@ class SmsError(WeChatError):
 def sign_tc3(secret_id: str, secret_key: str, host: str, body: str, timestamp: int) -> str:
     """The ``Authorization`` header of a TC3-HMAC-SHA256 request (POST, JSON body)."""
     day = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
-    canonical = "\n".join([
-        "POST", "/", "", f"content-type:application/json; charset=utf-8\nhost:{host}\n",
-        "content-type;host", hashlib.sha256(body.encode()).hexdigest(),
-    ])  # fmt: skip
+    canonical = "\n".join(
+        [
+            "POST",
+            "/",
+            "",
+            f"content-type:application/json; charset=utf-8\nhost:{host}\n",
+            "content-type;host",
+            hashlib.sha256(body.encode()).hexdigest(),
+        ]
+    )
     scope = f"{day}/{SERVICE}/tc3_request"
     to_sign = "\n".join(
         ["TC3-HMAC-SHA256", str(timestamp), scope, hashlib.sha256(canonical.encode()).hexdigest()]
@@ -57,12 +69,22 @@ def sign_tc3(secret_id: str, secret_key: str, host: str, body: str, timestamp: i
 
     key = h(h(h(("TC3" + secret_key).encode(), day), SERVICE), "tc3_request")
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    return f"TC3-HMAC-SHA256 Credential={secret_id}/{scope}, SignedHeaders=content-type;host, Signature={signature}"
+    return (
+        f"TC3-HMAC-SHA256 Credential={secret_id}/{scope}, "
+        f"SignedHeaders=content-type;host, Signature={signature}"
+    )
 
 
 class TencentSms:
-    def __init__(self, api_base: str, secret_id: str, secret_key: str, sdk_app_id: str,
-                 sign_name: str, region: str = "ap-guangzhou") -> None:  # fmt: skip
+    def __init__(
+        self,
+        api_base: str,
+        secret_id: str,
+        secret_key: str,
+        sdk_app_id: str,
+        sign_name: str,
+        region: str = "ap-guangzhou",
+    ) -> None:
         self.url = api_base.rstrip("/") + "/"
         self.host = urlsplit(self.url).netloc
         self.secret_id, self.secret_key = secret_id, secret_key
@@ -71,11 +93,16 @@ class TencentSms:
 
     def send(self, phone: str, template_id: str, params: list[str], kind: str = "") -> str:
         """Send one templated SMS to a mainland mobile; the provider's serial number."""
-        body = json.dumps({
-            "PhoneNumberSet": [f"+86{phone}"], "SmsSdkAppId": self.sdk_app_id,
-            "SignName": self.sign_name, "TemplateId": template_id,
-            "TemplateParamSet": [str(p)[:20] for p in params],  # provider limit per parameter
-        }, ensure_ascii=False)  # fmt: skip
+        body = json.dumps(
+            {
+                "PhoneNumberSet": [f"+86{phone}"],
+                "SmsSdkAppId": self.sdk_app_id,
+                "SignName": self.sign_name,
+                "TemplateId": template_id,
+                "TemplateParamSet": [str(p)[:20] for p in params],  # provider limit per parameter
+            },
+            ensure_ascii=False,
+        )
         ts = int(time.time())
         headers = {
             "Authorization": sign_tc3(self.secret_id, self.secret_key, self.host, body, ts),
@@ -93,13 +120,21 @@ class TencentSms:
             raise SmsError(None, str(exc), retryable=True, reason="unreachable") from exc
         if "Error" in answer:
             code = str(answer["Error"].get("Code", ""))
-            raise SmsError(None, f"{code}: {answer['Error'].get('Message', '')}",
-                           retryable=not code.startswith(PERMANENT), reason=code or "error")  # fmt: skip
+            raise SmsError(
+                None,
+                f"{code}: {answer['Error'].get('Message', '')}",
+                retryable=not code.startswith(PERMANENT),
+                reason=code or "error",
+            )
         status = (answer.get("SendStatusSet") or [{}])[0]
         if status.get("Code") != "Ok":
             code = str(status.get("Code", "unknown"))
-            raise SmsError(None, f"{code}: {status.get('Message', '')}",
-                           retryable=not code.startswith(PERMANENT), reason=code)  # fmt: skip
+            raise SmsError(
+                None,
+                f"{code}: {status.get('Message', '')}",
+                retryable=not code.startswith(PERMANENT),
+                reason=code,
+            )
         return str(status.get("SerialNo") or answer.get("RequestId") or "")
 
 
@@ -117,9 +152,16 @@ ALIYUN_VERSION = "2017-05-25"
 # as Tencent's are treated) and the credential and request errors; isp.SYSTEM_ERROR,
 # Throttling.* and the like are retried
 ALIYUN_PERMANENT = (
-    "isv.", "SignatureDoesNotMatch", "IncompleteSignature", "InvalidAccessKeyId", "Forbidden",
-    "isp.RAM_PERMISSION_DENY", "InvalidTimeStamp", "MissingParameter", "InvalidParameter",
-)  # fmt: skip
+    "isv.",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidAccessKeyId",
+    "Forbidden",
+    "isp.RAM_PERMISSION_DENY",
+    "InvalidTimeStamp",
+    "MissingParameter",
+    "InvalidParameter",
+)
 
 
 def pop_percent(value: str) -> str:
@@ -136,8 +178,14 @@ def sign_pop(method: str, params: dict[str, str], secret: str) -> str:
 
 
 class AliyunSms:
-    def __init__(self, api_base: str, access_key_id: str, access_key_secret: str, sign_name: str,
-                 region: str = "cn-hangzhou") -> None:  # fmt: skip
+    def __init__(
+        self,
+        api_base: str,
+        access_key_id: str,
+        access_key_secret: str,
+        sign_name: str,
+        region: str = "cn-hangzhou",
+    ) -> None:
         self.url = api_base.rstrip("/") + "/"
         self.access_key_id, self.secret = access_key_id, access_key_secret
         self.sign_name, self.region = sign_name, region
@@ -149,12 +197,20 @@ class AliyunSms:
         names = PARAM_NAMES.get(kind) or tuple(f"p{n}" for n in range(1, len(params) + 1))
         values = {name: str(value)[:35] for name, value in zip(names, params, strict=False)}
         query = {
-            "AccessKeyId": self.access_key_id, "Action": "SendSms", "Format": "JSON",
-            "PhoneNumbers": phone, "RegionId": self.region, "SignName": self.sign_name,
-            "SignatureMethod": "HMAC-SHA1", "SignatureNonce": uuid.uuid4().hex, "SignatureVersion": "1.0",
-            "TemplateCode": template_id, "TemplateParam": json.dumps(values, ensure_ascii=False),
-            "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "Version": ALIYUN_VERSION,
-        }  # fmt: skip
+            "AccessKeyId": self.access_key_id,
+            "Action": "SendSms",
+            "Format": "JSON",
+            "PhoneNumbers": phone,
+            "RegionId": self.region,
+            "SignName": self.sign_name,
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureNonce": uuid.uuid4().hex,
+            "SignatureVersion": "1.0",
+            "TemplateCode": template_id,
+            "TemplateParam": json.dumps(values, ensure_ascii=False),
+            "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Version": ALIYUN_VERSION,
+        }
         query["Signature"] = sign_pop("POST", query, self.secret)
         try:
             # errors come as JSON with an HTTP 4xx / 5xx status
@@ -163,6 +219,10 @@ class AliyunSms:
             raise SmsError(None, str(exc), retryable=True, reason="unreachable") from exc
         code = str(answer.get("Code", "unknown"))
         if code != "OK":
-            raise SmsError(None, f"{code}: {answer.get('Message', '')}",
-                           retryable=not code.startswith(ALIYUN_PERMANENT), reason=code)  # fmt: skip
+            raise SmsError(
+                None,
+                f"{code}: {answer.get('Message', '')}",
+                retryable=not code.startswith(ALIYUN_PERMANENT),
+                reason=code,
+            )
         return str(answer.get("BizId") or answer.get("RequestId") or "")

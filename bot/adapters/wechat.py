@@ -227,9 +227,11 @@ class Senders:
         template = self.sms_templates.get(str(payload.get("template")))
         if not template:
             raise WeChatError(
-                None, f"no SMS template for {payload.get('template')!r}", retryable=False,
+                None,
+                f"no SMS template for {payload.get('template')!r}",
+                retryable=False,
                 reason="template_not_configured",
-            )  # fmt: skip
+            )
         kind = str(payload.get("template"))
         result: str = self.sms.send(phone, template, list(payload.get("params") or []), kind=kind)
         return result
@@ -252,7 +254,8 @@ class Senders:
         return None if msgid is None else str(msgid)
 
     def send_work(self, recipient: str, payload: dict[str, Any]) -> str | None:
-        """``message/send`` to users (``user:a|b``) or ``appchat/send`` to a group chat (``chat:id``)."""
+        """``message/send`` to users (``user:a|b``) or ``appchat/send`` to a group chat
+        (``chat:id``)."""
         if self.work is None:
             raise WeChatError(
                 None, "WeChat Work not configured", retryable=False, reason="not_configured"

@@ -21,8 +21,13 @@ def authorize_url(settings: Settings, redirect_uri: str, state: str) -> str:
         if settings.wechat_api_base == WECHAT_API_DEFAULT
         else settings.wechat_api_base
     )
-    query = {"appid": settings.wechat_mp_appid, "redirect_uri": redirect_uri,
-             "response_type": "code", "scope": "snsapi_base", "state": state}  # fmt: skip
+    query = {
+        "appid": settings.wechat_mp_appid,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": "snsapi_base",
+        "state": state,
+    }
     return f"{base}/connect/oauth2/authorize?{urlencode(query)}#wechat_redirect"
 
 
@@ -35,7 +40,7 @@ def openid_for(settings: Settings, code: str) -> str:
                 "secret": settings.wechat_mp_secret,
                 "code": code,
                 "grant_type": "authorization_code",
-            },  # fmt: skip
+            },
             timeout=10,
         )
         body = res.json()
@@ -57,6 +62,12 @@ def work_authorize_url(settings: Settings, redirect_uri: str, state: str) -> str
         if settings.wecom_api_base == WECOM_API_DEFAULT
         else settings.wecom_api_base
     )
-    query = {"appid": settings.wecom_corp_id, "redirect_uri": redirect_uri, "response_type": "code",
-             "scope": "snsapi_base", "agentid": settings.wecom_agent_id, "state": state}  # fmt: skip
+    query = {
+        "appid": settings.wecom_corp_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": "snsapi_base",
+        "agentid": settings.wecom_agent_id,
+        "state": state,
+    }
     return f"{base}/connect/oauth2/authorize?{urlencode(query)}#wechat_redirect"

@@ -2,7 +2,8 @@
 
 A message that matters (``payload["_fallback"]``, e.g. a reminder) whose customer-service
 window is closed is sent again as its fallback (a subscribe or template message). A reminder
-that fails for good otherwise is tried on the next channel (bot/services/reminders/ (delivery.try_next_channel)).
+that fails for good otherwise is tried on the next channel
+(bot/services/reminders/ (delivery.try_next_channel)).
 """
 
 from __future__ import annotations

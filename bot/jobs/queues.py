@@ -31,8 +31,12 @@ def enqueue_turn(conn: redis.Redis, inbox_id: int) -> None:
 
 
 # how a send job of one outbox row is kept and retried
-SEND_OPTIONS: dict[str, Any] = {"retry": SEND_RETRY, "job_timeout": 60, "result_ttl": 3600,
-                                "failure_ttl": 7 * 86400}  # fmt: skip
+SEND_OPTIONS: dict[str, Any] = {
+    "retry": SEND_RETRY,
+    "job_timeout": 60,
+    "result_ttl": 3600,
+    "failure_ttl": 7 * 86400,
+}
 
 
 def enqueue_send(conn: redis.Redis, outbox_id: int) -> None:

@@ -28,14 +28,23 @@ def sweep_reminders() -> str:
         now = utcnow()
         with ctx.uow() as uow:
             d = dictionary_service.current(uow.session)
-            result = reminders.sweep(uow.session, d, ctx.cipher, now, ctx.settings.timezone,
-                                     public_base_url=ctx.settings.public_base_url,
-                                     reminder_template=ctx.settings.wechat_reminder_template_id,
-                                     reminder_api=ctx.settings.wechat_reminder_message)  # fmt: skip
+            result = reminders.sweep(
+                uow.session,
+                d,
+                ctx.cipher,
+                now,
+                ctx.settings.timezone,
+                public_base_url=ctx.settings.public_base_url,
+                reminder_template=ctx.settings.wechat_reminder_template_id,
+                reminder_api=ctx.settings.wechat_reminder_message,
+            )
             escalations = reminders.escalate(uow.session, d, now, ctx.settings.timezone)
             uow.commit()
         enqueue_sends(ctx.redis, [*result.outbox_ids, *escalations])
-        return f"created {result.created}, in-app {result.delivered_inapp}, queued {len(result.outbox_ids) + len(escalations)}"
+        return (
+            f"created {result.created}, in-app {result.delivered_inapp}, "
+            f"queued {len(result.outbox_ids) + len(escalations)}"
+        )
     finally:
         with contextlib.suppress(redis.exceptions.LockError):
             lock.release()

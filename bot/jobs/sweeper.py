@@ -69,6 +69,10 @@ def requeue_stalled() -> dict[str, int]:
             enqueue_send(ctx.redis, outbox_id)
     enqueue_sends(ctx.redis, bulk_ids)
     if inbox_ids or outbox_rows:
-        log.info("sweeper re-enqueued %s inbox and %s outbox rows (%s of them bulk)",
-                 len(inbox_ids), len(outbox_rows), len(bulk_ids))  # fmt: skip
+        log.info(
+            "sweeper re-enqueued %s inbox and %s outbox rows (%s of them bulk)",
+            len(inbox_ids),
+            len(outbox_rows),
+            len(bulk_ids),
+        )
     return {"inbox": len(inbox_ids), "outbox": len(outbox_rows), "bulk": len(bulk_ids)}

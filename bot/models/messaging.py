@@ -75,9 +75,13 @@ class Reminder(Base):
     __tablename__ = "reminders"
     __table_args__ = (
         UniqueConstraint("catheter_id", "due_on", "channel", "kind"),
-        Index("ix_reminders_pending", "id", postgresql_where=text("status = 'pending'"),
-              sqlite_where=text("status = 'pending'")),
-    )  # fmt: skip
+        Index(
+            "ix_reminders_pending",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"))

@@ -101,8 +101,13 @@ def open_catheter(
     if catheter is None or not staff_may_see_patient(session, staff, catheter.patient_id):
         raise NotVisible(f"catheter {catheter_id}")
     audit.record(
-        session, actor, action, "catheter", catheter.id,
-        patient_id=catheter.patient_id, context=context,
+        session,
+        actor,
+        action,
+        "catheter",
+        catheter.id,
+        patient_id=catheter.patient_id,
+        context=context,
     )
     return catheter
 
@@ -115,8 +120,9 @@ def open_patient(
     staff = _staff(session, actor)
     if patient is None or not staff_may_see_patient(session, staff, patient_id):
         raise NotVisible(f"patient {patient_id}")
-    audit.record(session, actor, action, "patient", patient.id, patient_id=patient.id,
-                 context=context)
+    audit.record(
+        session, actor, action, "patient", patient.id, patient_id=patient.id, context=context
+    )
     return patient
 
 
@@ -129,8 +135,9 @@ def find_patients(
         select(Patient).where(Patient.name == name, visible_patients_clause(staff)).limit(limit)
     ).all()
     for patient in found:
-        audit.record(session, actor, "read", "patient", patient.id, patient_id=patient.id,
-                     context=context)
+        audit.record(
+            session, actor, "read", "patient", patient.id, patient_id=patient.id, context=context
+        )
     return list(found)
 
 
@@ -148,6 +155,13 @@ def find_catheters(
         .limit(limit)
     ).all()
     for catheter in found:
-        audit.record(session, actor, "read", "catheter", catheter.id,
-                     patient_id=catheter.patient_id, context=context)
+        audit.record(
+            session,
+            actor,
+            "read",
+            "catheter",
+            catheter.id,
+            patient_id=catheter.patient_id,
+            context=context,
+        )
     return list(found)

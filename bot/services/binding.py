@@ -73,8 +73,13 @@ def accept(session: Session, account_id: int, agreement_ids: list[int]) -> None:
     for agreement in pending_agreements(session, account_id):
         if agreement.id in agreement_ids:
             session.add(AgreementAcceptance(account_id=account_id, agreement_id=agreement.id))
-            audit.record(session, audit.Actor(ActorType.PATIENT, account_id), "accept",
-                         "agreement", agreement.id)  # fmt: skip
+            audit.record(
+                session,
+                audit.Actor(ActorType.PATIENT, account_id),
+                "accept",
+                "agreement",
+                agreement.id,
+            )
 
 
 def bind(
@@ -123,15 +128,25 @@ def bind(
             )
         )
         if profile is None:
-            profile = PatientProfile(account_id=account.id, patient_id=patient.id,
-                                     relation=p.relation[:16], ih_profile_id=p.id)  # fmt: skip
+            profile = PatientProfile(
+                account_id=account.id,
+                patient_id=patient.id,
+                relation=p.relation[:16],
+                ih_profile_id=p.id,
+            )
             session.add(profile)
             session.flush()
         result.linked.append(profile)
     if account.active_profile_id is None and result.linked:
         account.active_profile_id = result.linked[0].id
-    audit.record(session, audit.Actor(ActorType.PATIENT, account.id), "bind", "patient_account",
-                 account.id, detail={"profiles": len(result.linked), "refused": len(result.refused)})  # fmt: skip
+    audit.record(
+        session,
+        audit.Actor(ActorType.PATIENT, account.id),
+        "bind",
+        "patient_account",
+        account.id,
+        detail={"profiles": len(result.linked), "refused": len(result.refused)},
+    )
     return result
 
 

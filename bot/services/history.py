@@ -46,8 +46,10 @@ def placements(
 ) -> list[Placement]:
     """Every catheter of the patient, newest placement first, in two queries."""
     catheters = session.scalars(
-        select(Catheter).where(Catheter.patient_id == patient_id).order_by(Catheter.placed_at.desc())
-    ).all()  # fmt: skip
+        select(Catheter)
+        .where(Catheter.patient_id == patient_id)
+        .order_by(Catheter.placed_at.desc())
+    ).all()
     counts = {
         row.catheter_id: (row.visits, row.last)
         for row in session.execute(
@@ -67,12 +69,18 @@ def placements(
             c.next_due_on, today, removed=not in_place, due_soon_days=d.due_soon_days
         )
         visits, last = counts.get(c.id, (0, None))
-        out.append(Placement(
-            catheter=c, device=d.label("device_types", c.device_type), placed_on=local_date(c.placed_at, tz),
-            status=status, status_label=STATUS_LABELS[status],
-            overdue_days=days_overdue(c.next_due_on, today) if in_place else 0,
-            visits=visits, last_visit_on=local_date(last, tz) if last is not None else None,
-        ))  # fmt: skip
+        out.append(
+            Placement(
+                catheter=c,
+                device=d.label("device_types", c.device_type),
+                placed_on=local_date(c.placed_at, tz),
+                status=status,
+                status_label=STATUS_LABELS[status],
+                overdue_days=days_overdue(c.next_due_on, today) if in_place else 0,
+                visits=visits,
+                last_visit_on=local_date(last, tz) if last is not None else None,
+            )
+        )
     return out
 
 

@@ -197,10 +197,27 @@ def set_follow_up(
     catheter.follow_up_cycle_days = cycle_days
     catheter.follow_up_notes = notes
     catheter.next_due_on = rules.next_due_on(
-        d, catheter.device_type, last, dressing_type=catheter.dressing_type,
-        port_in_use=catheter.port_in_use, tier=tier, custom_cycle_days=cycle_days, explicit=next_due,
-    )  # fmt: skip
+        d,
+        catheter.device_type,
+        last,
+        dressing_type=catheter.dressing_type,
+        port_in_use=catheter.port_in_use,
+        tier=tier,
+        custom_cycle_days=cycle_days,
+        explicit=next_due,
+    )
     catheter.next_due_explicit = next_due is not None
-    audit.record(session, actor, "update", "catheter_follow_up", catheter.id, patient_id=catheter.patient_id,
-                 detail={"tier": tier, "cycle_days": cycle_days, "next_due_on": catheter.next_due_on.isoformat()})  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        "update",
+        "catheter_follow_up",
+        catheter.id,
+        patient_id=catheter.patient_id,
+        detail={
+            "tier": tier,
+            "cycle_days": cycle_days,
+            "next_due_on": catheter.next_due_on.isoformat(),
+        },
+    )
     return catheter.next_due_on

@@ -1,5 +1,6 @@
-"""Messages the service itself starts (text to WeChat / WeChat Work, templated SMS) (not replies to a turn): written to the outbox with a
-dedupe key, so the same notice is sent once however often the code that writes it runs.
+"""Messages the service itself starts (text to WeChat / WeChat Work, templated SMS) (not replies
+to a turn): written to the outbox with a dedupe key, so the same notice is sent once however often
+the code that writes it runs.
 Enqueue the returned ids after commit (``bot.jobs.queues.enqueue_send``)."""
 
 from __future__ import annotations
@@ -57,9 +58,13 @@ def sms(
         return existing
     blob = cipher.encrypt(phone, context=PHONE_CONTEXT)
     assert blob is not None
-    out = OutboxMessage(dedupe_key=key, channel=Channel.SMS, msg_type="sms",
-                        recipient="enc:" + base64.urlsafe_b64encode(blob).decode(),
-                        payload={"template": template, "params": [str(p) for p in params]})  # fmt: skip
+    out = OutboxMessage(
+        dedupe_key=key,
+        channel=Channel.SMS,
+        msg_type="sms",
+        recipient="enc:" + base64.urlsafe_b64encode(blob).decode(),
+        payload={"template": template, "params": [str(p) for p in params]},
+    )
     session.add(out)
     session.flush()
     return out.id

@@ -35,12 +35,25 @@ RANGES: dict[str, tuple[Decimal, Decimal]] = {
 INT_RANGES = {"lumens": (1, 4), "attempts": (1, 10), "planned_dwell_days": (1, 3650)}
 PORT_ONLY = ("port_site", "port_pocket", "port_model", "needle_gauge", "needle_length_cm")
 LABELS = {
-    "patient_name": "患者姓名", "id_card": "身份证号", "device_type": "导管类型", "placed_on": "置管日期",
-    "vein": "穿刺静脉", "side": "置管侧", "insertion_length_cm": "置入长度", "external_length_cm": "外露长度",
-    "arm_circumference_cm": "臂围", "french_size": "导管型号(Fr)", "lumens": "腔数", "attempts": "穿刺次数",
-    "planned_dwell_days": "预计留置天数", "port_site": "输液港位置", "needle_length_cm": "无损伤针长度",
-    "outside_institution_name": "置管医院", "tip_confirmation": "尖端定位方法", "dressing_type": "敷料类型",
-}  # fmt: skip
+    "patient_name": "患者姓名",
+    "id_card": "身份证号",
+    "device_type": "导管类型",
+    "placed_on": "置管日期",
+    "vein": "穿刺静脉",
+    "side": "置管侧",
+    "insertion_length_cm": "置入长度",
+    "external_length_cm": "外露长度",
+    "arm_circumference_cm": "臂围",
+    "french_size": "导管型号(Fr)",
+    "lumens": "腔数",
+    "attempts": "穿刺次数",
+    "planned_dwell_days": "预计留置天数",
+    "port_site": "输液港位置",
+    "needle_length_cm": "无损伤针长度",
+    "outside_institution_name": "置管医院",
+    "tip_confirmation": "尖端定位方法",
+    "dressing_type": "敷料类型",
+}
 
 
 class PlacementInvalid(Exception):
@@ -107,8 +120,13 @@ def validate(
             errors[name] = f"{LABELS.get(name, name)}应为 {lo}–{hi} 的整数"
             continue
         clean[name] = int(raw)
-    for name, list_name in (("vein", "veins"), ("side", "sides"), ("tip_confirmation", "tip_confirmation"),
-                            ("port_site", "port_sites"), ("dressing_type", "dressing_types")):  # fmt: skip
+    for name, list_name in (
+        ("vein", "veins"),
+        ("side", "sides"),
+        ("tip_confirmation", "tip_confirmation"),
+        ("port_site", "port_sites"),
+        ("dressing_type", "dressing_types"),
+    ):
         value = form.get(name) or None
         if value is not None and not d.has_code(list_name, str(value)):
             errors[name] = f"{LABELS.get(name, name)}不在字典中"
@@ -139,8 +157,20 @@ def validate(
         and not str(form.get("outside_institution_name") or "").strip()
     ):
         errors["outside_institution_name"] = "院外带入请填写置管医院"
-    for name in ("brand", "model", "lot_number", "tip_position", "immediate_complications", "indication",
-                 "port_pocket", "port_model", "needle_gauge", "outside_institution_name", "inserter_name", "phone"):  # fmt: skip
+    for name in (
+        "brand",
+        "model",
+        "lot_number",
+        "tip_position",
+        "immediate_complications",
+        "indication",
+        "port_pocket",
+        "port_model",
+        "needle_gauge",
+        "outside_institution_name",
+        "inserter_name",
+        "phone",
+    ):
         clean[name] = (
             (str(form.get(name) or "").strip() or None) if name not in clean else clean[name]
         )
@@ -151,10 +181,19 @@ def validate(
 
 
 def register(
-    session: Session, d: Dictionary, cipher: PiiCipher, form: dict[str, Any], *, actor: audit.Actor,
-    institution_id: int | None, department_id: int | None, tz: ZoneInfo, public_base_url: str,
-    qr: QrCodes | None = None, media_root: Path | None = None,
-) -> Registered:  # fmt: skip
+    session: Session,
+    d: Dictionary,
+    cipher: PiiCipher,
+    form: dict[str, Any],
+    *,
+    actor: audit.Actor,
+    institution_id: int | None,
+    department_id: int | None,
+    tz: ZoneInfo,
+    public_base_url: str,
+    qr: QrCodes | None = None,
+    media_root: Path | None = None,
+) -> Registered:
     today = rules.local_date(utcnow(), tz)
     clean, errors = validate(d, form, today)
     if errors:
@@ -164,10 +203,14 @@ def register(
     created = patient is None
     if patient is None:
         number = clean["id_card"]
-        patient = Patient(name=clean["patient_name"], sex=Sex.MALE if idcard.sex(number) == "M" else Sex.FEMALE,
-                          birth_date=idcard.birth_date(number),
-                          id_card_enc=cipher.encrypt(number, context="patient.id_card"), id_card_index=index,
-                          home_institution_id=institution_id)  # fmt: skip
+        patient = Patient(
+            name=clean["patient_name"],
+            sex=Sex.MALE if idcard.sex(number) == "M" else Sex.FEMALE,
+            birth_date=idcard.birth_date(number),
+            id_card_enc=cipher.encrypt(number, context="patient.id_card"),
+            id_card_index=index,
+            home_institution_id=institution_id,
+        )
         if clean.get("phone"):
             patient.phone_enc = cipher.encrypt(clean["phone"], context="patient.phone")
             patient.phone_index = cipher.blind_index(clean["phone"], kind="phone")
@@ -178,21 +221,55 @@ def register(
     )
     here = clean["source"] is PlacementSource.HERE
     catheter = Catheter(
-        patient_id=patient.id, device_type=clean["device_type"], source=clean["source"],
+        patient_id=patient.id,
+        device_type=clean["device_type"],
+        source=clean["source"],
         institution_id=institution_id if here else None,
         outside_institution_name=None if here else clean["outside_institution_name"],
-        department_id=department_id if here else None, inserter_id=actor.id if here else None,
-        inserter_name=clean.get("inserter_name"), placed_at=placed_at,
-        **{k: clean.get(k) for k in ("brand", "model", "lot_number", "french_size", "lumens", "vein", "side",
-                                      "techniques", "insertion_length_cm", "external_length_cm",
-                                      "arm_circumference_cm", "tip_position", "tip_confirmation", "attempts",
-                                      "immediate_complications", "indication", "planned_dwell_days", "port_site",
-                                      "port_pocket", "port_model", "needle_gauge", "needle_length_cm")},
-        dressing_type=clean.get("dressing_type") or "TRANSPARENT", tier=clean["tier"],
-        dictionary_version=d.version, registered_by_id=actor.id, responsible_staff_id=actor.id,
-    )  # fmt: skip
-    catheter.next_due_on = rules.next_due_on(d, catheter.device_type, clean["placed_on"],
-                                             dressing_type=catheter.dressing_type, tier=catheter.tier)  # fmt: skip
+        department_id=department_id if here else None,
+        inserter_id=actor.id if here else None,
+        inserter_name=clean.get("inserter_name"),
+        placed_at=placed_at,
+        **{
+            k: clean.get(k)
+            for k in (
+                "brand",
+                "model",
+                "lot_number",
+                "french_size",
+                "lumens",
+                "vein",
+                "side",
+                "techniques",
+                "insertion_length_cm",
+                "external_length_cm",
+                "arm_circumference_cm",
+                "tip_position",
+                "tip_confirmation",
+                "attempts",
+                "immediate_complications",
+                "indication",
+                "planned_dwell_days",
+                "port_site",
+                "port_pocket",
+                "port_model",
+                "needle_gauge",
+                "needle_length_cm",
+            )
+        },
+        dressing_type=clean.get("dressing_type") or "TRANSPARENT",
+        tier=clean["tier"],
+        dictionary_version=d.version,
+        registered_by_id=actor.id,
+        responsible_staff_id=actor.id,
+    )
+    catheter.next_due_on = rules.next_due_on(
+        d,
+        catheter.device_type,
+        clean["placed_on"],
+        dressing_type=catheter.dressing_type,
+        tier=catheter.tier,
+    )
     if catheter.next_due_on < today:  # an old placement brought in: due now
         catheter.next_due_on = today
     session.add(catheter)
@@ -209,20 +286,39 @@ def register(
     result = Registered(catheter, created)
     device = d.label("device_types", catheter.device_type)
     for (openid,) in session.execute(
-        select(PatientAccount.openid).join(PatientProfile, PatientProfile.account_id == PatientAccount.id)
+        select(PatientAccount.openid)
+        .join(PatientProfile, PatientProfile.account_id == PatientAccount.id)
         .where(PatientProfile.patient_id == patient.id, PatientAccount.subscribed.is_(True))
-    ):  # fmt: skip
-        card = {"msgtype": "news", "news": {"articles": [{
-            "title": f"{patient.name}的{device}已登记",
-            "description": f"置管日期 {clean['placed_on']:%Y-%m-%d}，首次维护 {catheter.next_due_on:%m月%d日}。"
-                           "点击查看导管与置管二维码，维护时请出示二维码。",
-            "url": f"{public_base_url}/h5/home", "picurl": ""}]}}  # fmt: skip
-        result.outbox_ids.append(notify.payload(session, Channel.MP, openid, card,
-                                                key=f"placement:{catheter.id}:{openid}"))  # fmt: skip
+    ):
+        card = {
+            "msgtype": "news",
+            "news": {
+                "articles": [
+                    {
+                        "title": f"{patient.name}的{device}已登记",
+                        "description": (
+                            f"置管日期 {clean['placed_on']:%Y-%m-%d}，"
+                            f"首次维护 {catheter.next_due_on:%m月%d日}。"
+                            "点击查看导管与置管二维码，维护时请出示二维码。"
+                        ),
+                        "url": f"{public_base_url}/h5/home",
+                        "picurl": "",
+                    }
+                ]
+            },
+        }
+        result.outbox_ids.append(
+            notify.payload(
+                session, Channel.MP, openid, card, key=f"placement:{catheter.id}:{openid}"
+            )
+        )
         if qr is not None and media_root is not None:  # the QR code itself, to show at maintenance
             image = {"msgtype": "image", "image": {"path": str(qr.png(catheter, media_root))}}
-            result.outbox_ids.append(notify.payload(session, Channel.MP, openid, image,
-                                                    key=f"placement:{catheter.id}:{openid}:qr"))  # fmt: skip
+            result.outbox_ids.append(
+                notify.payload(
+                    session, Channel.MP, openid, image, key=f"placement:{catheter.id}:{openid}:qr"
+                )
+            )
     return result
 
 

@@ -25,10 +25,25 @@ from bot.security.crypto import PiiCipher
 
 from . import audit
 
-COLUMNS = ("staff_no", "name", "role", "department_code", "department_name", "title", "phone",
-           "wecom_userid", "active")  # fmt: skip
-ROLES = {"护士": StaffRole.NURSE, "医生": StaffRole.DOCTOR, "管理员": StaffRole.ADMIN,
-         "nurse": StaffRole.NURSE, "doctor": StaffRole.DOCTOR, "admin": StaffRole.ADMIN}  # fmt: skip
+COLUMNS = (
+    "staff_no",
+    "name",
+    "role",
+    "department_code",
+    "department_name",
+    "title",
+    "phone",
+    "wecom_userid",
+    "active",
+)
+ROLES = {
+    "护士": StaffRole.NURSE,
+    "医生": StaffRole.DOCTOR,
+    "管理员": StaffRole.ADMIN,
+    "nurse": StaffRole.NURSE,
+    "doctor": StaffRole.DOCTOR,
+    "admin": StaffRole.ADMIN,
+}
 NO = {"0", "否", "false", "False", "停用", "离职", "n", "N"}
 
 
@@ -58,9 +73,13 @@ def parse(data: bytes, filename: str) -> list[dict[str, str]]:
 
 
 def import_rows(
-    session: Session, cipher: PiiCipher, rows: list[dict[str, str]], actor: audit.Actor,
-    *, deactivate_missing: bool = False,
-) -> ImportReport:  # fmt: skip
+    session: Session,
+    cipher: PiiCipher,
+    rows: list[dict[str, str]],
+    actor: audit.Actor,
+    *,
+    deactivate_missing: bool = False,
+) -> ImportReport:
     home = session.scalar(select(Institution).where(Institution.is_home.is_(True)))
     if home is None:
         raise ValueError("尚未配置本院机构（flask init-db）")
@@ -108,9 +127,19 @@ def import_rows(
             if staff.staff_no not in seen and staff.role is not StaffRole.ADMIN:
                 staff.active = False
                 report.deactivated += 1
-    audit.record(session, actor, "import", "staff", None,
-                 detail={"created": report.created, "updated": report.updated,
-                         "deactivated": report.deactivated, "errors": len(report.errors)})  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        "import",
+        "staff",
+        None,
+        detail={
+            "created": report.created,
+            "updated": report.updated,
+            "deactivated": report.deactivated,
+            "errors": len(report.errors),
+        },
+    )
     return report
 
 
@@ -145,9 +174,12 @@ class SyncReport:
 
 
 def sync_wecom(
-    session: Session, cipher: PiiCipher, departments: list[dict[str, Any]], members: list[dict[str, Any]],
+    session: Session,
+    cipher: PiiCipher,
+    departments: list[dict[str, Any]],
+    members: list[dict[str, Any]],
     actor: audit.Actor,
-) -> SyncReport:  # fmt: skip
+) -> SyncReport:
     """Departments by their WeChat Work id; members linked to staff by userid, else by mobile."""
     home = session.scalar(select(Institution).where(Institution.is_home.is_(True)))
     if home is None:
@@ -155,8 +187,11 @@ def sync_wecom(
     report = SyncReport()
     by_wecom: dict[int, Department] = {}
     for d in departments:
-        dept = session.scalar(select(Department).where(Department.institution_id == home.id,
-                                                       Department.wecom_department_id == d["id"]))  # fmt: skip
+        dept = session.scalar(
+            select(Department).where(
+                Department.institution_id == home.id, Department.wecom_department_id == d["id"]
+            )
+        )
         if dept is None:
             dept = _department(session, home, f"WX{d['id']}", d["name"])
             dept.wecom_department_id = d["id"]
@@ -180,7 +215,16 @@ def sync_wecom(
             staff.department_id = by_wecom[main].id
         report.linked += 1
     session.flush()
-    audit.record(session, actor, "sync_wecom", "staff", None,
-                 detail={"departments": report.departments, "linked": report.linked,
-                         "unmatched": len(report.unmatched)})  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        "sync_wecom",
+        "staff",
+        None,
+        detail={
+            "departments": report.departments,
+            "linked": report.linked,
+            "unmatched": len(report.unmatched),
+        },
+    )
     return report

@@ -39,31 +39,84 @@ def _demo_person(n: int) -> dict[str, Any]:
     from bot.seed.demo import demo_people
 
     p = demo_people(today=date.today())[n]
-    return {"name": p.name, "sex": p.sex.value, "birth_date": p.birth_date.isoformat(),
-            "id_card": p.id_card, "phone": p.phone, "hospital_patient_id": p.hospital_patient_id}  # fmt: skip
+    return {
+        "name": p.name,
+        "sex": p.sex.value,
+        "birth_date": p.birth_date.isoformat(),
+        "id_card": p.id_card,
+        "phone": p.phone,
+        "hospital_patient_id": p.hospital_patient_id,
+    }
 
 
 def default_accounts() -> dict[str, dict[str, Any]]:
     bad = _id("330106", "19800101", "123")
     bad = bad[:-1] + ("0" if bad[-1] != "0" else "1")  # a wrong check digit
     return {
-        "zhangsan": {"user_id": "ih-u-1001", "name": "张三", "phone": "13700001001", "patients": [
-            {"id": "ih-p-1", "relation": "本人", "name": "张三", "sex": "M", "birth_date": "1968-03-12",
-             "id_card": _id("330102", "19680312", "001"), "phone": "13700001001", "hospital_patient_id": "IH1001"},
-            {"id": "ih-p-2", "relation": "配偶", "name": "王桂芳", "sex": "F", "birth_date": "1970-07-21",
-             "id_card": _id("330102", "19700721", "002"), "phone": "13700001002", "hospital_patient_id": "IH1002"},
-            {"id": "ih-p-3", "relation": "父母", **_demo_person(0)},
-        ]},
-        "lisi": {"user_id": "ih-u-1002", "name": "李四", "phone": "13700002001", "patients": [
-            {"id": "ih-p-4", "relation": "本人", "name": "李四", "sex": "M", "birth_date": "1975-05-05",
-             "id_card": _id("330105", "19750505", "013"), "phone": "13700002001", "hospital_patient_id": "IH2001"},
-            {"id": "ih-p-5", "relation": "子女", "name": "李小红", "sex": "F", "birth_date": "1980-01-01",
-             "id_card": bad, "phone": "13700002002", "hospital_patient_id": "IH2002"},
-        ]},
-        "wangwu": {"user_id": "ih-u-1003", "name": "王五", "phone": "13700003001", "patients": [
-            {"id": "ih-p-6", "relation": "本人", **_demo_person(1)},
-        ]},
-    }  # fmt: skip
+        "zhangsan": {
+            "user_id": "ih-u-1001",
+            "name": "张三",
+            "phone": "13700001001",
+            "patients": [
+                {
+                    "id": "ih-p-1",
+                    "relation": "本人",
+                    "name": "张三",
+                    "sex": "M",
+                    "birth_date": "1968-03-12",
+                    "id_card": _id("330102", "19680312", "001"),
+                    "phone": "13700001001",
+                    "hospital_patient_id": "IH1001",
+                },
+                {
+                    "id": "ih-p-2",
+                    "relation": "配偶",
+                    "name": "王桂芳",
+                    "sex": "F",
+                    "birth_date": "1970-07-21",
+                    "id_card": _id("330102", "19700721", "002"),
+                    "phone": "13700001002",
+                    "hospital_patient_id": "IH1002",
+                },
+                {"id": "ih-p-3", "relation": "父母", **_demo_person(0)},
+            ],
+        },
+        "lisi": {
+            "user_id": "ih-u-1002",
+            "name": "李四",
+            "phone": "13700002001",
+            "patients": [
+                {
+                    "id": "ih-p-4",
+                    "relation": "本人",
+                    "name": "李四",
+                    "sex": "M",
+                    "birth_date": "1975-05-05",
+                    "id_card": _id("330105", "19750505", "013"),
+                    "phone": "13700002001",
+                    "hospital_patient_id": "IH2001",
+                },
+                {
+                    "id": "ih-p-5",
+                    "relation": "子女",
+                    "name": "李小红",
+                    "sex": "F",
+                    "birth_date": "1980-01-01",
+                    "id_card": bad,
+                    "phone": "13700002002",
+                    "hospital_patient_id": "IH2002",
+                },
+            ],
+        },
+        "wangwu": {
+            "user_id": "ih-u-1003",
+            "name": "王五",
+            "phone": "13700003001",
+            "patients": [
+                {"id": "ih-p-6", "relation": "本人", **_demo_person(1)},
+            ],
+        },
+    }
 
 
 @dataclass
@@ -115,8 +168,12 @@ def create_ih_sim_app(state: IhState | None = None) -> Flask:
             return render_template("ih_consent.html", args=form, account=account)
         code = secrets.token_urlsafe(16)
         with st.lock:
-            st.codes[code] = {"user_id": account["user_id"], "redirect_uri": target,
-                              "expires": time.time() + CODE_TTL, "used": False}  # fmt: skip
+            st.codes[code] = {
+                "user_id": account["user_id"],
+                "redirect_uri": target,
+                "expires": time.time() + CODE_TTL,
+                "used": False,
+            }
         return redirect(target + sep + urlencode({"code": code, "state": form.get("state", "")}))
 
     @app.post("/oauth/token")
@@ -131,8 +188,12 @@ def create_ih_sim_app(state: IhState | None = None) -> Flask:
             return jsonify(error="unsupported_grant_type"), 400
         with st.lock:
             entry = st.codes.get(form.get("code", ""))
-            if (entry is None or entry["used"] or entry["expires"] < time.time()
-                    or entry["redirect_uri"] != form.get("redirect_uri")):  # fmt: skip
+            if (
+                entry is None
+                or entry["used"]
+                or entry["expires"] < time.time()
+                or entry["redirect_uri"] != form.get("redirect_uri")
+            ):
                 return jsonify(
                     error="invalid_grant", error_description="授权码无效、已使用或已过期"
                 ), 400

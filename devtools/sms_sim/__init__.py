@@ -32,7 +32,10 @@ DEV_SDK_APP_ID = "1400000000"
 DEV_SIGN_NAME = "示范一院"
 # template id -> text with {1} {2} … parameters, as approved in the console
 DEV_TEMPLATES = {
-    "1000001": "{1}您好，您的外院医护注册申请已通过，请用手机号登录静脉通路管理，初始密码由管理员电话告知。",
+    "1000001": (
+        "{1}您好，您的外院医护注册申请已通过，请用手机号登录静脉通路管理，"
+        "初始密码由管理员电话告知。"
+    ),
     "1000002": "{1}您好，您的外院医护注册申请未通过，原因：{2}。可修改后重新申请。",
     "1000003": "{1}您好，您的{2}将于{3}到期维护，请按时到医院或就近机构维护。",
     "1000004": "{1}您好，您的{2}维护已逾期{3}天，请尽快到医院或就近机构维护。",
@@ -58,8 +61,17 @@ class SmsState:
         """Keep a message as the phone shows it; its serial number."""
         serial = uuid.uuid4().hex
         with self.lock:
-            self.messages.append({"provider": provider, "phone": phone, "sign": self.sign_name, "template": template,
-                                  "params": params, "text": f"【{self.sign_name}】{text}", "serial": serial})  # fmt: skip
+            self.messages.append(
+                {
+                    "provider": provider,
+                    "phone": phone,
+                    "sign": self.sign_name,
+                    "template": template,
+                    "params": params,
+                    "text": f"【{self.sign_name}】{text}",
+                    "serial": serial,
+                }
+            )
         return serial
 
 
@@ -77,7 +89,10 @@ def _expected_authorization(state: SmsState, host: str, body: bytes, ts: str) ->
     for part in (day, "sms", "tc3_request"):
         k = hmac.new(k, part.encode(), hashlib.sha256).digest()
     sig = hmac.new(k, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    return f"TC3-HMAC-SHA256 Credential={state.secret_id}/{scope}, SignedHeaders=content-type;host, Signature={sig}"
+    return (
+        f"TC3-HMAC-SHA256 Credential={state.secret_id}/{scope}, "
+        f"SignedHeaders=content-type;host, Signature={sig}"
+    )
 
 
 def create_sms_sim_app(state: SmsState | None = None) -> Flask:
@@ -118,8 +133,14 @@ def create_sms_sim_app(state: SmsState | None = None) -> Flask:
         statuses = []
         for phone in body.get("PhoneNumberSet") or []:
             if not re.fullmatch(r"\+861[3-9]\d{9}", phone):
-                statuses.append({"SerialNo": "", "PhoneNumber": phone, "Code": "InvalidParameterValue.IncorrectPhoneNumber",
-                                 "Message": "incorrect phone number"})  # fmt: skip
+                statuses.append(
+                    {
+                        "SerialNo": "",
+                        "PhoneNumber": phone,
+                        "Code": "InvalidParameterValue.IncorrectPhoneNumber",
+                        "Message": "incorrect phone number",
+                    }
+                )
                 continue
             text = template
             for n, value in enumerate(body.get("TemplateParamSet") or [], 1):

@@ -25,7 +25,10 @@ DEV_ACCESS_KEY_ID = "LTAIsimulator"
 DEV_ACCESS_KEY_SECRET = "sim-access-key-secret"
 # template code -> text with ${variable} parameters, as approved in the console
 DEV_TEMPLATES = {
-    "SMS_1000001": "${name}您好，您的外院医护注册申请已通过，请用手机号登录静脉通路管理，初始密码由管理员电话告知。",
+    "SMS_1000001": (
+        "${name}您好，您的外院医护注册申请已通过，请用手机号登录静脉通路管理，"
+        "初始密码由管理员电话告知。"
+    ),
     "SMS_1000002": "${name}您好，您的外院医护注册申请未通过，原因：${reason}。可修改后重新申请。",
     "SMS_1000003": "${name}您好，您的${device}将于${date}到期维护，请按时到医院或就近机构维护。",
     "SMS_1000004": "${name}您好，您的${device}维护已逾期${days}天，请尽快到医院或就近机构维护。",

@@ -402,7 +402,9 @@ def decode_qr() -> Response:
         return json_response(
             {
                 "ok": False,
-                "error": "模拟器环境没有二维码识别库（pyzbar/zbar 或 OpenCV），请直接粘贴二维码内容。",
+                "error": (
+                    "模拟器环境没有二维码识别库（pyzbar/zbar 或 OpenCV），请直接粘贴二维码内容。"
+                ),
             }
         )
     if not texts:

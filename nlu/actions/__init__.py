@@ -1,6 +1,7 @@
 """Custom actions, one module per feature, thin over ``bot`` services.
 
-Run by the action server in the app venv: ``python -m server.actions`` (rasa_sdk over the container that ``server.bootstrap`` builds).
+Run by the action server in the app venv: ``python -m server.actions`` (rasa_sdk over the
+container that ``server.bootstrap`` builds).
 """
 
 from . import (  # noqa: F401  (registers the actions)

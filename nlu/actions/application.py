@@ -144,5 +144,6 @@ class ActionSubmitApplication(forms.SubmitAction):
             )
         else:
             dispatcher.utter_message(
-                text=f"该手机号已有注册申请（编号 {number}，状态：{applications.STATUS_LABELS[status]}）。"
+                text=f"该手机号已有注册申请（编号 {number}，"
+                f"状态：{applications.STATUS_LABELS[status]}）。"
             )

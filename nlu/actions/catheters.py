@@ -45,7 +45,10 @@ class Found:
 def describe(d: Any, c: Catheter) -> str:
     where = "".join(x for x in (d.label("sides", c.side), d.label("veins", c.vein)) if x)
     placed = local_date(c.placed_at, container().settings.timezone)  # the hospital's calendar
-    return f"{c.patient.name} {d.label('device_types', c.device_type)}{('（' + where + '）') if where else ''} {placed:%Y-%m-%d}置入"
+    return (
+        f"{c.patient.name} {d.label('device_types', c.device_type)}"
+        f"{('（' + where + '）') if where else ''} {placed:%Y-%m-%d}置入"
+    )
 
 
 def resolve(tracker: Tracker, value: Any) -> Found:

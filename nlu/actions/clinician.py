@@ -97,9 +97,16 @@ class ActionSearchPatient(gate.ClinicianAction):
                     overdue = f" 逾期{row.overdue_days}天" if row.overdue_days else ""
                     lines.append(f"{p.name}{born}{row.device} 【{row.status_label}】{overdue}")
                     links.append(
-                        {"title": f"{p.name} {row.device} {row.placed_on:%Y-%m-%d}置入：登记表与维护记录",
-                         "url": f"{rt.settings.public_base_url}/staff/catheters/{row.catheter.id}"}
-                    )  # fmt: skip
+                        {
+                            "title": (
+                                f"{p.name} {row.device} {row.placed_on:%Y-%m-%d}置入："
+                                "登记表与维护记录"
+                            ),
+                            "url": (
+                                f"{rt.settings.public_base_url}/staff/catheters/{row.catheter.id}"
+                            ),
+                        }
+                    )
                 if not rows:
                     lines.append(f"{p.name}：暂无置管记录")
             uow.commit()

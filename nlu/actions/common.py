@@ -53,8 +53,9 @@ NOT_YET = {
 }
 CLINICIAN_FEATURES = {
     "handle_complication",
-    "outside_records", "my_consultations",
-}  # fmt: skip
+    "outside_records",
+    "my_consultations",
+}
 
 
 class ActionSessionStart(Action):

@@ -132,7 +132,8 @@ class ValidateComplicationForm(forms.ChatForm):
         device = tracker.get_slot("c_device")
         if allowed and device and device not in allowed:
             dispatcher.utter_message(
-                text=f"“{d.label('complications', code)}”只适用于{'、'.join(d.label('device_types', x) for x in allowed)}，请重新选择类型。"
+                text=f"“{d.label('complications', code)}”只适用于"
+                f"{'、'.join(d.label('device_types', x) for x in allowed)}，请重新选择类型。"
             )
             return {"c_type": None}
         return {"c_type": code}

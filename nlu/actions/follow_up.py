@@ -30,7 +30,10 @@ FORM = "follow_up_form"
 HOW = "请回复要设置的内容，例如“下次维护 12月5日”“分级 高危”“每7天随访”或“注意事项：注意观察臂围”。"
 # A tier is read only where it is named as one ("改为高危", "分级B", or the word alone), so that
 # "常规维护" is not a change to the 常规 tier.
-_TIER_CUE = r"(?:分级|分层|级别|等级|改为|改成|设为|设成|调为|调成|调整为|升级为|升为|降为|降级为|标记为|定为)\s*"
+_TIER_CUE = (
+    r"(?:分级|分层|级别|等级|改为|改成|设为|设成|调为|调成|调整为"
+    r"|升级为|升为|降为|降级为|标记为|定为)\s*"
+)
 _MONTH_DAY = re.compile(r"\d{1,2}\s*(?:月|[-/.])\s*\d{1,2}")
 _BED = re.compile(r"[0-9一二两三四五六七八九十]+\s*号?\s*床")
 _CYCLE = re.compile(
@@ -169,12 +172,16 @@ class ActionSubmitFollowUp(forms.SubmitAction):
                 next_due = catheter.next_due_on if catheter.next_due_explicit else None
             try:
                 due = maintenance_service.set_follow_up(
-                    uow.session, d, catheter,
+                    uow.session,
+                    d,
+                    catheter,
                     tier=plan.get("tier", catheter.tier),
                     cycle_days=plan.get("cycle_days", catheter.follow_up_cycle_days),
                     notes=plan.get("notes", catheter.follow_up_notes),
-                    next_due=next_due, tz=rt.settings.timezone, actor=catheters.actor(tracker),
-                )  # fmt: skip
+                    next_due=next_due,
+                    tz=rt.settings.timezone,
+                    actor=catheters.actor(tracker),
+                )
             except maintenance_service.MaintenanceRefused as exc:
                 uow.rollback()
                 dispatcher.utter_message(text=f"未能保存：{exc}")

@@ -46,7 +46,7 @@ def entity(tracker: Tracker, name: str) -> Any:
     return next(tracker.get_latest_entity_values(name), None)
 
 
-class GatedAction(Action):
+class GatedAction(Action, ABC):
     """An action for one audience: anyone else is told politely why not, and nothing runs.
 
     Subclasses name their audience and implement ``answer`` instead of ``run``.

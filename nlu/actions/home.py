@@ -57,11 +57,15 @@ class ActionMyCatheter(gate.PatientAction):
             unread = history.unread_count(s, patient_id)
             name = patient.name
         fields.append(("未读提醒", f"{unread}条"))
-        dispatcher.utter_message(custom={
-            "card": "notice", "title": f"{name}的导管", "fields": fields or [("导管", "暂无在位导管")],
-            "description": "点击查看详情、置管二维码与提醒；发送“我的二维码”可直接获取二维码。",
-            "url": f"{rt.settings.public_base_url}/h5/home",
-        })  # fmt: skip
+        dispatcher.utter_message(
+            custom={
+                "card": "notice",
+                "title": f"{name}的导管",
+                "fields": fields or [("导管", "暂无在位导管")],
+                "description": "点击查看详情、置管二维码与提醒；发送“我的二维码”可直接获取二维码。",
+                "url": f"{rt.settings.public_base_url}/h5/home",
+            }
+        )
         return []
 
 
@@ -77,9 +81,11 @@ class ActionMyReminders(gate.PatientAction):
             return []
         with container().uow() as uow:
             rows = uow.session.scalars(
-                select(InAppMessage).where(InAppMessage.patient_id == patient_id)
-                .order_by(InAppMessage.created_at.desc()).limit(5)
-            ).all()  # fmt: skip
+                select(InAppMessage)
+                .where(InAppMessage.patient_id == patient_id)
+                .order_by(InAppMessage.created_at.desc())
+                .limit(5)
+            ).all()
             lines = [f"{m.created_at:%m-%d} {m.title}：{m.body}" for m in rows]
             for m in rows:
                 m.read_at = m.read_at or utcnow()
@@ -124,11 +130,14 @@ class ActionHistory(gate.PatientAction):
             lines += [f"最近{len(recent)}次维护："] if recent else []
             lines += [_visit_line(v, devices[v.catheter_id], tz) for v in recent]
         dispatcher.utter_message(text="\n".join(lines))
-        dispatcher.utter_message(custom={
-            "card": "news", "title": f"{name}的置管与维护记录",
-            "description": "查看每次置管的登记表、全部维护记录与提醒。",
-            "url": f"{rt.settings.public_base_url}/h5/patients/{patient_id}",
-        })  # fmt: skip
+        dispatcher.utter_message(
+            custom={
+                "card": "news",
+                "title": f"{name}的置管与维护记录",
+                "description": "查看每次置管的登记表、全部维护记录与提醒。",
+                "url": f"{rt.settings.public_base_url}/h5/patients/{patient_id}",
+            }
+        )
         return []
 
 

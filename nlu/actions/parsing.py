@@ -12,8 +12,20 @@ import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 
 
@@ -76,8 +88,18 @@ def relative_date(text: str | None, today: date) -> date | None:
     """Dates as people type them: 今天, 昨天, 前天, 3天前, 三天后, 明天, 下周三, 周五,
     11月20日, 11-20, 2026-11-20, 2026年11月20日, 2026/11/20. None if there is no date."""
     t = normalise(text)
-    words = {"今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2, "大前天": -3,
-             "明天": 1, "明日": 1, "后天": 2, "大后天": 3}  # fmt: skip
+    words = {
+        "今天": 0,
+        "今日": 0,
+        "昨天": -1,
+        "昨日": -1,
+        "前天": -2,
+        "大前天": -3,
+        "明天": 1,
+        "明日": 1,
+        "后天": 2,
+        "大后天": 3,
+    }
     for word in sorted(words, key=len, reverse=True):
         if word in t:
             return today + timedelta(days=words[word])

@@ -33,7 +33,9 @@ class ActionScanQr(gate.ClinicianAction):
         with rt.uow() as uow:
             s = uow.session
             try:
-                catheter = container().qr.catheter(s, str(gate.entity(tracker, "scan_result") or ""))
+                catheter = container().qr.catheter(
+                    s, str(gate.entity(tracker, "scan_result") or "")
+                )
             except QrInvalid as exc:
                 dispatcher.utter_message(text=str(exc))
                 return []
@@ -51,13 +53,17 @@ class ActionScanQr(gate.ClinicianAction):
                 catheter.next_due_on, today, removed=removed, due_soon_days=d.due_soon_days
             )
             open_complications = s.scalars(
-                select(Complication).where(Complication.catheter_id == catheter.id,
-                                           Complication.status == ComplicationStatus.OPEN)
-            ).all()  # fmt: skip
+                select(Complication).where(
+                    Complication.catheter_id == catheter.id,
+                    Complication.status == ComplicationStatus.OPEN,
+                )
+            ).all()
             last = s.scalar(
-                select(MaintenanceRecord).where(MaintenanceRecord.catheter_id == catheter.id)
-                .order_by(MaintenanceRecord.performed_at.desc()).limit(1)
-            )  # fmt: skip
+                select(MaintenanceRecord)
+                .where(MaintenanceRecord.catheter_id == catheter.id)
+                .order_by(MaintenanceRecord.performed_at.desc())
+                .limit(1)
+            )
             p = catheter.patient
             overdue = days_overdue(catheter.next_due_on, today) if not removed else 0
             fields = [
@@ -78,12 +84,23 @@ class ActionScanQr(gate.ClinicianAction):
                 fields.insert(2, ("置管外露", f"{catheter.external_length_cm} cm"))
             uow.commit()
             catheter_id = catheter.id
-        buttons = [] if removed else [
-            {"title": "维护登记", "payload": "/register_maintenance"},
-            {"title": "上报并发症", "payload": "/report_complication"},
-        ]  # fmt: skip
-        dispatcher.utter_message(custom={"card": "notice", "title": f"【{STATUS_LABELS[status]}】{p.name}",
-                                         "subtitle": "扫码查看", "fields": fields, "buttons": buttons})  # fmt: skip
+        buttons = (
+            []
+            if removed
+            else [
+                {"title": "维护登记", "payload": "/register_maintenance"},
+                {"title": "上报并发症", "payload": "/report_complication"},
+            ]
+        )
+        dispatcher.utter_message(
+            custom={
+                "card": "notice",
+                "title": f"【{STATUS_LABELS[status]}】{p.name}",
+                "subtitle": "扫码查看",
+                "fields": fields,
+                "buttons": buttons,
+            }
+        )
         return [SlotSet(catheters.SCANNED, None if removed else catheter_id)]
 
 
@@ -109,9 +126,10 @@ class ActionShowQr(Action):
         rt = container()
         with rt.uow() as uow:
             rows = uow.session.scalars(
-                select(Catheter).where(Catheter.patient_id == patient_id, Catheter.state == CatheterState.IN_PLACE)
+                select(Catheter)
+                .where(Catheter.patient_id == patient_id, Catheter.state == CatheterState.IN_PLACE)
                 .order_by(Catheter.placed_at.desc())
-            ).all()  # fmt: skip
+            ).all()
             d = dictionary_service.current(uow.session)
             images = [
                 (c.id, catheters.describe(d, c), str(container().qr.png(c, rt.settings.media_root)))
@@ -122,10 +140,13 @@ class ActionShowQr(Action):
             return []
         base = rt.settings.public_base_url
         for catheter_id, label, path in images:  # two messages each: WeChat allows five replies
-            dispatcher.utter_message(custom={
-                "card": "news", "title": f"{label}：置管二维码",
-                "description": "请维护时出示此二维码。点击打开全屏大图，方便护士扫描。",
-                "url": f"{base}/h5/catheters/{catheter_id}/qr",
-            })  # fmt: skip
+            dispatcher.utter_message(
+                custom={
+                    "card": "news",
+                    "title": f"{label}：置管二维码",
+                    "description": "请维护时出示此二维码。点击打开全屏大图，方便护士扫描。",
+                    "url": f"{base}/h5/catheters/{catheter_id}/qr",
+                }
+            )
             dispatcher.utter_message(image=path)
         return []

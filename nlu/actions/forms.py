@@ -14,7 +14,7 @@ with the refusal.
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from datetime import date, datetime
 from typing import Any
 
@@ -180,7 +180,7 @@ def local(moment: datetime) -> date:
     return local_date(moment, container().settings.timezone)
 
 
-class SubmitAction(Action):
+class SubmitAction(Action, ABC):
     """A form's submit action: answer a refusal, or drop an unconfirmed form, or save.
     Either way the form's slots are cleared."""
 

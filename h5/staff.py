@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from bot.care.rules import STATUS_COLOURS, local_date
 from bot.jobs.queues import enqueue_send
@@ -24,11 +24,11 @@ from bot.services import access, audit, due, history, maintenance, placements, r
 from bot.services import dictionary as dictionary_service
 from bot.services.maintenance import ITEM_LABELS
 from bot.services.qr import QrInvalid, reissue
+from cards.qr_card import catheter_card
 from web import container, db, require_csrf, uow
 
 bp = Blueprint("clinic", __name__, template_folder="templates")
 CLINICAL = {StaffRole.NURSE, StaffRole.DOCTOR, StaffRole.OUTSIDE_CLINICIAN, StaffRole.ADMIN}
-FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 
 
 def clinician_required(view):
@@ -157,30 +157,15 @@ def card_pdf(catheter_id: int):
 
 
 def _card_image(c: Catheter, scale: int = 1) -> Image.Image:
-    """The QR code, the patient's initials, device and placement date on a white card."""
     d = dictionary_service.current(db())
-    qr = Image.open(container().qr.png(c, container().settings.media_root)).convert("RGB")
-    img = Image.new("RGB", (400 * scale, 520 * scale), "white")
-    # nearest neighbour keeps the modules sharp-edged at any size
-    img.paste(
-        qr.resize((360 * scale, 360 * scale), Image.Resampling.NEAREST), (20 * scale, 20 * scale)
+    settings = container().settings
+    return catheter_card(
+        container().qr.png(c, settings.media_root),
+        initials(c.patient.name),
+        d.label("device_types", c.device_type),
+        local_date(c.placed_at, settings.timezone),
+        scale,
     )
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.truetype(FONT, 26 * scale)
-    small = ImageFont.truetype(FONT, 20 * scale)
-    placed = local_date(c.placed_at, container().settings.timezone)
-    for y, text, face, colour in (
-        (
-            395,
-            f"{initials(c.patient.name)}  {d.label('device_types', c.device_type)}",
-            font,
-            "black",
-        ),
-        (440, f"置管日期 {placed:%Y-%m-%d}", small, "black"),
-        (472, "维护时请出示此码", small, "#555555"),
-    ):
-        draw.text((20 * scale, y * scale), text, fill=colour, font=face)
-    return img
 
 
 @bp.post("/staff/catheters/<int:catheter_id>/reissue")

@@ -192,7 +192,7 @@ def media(media_id: str) -> Response:
 
 @bp.get("/menu")
 def menu() -> Response:
-    from .phone import menu_for
+    from .phone_menus import menu_for
 
     channel = request.args.get("channel", "mp")
     return json_response(menu_for(channel))

@@ -8,7 +8,6 @@ the outcome. What the bot sends comes back through the fake APIs and the page po
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
@@ -18,6 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from . import callbacks as cb
 from .api import get_state, json_response
+from .qr_decode import _decode_with_opencv, _decode_with_pyzbar
 from .state import SimState
 from .stores import DEFAULT_CLINICIAN, DEFAULT_PATIENT
 
@@ -27,57 +27,6 @@ MP_ACCOUNT_NAME = "静脉通路管理"
 WORK_APP_NAME = "静脉通路助手"
 
 
-def default_menu(channel: str, product_base_url: str) -> dict[str, Any]:
-    if channel == "mp":
-        return {
-            "button": [
-                {
-                    "name": "血管通路",
-                    "sub_button": [
-                        {"type": "view", "name": "通路知识", "url": product_base_url + "/"},
-                        {"type": "click", "name": "维护提醒", "key": "my_reminders"},
-                        {"type": "click", "name": "上传报告", "key": "upload_report"},
-                    ],
-                },
-                {"type": "click", "name": "我的导管", "key": "my_catheter"},
-                {
-                    "name": "更多",
-                    "sub_button": [
-                        {
-                            "type": "view",
-                            "name": "绑定就诊人",
-                            "url": product_base_url + "/h5/bind",
-                        },
-                        {"type": "click", "name": "科普宣教", "key": "education"},
-                    ],
-                },
-            ]
-        }
-    return {
-        "button": [
-            {"type": "scancode_waitmsg", "name": "扫码", "key": "scan_patient"},
-            {"type": "click", "name": "今日待维护", "key": "due_today"},
-            {
-                "name": "更多",
-                "sub_button": [
-                    {"type": "click", "name": "查找患者", "key": "search_patient"},
-                    {"type": "click", "name": "我的会诊", "key": "my_consultations"},
-                ],
-            },
-        ]
-    }
-
-
-def menu_for(channel: str) -> dict[str, Any]:
-    """The menu the product pushed with ``menu/create``, else the simulator's default."""
-    state = get_state()
-    pushed = state.menus.get(channel)
-    if pushed:
-        return {"menu": pushed, "pushed": True}
-    return {"menu": default_menu(channel, state.config.product_base_url), "pushed": False}
-
-
-# ---------------------------------------------------------------------- page
 @bp.get("/")
 def root() -> BaseResponse:
     return redirect("/phone")
@@ -410,29 +359,3 @@ def decode_qr() -> Response:
     if not texts:
         return json_response({"ok": False, "error": "图片中没有识别到二维码，请粘贴二维码内容。"})
     return json_response({"ok": True, "text": texts[0], "all": texts})
-
-
-def _decode_with_pyzbar(data: bytes) -> list[str] | None:
-    try:
-        from PIL import Image
-        from pyzbar.pyzbar import decode
-    except Exception:  # ImportError, or zbar's shared library missing
-        return None
-    try:
-        return [r.data.decode("utf-8", "replace") for r in decode(Image.open(io.BytesIO(data)))]
-    except Exception:
-        return []
-
-
-def _decode_with_opencv(data: bytes) -> list[str] | None:
-    try:
-        import cv2
-        import numpy as np
-    except Exception:
-        return None
-    try:
-        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-        text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    except Exception:
-        return []
-    return [text] if text else []

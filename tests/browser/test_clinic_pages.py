@@ -21,8 +21,16 @@ ID = "33010219680312001" + idcard.check_digit("33010219680312001")
 @pytest.fixture
 def site(settings, engine, redis_conn, session):
     home = Institution(code="HOME", name="本院", is_home=True)
-    session.add(Staff(institution=home, staff_no="N001", name="李护士", role=StaffRole.NURSE,
-                      password_hash=auth.hash_password("Nurse1234"), password_changed_at=utcnow()))  # fmt: skip
+    session.add(
+        Staff(
+            institution=home,
+            staff_no="N001",
+            name="李护士",
+            role=StaffRole.NURSE,
+            password_hash=auth.hash_password("Nurse1234"),
+            password_changed_at=utcnow(),
+        )
+    )
     session.commit()
     with serve(create_app(settings)) as url:
         yield url
@@ -57,7 +65,8 @@ def test_placement_form_shows_field_errors_then_saves(site, page, settings):
     page.click("button:text-is('保存')")
     page.locator("[role=status]", has_text="置管已登记").wait_for()
     page.wait_for_function(  # the card is drawn on request: wait for the image to arrive
-        "() => { const i = document.querySelector('img[alt=置管二维码卡片]'); return i && i.complete && i.naturalWidth > 0; }"
+        "() => { const i = document.querySelector('img[alt=置管二维码卡片]');"
+        " return i && i.complete && i.naturalWidth > 0; }"
     )
     assert page.locator("img[alt=置管二维码卡片]").evaluate("img => img.naturalWidth") == 400
 
@@ -70,8 +79,15 @@ def test_due_list_shows_words_and_colours_overdue_first(site, page, settings, se
         p = Patient(name=name)
         session.add(p)
         session.flush()
-        session.add(Catheter(patient_id=p.id, device_type="PICC", institution_id=home_id,
-                             placed_at=utcnow() - timedelta(days=30), next_due_on=today + timedelta(days=offset)))  # fmt: skip
+        session.add(
+            Catheter(
+                patient_id=p.id,
+                device_type="PICC",
+                institution_id=home_id,
+                placed_at=utcnow() - timedelta(days=30),
+                next_due_on=today + timedelta(days=offset),
+            )
+        )
     session.commit()
     sign_in(page, site)
     page.goto(site + "/staff/due")

@@ -23,14 +23,33 @@ pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.redis]
 def test_follower_accepts_binds_sees_two_profiles_and_switches(
     settings, engine, redis_conn, session, page
 ):
-    session.add_all([
-        Agreement(kind=AgreementKind.SERVICE, version=1, title="服务协议", body="服务协议正文", published_at=utcnow()),
-        Agreement(kind=AgreementKind.PRIVACY, version=1, title="隐私政策", body="隐私政策正文", published_at=utcnow()),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            Agreement(
+                kind=AgreementKind.SERVICE,
+                version=1,
+                title="服务协议",
+                body="服务协议正文",
+                published_at=utcnow(),
+            ),
+            Agreement(
+                kind=AgreementKind.PRIVACY,
+                version=1,
+                title="隐私政策",
+                body="隐私政策正文",
+                published_at=utcnow(),
+            ),
+        ]
+    )
     session.commit()
     with LiveSim(sim_config(settings)) as sim, serve(create_ih_sim_app()) as ih:
-        live = replace(settings, wechat_api_base=sim.mp_api_base, internet_hospital_base=ih,
-                       internet_hospital_client_id="vam-dev", internet_hospital_client_secret="vam-dev-secret")  # fmt: skip
+        live = replace(
+            settings,
+            wechat_api_base=sim.mp_api_base,
+            internet_hospital_base=ih,
+            internet_hospital_client_id="vam-dev",
+            internet_hospital_client_secret="vam-dev-secret",
+        )
         holder = {}  # the app is built once its address (its PUBLIC_BASE_URL) is known
         with serve(lambda environ, start: holder["app"](environ, start)) as site:
             holder["app"] = create_app(replace(live, public_base_url=site))

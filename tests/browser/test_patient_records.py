@@ -32,13 +32,24 @@ def test_the_follower_shows_the_code_full_screen_and_reads_the_records(
     session.add_all([zhao, account])
     session.flush()
     profile = PatientProfile(account_id=account.id, patient_id=zhao.id, relation="本人")
-    picc = Catheter(patient_id=zhao.id, device_type="PICC", placed_at=utcnow() - timedelta(days=9),
-                    vein="BASILIC", side="RIGHT")  # fmt: skip
+    picc = Catheter(
+        patient_id=zhao.id,
+        device_type="PICC",
+        placed_at=utcnow() - timedelta(days=9),
+        vein="BASILIC",
+        side="RIGHT",
+    )
     session.add_all([profile, picc])
     session.flush()
     account.active_profile_id = profile.id
-    session.add(MaintenanceRecord(catheter_id=picc.id, performed_at=utcnow() - timedelta(days=2),
-                                  flushed=True, site_findings=["REDNESS"]))  # fmt: skip
+    session.add(
+        MaintenanceRecord(
+            catheter_id=picc.id,
+            performed_at=utcnow() - timedelta(days=2),
+            flushed=True,
+            site_findings=["REDNESS"],
+        )
+    )
     session.commit()
     with LiveSim(sim_config(settings)) as sim:
         holder = {}  # the app is built once its address (its PUBLIC_BASE_URL) is known
@@ -50,7 +61,8 @@ def test_the_follower_shows_the_code_full_screen_and_reads_the_records(
             page.locator("h1", has_text="赵大爷（本人）").wait_for()
             page.click("text=置管二维码（PICC，全屏出示给护士）")
             page.wait_for_function(
-                "() => { const i = document.querySelector('#code'); return i && i.complete && i.naturalWidth > 0; }"
+                "() => { const i = document.querySelector('#code');"
+                " return i && i.complete && i.naturalWidth > 0; }"
             )
             box = page.locator("#code").bounding_box()
             assert box["width"] >= 0.85 * WIDTH and box["width"] == box["height"]

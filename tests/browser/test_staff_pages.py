@@ -20,12 +20,26 @@ pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.redis]
 @pytest.fixture
 def site(settings, engine, redis_conn, session):
     home = Institution(code="HOME", name="本院", is_home=True)
-    session.add_all([
-        Staff(institution=home, staff_no="A001", name="王管理", role=StaffRole.ADMIN,
-              password_hash=auth.hash_password("Admin1234"), password_changed_at=utcnow()),
-        Staff(institution=home, staff_no="N001", name="李护士", role=StaffRole.NURSE,
-              password_hash=auth.hash_password("Nurse1234"), password_changed_at=utcnow()),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            Staff(
+                institution=home,
+                staff_no="A001",
+                name="王管理",
+                role=StaffRole.ADMIN,
+                password_hash=auth.hash_password("Admin1234"),
+                password_changed_at=utcnow(),
+            ),
+            Staff(
+                institution=home,
+                staff_no="N001",
+                name="李护士",
+                role=StaffRole.NURSE,
+                password_hash=auth.hash_password("Nurse1234"),
+                password_changed_at=utcnow(),
+            ),
+        ]
+    )
     session.commit()
     with serve(create_app(settings)) as url:
         yield url
@@ -59,8 +73,14 @@ def apply(page, url, tmp_path, phone):
     Image.new("RGB", (120, 80), (30, 90, 160)).save(buf, "JPEG")
     badge.write_bytes(buf.getvalue())
     page.goto(url + "/apply")
-    for field, value in [("name", "周建军"), ("hospital", "县妇幼保健院"), ("department", "血液科"),
-                         ("title", "主管护师"), ("phone", phone), ("licence", "201633000123")]:  # fmt: skip
+    for field, value in [
+        ("name", "周建军"),
+        ("hospital", "县妇幼保健院"),
+        ("department", "血液科"),
+        ("title", "主管护师"),
+        ("phone", phone),
+        ("licence", "201633000123"),
+    ]:
         page.fill(f"#{field}", value)
     page.set_input_files("#badge", str(badge))
     page.click("button[type=submit]")
@@ -90,7 +110,8 @@ def test_admin_approves_one_application_and_rejects_another_with_a_reason(site, 
     # approve the first
     admin.goto(site + "/admin/applications/details/?id=1")
     admin.wait_for_function(
-        "() => { const i = document.querySelector('img[alt=工牌照片]'); return i && i.complete && i.naturalWidth > 0; }"
+        "() => { const i = document.querySelector('img[alt=工牌照片]');"
+        " return i && i.complete && i.naturalWidth > 0; }"
     )
     assert admin.locator("img[alt=工牌照片]").evaluate("img => img.naturalWidth") == 120
     admin.click("button:text-is('审核通过')")

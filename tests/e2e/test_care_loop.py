@@ -62,12 +62,25 @@ def test_placement_reminders_scan_and_maintenance(
     tz = settings.timezone
     today = local_date(utcnow(), tz)
     home = Institution(code="HOME", name="本院", is_home=True)
-    session.add(Staff(institution=home, staff_no="N001", name="李护士", role=StaffRole.NURSE, wecom_userid="n0001",
-                      password_hash=auth.hash_password("Nurse1234"), password_changed_at=utcnow()))  # fmt: skip
+    session.add(
+        Staff(
+            institution=home,
+            staff_no="N001",
+            name="李护士",
+            role=StaffRole.NURSE,
+            wecom_userid="n0001",
+            password_hash=auth.hash_password("Nurse1234"),
+            password_changed_at=utcnow(),
+        )
+    )
     # the patient's daughter bound her account earlier; no quiet hours so the test runs any time
-    patient = Patient(name="赵大爷", id_card_index=cipher.blind_index(ID, kind="id_card"),
-                      phone_enc=cipher.encrypt("13800001234", context="patient.phone"),
-                      quiet_start="00:00", quiet_end="00:00")  # fmt: skip
+    patient = Patient(
+        name="赵大爷",
+        id_card_index=cipher.blind_index(ID, kind="id_card"),
+        phone_enc=cipher.encrypt("13800001234", context="patient.phone"),
+        quiet_start="00:00",
+        quiet_end="00:00",
+    )
     account = PatientAccount(openid="o_daughter", ih_user_id="ih-d")
     session.add_all([patient, account])
     session.flush()
@@ -80,14 +93,29 @@ def test_placement_reminders_scan_and_maintenance(
     cfg.product_base_url = web
     instance = tmp_path / "instance"
     with LiveSim(cfg) as sim, serve(create_sms_sim_app()) as sms_url:
-        live = replace(settings, wechat_api_base=sim.mp_api_base, wecom_api_base=sim.work_api_base,
-                       rasa_url=f"http://127.0.0.1:{rasa_port}", public_base_url=web, instance_path=instance)  # fmt: skip
+        live = replace(
+            settings,
+            wechat_api_base=sim.mp_api_base,
+            wecom_api_base=sim.work_api_base,
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            public_base_url=web,
+            instance_path=instance,
+        )
         env = processes.product_env(
-            live, instance, RASA_PORT=str(rasa_port), ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
-            DATA_KEY=TEST_DATA_KEY, PUBLIC_BASE_URL=web, SMS_PROVIDER="tencent", SMS_API_BASE=sms_url,
-            SMS_SECRET_ID=DEV_SECRET_ID, SMS_SECRET_KEY=DEV_SECRET_KEY, SMS_SDK_APP_ID=DEV_SDK_APP_ID,
-            SMS_SIGN_NAME=DEV_SIGN_NAME, SMS_TEMPLATES=json.dumps(SMS_DEV_TEMPLATES),
-        )  # fmt: skip
+            live,
+            instance,
+            RASA_PORT=str(rasa_port),
+            ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
+            DATA_KEY=TEST_DATA_KEY,
+            PUBLIC_BASE_URL=web,
+            SMS_PROVIDER="tencent",
+            SMS_API_BASE=sms_url,
+            SMS_SECRET_ID=DEV_SECRET_ID,
+            SMS_SECRET_KEY=DEV_SECRET_KEY,
+            SMS_SDK_APP_ID=DEV_SDK_APP_ID,
+            SMS_SIGN_NAME=DEV_SIGN_NAME,
+            SMS_TEMPLATES=json.dumps(SMS_DEV_TEMPLATES),
+        )
         if settings.redis_url:
             connect(settings).flushdb()
         try:
@@ -111,15 +139,33 @@ def test_placement_reminders_scan_and_maintenance(
                 )
                 page = nurse.get(f"{web}/staff/placements/new?device=PICC").text
                 token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-                r = nurse.post(f"{web}/staff/placements/new", data={
-                    "csrf_token": token, "device_type": "PICC", "patient_name": "赵大爷", "id_card": ID,
-                    "placed_on": (today - timedelta(days=7)).isoformat(), "source": "here", "vein": "BASILIC",
-                    "side": "RIGHT", "insertion_length_cm": "42", "external_length_cm": "3",
-                    "arm_circumference_cm": "26", "dressing_type": "TRANSPARENT", "tier": "B"})  # fmt: skip
+                r = nurse.post(
+                    f"{web}/staff/placements/new",
+                    data={
+                        "csrf_token": token,
+                        "device_type": "PICC",
+                        "patient_name": "赵大爷",
+                        "id_card": ID,
+                        "placed_on": (today - timedelta(days=7)).isoformat(),
+                        "source": "here",
+                        "vein": "BASILIC",
+                        "side": "RIGHT",
+                        "insertion_length_cm": "42",
+                        "external_length_cm": "3",
+                        "arm_circumference_cm": "26",
+                        "dressing_type": "TRANSPARENT",
+                        "tier": "B",
+                    },
+                )
                 assert "置管已登记" in r.text
-                processes.wait_until(lambda: any("PICC已登记" in t for t in texts("mp", "o_daughter"))
-                                     and any(t.startswith("image:") for t in texts("mp", "o_daughter")),
-                                     timeout=30, what="the placement card and the QR image")  # fmt: skip
+                processes.wait_until(
+                    lambda: (
+                        any("PICC已登记" in t for t in texts("mp", "o_daughter"))
+                        and any(t.startswith("image:") for t in texts("mp", "o_daughter"))
+                    ),
+                    timeout=30,
+                    what="the placement card and the QR image",
+                )
                 with session_factory() as s:
                     catheter = s.scalars(select(Catheter)).one()
                     assert catheter.next_due_on == today
@@ -128,18 +174,27 @@ def test_placement_reminders_scan_and_maintenance(
                 def sweep(minutes: int = 0) -> reminders.SweepResult:
                     with session_factory() as s:
                         d = dictionary_service.current(s)
-                        result = reminders.sweep(s, d, cipher, utcnow() + timedelta(minutes=minutes), tz,
-                                                 public_base_url=web)  # fmt: skip
+                        result = reminders.sweep(
+                            s,
+                            d,
+                            cipher,
+                            utcnow() + timedelta(minutes=minutes),
+                            tz,
+                            public_base_url=web,
+                        )
                         s.commit()
                     enqueue_sends(connect(live), result.outbox_ids)
                     return result
 
                 assert sweep().created == 3
                 processes.wait_until(
-                    lambda: len(requests.get(f"{sms_url}/_sim/messages").json()["messages"]) == 1
-                    and any("今天" in t and "需要维护" in t for t in texts("mp", "o_daughter")),
-                    timeout=30, what="the SMS and WeChat reminders",
-                )  # fmt: skip
+                    lambda: (
+                        len(requests.get(f"{sms_url}/_sim/messages").json()["messages"]) == 1
+                        and any("今天" in t and "需要维护" in t for t in texts("mp", "o_daughter"))
+                    ),
+                    timeout=30,
+                    what="the SMS and WeChat reminders",
+                )
                 [sms] = requests.get(f"{sms_url}/_sim/messages").json()["messages"]
                 assert sms["phone"] == "13800001234" and "赵大爷" in sms["text"]
                 with session_factory() as s:
@@ -153,9 +208,13 @@ def test_placement_reminders_scan_and_maintenance(
                     seen = len(sim.state.messages("work", "n0001"))
                     sim_cb.post_work(cfg, xml)
                     processes.wait_until(
-                        lambda: any(expect in str(m["payload"]) for m in sim.state.messages("work", "n0001")[seen:]),
-                        timeout=60, what=f"{expect!r}",
-                    )  # fmt: skip
+                        lambda: any(
+                            expect in str(m["payload"])
+                            for m in sim.state.messages("work", "n0001")[seen:]
+                        ),
+                        timeout=60,
+                        what=f"{expect!r}",
+                    )
 
                 nurse_says(
                     sim_cb.work_scan("n0001", "scan_patient", code.data.decode()),

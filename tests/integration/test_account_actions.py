@@ -35,8 +35,12 @@ def family(session):
 
 
 def run(action, intent, *, entities=(), **meta):
-    message = {"intent": {"name": intent}, "entities": [{"entity": k, "value": v} for k, v in entities],
-               "text": "", "metadata": {"channel": "mp", "role": "patient", **meta}}  # fmt: skip
+    message = {
+        "intent": {"name": intent},
+        "entities": [{"entity": k, "value": v} for k, v in entities],
+        "text": "",
+        "metadata": {"channel": "mp", "role": "patient", **meta},
+    }
     t = Tracker("mp:o", {}, message, [], False, None, {}, "action_listen")
     d = CollectingDispatcher()
     result = action.run(d, t, {})
@@ -63,8 +67,13 @@ def test_switch_in_one_step_to_the_named_or_the_next_profile(family, session_fac
     acc, profiles = family
     [msg] = run(account.ActionSwitchProfile(), "switch_profile", account_id=acc.id, bound=True)
     assert "已切换到就诊人：王桂芳（配偶）" in msg["text"]
-    [msg] = run(account.ActionSwitchProfile(), "switch_profile", entities=[("patient_name", "张小明")],
-                account_id=acc.id, bound=True)  # fmt: skip
+    [msg] = run(
+        account.ActionSwitchProfile(),
+        "switch_profile",
+        entities=[("patient_name", "张小明")],
+        account_id=acc.id,
+        bound=True,
+    )
     assert "张小明（子女）" in msg["text"]
     with session_factory() as s:
         assert s.get(PatientAccount, acc.id).active_profile_id == profiles[2].id

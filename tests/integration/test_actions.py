@@ -164,19 +164,34 @@ def test_patient_search_shows_status_and_audits_each_patient_read(
 def test_patient_search_applies_the_access_rules_and_copes_without_a_birth_date(
     domain, ward, session, session_factory
 ):
-    outsider = Staff(institution=ward["home"], staff_no="X9", name="外院医生",
-                     role=StaffRole.OUTSIDE_CLINICIAN, wecom_userid="x9")  # fmt: skip
+    outsider = Staff(
+        institution=ward["home"],
+        staff_no="X9",
+        name="外院医生",
+        role=StaffRole.OUTSIDE_CLINICIAN,
+        wecom_userid="x9",
+    )
     session.add(outsider)
     session.scalars(select(Patient).where(Patient.name == "甲患者")).one().birth_date = None
     session.commit()
-    search = lambda staff: run(clinician.ActionSearchPatient(), tracker(  # noqa: E731
-        "search_patient", role=staff.role.value, channel="work", staff_id=staff.id,
-        entities=[("patient_name", "甲患者")]), domain)[0]  # fmt: skip
+
+    def search(staff):
+        search_for = tracker(
+            "search_patient",
+            role=staff.role.value,
+            channel="work",
+            staff_id=staff.id,
+            entities=[("patient_name", "甲患者")],
+        )
+        return run(clinician.ActionSearchPatient(), search_for, domain)[0]
+
     assert "没有找到" in texts(search(outsider))  # not one of the outside clinician's patients
     assert "甲患者PICC 【已逾期】" in texts(search(ward["nurse"]))
     with session_factory() as s:  # only the nurse's read is in the audit log
-        assert s.scalar(select(func.count()).select_from(AuditLog)
-                        .where(AuditLog.context == "search")) == 1  # fmt: skip
+        assert (
+            s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.context == "search"))
+            == 1
+        )
 
 
 def test_features_not_built_yet_say_so(domain):
@@ -291,11 +306,23 @@ def test_a_catheter_never_scheduled_is_listed_as_due_today(domain, ward, session
     p = Patient(name="戊患者", birth_date=date(1970, 1, 1))
     session.add(p)
     session.flush()
-    session.add(Catheter(patient_id=p.id, device_type="PORT", institution_id=ward["home"].id,
-                         placed_at=utcnow() - timedelta(days=1), next_due_on=None))  # fmt: skip
+    session.add(
+        Catheter(
+            patient_id=p.id,
+            device_type="PORT",
+            institution_id=ward["home"].id,
+            placed_at=utcnow() - timedelta(days=1),
+            next_due_on=None,
+        )
+    )
     session.commit()
-    t = tracker("due_today", role="nurse", channel="work", staff_id=ward["nurse"].id,
-                institution_id=ward["home"].id)  # fmt: skip
+    t = tracker(
+        "due_today",
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+        institution_id=ward["home"].id,
+    )
     messages, _ = run(clinician.ActionDueToday(), t, domain)
     assert "【今日需维护】戊患者 输液港 尚未排期，请今日评估" in texts(messages)
 

@@ -37,16 +37,30 @@ def admin_client(app, session):
 def signed_in_admin(app, session):
     """An administrator of the home hospital, signed in to the admin web."""
     home = Institution(code="HOME", name="本院", is_home=True)
-    session.add(Staff(institution=home, staff_no="A001", name="王管理", role=StaffRole.ADMIN,
-                      password_hash=auth.hash_password("Admin1234"), password_changed_at=utcnow()))  # fmt: skip
+    session.add(
+        Staff(
+            institution=home,
+            staff_no="A001",
+            name="王管理",
+            role=StaffRole.ADMIN,
+            password_hash=auth.hash_password("Admin1234"),
+            password_changed_at=utcnow(),
+        )
+    )
     session.commit()
     client = app.test_client()
     sign_in(client, "A001", "Admin1234")
     return client
 
 
-FIELDS = {"name": "周建军", "hospital": "县妇幼保健院", "department": "血液科", "title": "主管护师",
-          "phone": "13812345678", "licence": "201633000123"}  # fmt: skip
+FIELDS = {
+    "name": "周建军",
+    "hospital": "县妇幼保健院",
+    "department": "血液科",
+    "title": "主管护师",
+    "phone": "13812345678",
+    "licence": "201633000123",
+}
 
 
 def submit(client, badge: bytes | None = None, filename="badge.jpg", **changes):
@@ -108,15 +122,21 @@ def test_review_queue_tabs_approve_creates_an_outside_clinician_who_can_sign_in(
     badge = admin_client.get(f"/admin/applications/badge/{application_id}")
     assert badge.status_code == 200 and badge.data[:2] == b"\xff\xd8"
     token = re.search(r'name="csrf_token" value="([^"]+)"', details).group(1)
-    r = admin_client.post(f"/admin/applications/approve/{application_id}", data={"csrf_token": token},
-                          follow_redirects=True)  # fmt: skip
+    r = admin_client.post(
+        f"/admin/applications/approve/{application_id}",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
     page = r.get_data(as_text=True)
     password = re.search(r"初始密码：<code>(\w+)</code>", page).group(1)
     assert "周建军" in page  # now under the approved tab
     assert admin_client.get("/admin/applications/").get_data(as_text=True).count("周建军") == 0
     # approving twice is refused
-    r = admin_client.post(f"/admin/applications/approve/{application_id}", data={"csrf_token": token},
-                          follow_redirects=True)  # fmt: skip
+    r = admin_client.post(
+        f"/admin/applications/approve/{application_id}",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
     assert "不能重复审核" in r.get_data(as_text=True)
     with session_factory() as s:
         staff = s.scalar(select(Staff).where(Staff.role == StaffRole.OUTSIDE_CLINICIAN))
@@ -138,11 +158,17 @@ def test_rejection_needs_a_reason_and_the_applicant_may_apply_again(
         as_text=True
     )
     token = re.search(r'name="csrf_token" value="([^"]+)"', details).group(1)
-    r = admin_client.post(f"/admin/applications/reject/{application_id}",
-                          data={"csrf_token": token, "reason": " "}, follow_redirects=True)  # fmt: skip
+    r = admin_client.post(
+        f"/admin/applications/reject/{application_id}",
+        data={"csrf_token": token, "reason": " "},
+        follow_redirects=True,
+    )
     assert "请填写不通过的原因" in r.get_data(as_text=True)
-    r = admin_client.post(f"/admin/applications/reject/{application_id}",
-                          data={"csrf_token": token, "reason": "工牌照片不清晰"}, follow_redirects=True)  # fmt: skip
+    r = admin_client.post(
+        f"/admin/applications/reject/{application_id}",
+        data={"csrf_token": token, "reason": "工牌照片不清晰"},
+        follow_redirects=True,
+    )
     assert "已驳回" in r.get_data(as_text=True)
     with session_factory() as s:
         a = s.get(OutsideApplication, application_id)
@@ -216,9 +242,16 @@ def test_the_applicant_is_told_by_sms_either_way(
     from tests.support.servers import serve
 
     with serve(create_sms_sim_app()) as url:
-        live = replace(settings, sms_provider="tencent", sms_api_base=url, sms_secret_id=DEV_SECRET_ID,
-                       sms_secret_key=DEV_SECRET_KEY, sms_sdk_app_id=DEV_SDK_APP_ID,
-                       sms_sign_name=DEV_SIGN_NAME, sms_templates=SMS_DEV_TEMPLATES)  # fmt: skip
+        live = replace(
+            settings,
+            sms_provider="tencent",
+            sms_api_base=url,
+            sms_secret_id=DEV_SECRET_ID,
+            sms_secret_key=DEV_SECRET_KEY,
+            sms_sdk_app_id=DEV_SDK_APP_ID,
+            sms_sign_name=DEV_SIGN_NAME,
+            sms_templates=SMS_DEV_TEMPLATES,
+        )
         app = create_app(live)
         admin = signed_in_admin(app, session)
         submit(app.test_client(), photo())

@@ -44,24 +44,46 @@ NOT_STAFF = ("auth.", "patient.", "apply.", "wechat.", "pages.", "static", "admi
 @pytest.fixture
 def ward(session, settings):
     home = Institution(code="HOME", name="本院", is_home=True)
-    nurse = Staff(institution=home, staff_no="N001", name="李护士", role=StaffRole.NURSE,
-                  password_hash=auth.hash_password("Nurse1234"), password_changed_at=utcnow())  # fmt: skip
-    admin = Staff(institution=home, staff_no="A001", name="管理员", role=StaffRole.ADMIN,
-                  password_hash=auth.hash_password("Admin1234"), password_changed_at=utcnow())  # fmt: skip
+    nurse = Staff(
+        institution=home,
+        staff_no="N001",
+        name="李护士",
+        role=StaffRole.NURSE,
+        password_hash=auth.hash_password("Nurse1234"),
+        password_changed_at=utcnow(),
+    )
+    admin = Staff(
+        institution=home,
+        staff_no="A001",
+        name="管理员",
+        role=StaffRole.ADMIN,
+        password_hash=auth.hash_password("Admin1234"),
+        password_changed_at=utcnow(),
+    )
     patient = Patient(name=NAME)
     account = PatientAccount(openid="o_qian", ih_user_id="ih-q")
     session.add_all([home, nurse, admin, patient, account])
     session.flush()
     session.add(PatientProfile(account_id=account.id, patient_id=patient.id))
     catheter = Catheter(
-        patient_id=patient.id, device_type="PICC", state=CatheterState.IN_PLACE,
-        placed_at=utcnow() - timedelta(days=10), institution_id=home.id,
-        next_due_on=(utcnow() - timedelta(days=1)).date(), tier="B",
-    )  # fmt: skip
+        patient_id=patient.id,
+        device_type="PICC",
+        state=CatheterState.IN_PLACE,
+        placed_at=utcnow() - timedelta(days=10),
+        institution_id=home.id,
+        next_due_on=(utcnow() - timedelta(days=1)).date(),
+        tier="B",
+    )
     session.add(catheter)
     session.flush()
-    session.add(MaintenanceRecord(catheter_id=catheter.id, staff_id=nurse.id,
-                                  performed_at=utcnow() - timedelta(days=3), flushed=True))  # fmt: skip
+    session.add(
+        MaintenanceRecord(
+            catheter_id=catheter.id,
+            staff_id=nurse.id,
+            performed_at=utcnow() - timedelta(days=3),
+            flushed=True,
+        )
+    )
     session.commit()
     return {"nurse": nurse, "patient": patient, "catheter": catheter, "account": account}
 
@@ -122,7 +144,11 @@ def test_every_staff_page_that_shows_a_patient_writes_an_audit_row(
     patient_id = ward["patient"].id
     showing, silent = [], []
     for endpoint, url in staff_urls(app, ward, settings):
-        client = admin if endpoint.startswith(("admin", "staff.", "accounts.", "applications.")) else nurse
+        client = (
+            admin
+            if endpoint.startswith(("admin", "staff.", "accounts.", "applications."))
+            else nurse
+        )
         before = audited(session_factory, patient_id)
         response = client.get(url)
         if response.status_code != 200 or not shows(response.data, response.content_type):
@@ -153,10 +179,12 @@ def clinician_tracker(ward, settings) -> Tracker:
         ],
         "text": f"{NAME} {qr_url}",
         "metadata": {
-            "role": "nurse", "channel": "work", "staff_id": ward["nurse"].id,
+            "role": "nurse",
+            "channel": "work",
+            "staff_id": ward["nurse"].id,
             "institution_id": ward["nurse"].institution_id,
         },
-    }  # fmt: skip
+    }
     slots = {"scanned_catheter_id": ward["catheter"].id, "requested_slot": None}
     return Tracker("n1", slots, message, [], False, None, {}, "action_listen")
 

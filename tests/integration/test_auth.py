@@ -20,13 +20,28 @@ pytestmark = pytest.mark.db
 def nurse(session, cipher):
     home = Institution(code="HOME", name="本院", is_home=True)
     other = Institution(code="OUT", name="外院")
-    staff = Staff(institution=home, staff_no="N1001", name="李护士", role=StaffRole.NURSE,
-                  phone_enc=cipher.encrypt("13900001111", context="staff.phone"),
-                  phone_index=cipher.blind_index("13900001111", kind="phone"),
-                  password_hash=auth.hash_password("Secret123"), password_changed_at=utcnow())  # fmt: skip
+    staff = Staff(
+        institution=home,
+        staff_no="N1001",
+        name="李护士",
+        role=StaffRole.NURSE,
+        phone_enc=cipher.encrypt("13900001111", context="staff.phone"),
+        phone_index=cipher.blind_index("13900001111", kind="phone"),
+        password_hash=auth.hash_password("Secret123"),
+        password_changed_at=utcnow(),
+    )
     # the same staff number at another hospital does not sign in by number
-    session.add_all([staff, Staff(institution=other, staff_no="N1001", name="外院同号",
-                                  role=StaffRole.OUTSIDE_CLINICIAN)])  # fmt: skip
+    session.add_all(
+        [
+            staff,
+            Staff(
+                institution=other,
+                staff_no="N1001",
+                name="外院同号",
+                role=StaffRole.OUTSIDE_CLINICIAN,
+            ),
+        ]
+    )
     session.commit()
     return staff
 

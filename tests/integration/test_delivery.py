@@ -409,8 +409,9 @@ def test_a_reminder_that_cannot_reach_wechat_is_sent_by_sms_at_the_next_sweep(
 
     def sweep():
         with session_factory() as s:
-            result = reminders.sweep(s, dictionary, cipher, ten, settings.timezone,
-                                     public_base_url="https://vam.example")  # fmt: skip
+            result = reminders.sweep(
+                s, dictionary, cipher, ten, settings.timezone, public_base_url="https://vam.example"
+            )
             s.commit()
             return result.outbox_ids
 
@@ -446,8 +447,9 @@ def test_a_reminder_sms_goes_to_the_mobile_on_file_when_sent(
     )
     with session_factory() as s:
         ten = datetime(2026, 12, 10, 10, tzinfo=settings.timezone).astimezone(UTC)
-        [sms] = reminders.sweep(s, dictionary, cipher, ten, settings.timezone,
-                                public_base_url="https://vam.example").outbox_ids  # fmt: skip
+        [sms] = reminders.sweep(
+            s, dictionary, cipher, ten, settings.timezone, public_base_url="https://vam.example"
+        ).outbox_ids
         s.get(Patient, patient_id).phone_enc = None  # the patient removed the mobile meanwhile
         s.commit()
     deliverer = Deliverer(session_factory, redis_conn, senders, cipher=cipher)
@@ -466,13 +468,24 @@ def patient_with_a_picc_due(session_factory, cipher, channels, mobile, openid) -
     from bot.models import Catheter, Patient, PatientAccount, PatientProfile
 
     with session_factory() as s:
-        p = Patient(name="王五", reminder_channels=channels,
-                    phone_enc=cipher.encrypt(mobile, context="patient.phone"))  # fmt: skip
+        p = Patient(
+            name="王五",
+            reminder_channels=channels,
+            phone_enc=cipher.encrypt(mobile, context="patient.phone"),
+        )
         acc = PatientAccount(openid=openid, ih_user_id=f"ih-{openid}")
         s.add_all([p, acc])
         s.flush()
-        s.add_all([PatientProfile(account_id=acc.id, patient_id=p.id),
-                   Catheter(patient_id=p.id, device_type="PICC", next_due_on=date(2026, 12, 10),
-                            placed_at=datetime(2026, 11, 1, tzinfo=UTC))])  # fmt: skip
+        s.add_all(
+            [
+                PatientProfile(account_id=acc.id, patient_id=p.id),
+                Catheter(
+                    patient_id=p.id,
+                    device_type="PICC",
+                    next_due_on=date(2026, 12, 10),
+                    placed_at=datetime(2026, 11, 1, tzinfo=UTC),
+                ),
+            ]
+        )
         s.commit()
         return p.id

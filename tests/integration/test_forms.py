@@ -49,10 +49,16 @@ def ward(session, settings):
     tz = settings.timezone
     home = Institution(code="HOME", name="本院", is_home=True)
     other = Institution(code="OUT", name="县人民医院")
-    nurse = Staff(institution=home, staff_no="N1", name="李护士", role=StaffRole.NURSE,
-                  wecom_userid="n1")  # fmt: skip
-    outsider = Staff(institution=other, staff_no="X1", name="外院王医生",
-                     role=StaffRole.OUTSIDE_CLINICIAN, wecom_userid="x1")  # fmt: skip
+    nurse = Staff(
+        institution=home, staff_no="N1", name="李护士", role=StaffRole.NURSE, wecom_userid="n1"
+    )
+    outsider = Staff(
+        institution=other,
+        staff_no="X1",
+        name="外院王医生",
+        role=StaffRole.OUTSIDE_CLINICIAN,
+        wecom_userid="x1",
+    )
     session.add_all([home, other, nurse, outsider])
     session.flush()
     today = local_date(utcnow(), tz)
@@ -62,14 +68,21 @@ def ward(session, settings):
         p = Patient(name=name)
         session.add(p)
         session.flush()
-        c = Catheter(patient_id=p.id, device_type=device, institution_id=home.id,
-                     placed_at=placed, next_due_on=today, **kw)  # fmt: skip
+        c = Catheter(
+            patient_id=p.id,
+            device_type=device,
+            institution_id=home.id,
+            placed_at=placed,
+            next_due_on=today,
+            **kw,
+        )
         session.add(c)
         session.flush()
         return c
 
-    picc = patient_with("王丽娟", "PICC", external_length_cm=Decimal("3.0"),
-                        arm_circumference_cm=Decimal("26.0"))  # fmt: skip
+    picc = patient_with(
+        "王丽娟", "PICC", external_length_cm=Decimal("3.0"), arm_circumference_cm=Decimal("26.0")
+    )
     port = patient_with("赵港", "PORT")
     twin_a = patient_with("张伟", "PICC")
     twin_b = patient_with("张伟", "MIDLINE")
@@ -96,21 +109,44 @@ def ward(session, settings):
     session.add_all(slots)
     session.commit()
     return {
-        "home": home, "nurse": nurse, "outsider": outsider, "picc": picc, "port": port,
-        "twins": (twin_a, twin_b), "removed": removed, "account": account,
-        "patient_id": picc.patient_id, "slots": slots, "today": today,
-    }  # fmt: skip
+        "home": home,
+        "nurse": nurse,
+        "outsider": outsider,
+        "picc": picc,
+        "port": port,
+        "twins": (twin_a, twin_b),
+        "removed": removed,
+        "account": account,
+        "patient_id": picc.patient_id,
+        "slots": slots,
+        "today": today,
+    }
 
 
 def nurse_form(action, domain, ward, **extra):
-    return FormDriver(action, domain, "work:n1", role="nurse", channel="work",
-                      staff_id=ward["nurse"].id, institution_id=ward["home"].id, **extra)  # fmt: skip
+    return FormDriver(
+        action,
+        domain,
+        "work:n1",
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+        institution_id=ward["home"].id,
+        **extra,
+    )
 
 
 def patient_form(action, domain, ward, **extra):
-    return FormDriver(action, domain, "mp:o-pat", role="patient", channel="mp",
-                      account_id=ward["account"].id, active_patient_id=ward["patient_id"],
-                      **extra)  # fmt: skip
+    return FormDriver(
+        action,
+        domain,
+        "mp:o-pat",
+        role="patient",
+        channel="mp",
+        account_id=ward["account"].id,
+        active_patient_id=ward["patient_id"],
+        **extra,
+    )
 
 
 def count(session_factory, model, *where) -> int:
@@ -222,9 +258,14 @@ def test_removed_catheters_and_unrelated_patients_are_not_offered(domain, ward):
     assert "没有找到带管在位的患者" in f.say(
         "钱已拔维护", "register_maintenance", [("patient_name", "钱已拔")]
     )
-    outsider = FormDriver(maintenance.ValidateMaintenanceForm(), domain, "work:x1",
-                          role="outside_clinician", channel="work",
-                          staff_id=ward["outsider"].id)  # fmt: skip
+    outsider = FormDriver(
+        maintenance.ValidateMaintenanceForm(),
+        domain,
+        "work:x1",
+        role="outside_clinician",
+        channel="work",
+        staff_id=ward["outsider"].id,
+    )
     said = outsider.say("王丽娟维护", "register_maintenance", [("patient_name", "王丽娟")])
     assert "或您无权查看" in said and outsider.asking == "m_catheter"
 
@@ -244,8 +285,11 @@ def test_lookups_in_the_form_are_audited(domain, ward, session_factory):
 @pytest.mark.req("C3.2", "C3.4")
 def test_complication_report_checks_grade_and_date_then_saves_once(domain, ward, session_factory):
     f = nurse_form(complication.ValidateComplicationForm(), domain, ward)
-    f.say("王丽娟静脉炎", "report_complication",
-          [("patient_name", "王丽娟"), ("complication", "PHLEBITIS")])  # fmt: skip
+    f.say(
+        "王丽娟静脉炎",
+        "report_complication",
+        [("patient_name", "王丽娟"), ("complication", "PHLEBITIS")],
+    )
     assert f.asking == "c_grade"
     assert "0–4 级" in f.say("5级")
     f.say("Ⅱ度")
@@ -261,8 +305,11 @@ def test_complication_report_checks_grade_and_date_then_saves_once(domain, ward,
         assert (c.type, c.grade, c.onset_on) == ("PHLEBITIS", 2, ward["today"] - timedelta(days=1))
     # the same complication reported again by a colleague is the same record
     g = nurse_form(complication.ValidateComplicationForm(), domain, ward)
-    g.say("王丽娟静脉炎", "report_complication",
-          [("patient_name", "王丽娟"), ("complication", "PHLEBITIS")])  # fmt: skip
+    g.say(
+        "王丽娟静脉炎",
+        "report_complication",
+        [("patient_name", "王丽娟"), ("complication", "PHLEBITIS")],
+    )
     for text in ["2", "昨天", "红肿疼痛", "确认"]:
         g.say(text)
     assert "已上报过" in g.submit(complication.ActionSubmitComplication())
@@ -296,8 +343,9 @@ def test_a_denied_confirmation_saves_nothing(domain, ward, session_factory):
 @pytest.mark.req("P4.1", "P4.4")
 def test_a_report_photo_then_its_details(domain, ward, session_factory):
     f = patient_form(report.ValidateReportForm(), domain, ward)
-    said = run_action(ActionReceiveReport(), f, "upload_image",
-                      [("media_path", "/m/a.jpg"), ("sha256", "a" * 64)])  # fmt: skip
+    said = run_action(
+        ActionReceiveReport(), f, "upload_image", [("media_path", "/m/a.jpg"), ("sha256", "a" * 64)]
+    )
     assert "已收到报告照片" in said
     f.say("", "upload_image")
     assert f.asking == "r_date"
@@ -310,15 +358,23 @@ def test_a_report_photo_then_its_details(domain, ward, session_factory):
         r = s.scalars(select(Report)).one()
         assert (r.confirmed, r.institution_name, r.remarks) == (True, "市中医院", None)
         assert r.report_date == ward["today"] - timedelta(days=1)
-    again = run_action(ActionReceiveReport(), f, "upload_image",
-                       [("media_path", "/m/a.jpg"), ("sha256", "a" * 64)])  # fmt: skip
+    again = run_action(
+        ActionReceiveReport(), f, "upload_image", [("media_path", "/m/a.jpg"), ("sha256", "a" * 64)]
+    )
     assert "已上传过" in again and count(session_factory, Report) == 1
 
 
 @pytest.mark.req("P4.4")
 def test_report_details_need_a_bound_patient_and_a_report(domain, ward):
-    unbound = FormDriver(report.ValidateReportForm(), domain, "mp:o-new", role="patient",
-                         channel="mp", account_id=None, active_patient_id=None)  # fmt: skip
+    unbound = FormDriver(
+        report.ValidateReportForm(),
+        domain,
+        "mp:o-new",
+        role="patient",
+        channel="mp",
+        account_id=None,
+        active_patient_id=None,
+    )
     unbound.say("", "upload_image")
     assert "请先在菜单“我的”中绑定就诊人" in unbound.submit(report.ActionSubmitReport())
     bound = patient_form(report.ValidateReportForm(), domain, ward)
@@ -348,10 +404,21 @@ def test_booking_never_exceeds_capacity(domain, ward, session_factory):
         s.add(other)
         s.commit()
         other_id = other.id
-    g = FormDriver(appointment.ValidateAppointmentForm(), domain, "mp:o-2", role="patient",
-                   channel="mp", account_id=None, active_patient_id=other_id)  # fmt: skip
-    g.slots.update(a_institution=ward["home"].id, a_date=(ward["today"] + timedelta(days=1)).isoformat(),
-                   a_slot=ward["slots"][0].id, a_confirm=True)  # fmt: skip
+    g = FormDriver(
+        appointment.ValidateAppointmentForm(),
+        domain,
+        "mp:o-2",
+        role="patient",
+        channel="mp",
+        account_id=None,
+        active_patient_id=other_id,
+    )
+    g.slots.update(
+        a_institution=ward["home"].id,
+        a_date=(ward["today"] + timedelta(days=1)).isoformat(),
+        a_slot=ward["slots"][0].id,
+        a_confirm=True,
+    )
     assert "已约满" in g.submit(appointment.ActionSubmitAppointment())
     with session_factory() as s:
         assert s.get(AppointmentSlot, ward["slots"][0].id).booked == 1
@@ -362,8 +429,14 @@ def test_a_clinician_cannot_book_and_an_unbound_patient_is_told_to_bind(domain, 
     f = nurse_form(appointment.ValidateAppointmentForm(), domain, ward)
     f.say("预约维护", "book_appointment")
     assert "该功能面向患者" in f.submit(appointment.ActionSubmitAppointment())
-    g = FormDriver(appointment.ValidateAppointmentForm(), domain, "mp:o-new", role="patient",
-                   channel="mp", active_patient_id=None)  # fmt: skip
+    g = FormDriver(
+        appointment.ValidateAppointmentForm(),
+        domain,
+        "mp:o-new",
+        role="patient",
+        channel="mp",
+        active_patient_id=None,
+    )
     g.say("预约维护", "book_appointment")
     assert "先绑定就诊人" in g.submit(appointment.ActionSubmitAppointment())
 
@@ -396,8 +469,11 @@ def test_next_maintenance_date_set_in_chat_moves_the_due_date_after_one_confirma
 ):
     today = ward["today"]
     f = nurse_form(follow_up.ValidateFollowUpForm(), domain, ward)
-    said = f.say("王丽娟下次维护定在5天后", "set_next_maintenance",
-                 [("patient_name", "王丽娟"), ("date", "5天后")])  # fmt: skip
+    said = f.say(
+        "王丽娟下次维护定在5天后",
+        "set_next_maintenance",
+        [("patient_name", "王丽娟"), ("date", "5天后")],
+    )
     due = today + timedelta(days=5)
     assert "请核对随访设置" in said and f"下次维护 {due:%Y年%m月%d日}" in said
     assert f.asking == "f_confirm"
@@ -408,13 +484,21 @@ def test_next_maintenance_date_set_in_chat_moves_the_due_date_after_one_confirma
     with session_factory() as s:
         c = s.get(Catheter, ward["picc"].id)
         assert c.next_due_on == due and c.next_due_explicit
-        assert s.scalar(select(func.count()).select_from(AuditLog).where(
-            AuditLog.object_type == "catheter_follow_up", AuditLog.object_id == str(c.id))) == 1  # fmt: skip
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(AuditLog)
+                .where(
+                    AuditLog.object_type == "catheter_follow_up", AuditLog.object_id == str(c.id)
+                )
+            )
+            == 1
+        )
 
 
 @pytest.mark.req("C3.3")
 def test_a_name_the_model_missed_is_still_read_from_the_start_of_the_message(domain, ward):
-    """"王丽娟下次维护定在5天后" with no patient_name entity: the name of a patient the nurse
+    """ "王丽娟下次维护定在5天后" with no patient_name entity: the name of a patient the nurse
     may see is taken; words that are no patient's name are not."""
     f = nurse_form(follow_up.ValidateFollowUpForm(), domain, ward)
     said = f.say("王丽娟下次维护定在5天后", "set_next_maintenance")
@@ -493,8 +577,9 @@ def test_patient_asking_to_set_a_follow_up_is_refused(domain, ward):
 def test_outside_application_checks_phone_and_licence_and_encrypts_the_phone(
     domain, ward, session_factory, cipher
 ):
-    f = FormDriver(application.ValidateApplicationForm(), domain, "work:newdoc",
-                   role="unknown", channel="work")  # fmt: skip
+    f = FormDriver(
+        application.ValidateApplicationForm(), domain, "work:newdoc", role="unknown", channel="work"
+    )
     f.say("我是外院护士，想申请注册", "apply_outside")
     assert "真实姓名" in f.say("a")
     for text in ["周建军", "县妇幼保健院", "血液科", "主管护师"]:

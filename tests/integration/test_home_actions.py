@@ -28,11 +28,19 @@ def test_home_card_lists_catheters_with_status_words_and_unread_reminders(sessio
     p = Patient(name="张三")
     session.add(p)
     session.flush()
-    session.add_all([
-        Catheter(patient_id=p.id, device_type="PICC", placed_at=utcnow() - timedelta(days=30),
-                 next_due_on=today - timedelta(days=2)),
-        InAppMessage(patient_id=p.id, kind="reminder", title="导管维护已逾期", body="请尽快维护"),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            Catheter(
+                patient_id=p.id,
+                device_type="PICC",
+                placed_at=utcnow() - timedelta(days=30),
+                next_due_on=today - timedelta(days=2),
+            ),
+            InAppMessage(
+                patient_id=p.id, kind="reminder", title="导管维护已逾期", body="请尽快维护"
+            ),
+        ]
+    )
     session.commit()
     [card] = run(home.ActionMyCatheter(), role="patient", channel="mp", active_patient_id=p.id)
     fields = dict(card["custom"]["fields"])
@@ -65,19 +73,38 @@ def test_history_in_chat_summarises_placements_and_the_last_visits_and_links_the
     session.add(p)
     session.flush()
     picc = Catheter(patient_id=p.id, device_type="PICC", placed_at=utcnow() - timedelta(days=30))
-    port = Catheter(patient_id=p.id, device_type="PORT", placed_at=utcnow() - timedelta(days=400),
-                    state=CatheterState.REMOVED)  # fmt: skip
+    port = Catheter(
+        patient_id=p.id,
+        device_type="PORT",
+        placed_at=utcnow() - timedelta(days=400),
+        state=CatheterState.REMOVED,
+    )
     session.add_all([picc, port])
     session.flush()
     session.add_all(
-        [MaintenanceRecord(catheter_id=port.id, performed_at=utcnow() - timedelta(days=60), flushed=True)]
-        + [MaintenanceRecord(catheter_id=picc.id, performed_at=utcnow() - timedelta(days=d), flushed=True,
-                             dressing_changed=d == 1, external_length_cm=Decimal("3.5"))
-           for d in (22, 15, 8, 1)]
-    )  # fmt: skip
+        [
+            MaintenanceRecord(
+                catheter_id=port.id, performed_at=utcnow() - timedelta(days=60), flushed=True
+            )
+        ]
+        + [
+            MaintenanceRecord(
+                catheter_id=picc.id,
+                performed_at=utcnow() - timedelta(days=d),
+                flushed=True,
+                dressing_changed=d == 1,
+                external_length_cm=Decimal("3.5"),
+            )
+            for d in (22, 15, 8, 1)
+        ]
+    )
     session.commit()
-    message = {"intent": {"name": "history"}, "entities": [], "text": "历史记录",
-               "metadata": {"role": "patient", "channel": "mp", "active_patient_id": p.id}}  # fmt: skip
+    message = {
+        "intent": {"name": "history"},
+        "entities": [],
+        "text": "历史记录",
+        "metadata": {"role": "patient", "channel": "mp", "active_patient_id": p.id},
+    }
     d = CollectingDispatcher()
     home.ActionHistory().run(
         d, Tracker("mp:o", {}, message, [], False, None, {}, "action_listen"), {}

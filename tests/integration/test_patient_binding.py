@@ -34,15 +34,34 @@ pytestmark = [pytest.mark.db, pytest.mark.redis]
 
 @pytest.fixture
 def world(settings, engine, redis_conn, session):
-    session.add_all([
-        Agreement(kind=AgreementKind.SERVICE, version=1, title="服务协议", body="服务协议正文", published_at=utcnow()),
-        Agreement(kind=AgreementKind.PRIVACY, version=1, title="隐私政策", body="隐私政策正文", published_at=utcnow()),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            Agreement(
+                kind=AgreementKind.SERVICE,
+                version=1,
+                title="服务协议",
+                body="服务协议正文",
+                published_at=utcnow(),
+            ),
+            Agreement(
+                kind=AgreementKind.PRIVACY,
+                version=1,
+                title="隐私政策",
+                body="隐私政策正文",
+                published_at=utcnow(),
+            ),
+        ]
+    )
     session.commit()
     ih_state = IhState()
     with LiveSim(sim_config(settings)) as sim, serve(create_ih_sim_app(ih_state)) as ih_url:
-        live = replace(settings, wechat_api_base=sim.mp_api_base, internet_hospital_base=ih_url,
-                       internet_hospital_client_id="vam-dev", internet_hospital_client_secret="vam-dev-secret")  # fmt: skip
+        live = replace(
+            settings,
+            wechat_api_base=sim.mp_api_base,
+            internet_hospital_base=ih_url,
+            internet_hospital_client_id="vam-dev",
+            internet_hospital_client_secret="vam-dev-secret",
+        )
         yield {"app": create_app(live), "sim": sim, "ih": ih_url, "ih_state": ih_state}
 
 
@@ -72,9 +91,11 @@ def ih_login(authorize_url: str, username: str, decision: str = "allow") -> str:
     query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
     base = authorize_url.split("/oauth/authorize")[0]
     assert "互联网医院" in requests.get(authorize_url).text
-    r = requests.post(f"{base}/oauth/authorize",
-                      data={**query, "username": username, "password": "123456", "decision": decision},
-                      allow_redirects=False)  # fmt: skip
+    r = requests.post(
+        f"{base}/oauth/authorize",
+        data={**query, "username": username, "password": "123456", "decision": decision},
+        allow_redirects=False,
+    )
     return r.headers["Location"]
 
 

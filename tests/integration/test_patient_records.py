@@ -49,29 +49,67 @@ def world(settings, engine, redis_conn, session, cipher):
         session.add(profile)
         session.flush()
         account.active_profile_id = profile.id
-    picc = Catheter(patient_id=zhao.id, device_type="PICC", placed_at=utcnow() - timedelta(days=20),
-                    vein="BASILIC", side="RIGHT", techniques=["US"], insertion_length_cm=Decimal(42),
-                    external_length_cm=Decimal(3), arm_circumference_cm=Decimal(26), tier="A",
-                    next_due_on=today + timedelta(days=4), follow_up_notes="洗澡时用保护套")  # fmt: skip
-    port = Catheter(patient_id=zhao.id, device_type="PORT", placed_at=utcnow() - timedelta(days=400),
-                    port_site="CHEST", state=CatheterState.REMOVED, removed_on=today - timedelta(days=30))  # fmt: skip
+    picc = Catheter(
+        patient_id=zhao.id,
+        device_type="PICC",
+        placed_at=utcnow() - timedelta(days=20),
+        vein="BASILIC",
+        side="RIGHT",
+        techniques=["US"],
+        insertion_length_cm=Decimal(42),
+        external_length_cm=Decimal(3),
+        arm_circumference_cm=Decimal(26),
+        tier="A",
+        next_due_on=today + timedelta(days=4),
+        follow_up_notes="洗澡时用保护套",
+    )
+    port = Catheter(
+        patient_id=zhao.id,
+        device_type="PORT",
+        placed_at=utcnow() - timedelta(days=400),
+        port_site="CHEST",
+        state=CatheterState.REMOVED,
+        removed_on=today - timedelta(days=30),
+    )
     foreign = Catheter(
         patient_id=qian.id, device_type="PICC", placed_at=utcnow() - timedelta(days=5)
     )
     session.add_all([picc, port, foreign])
     session.flush()
-    session.add_all([
-        MaintenanceRecord(catheter_id=picc.id, performed_at=utcnow() - timedelta(days=10), flushed=True,
-                          locked=True, dressing_changed=True, external_length_cm=Decimal("3.0"),
-                          arm_circumference_cm=Decimal("26.5"), next_due_on=today - timedelta(days=3)),
-        MaintenanceRecord(catheter_id=picc.id, performed_at=utcnow() - timedelta(days=3), flushed=True,
-                          connector_changed=True, external_length_cm=Decimal("3.5"),
-                          arm_circumference_cm=Decimal("27.0"), site_findings=["REDNESS"],
-                          next_due_on=today + timedelta(days=4)),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            MaintenanceRecord(
+                catheter_id=picc.id,
+                performed_at=utcnow() - timedelta(days=10),
+                flushed=True,
+                locked=True,
+                dressing_changed=True,
+                external_length_cm=Decimal("3.0"),
+                arm_circumference_cm=Decimal("26.5"),
+                next_due_on=today - timedelta(days=3),
+            ),
+            MaintenanceRecord(
+                catheter_id=picc.id,
+                performed_at=utcnow() - timedelta(days=3),
+                flushed=True,
+                connector_changed=True,
+                external_length_cm=Decimal("3.5"),
+                arm_circumference_cm=Decimal("27.0"),
+                site_findings=["REDNESS"],
+                next_due_on=today + timedelta(days=4),
+            ),
+        ]
+    )
     session.commit()
-    return {"app": create_app(settings), "picc": picc.id, "port": port.id, "foreign": foreign.id,
-            "zhao": zhao.id, "qian": qian.id, "accounts": (a_zhao.id, a_qian.id)}  # fmt: skip
+    return {
+        "app": create_app(settings),
+        "picc": picc.id,
+        "port": port.id,
+        "foreign": foreign.id,
+        "zhao": zhao.id,
+        "qian": qian.id,
+        "accounts": (a_zhao.id, a_qian.id),
+    }
 
 
 def follower(world, which: int = 0):
@@ -199,13 +237,22 @@ def test_record_pages_wait_for_the_current_agreements(world, session):
     from bot.models.enums import AgreementKind
     from bot.services import binding
 
-    policy = Agreement(kind=AgreementKind.PRIVACY, version=2, title="隐私政策", body="第二版",
-                       published_at=utcnow())  # fmt: skip
+    policy = Agreement(
+        kind=AgreementKind.PRIVACY,
+        version=2,
+        title="隐私政策",
+        body="第二版",
+        published_at=utcnow(),
+    )
     session.add(policy)
     session.commit()
     client = follower(world)
-    for path in (f"/h5/patients/{world['zhao']}", f"/h5/catheters/{world['picc']}",
-                 f"/h5/catheters/{world['picc']}/qr", "/h5/home"):  # fmt: skip
+    for path in (
+        f"/h5/patients/{world['zhao']}",
+        f"/h5/catheters/{world['picc']}",
+        f"/h5/catheters/{world['picc']}/qr",
+        "/h5/home",
+    ):
         r = client.get(path)
         where = urlsplit(r.headers["Location"])
         assert r.status_code == 302 and where.path == "/h5/agreements", path

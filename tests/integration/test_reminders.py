@@ -41,8 +41,13 @@ def due(session, cipher, settings):
     p = Patient(name="张三", phone_enc=cipher.encrypt("13800001111", context="patient.phone"))
     session.add_all([home, nurse, p])
     session.flush()
-    c = Catheter(patient_id=p.id, device_type="PICC", placed_at=datetime(2026, 11, 1, tzinfo=UTC),
-                 next_due_on=date(2026, 12, 10), responsible_staff_id=nurse.id)  # fmt: skip
+    c = Catheter(
+        patient_id=p.id,
+        device_type="PICC",
+        placed_at=datetime(2026, 11, 1, tzinfo=UTC),
+        next_due_on=date(2026, 12, 10),
+        responsible_staff_id=nurse.id,
+    )
     acc = PatientAccount(openid="o_zhang", ih_user_id="ih-1")
     session.add_all([c, acc])
     session.flush()
@@ -94,8 +99,11 @@ def test_one_reminder_per_channel_and_kind_however_often_the_sweep_runs(
     assert again.created == 0 and again.outbox_ids == []
     with session_factory() as s:
         kinds = {(r.kind, r.channel) for r in s.scalars(select(Reminder))}
-        assert kinds == {(ReminderKind.BEFORE, Channel.INAPP), (ReminderKind.BEFORE, Channel.MP),
-                         (ReminderKind.BEFORE, Channel.SMS)}  # fmt: skip
+        assert kinds == {
+            (ReminderKind.BEFORE, Channel.INAPP),
+            (ReminderKind.BEFORE, Channel.MP),
+            (ReminderKind.BEFORE, Channel.SMS),
+        }
         [inapp] = s.scalars(select(InAppMessage)).all()
         assert inapp.title == "导管维护提醒" and "12月10日" in inapp.body
         sms = s.scalar(select(OutboxMessage).where(OutboxMessage.channel == Channel.SMS))
@@ -170,8 +178,15 @@ def test_a_crash_between_created_and_queued_is_recovered_by_the_next_sweep(
 ):
     # the reminder rows exist (committed) but the process died before writing their outbox rows
     for channel in (Channel.MP, Channel.SMS):
-        session.add(Reminder(catheter_id=due.id, patient_id=due.patient_id, due_on=due.next_due_on,
-                             kind=ReminderKind.DUE, channel=channel))  # fmt: skip
+        session.add(
+            Reminder(
+                catheter_id=due.id,
+                patient_id=due.patient_id,
+                due_on=due.next_due_on,
+                kind=ReminderKind.DUE,
+                channel=channel,
+            )
+        )
     session.commit()
     result, _ = run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 10), 10))
     assert result.created == 1  # only the in-app one was missing
@@ -324,8 +339,15 @@ def test_in_app_messages_worded_by_the_database_read_as_python_words_them(
 def test_the_wechat_reminder_falls_back_to_the_configured_template_message(
     due, session_factory, cipher, settings
 ):
-    run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 10), 10),
-        reminder_api="template", reminder_template="tpl_maint")  # fmt: skip
+    run(
+        session_factory,
+        None,
+        cipher,
+        settings,
+        at(settings, date(2026, 12, 10), 10),
+        reminder_api="template",
+        reminder_template="tpl_maint",
+    )
     with session_factory() as s:
         mp = s.scalar(select(OutboxMessage).where(OutboxMessage.channel == Channel.MP))
         reminder = s.scalar(select(Reminder).where(Reminder.channel == Channel.MP))
@@ -346,9 +368,16 @@ def test_history_says_sent_when_the_closed_window_fallback_went_out(
     with session_factory() as s:
         mp = s.scalar(select(OutboxMessage).where(OutboxMessage.channel == Channel.MP))
         mp.status, mp.last_error = DeliveryStatus.FAILED, "window_closed"
-        s.add(OutboxMessage(dedupe_key=f"{mp.dedupe_key}:fallback", channel=mp.channel,
-                            recipient=mp.recipient, msg_type="subscribe",
-                            payload=mp.payload["_fallback"], status=DeliveryStatus.SENT))  # fmt: skip
+        s.add(
+            OutboxMessage(
+                dedupe_key=f"{mp.dedupe_key}:fallback",
+                channel=mp.channel,
+                recipient=mp.recipient,
+                msg_type="subscribe",
+                payload=mp.payload["_fallback"],
+                status=DeliveryStatus.SENT,
+            )
+        )
         s.commit()
         words = {h.channel: h.status for h in reminders.history(s, due.id, settings.timezone)}
     assert words["微信"] == "已发送（改发服务通知）"
@@ -360,12 +389,21 @@ def test_a_patient_not_reachable_on_the_chosen_channel_gets_the_next_one(
 ):
     """WeChat only was chosen, but no bound account follows the official account: the WeChat
     reminder is recorded as failed with the reason and the SMS goes out instead — once."""
-    p = Patient(name="赵六", reminder_channels=["inapp", "mp"],
-                phone_enc=cipher.encrypt("13700003333", context="patient.phone"))  # fmt: skip
+    p = Patient(
+        name="赵六",
+        reminder_channels=["inapp", "mp"],
+        phone_enc=cipher.encrypt("13700003333", context="patient.phone"),
+    )
     session.add(p)
     session.flush()
-    session.add(Catheter(patient_id=p.id, device_type="PICC", next_due_on=date(2026, 12, 10),
-                         placed_at=datetime(2026, 11, 1, tzinfo=UTC)))  # fmt: skip
+    session.add(
+        Catheter(
+            patient_id=p.id,
+            device_type="PICC",
+            next_due_on=date(2026, 12, 10),
+            placed_at=datetime(2026, 11, 1, tzinfo=UTC),
+        )
+    )
     session.commit()
     now = at(settings, date(2026, 12, 10), 10)
     result, _ = run(session_factory, None, cipher, settings, now)

@@ -28,13 +28,24 @@ def ward(session, settings):
     nurse = Staff(
         institution=home, staff_no="N1", name="李护士", role=StaffRole.NURSE, wecom_userid="n1"
     )
-    outsider = Staff(institution=Institution(code="X", name="外院"), staff_no="X1", name="外院医生",
-                     role=StaffRole.OUTSIDE_CLINICIAN, wecom_userid="x1")  # fmt: skip
+    outsider = Staff(
+        institution=Institution(code="X", name="外院"),
+        staff_no="X1",
+        name="外院医生",
+        role=StaffRole.OUTSIDE_CLINICIAN,
+        wecom_userid="x1",
+    )
     p = Patient(name="王丽娟")
     session.add_all([home, nurse, outsider, p])
     session.flush()
-    c = Catheter(patient_id=p.id, device_type="PICC", institution_id=home.id, placed_at=utcnow() - timedelta(days=9),
-                 next_due_on=None, external_length_cm=Decimal("2.0"))  # fmt: skip
+    c = Catheter(
+        patient_id=p.id,
+        device_type="PICC",
+        institution_id=home.id,
+        placed_at=utcnow() - timedelta(days=9),
+        next_due_on=None,
+        external_length_cm=Decimal("2.0"),
+    )
     session.add(c)
     session.flush()
     session.add(
@@ -46,8 +57,12 @@ def ward(session, settings):
 
 
 def run(action, intent, entities=(), **meta):
-    message = {"intent": {"name": intent}, "entities": [{"entity": k, "value": v} for k, v in entities],
-               "text": "", "metadata": meta}  # fmt: skip
+    message = {
+        "intent": {"name": intent},
+        "entities": [{"entity": k, "value": v} for k, v in entities],
+        "text": "",
+        "metadata": meta,
+    }
     d = CollectingDispatcher()
     events = action.run(d, Tracker("u", {}, message, [], False, None, {}, "action_listen"), {})
     return d.messages, events
@@ -56,8 +71,14 @@ def run(action, intent, entities=(), **meta):
 @pytest.mark.req("P2.2", "C2.1", "C3.1", "X.1")
 def test_a_nurse_scan_shows_the_patient_card_and_is_audited(ward, session_factory):
     url = ward["codes"].url(ward["catheter"])
-    messages, events = run(scan.ActionScanQr(), "scan_qr", [("scan_result", url)],
-                           role="nurse", channel="work", staff_id=ward["nurse"].id)  # fmt: skip
+    messages, events = run(
+        scan.ActionScanQr(),
+        "scan_qr",
+        [("scan_result", url)],
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+    )
     card = messages[0]["custom"]
     assert card["title"] == "【今日需维护】王丽娟"
     fields = dict(card["fields"])
@@ -87,8 +108,14 @@ def test_a_nurse_scan_shows_the_patient_card_and_is_audited(ward, session_factor
 
 @pytest.mark.req("C2.1", "C3.2")
 def test_after_a_scan_the_registration_asks_no_name(ward, domain):
-    f = FormDriver(maintenance.ValidateMaintenanceForm(), domain, "work:n1", role="nurse", channel="work",
-                   staff_id=ward["nurse"].id)  # fmt: skip
+    f = FormDriver(
+        maintenance.ValidateMaintenanceForm(),
+        domain,
+        "work:n1",
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+    )
     f.slots["scanned_catheter_id"] = ward["catheter"].id
     said = f.say("维护登记", "register_maintenance")
     assert "为 王丽娟 PICC" in said and f.asking == "m_items"
@@ -107,11 +134,22 @@ def test_forged_revoked_and_foreign_codes_get_a_clear_answer(ward, session):
     session.commit()
     messages, _ = run(scan.ActionScanQr(), "scan_qr", [("scan_result", old)], **meta)
     assert "已作废" in messages[0]["text"]
-    messages, _ = run(scan.ActionScanQr(), "scan_qr", [("scan_result", ward["codes"].url(catheter))],
-                      role="outside_clinician", channel="work", staff_id=ward["outsider"].id)  # fmt: skip
+    messages, _ = run(
+        scan.ActionScanQr(),
+        "scan_qr",
+        [("scan_result", ward["codes"].url(catheter))],
+        role="outside_clinician",
+        channel="work",
+        staff_id=ward["outsider"].id,
+    )
     assert "没有查看该患者的权限" in messages[0]["text"]
-    messages, _ = run(scan.ActionScanQr(), "scan_qr", [("scan_result", ward["codes"].url(catheter))],
-                      role="patient", channel="mp")  # fmt: skip
+    messages, _ = run(
+        scan.ActionScanQr(),
+        "scan_qr",
+        [("scan_result", ward["codes"].url(catheter))],
+        role="patient",
+        channel="mp",
+    )
     assert "仅向医护人员开放" in messages[0]["text"]
 
 
@@ -119,8 +157,13 @@ def test_forged_revoked_and_foreign_codes_get_a_clear_answer(ward, session):
 def test_a_patient_gets_the_code_as_an_image_that_scans_back_to_the_catheter(
     ward, settings, session
 ):
-    messages, _ = run(scan.ActionShowQr(), "show_qr", role="patient", channel="mp",
-                      active_patient_id=ward["patient"].id)  # fmt: skip
+    messages, _ = run(
+        scan.ActionShowQr(),
+        "show_qr",
+        role="patient",
+        channel="mp",
+        active_patient_id=ward["patient"].id,
+    )
     [image] = [m["image"] for m in messages if m.get("image")]
     [found] = decode(Image.open(image))
     assert ward["codes"].catheter(session, found.data.decode()).id == ward["catheter"].id

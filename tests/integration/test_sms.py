@@ -33,14 +33,28 @@ pytestmark = [pytest.mark.db, pytest.mark.redis]
 @pytest.fixture
 def sms(settings):
     with serve(create_sms_sim_app()) as url:
-        yield url, replace(settings, sms_provider="tencent", sms_api_base=url, sms_secret_id=DEV_SECRET_ID,
-                           sms_secret_key=DEV_SECRET_KEY, sms_sdk_app_id=DEV_SDK_APP_ID,
-                           sms_sign_name=DEV_SIGN_NAME, sms_templates=SMS_DEV_TEMPLATES)  # fmt: skip
+        yield (
+            url,
+            replace(
+                settings,
+                sms_provider="tencent",
+                sms_api_base=url,
+                sms_secret_id=DEV_SECRET_ID,
+                sms_secret_key=DEV_SECRET_KEY,
+                sms_sdk_app_id=DEV_SDK_APP_ID,
+                sms_sign_name=DEV_SIGN_NAME,
+                sms_templates=SMS_DEV_TEMPLATES,
+            ),
+        )
 
 
 def deliverer(live, session_factory, redis_conn, cipher):
     senders = Senders(
-        mp=None, work=None, work_agent_id=0, sms=bootstrap(live).sms, sms_templates=live.sms_templates
+        mp=None,
+        work=None,
+        work_agent_id=0,
+        sms=bootstrap(live).sms,
+        sms_templates=live.sms_templates,
     )
     return Deliverer(
         session_factory=session_factory, redis=redis_conn, senders=senders, cipher=cipher
@@ -70,9 +84,9 @@ def test_a_templated_sms_is_signed_sent_once_and_its_mobile_never_stored_in_clea
     assert d.deliver(out_id) is DeliveryStatus.SENT  # already sent: nothing more
     [message] = requests.get(url + "/_sim/messages").json()["messages"]
     assert message["phone"] == "13812345678"
-    assert (
-        message["text"]
-        == "【示范一院】周建军您好，您的外院医护注册申请未通过，原因：工牌照片不清晰。可修改后重新申请。"
+    assert message["text"] == (
+        "【示范一院】周建军您好，您的外院医护注册申请未通过，"
+        "原因：工牌照片不清晰。可修改后重新申请。"
     )
     with session_factory() as s:
         row = s.get(OutboxMessage, out_id)
@@ -142,9 +156,18 @@ def test_a_wrong_secret_or_template_fails_with_the_reason(
 @pytest.fixture
 def aliyun_sms(settings):
     with serve(create_sms_sim_app()) as url:
-        yield url, replace(settings, sms_provider="aliyun", sms_api_base=url,
-                           sms_secret_id=aliyun.DEV_ACCESS_KEY_ID, sms_secret_key=aliyun.DEV_ACCESS_KEY_SECRET,
-                           sms_sign_name=DEV_SIGN_NAME, sms_templates=SMS_DEV_TEMPLATES_ALIYUN)  # fmt: skip
+        yield (
+            url,
+            replace(
+                settings,
+                sms_provider="aliyun",
+                sms_api_base=url,
+                sms_secret_id=aliyun.DEV_ACCESS_KEY_ID,
+                sms_secret_key=aliyun.DEV_ACCESS_KEY_SECRET,
+                sms_sign_name=DEV_SIGN_NAME,
+                sms_templates=SMS_DEV_TEMPLATES_ALIYUN,
+            ),
+        )
 
 
 @pytest.mark.req("P3.3")

@@ -46,10 +46,15 @@ def test_hr_csv_import_creates_updates_and_reports_bad_rows(app, tmp_path, sessi
         assert nurse.password_hash is None  # no password from an import
     # a later full export without 赵护士 and with 王护士 left
     path2 = tmp_path / "hr.json"
-    path2.write_text(json.dumps([
-        {"staff_no": "N1001", "name": "王护士", "role": "护士", "active": "离职"},
-        {"staff_no": "D2001", "name": "李医生", "role": "医生", "title": "副主任医师"},
-    ], ensure_ascii=False))  # fmt: skip
+    path2.write_text(
+        json.dumps(
+            [
+                {"staff_no": "N1001", "name": "王护士", "role": "护士", "active": "离职"},
+                {"staff_no": "D2001", "name": "李医生", "role": "医生", "title": "副主任医师"},
+            ],
+            ensure_ascii=False,
+        )
+    )
     out = app.test_cli_runner().invoke(args=["staff", "import", str(path2), "--deactivate-missing"])
     assert "更新 2 人，停用 1 人" in out.output
     with session_factory() as s:

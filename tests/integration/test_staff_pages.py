@@ -37,14 +37,28 @@ ID = "11010519491231002" + idcard.check_digit("11010519491231002")
 def add_nurse_and_outsider(session, cipher) -> None:
     """本院's nurse N001 / Nurse1234 and an outside clinician 13900009999 / Outside123."""
     home = Institution(code="HOME", name="本院", is_home=True)
-    session.add_all([
-        Staff(institution=home, staff_no="N001", name="李护士", role=StaffRole.NURSE,
-              password_hash=auth.hash_password("Nurse1234"), password_changed_at=utcnow()),
-        Staff(institution=Institution(code="X", name="外院"), staff_no="X001", name="外院医生",
-              role=StaffRole.OUTSIDE_CLINICIAN, phone_enc=cipher.encrypt("13900009999", context="staff.phone"),
-              phone_index=cipher.blind_index("13900009999", kind="phone"),
-              password_hash=auth.hash_password("Outside123"), password_changed_at=utcnow()),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            Staff(
+                institution=home,
+                staff_no="N001",
+                name="李护士",
+                role=StaffRole.NURSE,
+                password_hash=auth.hash_password("Nurse1234"),
+                password_changed_at=utcnow(),
+            ),
+            Staff(
+                institution=Institution(code="X", name="外院"),
+                staff_no="X001",
+                name="外院医生",
+                role=StaffRole.OUTSIDE_CLINICIAN,
+                phone_enc=cipher.encrypt("13900009999", context="staff.phone"),
+                phone_index=cipher.blind_index("13900009999", kind="phone"),
+                password_hash=auth.hash_password("Outside123"),
+                password_changed_at=utcnow(),
+            ),
+        ]
+    )
 
 
 @pytest.fixture
@@ -64,10 +78,25 @@ def csrf(html):
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-PICC = {"patient_name": "赵大爷", "id_card": ID, "device_type": "PICC", "source": "here", "vein": "BASILIC",
-        "side": "RIGHT", "insertion_length_cm": "42", "external_length_cm": "3", "arm_circumference_cm": "26",
-        "french_size": "4", "lumens": "1", "techniques": ["MST", "US"], "tip_confirmation": "ECG",
-        "dressing_type": "TRANSPARENT", "tier": "B", "brand": "BD", "attempts": "1"}  # fmt: skip
+PICC = {
+    "patient_name": "赵大爷",
+    "id_card": ID,
+    "device_type": "PICC",
+    "source": "here",
+    "vein": "BASILIC",
+    "side": "RIGHT",
+    "insertion_length_cm": "42",
+    "external_length_cm": "3",
+    "arm_circumference_cm": "26",
+    "french_size": "4",
+    "lumens": "1",
+    "techniques": ["MST", "US"],
+    "tip_confirmation": "ECG",
+    "dressing_type": "TRANSPARENT",
+    "tier": "B",
+    "brand": "BD",
+    "attempts": "1",
+}
 
 
 def nurse(app):
@@ -162,8 +191,14 @@ def test_port_form_needs_the_port_site(app):
     client = nurse(app)
     page = client.get("/staff/placements/new?device=PORT").get_data(as_text=True)
     assert "输液港位置" in page
-    data = {"patient_name": "赵大爷", "id_card": ID, "device_type": "PORT", "placed_on": "2026-11-20",
-            "dressing_type": "TRANSPARENT", "csrf_token": csrf(page)}  # fmt: skip
+    data = {
+        "patient_name": "赵大爷",
+        "id_card": ID,
+        "device_type": "PORT",
+        "placed_on": "2026-11-20",
+        "dressing_type": "TRANSPARENT",
+        "csrf_token": csrf(page),
+    }
     r = client.post("/staff/placements/new", data=data)
     assert "请选择输液港位置" in r.get_data(as_text=True)
     r = client.post("/staff/placements/new", data={**data, "port_site": "CHEST"})
@@ -175,9 +210,17 @@ def test_due_list_page_and_access_rules(app, settings, session, session_factory)
     today = local_date(utcnow(), settings.timezone)
     p = session.scalar(select(Patient))
     for offset in (-2, 0, 1):
-        session.add(Catheter(patient_id=p.id, device_type="PICC", placed_at=utcnow() - timedelta(days=20),
-                             next_due_on=today + timedelta(days=offset),
-                             institution_id=session.scalar(select(Institution.id).where(Institution.is_home.is_(True)))))  # fmt: skip
+        session.add(
+            Catheter(
+                patient_id=p.id,
+                device_type="PICC",
+                placed_at=utcnow() - timedelta(days=20),
+                next_due_on=today + timedelta(days=offset),
+                institution_id=session.scalar(
+                    select(Institution.id).where(Institution.is_home.is_(True))
+                ),
+            )
+        )
     session.commit()
     client = nurse(app)
     page = client.get("/staff/due").get_data(as_text=True)
@@ -203,13 +246,30 @@ def test_the_catheter_page_shows_the_placement_form_maintenance_and_reminder_his
     today = local_date(utcnow(), settings.timezone)
     p = session.scalar(select(Patient))
     p.phone_enc = cipher.encrypt("13800001111", context="patient.phone")
-    c = Catheter(patient_id=p.id, device_type="PICC", placed_at=utcnow() - timedelta(days=14), vein="BASILIC",
-                 side="RIGHT", techniques=["US"], insertion_length_cm=42, next_due_on=today)  # fmt: skip
+    c = Catheter(
+        patient_id=p.id,
+        device_type="PICC",
+        placed_at=utcnow() - timedelta(days=14),
+        vein="BASILIC",
+        side="RIGHT",
+        techniques=["US"],
+        insertion_length_cm=42,
+        next_due_on=today,
+    )
     session.add(c)
     session.flush()
-    session.add(MaintenanceRecord(catheter_id=c.id, performed_at=utcnow() - timedelta(days=7), flushed=True,
-                                  locked=True, site_findings=["REDNESS"], external_length_cm=3,
-                                  red_flags=["EXTERNAL_LENGTH_CHANGE"], next_due_on=today))  # fmt: skip
+    session.add(
+        MaintenanceRecord(
+            catheter_id=c.id,
+            performed_at=utcnow() - timedelta(days=7),
+            flushed=True,
+            locked=True,
+            site_findings=["REDNESS"],
+            external_length_cm=3,
+            red_flags=["EXTERNAL_LENGTH_CHANGE"],
+            next_due_on=today,
+        )
+    )
     session.commit()
     d = dictionary_service.current(session)
     night = datetime(today.year, today.month, today.day, 22, tzinfo=settings.timezone).astimezone(
@@ -237,10 +297,21 @@ def test_full_maintenance_form_checks_values_saves_once_and_warns_on_red_flags(
 
     today = local_date(utcnow(), settings.timezone)
     p = session.scalar(select(Patient))
-    c = Catheter(patient_id=p.id, device_type="PICC", placed_at=utcnow() - timedelta(days=10),
-                 external_length_cm=3, arm_circumference_cm=26, next_due_on=today)  # fmt: skip
-    removed = Catheter(patient_id=p.id, device_type="PICC", placed_at=utcnow() - timedelta(days=40),
-                       state="removed", next_due_on=today)  # fmt: skip
+    c = Catheter(
+        patient_id=p.id,
+        device_type="PICC",
+        placed_at=utcnow() - timedelta(days=10),
+        external_length_cm=3,
+        arm_circumference_cm=26,
+        next_due_on=today,
+    )
+    removed = Catheter(
+        patient_id=p.id,
+        device_type="PICC",
+        placed_at=utcnow() - timedelta(days=40),
+        state="removed",
+        next_due_on=today,
+    )
     session.add_all([c, removed])
     session.commit()
     client = nurse(app)
@@ -256,8 +327,16 @@ def test_full_maintenance_form_checks_values_saves_once_and_warns_on_red_flags(
         and "请至少选择一项维护内容" in body
         and "外露长度应在 0–40 cm 之间" in body
     )
-    good = {**base, "items": ["FLUSH_LOCK", "DRESSING"], "external_length_cm": "5.5", "arm_circumference_cm": "26",
-            "site": ["NORMAL"], "blood_return": "yes", "patency": "PATENT", "intact": "yes"}  # fmt: skip
+    good = {
+        **base,
+        "items": ["FLUSH_LOCK", "DRESSING"],
+        "external_length_cm": "5.5",
+        "arm_circumference_cm": "26",
+        "site": ["NORMAL"],
+        "blood_return": "yes",
+        "patency": "PATENT",
+        "intact": "yes",
+    }
     r = client.post(f"/staff/catheters/{c.id}/maintenance", data=good)
     body = r.get_data(as_text=True)
     assert (
@@ -276,8 +355,10 @@ def test_full_maintenance_form_checks_values_saves_once_and_warns_on_red_flags(
             True,
         )
     page = client.get(f"/staff/catheters/{removed.id}/maintenance").get_data(as_text=True)
-    r = client.post(f"/staff/catheters/{removed.id}/maintenance",
-                    data={**good, "csrf_token": csrf(page), "key": "other"})  # fmt: skip
+    r = client.post(
+        f"/staff/catheters/{removed.id}/maintenance",
+        data={**good, "csrf_token": csrf(page), "key": "other"},
+    )
     assert r.status_code == 400 and "该导管已拔除" in r.get_data(as_text=True)
 
 
@@ -298,20 +379,35 @@ def test_follow_up_plan_sets_tier_cycle_notes_and_next_date(
     placed = local_date(c.placed_at, settings.timezone)
     client = nurse(app)
     token = csrf(client.get(f"/staff/catheters/{c.id}").get_data(as_text=True))
-    r = client.post(f"/staff/catheters/{c.id}/follow-up", data={"csrf_token": token, "tier": "B", "cycle_days": "5",
-                                                                 "notes": "化疗间歇期"}, follow_redirects=True)  # fmt: skip
+    r = client.post(
+        f"/staff/catheters/{c.id}/follow-up",
+        data={"csrf_token": token, "tier": "B", "cycle_days": "5", "notes": "化疗间歇期"},
+        follow_redirects=True,
+    )
     assert f"下次维护日期：{placed + timedelta(days=5):%Y年%m月%d日}" in r.get_data(as_text=True)
-    r = client.post(f"/staff/catheters/{c.id}/follow-up", data={"csrf_token": token, "tier": "A", "cycle_days": ""},
-                    follow_redirects=True)  # fmt: skip
+    r = client.post(
+        f"/staff/catheters/{c.id}/follow-up",
+        data={"csrf_token": token, "tier": "A", "cycle_days": ""},
+        follow_redirects=True,
+    )
     assert f"下次维护日期：{placed + timedelta(days=3):%Y年%m月%d日}" in r.get_data(
         as_text=True
     )  # tier A: 3 days
-    r = client.post(f"/staff/catheters/{c.id}/follow-up", data={"csrf_token": token, "tier": "A",
-                                                                 "next_due_on": (placed - timedelta(days=1)).isoformat()},
-                    follow_redirects=True)  # fmt: skip
+    r = client.post(
+        f"/staff/catheters/{c.id}/follow-up",
+        data={
+            "csrf_token": token,
+            "tier": "A",
+            "next_due_on": (placed - timedelta(days=1)).isoformat(),
+        },
+        follow_redirects=True,
+    )
     assert "不能早于上次维护" in r.get_data(as_text=True)
-    r = client.post(f"/staff/catheters/{c.id}/follow-up", data={"csrf_token": token, "tier": "B", "cycle_days": "x"},
-                    follow_redirects=True)  # fmt: skip
+    r = client.post(
+        f"/staff/catheters/{c.id}/follow-up",
+        data={"csrf_token": token, "tier": "B", "cycle_days": "x"},
+        follow_redirects=True,
+    )
     assert "随访周期请填写整数天数" in r.get_data(as_text=True)
     with session_factory() as s:
         saved = s.get(Catheter, c.id)

@@ -25,10 +25,22 @@ def app(settings, engine, redis_conn):
 @pytest.fixture
 def people(session, cipher):
     home = Institution(code="HOME", name="本院", is_home=True)
-    admin = Staff(institution=home, staff_no="A001", name="王管理", role=StaffRole.ADMIN,
-                  password_hash=auth.hash_password("Admin1234"), password_changed_at=utcnow())  # fmt: skip
-    nurse = Staff(institution=home, staff_no="N001", name="李护士", role=StaffRole.NURSE,
-                  password_hash=auth.hash_password("Nurse1234"), password_changed_at=utcnow())  # fmt: skip
+    admin = Staff(
+        institution=home,
+        staff_no="A001",
+        name="王管理",
+        role=StaffRole.ADMIN,
+        password_hash=auth.hash_password("Admin1234"),
+        password_changed_at=utcnow(),
+    )
+    nurse = Staff(
+        institution=home,
+        staff_no="N001",
+        name="李护士",
+        role=StaffRole.NURSE,
+        password_hash=auth.hash_password("Nurse1234"),
+        password_changed_at=utcnow(),
+    )
     session.add_all([admin, nurse])
     session.commit()
     return {"home": home, "admin": admin, "nurse": nurse}
@@ -114,7 +126,7 @@ def test_admin_creates_an_account_whose_first_sign_in_forces_a_password_change(
             "institution": str(people["home"].id),
             "mobile": "13900002222",
             "active": "y",
-        },  # fmt: skip
+        },
         follow_redirects=True,
     )
     page = r.get_data(as_text=True)

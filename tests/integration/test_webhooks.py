@@ -151,7 +151,10 @@ def test_stale_timestamp_is_refused(client, settings, session_factory):
     "body",
     [
         b"<xml><MsgType>text</MsgType",
-        b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><xml><FromUserName>&b;</FromUserName><MsgType>text</MsgType></xml>',
+        (
+            b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+            b"<xml><FromUserName>&b;</FromUserName><MsgType>text</MsgType></xml>"
+        ),
         b"<xml><MsgType>text</MsgType><Content>no sender</Content></xml>",
     ],
     ids=["truncated", "entity-bomb", "no-sender"],
@@ -198,6 +201,9 @@ def test_entity_attack_inside_a_safe_mode_envelope_is_refused_with_400(
     client, settings, session_factory
 ):
     path, _ = cb.mp_request(settings, cb.mp_text_xml("o_eve", "x"))
-    bomb = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><xml><ToUserName>&b;</ToUserName><Encrypt>&b;</Encrypt></xml>'
+    bomb = (
+        b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b"<xml><ToUserName>&b;</ToUserName><Encrypt>&b;</Encrypt></xml>"
+    )
     assert client.post(path, data=bomb).status_code == 400
     assert inbox_rows(session_factory) == []

@@ -530,8 +530,14 @@ def test_mp_callbacks_decrypt_and_parse_into_the_right_types(config: SimConfig):
     assert msg.source == OPENID and msg.target == config.mp_original_id
     assert 0 < msg.id < 2**64
 
-    image = parse_mp(_decrypt_mp(config, callbacks.sign_mp(config, callbacks.mp_image(
-        OPENID, "MEDIA1", "http://sim/_sim/media/MEDIA1"))))  # fmt: skip
+    image = parse_mp(
+        _decrypt_mp(
+            config,
+            callbacks.sign_mp(
+                config, callbacks.mp_image(OPENID, "MEDIA1", "http://sim/_sim/media/MEDIA1")
+            ),
+        )
+    )
     assert image.type == "image" and image.media_id == "MEDIA1"
     assert image.image == "http://sim/_sim/media/MEDIA1"
 
@@ -543,11 +549,15 @@ def test_mp_callbacks_decrypt_and_parse_into_the_right_types(config: SimConfig):
     )
     assert loc.type == "location" and loc.location == ("39.9", "116.4") and loc.label == "医院"
 
-    click = parse_mp(_decrypt_mp(config, callbacks.sign_mp(config, callbacks.mp_click(OPENID, "my_catheter"))))  # fmt: skip
+    click = parse_mp(
+        _decrypt_mp(config, callbacks.sign_mp(config, callbacks.mp_click(OPENID, "my_catheter")))
+    )
     assert click.type == "event" and click.event == "click" and click.key == "my_catheter"
     assert click.id == 0  # events carry no MsgId
 
-    scan = parse_mp(_decrypt_mp(config, callbacks.sign_mp(config, callbacks.mp_subscribe(OPENID, "cath42"))))  # fmt: skip
+    scan = parse_mp(
+        _decrypt_mp(config, callbacks.sign_mp(config, callbacks.mp_subscribe(OPENID, "cath42")))
+    )
     assert scan.event == "subscribe_scan" and scan.scene_id == "cath42"
 
     ids = {parse_mp(callbacks.mp_text(OPENID, "x")).id for _ in range(200)}
@@ -563,7 +573,11 @@ def test_mp_plaintext_mode(config: SimConfig):
 
 
 def test_work_callbacks_decrypt_and_parse_into_the_right_types(config: SimConfig):
-    text = parse_work(_decrypt_work(config, callbacks.sign_work(config, callbacks.work_text("n0001", "今日待维护"))))  # fmt: skip
+    text = parse_work(
+        _decrypt_work(
+            config, callbacks.sign_work(config, callbacks.work_text("n0001", "今日待维护"))
+        )
+    )
     assert text.type == "text" and text.content == "今日待维护"
     assert text.agent == int(config.work_agent_id) and text.target == config.work_corp_id
 
@@ -573,10 +587,18 @@ def test_work_callbacks_decrypt_and_parse_into_the_right_types(config: SimConfig
     assert scan.key == "scan_patient" and scan.scan_type == "qrcode"
     assert scan.scan_result == "http://127.0.0.1:5000/q/abc.def"
 
-    click = parse_work(_decrypt_work(config, callbacks.sign_work(config, callbacks.work_click("n0001", "due_today"))))  # fmt: skip
+    click = parse_work(
+        _decrypt_work(
+            config, callbacks.sign_work(config, callbacks.work_click("n0001", "due_today"))
+        )
+    )
     assert click.event == "click" and click.key == "due_today"
 
-    loc = parse_work(_decrypt_work(config, callbacks.sign_work(config, callbacks.work_location("n0001", 31.2, 121.5))))  # fmt: skip
+    loc = parse_work(
+        _decrypt_work(
+            config, callbacks.sign_work(config, callbacks.work_location("n0001", 31.2, 121.5))
+        )
+    )
     assert loc.type == "location" and loc.location == ("31.2", "121.5")
 
     card_xml = callbacks.work_template_card_event(
@@ -609,7 +631,9 @@ def product(config: SimConfig) -> Iterator[dict[str, Any]]:
         a = request.args
         check_signature(config.mp_token, a["signature"], a["timestamp"], a["nonce"])
         crypto = MpCrypto(config.mp_token, config.mp_aes_key, config.mp_appid)
-        msg = parse_mp(crypto.decrypt_message(request.data, a["msg_signature"], a["timestamp"], a["nonce"]))  # fmt: skip
+        msg = parse_mp(
+            crypto.decrypt_message(request.data, a["msg_signature"], a["timestamp"], a["nonce"])
+        )
         seen["messages"].append(msg)
         if msg.type == "text" and msg.content == "被动":
             from wechatpy.replies import TextReply
@@ -632,9 +656,13 @@ def product(config: SimConfig) -> Iterator[dict[str, Any]]:
 
 
 def test_phone_actions_post_real_callbacks(client, state: SimState, product: dict[str, Any]):
-    resp = client.post("/_sim/phone/send", json={"channel": "mp", "user": OPENID, "kind": "text", "text": "你好"})  # fmt: skip
+    resp = client.post(
+        "/_sim/phone/send", json={"channel": "mp", "user": OPENID, "kind": "text", "text": "你好"}
+    )
     assert resp.get_json()["ok"] is True
-    resp = client.post("/_sim/phone/send", json={"channel": "mp", "user": OPENID, "kind": "text", "text": "被动"})  # fmt: skip
+    resp = client.post(
+        "/_sim/phone/send", json={"channel": "mp", "user": OPENID, "kind": "text", "text": "被动"}
+    )
     assert resp.get_json()["reply"]["payload"]["content"] == "被动回复"
     client.post(
         "/_sim/phone/send",
@@ -660,7 +688,9 @@ def test_phone_actions_post_real_callbacks(client, state: SimState, product: dic
     assert state.windows.of(OPENID)["message"]["left"] == 5  # the passive reply uses none
 
     # the WeChat Work endpoint of this product is broken: the failure shows in the chat
-    bad = client.post("/_sim/phone/send", json={"channel": "work", "user": "n0001", "kind": "text", "text": "x"})  # fmt: skip
+    bad = client.post(
+        "/_sim/phone/send", json={"channel": "work", "user": "n0001", "kind": "text", "text": "x"}
+    )
     assert bad.get_json()["error"].startswith("回调失败：HTTP 502")
     notes = [
         m

@@ -148,11 +148,15 @@ def dialogue_system(
     actions = [sys.executable, "-m", "server.actions", "--port", str(actions_port)]
     with (
         running(actions, env, http_ok(f"http://127.0.0.1:{actions_port}/health")),
-        running(["scripts/rasa.sh", "run"], env, http_ok(f"http://127.0.0.1:{rasa_port}/status"),
-                timeout=rasa_timeout),
+        running(
+            ["scripts/rasa.sh", "run"],
+            env,
+            http_ok(f"http://127.0.0.1:{rasa_port}/status"),
+            timeout=rasa_timeout,
+        ),
         web(env, web_port),
         worker(env),
-    ):  # fmt: skip
+    ):
         yield
 
 

@@ -132,10 +132,16 @@ def load_results(path: Path = RESULTS) -> dict[str, Any]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("req", "requirement traceability")
-    group.addoption("--req-results", default=str(RESULTS),
-                    help="where the req IDs and outcomes are merged (default: .pytest-req.json)")  # fmt: skip
-    group.addoption("--req-fresh", action="store_true",
-                    help="discard the earlier results in --req-results instead of merging")  # fmt: skip
+    group.addoption(
+        "--req-results",
+        default=str(RESULTS),
+        help="where the req IDs and outcomes are merged (default: .pytest-req.json)",
+    )
+    group.addoption(
+        "--req-fresh",
+        action="store_true",
+        help="discard the earlier results in --req-results instead of merging",
+    )
 
 
 class _Recorder:
@@ -154,8 +160,10 @@ class _Recorder:
             ids: list[str] = []
             for marker in item.iter_markers("req"):
                 if not marker.args or marker.kwargs:
-                    problems.append(f"{item.nodeid}: req() takes requirement IDs only, e.g. "
-                                    '@pytest.mark.req("P2.2")')  # fmt: skip
+                    problems.append(
+                        f"{item.nodeid}: req() takes requirement IDs only, e.g. "
+                        '@pytest.mark.req("P2.2")'
+                    )
                 for arg in marker.args:
                     if not isinstance(arg, str) or arg not in self.known:
                         problems.append(f"{item.nodeid}: unknown requirement ID {arg!r}")
@@ -218,11 +226,19 @@ class _Recorder:
                 if nodeid in self.outcomes:
                     entry["variants"][here] = self.outcomes[nodeid]
                 entry["outcome"] = overall(entry["variants"])
-            data["runs"] = (data["runs"] + [{
-                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-                "started": self.started, "variant": here, "args": self.config.invocation_params.args,
-                "exitstatus": int(exitstatus), "ran": len(self.outcomes),
-            }])[-10:]  # fmt: skip
+            data["runs"] = (
+                data["runs"]
+                + [
+                    {
+                        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "started": self.started,
+                        "variant": here,
+                        "args": self.config.invocation_params.args,
+                        "exitstatus": int(exitstatus),
+                        "ran": len(self.outcomes),
+                    }
+                ]
+            )[-10:]
             tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
             os.replace(tmp, path)

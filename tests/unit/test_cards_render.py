@@ -13,7 +13,7 @@ def test_text_reply_is_a_text_message_on_both_channels():
         ]
 
 
-def test_buttons_become_a_template_card_in_wechat_work_and_numbered_options_on_the_official_account():
+def test_buttons_become_a_wechat_work_template_card_and_numbered_options_on_the_official_account():
     reply = {
         "text": "请确认本次维护\n冲封管、换药",
         "buttons": [{"title": "确认", "payload": "/affirm"}, {"title": "取消", "payload": "/deny"}],

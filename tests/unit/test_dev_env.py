@@ -13,8 +13,10 @@ def test_every_process_gets_the_same_public_base_url_and_the_simulators():
 
 
 def test_configured_values_and_real_credentials_win():
-    assert not any(line.startswith("export PUBLIC_BASE_URL=") for line in
-                   exports({"PUBLIC_BASE_URL": "https://vam.example-hospital.cn"}))  # fmt: skip
+    assert not any(
+        line.startswith("export PUBLIC_BASE_URL=")
+        for line in exports({"PUBLIC_BASE_URL": "https://vam.example-hospital.cn"})
+    )
     assert exports({"WECHAT_MP_APPID": "wx_real"}) == []
 
 

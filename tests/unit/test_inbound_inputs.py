@@ -150,7 +150,10 @@ def test_follower_scanning_a_parametric_code_gets_the_scene():
 
 @pytest.mark.parametrize("event", ["unsubscribe", "LOCATION", "TEMPLATESENDJOBFINISH"])
 def test_silent_events_need_no_conversation(event):
-    fields = f"<Event>{event}</Event><Latitude>30.1</Latitude><Longitude>120.1</Longitude><Precision>50</Precision>"
+    fields = (
+        f"<Event>{event}</Event><Latitude>30.1</Latitude>"
+        "<Longitude>120.1</Longitude><Precision>50</Precision>"
+    )
     assert turn(MP, xml(fields, msg_type="event")) is None
 
 

@@ -368,9 +368,9 @@ def test_closed_window_falls_back_to_a_template_message_when_configured(
 ):
     from datetime import date
 
-    from bot.services.reminders import _WeChatFallback
+    from bot.services.reminders import WeChatFallback
 
-    fallback = _WeChatFallback("template", "tpl_maint", "https://vam.example").message(
+    fallback = WeChatFallback("template", "tpl_maint", "https://vam.example").message(
         "PICC", date(2026, 12, 10), "今日需维护导管"
     )
     oid = outbox(session_factory, Channel.MP, "o_late", {**TEXT, "_fallback": fallback})

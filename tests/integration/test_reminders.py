@@ -261,18 +261,17 @@ def test_channels_follow_the_patients_preference_and_missing_contacts_are_record
 def test_the_scheduled_job_sweeps_and_queues_the_sends(due, session, settings, engine, redis_conn):
     from rq import Queue
 
+    from bot import container
     from bot.care.rules import local_date
-    from bot.jobs import context
     from bot.jobs.reminders import sweep_reminders
     from bot.models import utcnow
-    from server import Container
-    from server.worker import build_context
+    from server import bootstrap
 
     p = session.get(Patient, due.patient_id)
     p.quiet_start = p.quiet_end = "00:00"  # no quiet hours: the test runs at any time of day
     session.get(Catheter, due.id).next_due_on = local_date(utcnow(), settings.timezone)
     session.commit()
-    context.install(build_context(Container(settings)))
+    container.install(bootstrap(settings))
     assert sweep_reminders().startswith("created 3, in-app 1, queued 2")
     jobs = Queue("bulk", connection=redis_conn).jobs
     assert [job.func_name for job in jobs] == ["bot.channels.outbox.send_outbox_batch"]
@@ -289,14 +288,13 @@ def test_stalled_reminder_sends_wait_for_the_bulk_queue_and_never_jump_ahead_of_
     the reminder rows still pending are handed back to it."""
     from rq import Queue
 
-    from bot.jobs import context
+    from bot import container
     from bot.jobs.queues import enqueue_sends
     from bot.jobs.sweeper import requeue_stalled
     from bot.services import notify
-    from server import Container
-    from server.worker import build_context
+    from server import bootstrap
 
-    context.install(build_context(Container(settings)))
+    container.install(bootstrap(settings))
     result, _ = run(session_factory, None, cipher, settings, at(settings, date(2026, 12, 8), 10))
     enqueue_sends(redis_conn, result.outbox_ids)
     reply = notify.text(session, Channel.MP, "o_zhang", "好的，已为您记录", key="reply:1")
@@ -325,7 +323,7 @@ def test_in_app_messages_worded_by_the_database_read_as_python_words_them(
         device = dictionary_service.current(s).label("device_types", "PICC")
         got = [(m.title, m.body) for m in s.scalars(select(InAppMessage).order_by(InAppMessage.id))]
     assert got == [
-        reminders._words(kind, "张三", device, date(2026, 12, 10), overdue)
+        reminders.words(kind, "张三", device, date(2026, 12, 10), overdue)
         for kind, overdue in (
             (ReminderKind.BEFORE, 0),
             (ReminderKind.DUE, 0),

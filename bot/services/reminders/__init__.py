@@ -27,10 +27,6 @@ from .history_view import CHANNEL_LABELS, KIND_LABELS, HistoryEntry, history
 from .sweeping import ANALYZE_AFTER, PATIENT_CHANNELS, REPLACED, in_quiet_hours, sweep
 from .wording import WORDS, words
 
-# the names the tests use (tests/integration/test_delivery.py, test_reminders.py)
-_WeChatFallback = WeChatFallback
-_words = words
-
 __all__ = [
     "ANALYZE_AFTER",
     "CHANNEL_LABELS",

@@ -49,6 +49,9 @@ class Settings:
     wechat_mp_secret: str = ""
     wechat_mp_token: str = ""
     wechat_mp_aes_key: str = ""
+    # the official account's message mode as configured on mp.weixin.qq.com: "safe" (only
+    # encrypted callbacks), "compatible" (both) or "plain"; safe when an AES key is set
+    wechat_mp_mode: str = "plain"
     wecom_corp_id: str = ""
     wecom_agent_id: str = ""
     wecom_secret: str = ""
@@ -73,6 +76,8 @@ class Settings:
     # and that message's template id
     wechat_reminder_message: str = "subscribe"
     wechat_reminder_template_id: str = ""
+    # the hospital's number people are told to call when the service cannot answer
+    hospital_phone: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -187,6 +192,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         wechat_mp_secret=env.get("WECHAT_MP_SECRET", ""),
         wechat_mp_token=env.get("WECHAT_MP_TOKEN", ""),
         wechat_mp_aes_key=env.get("WECHAT_MP_AES_KEY", ""),
+        wechat_mp_mode=_mp_mode(env),
         wecom_corp_id=env.get("WECOM_CORP_ID", ""),
         wecom_agent_id=env.get("WECOM_AGENT_ID", ""),
         wecom_secret=env.get("WECOM_SECRET", ""),
@@ -210,7 +216,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_templates=_json_map(env, "SMS_TEMPLATES"),
         wechat_reminder_message=_choice(env, "WECHAT_REMINDER_MESSAGE", ("subscribe", "template")),
         wechat_reminder_template_id=env.get("WECHAT_REMINDER_TEMPLATE_ID", ""),
+        hospital_phone=env.get("HOSPITAL_PHONE", "").strip(),
     )
+
+
+def _mp_mode(env: Mapping[str, str]) -> str:
+    """Safe mode by default when the account has an AES key; compatible mode must be chosen."""
+    has_key = bool(env.get("WECHAT_MP_AES_KEY", "").strip())
+    default = ("safe", "compatible", "plain") if has_key else ("plain", "compatible", "safe")
+    mode = _choice(env, "WECHAT_MP_MODE", default)
+    if mode != "plain" and not has_key:
+        raise ConfigError(f"WECHAT_MP_MODE: {mode} mode needs WECHAT_MP_AES_KEY")
+    return mode
 
 
 def _sms_provider(env: Mapping[str, str]) -> str:

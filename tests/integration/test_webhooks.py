@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
@@ -29,6 +30,12 @@ def app(settings, engine, redis_conn):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def compatible(settings, engine, redis_conn):
+    """An official account in compatible mode: plaintext and encrypted callbacks both taken."""
+    return create_app(replace(settings, wechat_mp_mode="compatible")).test_client()
 
 
 def inbox_rows(session_factory):
@@ -64,10 +71,10 @@ def test_wechat_work_url_verification_returns_the_decrypted_echostr(client, sett
 
 @pytest.mark.parametrize("aes", [True, False], ids=["safe-mode", "plaintext"])
 def test_text_message_is_persisted_acknowledged_and_enqueued(
-    client, settings, session_factory, redis_conn, aes
+    compatible, settings, session_factory, redis_conn, aes
 ):
     path, body = cb.mp_request(settings, cb.mp_text_xml("o_alice", "我的导管"), aes=aes)
-    resp = client.post(path, data=body, content_type="text/xml")
+    resp = compatible.post(path, data=body, content_type="text/xml")
     assert resp.status_code == 200 and resp.get_data(as_text=True) == "success"
     [row] = inbox_rows(session_factory)
     assert (row.channel, row.sender, row.status) == (Channel.MP, "o_alice", InboxStatus.PENDING)
@@ -159,9 +166,11 @@ def test_stale_timestamp_is_refused(client, settings, session_factory):
     ],
     ids=["truncated", "entity-bomb", "no-sender"],
 )
-def test_malformed_or_hostile_xml_is_refused_with_400(client, settings, session_factory, body):
+def test_malformed_or_hostile_xml_is_refused_with_400(
+    compatible, settings, session_factory, body
+):
     path, _ = cb.mp_request(settings, "", aes=False)
-    assert client.post(path, data=body).status_code == 400
+    assert compatible.post(path, data=body).status_code == 400
     assert inbox_rows(session_factory) == []
 
 
@@ -207,3 +216,52 @@ def test_entity_attack_inside_a_safe_mode_envelope_is_refused_with_400(
     )
     assert client.post(path, data=bomb).status_code == 400
     assert inbox_rows(session_factory) == []
+
+
+@pytest.mark.req("X.1")
+def test_safe_mode_refuses_a_plaintext_callback_even_with_a_valid_signature(
+    client, settings, session_factory, caplog
+):
+    """The signature of a plaintext callback covers token, timestamp and nonce, not the body:
+    in safe mode a signed URL seen once must not carry a forged message."""
+    assert settings.wechat_mp_mode == "safe"  # the default when an AES key is set
+    path, body = cb.mp_request(settings, cb.mp_text_xml("o_forged", "伪造的消息"), aes=False)
+    with caplog.at_level(logging.WARNING):
+        assert client.post(path, data=body).status_code == 403
+    assert "plaintext callback refused in safe mode" in caplog.text
+    assert inbox_rows(session_factory) == []
+
+
+@pytest.mark.parametrize("aes", [True, False], ids=["safe-mode", "plaintext"])
+def test_a_seen_signature_with_another_body_is_refused_as_a_replay(
+    compatible, settings, session_factory, aes
+):
+    path, body = cb.mp_request(settings, cb.mp_text_xml("o_alice", "第一条"), aes=aes)
+    assert compatible.post(path, data=body).get_data(as_text=True) == "success"
+    _, other = cb.mp_request(settings, cb.mp_text_xml("o_mallory", "冒充的消息"), aes=aes)
+    assert compatible.post(path, data=other).status_code == 403
+    assert [r.sender for r in inbox_rows(session_factory)] == ["o_alice"]
+
+
+def test_wechats_retry_of_the_same_callback_is_still_acknowledged_once(
+    client, settings, session_factory
+):
+    path, body = cb.mp_request(settings, cb.mp_text_xml("o_alice", "在吗", msg_id=9001))
+    for _ in range(3):  # WeChat resends the same query and body when it heard no answer
+        assert client.post(path, data=body).get_data(as_text=True) == "success"
+    assert len(inbox_rows(session_factory)) == 1
+
+
+def test_wechat_work_resent_callback_is_taken_once_and_another_body_refused(
+    client, settings, session_factory
+):
+    path, body = cb.work_request(
+        settings, cb.work_text_xml("n0001", "今日待维护", agent_id=settings.wecom_agent_id)
+    )
+    assert client.post(path, data=body).get_data(as_text=True) == "success"
+    assert client.post(path, data=body).get_data(as_text=True) == "success"  # a retry
+    _, other = cb.work_request(
+        settings, cb.work_text_xml("n0002", "查患者 张三", agent_id=settings.wecom_agent_id)
+    )
+    assert client.post(path, data=other).status_code == 403
+    assert [r.sender for r in inbox_rows(session_factory)] == ["n0001"]

@@ -102,3 +102,23 @@ def test_the_wechat_reminder_is_a_subscribe_message_unless_template_is_chosen(tm
     )
     with pytest.raises(ConfigError, match="WECHAT_REMINDER_MESSAGE"):
         load_settings({**env, "WECHAT_REMINDER_MESSAGE": "sms"})
+
+
+def test_the_official_account_is_in_safe_mode_by_default_when_it_has_an_aes_key(tmp_path):
+    from bot.config import load_settings
+
+    base = {"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "s", "DATA_KEY": "a" * 43 + "="}
+    assert load_settings({**base, "WECHAT_MP_AES_KEY": "k" * 43}).wechat_mp_mode == "safe"
+    assert load_settings(base).wechat_mp_mode == "plain"
+    chosen = {**base, "WECHAT_MP_AES_KEY": "k" * 43, "WECHAT_MP_MODE": "compatible"}
+    assert load_settings(chosen).wechat_mp_mode == "compatible"
+
+
+def test_a_mode_that_cannot_work_stops_start_up_naming_the_variable(tmp_path):
+    from bot.config import ConfigError, load_settings
+
+    base = {"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "s", "DATA_KEY": "a" * 43 + "="}
+    with pytest.raises(ConfigError, match="WECHAT_MP_MODE"):
+        load_settings({**base, "WECHAT_MP_MODE": "safe"})  # no AES key
+    with pytest.raises(ConfigError, match="WECHAT_MP_MODE"):
+        load_settings({**base, "WECHAT_MP_AES_KEY": "k" * 43, "WECHAT_MP_MODE": "secure"})

@@ -17,7 +17,7 @@ from PIL import Image
 
 from bot.care.rules import STATUS_COLOURS, local_date
 from bot.jobs.queues import enqueue_send
-from bot.models import Catheter, Staff, utcnow
+from bot.models import Catheter, utcnow
 from bot.models.enums import ActorType, StaffRole
 from bot.security.masking import initials
 from bot.services import access, audit, due, history, maintenance, placements, reminders
@@ -52,6 +52,7 @@ def _open(catheter_id: int, action: str = "read") -> Catheter:
     try:
         return access.open_catheter(db(), _actor(), catheter_id, context="h5", action=action)
     except access.NotVisible:
+        uow().commit()  # a refusal of an existing record is audited as denied
         abort(404)
 
 
@@ -201,11 +202,14 @@ def scanned(token: str):
     except QrInvalid as exc:
         return render_template("h5/problem.html", title="无法识别的二维码", message=str(exc)), 404
     if current_user.is_authenticated and current_user.role in CLINICAL:
-        staff = s.get(Staff, current_user.id)
-        if staff is None or not access.staff_may_see_patient(s, staff, c.patient_id):
+        try:
+            access.open_catheter(s, _actor(), c.id, context="h5-scan", action="scan")
+        except access.NotVisible:
             return render_template(
                 "h5/problem.html", title="没有权限", message="您没有查看该患者的权限。"
             ), 403
+        finally:
+            uow().commit()
         return redirect(url_for("clinic.catheter", catheter_id=c.id))
     from flask import session as web_session
 

@@ -80,7 +80,30 @@ def account_may_see_patient(session: Session, account_id: int, patient_id: int) 
 
 class NotVisible(LookupError):
     """No such record, or not this staff member's to see. Both are answered alike, so a
-    refusal never tells that a patient exists."""
+    refusal never tells that a patient exists; a refusal of an existing record has written a
+    "denied" audit row, which the caller commits like any other."""
+
+
+def _deny(
+    session: Session,
+    actor: audit.Actor,
+    object_type: str,
+    object_id: int,
+    patient_id: int,
+    context: str,
+    action: str,
+) -> NotVisible:
+    audit.record(
+        session,
+        actor,
+        "denied",
+        object_type,
+        object_id,
+        patient_id=patient_id,
+        context=context,
+        detail={"wanted": action},
+    )
+    return NotVisible(f"{object_type} {object_id}")
 
 
 def _staff(session: Session, actor: audit.Actor) -> Staff:
@@ -98,8 +121,10 @@ def open_catheter(
     admin view that shows a catheter opens it here."""
     catheter = session.get(Catheter, catheter_id)
     staff = _staff(session, actor)
-    if catheter is None or not staff_may_see_patient(session, staff, catheter.patient_id):
+    if catheter is None:
         raise NotVisible(f"catheter {catheter_id}")
+    if not staff_may_see_patient(session, staff, catheter.patient_id):
+        raise _deny(session, actor, "catheter", catheter.id, catheter.patient_id, context, action)
     audit.record(
         session,
         actor,
@@ -118,8 +143,10 @@ def open_patient(
     """The patient if ``actor`` may see them, audited like ``open_catheter``."""
     patient = session.get(Patient, patient_id)
     staff = _staff(session, actor)
-    if patient is None or not staff_may_see_patient(session, staff, patient_id):
+    if patient is None:
         raise NotVisible(f"patient {patient_id}")
+    if not staff_may_see_patient(session, staff, patient_id):
+        raise _deny(session, actor, "patient", patient.id, patient.id, context, action)
     audit.record(
         session, actor, action, "patient", patient.id, patient_id=patient.id, context=context
     )

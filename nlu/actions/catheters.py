@@ -151,6 +151,7 @@ def _by_id(tracker: Tracker, catheter_id: int) -> Found:
                 uow.session, actor(tracker), catheter_id, context="chat-form"
             )
         except access.NotVisible:
+            uow.commit()  # a refusal is audited as denied
             return Found(None, message="找不到这根导管（或您无权查看），请重新扫码或发送患者姓名。")
         if catheter.state is not CatheterState.IN_PLACE:
             return Found(None, message="该导管已拔除，请发送其他患者姓名，或回复“取消”。")

@@ -42,6 +42,7 @@ class ActionScanQr(gate.ClinicianAction):
             try:
                 access.open_catheter(s, catheters.actor(tracker), catheter.id, context="scan")
             except access.NotVisible:
+                uow.commit()  # a refusal is audited as denied
                 dispatcher.utter_message(
                     text="您没有查看该患者的权限。如需会诊，请联系患者的责任医院。"
                 )

@@ -30,6 +30,7 @@ from bot.models import (
 from bot.models.enums import CatheterState, StaffRole
 from bot.security.masking import initials, mask_name
 from bot.services import auth
+from bot.services.qr import QrCodes
 from server import create_app
 from tests.integration.test_staff_web import sign_in
 
@@ -42,7 +43,7 @@ NOT_STAFF = ("auth.", "patient.", "apply.", "wechat.", "pages.", "static", "admi
 
 
 @pytest.fixture
-def ward(session, settings):
+def ward(session, settings, cipher):
     home = Institution(code="HOME", name="本院", is_home=True)
     nurse = Staff(
         institution=home,
@@ -60,6 +61,17 @@ def ward(session, settings):
         password_hash=auth.hash_password("Admin1234"),
         password_changed_at=utcnow(),
     )
+    outsider = Staff(
+        institution=Institution(code="X", name="外院"),
+        staff_no="X001",
+        name="外院医生",
+        role=StaffRole.OUTSIDE_CLINICIAN,
+        phone_enc=cipher.encrypt("13900009999", context="staff.phone"),
+        phone_index=cipher.blind_index("13900009999", kind="phone"),
+        password_hash=auth.hash_password("Outside123"),
+        password_changed_at=utcnow(),
+    )
+    session.add(outsider)
     patient = Patient(name=NAME)
     account = PatientAccount(openid="o_qian", ih_user_id="ih-q")
     session.add_all([home, nurse, admin, patient, account])
@@ -85,7 +97,7 @@ def ward(session, settings):
         )
     )
     session.commit()
-    return {"nurse": nurse, "patient": patient, "catheter": catheter, "account": account}
+    return {"nurse": nurse, "outsider": outsider, "patient": patient, "catheter": catheter, "account": account}
 
 
 def audited(session_factory, patient_id: int) -> int:
@@ -226,3 +238,44 @@ def test_every_chat_action_that_shows_a_patient_to_a_clinician_writes_an_audit_r
             silent.append(action.name())
     assert silent == []
     assert {"action_scan_qr", "action_search_patient", "action_due_today"} <= set(showing)
+
+
+def test_an_outside_clinician_without_a_care_relation_gets_404_everywhere_audited_as_denied(
+    settings, engine, redis_conn, session_factory, ward
+):
+    """Issue 12 §7: every staff route of a catheter, read or write, with the session of an
+    outside clinician who never cared for this patient."""
+    app = create_app(settings)
+    outsider = app.test_client()
+    assert sign_in(outsider, "13900009999", "Outside123").status_code == 302
+    catheter_id, patient_id = ward["catheter"].id, ward["patient"].id
+    routes = [
+        (rule, sorted(rule.methods - {"HEAD", "OPTIONS"}))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("clinic.") and "catheter_id" in rule.arguments
+    ]
+    assert len(routes) >= 6  # page, card PNG and PDF, maintenance form, follow-up, reissue
+    with app.test_request_context():
+        from flask import url_for
+
+        urls = [(url_for(r.endpoint, catheter_id=catheter_id), m) for r, m in routes]
+    token = outsider.get("/staff/placements/new").get_data(as_text=True)  # a form: its token
+    csrf = token.split('name="csrf_token" value="')[1].split('"')[0]
+    answers = []
+    for url, methods in urls:
+        for method in methods:
+            response = outsider.open(url, method=method, data={"csrf_token": csrf})
+            answers.append((method, url, response.status_code))
+    assert {status for _, _, status in answers} == {404}, answers
+    with session_factory() as s:
+        denied = s.scalars(
+            select(AuditLog).where(AuditLog.action == "denied", AuditLog.patient_id == patient_id)
+        ).all()
+    assert len(denied) == len(answers)
+    assert {d.actor_id for d in denied} == {ward["outsider"].id}
+    scan = outsider.get(f"/q/{QrCodes.from_settings(settings).token(ward['catheter'])}")
+    assert scan.status_code == 403 and "没有权限" in scan.get_data(as_text=True)
+    with session_factory() as s:
+        assert s.scalar(
+            select(AuditLog).where(AuditLog.action == "denied", AuditLog.context == "h5-scan")
+        )

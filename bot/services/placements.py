@@ -174,6 +174,8 @@ def validate(
         clean[name] = (
             (str(form.get(name) or "").strip() or None) if name not in clean else clean[name]
         )
+    if clean["needle_gauge"]:  # "22", "22g" and "22G" are one gauge, kept as "22G"
+        clean["needle_gauge"] = clean["needle_gauge"].upper().removesuffix("G").strip() + "G"
     clean["patient_name"] = str(form.get("patient_name") or "").strip()
     clean["device_type"] = device
     clean["tier"] = form.get("tier") if form.get("tier") in d.tiers else "B"

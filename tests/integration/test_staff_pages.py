@@ -201,8 +201,14 @@ def test_port_form_needs_the_port_site(app):
     }
     r = client.post("/staff/placements/new", data=data)
     assert "请选择输液港位置" in r.get_data(as_text=True)
-    r = client.post("/staff/placements/new", data={**data, "port_site": "CHEST"})
+    r = client.post(
+        "/staff/placements/new",
+        data={**data, "port_site": "CHEST", "needle_gauge": "22g", "needle_length_cm": "2.5"},
+    )
     assert r.status_code == 302
+    # the needle's gauge is written once with its unit, however it was typed
+    record = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "22G，2.5 cm" in record and "G G" not in record
 
 
 @pytest.mark.req("C3.1")

@@ -9,12 +9,14 @@ In order: turns of one user run under a per-user Redis lock, oldest pending mess
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import redis
+from redis.lock import Lock
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,8 +43,35 @@ MediaFetcher = Callable[[Channel, str], dict[str, Any]]
 OUTAGES = (EngineUnavailable, WeChatError, OperationalError, redis.RedisError)
 
 
+LOCK_TTL = 15  # seconds a dead worker can hold a user's turns
+
+
 class TurnBusy(Exception):
     """Another worker is running this user's turns; RQ retries this job shortly."""
+
+
+class _KeptAlive:
+    """Extends a Redis lock every third of its TTL from a thread until the block ends."""
+
+    def __init__(self, lock: Lock) -> None:
+        self._lock = lock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(LOCK_TTL / 3):
+            try:
+                self._lock.reacquire()
+            except (redis.exceptions.LockError, redis.RedisError):
+                log.warning("could not extend the turn lock %s", self._lock.name)
+
+    def __enter__(self) -> _KeptAlive:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 @dataclass
@@ -61,15 +90,19 @@ class TurnRunner:
                 log.warning("inbox row %s does not exist", inbox_id)
                 return
             channel, sender = row.channel, row.sender
+        # A short lock kept alive while this worker lives: a worker killed mid-turn holds a
+        # user's turns for LOCK_TTL at most, not minutes. Not waiting for it keeps this worker
+        # free for other people; RQ retries the job within seconds.
         lock = self.redis.lock(
-            f"vam:lock:turn:{channel.value}:{sender}", timeout=300, blocking_timeout=30
+            f"vam:lock:turn:{channel.value}:{sender}", timeout=LOCK_TTL, blocking=False
         )
         if not lock.acquire():
             raise TurnBusy(f"turns of {channel.value}:{sender} are running elsewhere")
         try:
-            # drain this user's pending messages in order; ours is among them
-            while (next_id := self._oldest_pending(channel, sender)) is not None:
-                self._one(next_id)
+            with _KeptAlive(lock):
+                # drain this user's pending messages in order; ours is among them
+                while (next_id := self._oldest_pending(channel, sender)) is not None:
+                    self._one(next_id)
         finally:
             try:
                 lock.release()
@@ -146,6 +179,11 @@ class TurnRunner:
             return row.replies
         msg = messages.load(row.channel, row.payload)
         sender = people.resolve(session, row.channel, row.sender, now)
+        # a retried turn (after an outage or a crash) keeps what its first attempt decided:
+        # resolve() has since recorded this very message as the sender's last one
+        first_contact = (row.turn_input or {}).get(
+            "first_contact", (sender.metadata or {}).get("first_contact", False)
+        )
         event = str(row.payload.get("Event", "")).lower()
         if row.channel is Channel.MP and event == "unsubscribe":
             people.mark_unsubscribed(session, row.sender)
@@ -154,12 +192,14 @@ class TurnRunner:
             row.replies = []
             return []
         turn = self._with_media(row.channel, turn)
-        row.turn_input = turn.to_dict()
+        row.turn_input = {**turn.to_dict(), "first_contact": first_contact}
         # no transaction stays open across the engine call: the actions it runs write to the
         # same database (on SQLite an open write would lock them out)
         session.commit()
         # the inbox id lets actions make what they save idempotent per inbound message
         metadata = {**(sender.metadata or {}), "inbox_id": row.id}
+        if row.channel is Channel.MP:
+            metadata["first_contact"] = first_contact
         replies = self.engine.handle(f"{row.channel.value}:{row.sender}", turn, metadata)
         if turn.text and turn.entities.get("truncated"):
             notice = f"您的消息较长，我先阅读了前{inputs.MAX_TEXT}个字。如有遗漏，请分几条发送。"

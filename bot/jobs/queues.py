@@ -8,9 +8,10 @@ from typing import Any
 import redis
 from rq import Queue, Retry
 
-# A worker takes jobs from the first queue that has one: a patient's message and its reply
-# before the bulk sends of a reminder sweep, which can take a while after a cold start.
-QUEUES = ("inbound", "outbound", "bulk", "default", "reports")
+# A worker takes jobs from the first queue that has one: a computed reply goes out before the
+# next turn is thought about (under a burst nobody waits for the whole backlog to be answered
+# first), and both come before the bulk sends of a reminder sweep.
+QUEUES = ("outbound", "inbound", "bulk", "default", "reports")
 
 # seconds before the 1st, 2nd, … retry of a job (and of an outbox row: bot/channels/outbox.py)
 BACKOFF = [2, 5, 15, 30, 60, 120, 300, 600]

@@ -4,6 +4,11 @@ user keep their order, and a failing WeChat API delays but does not lose a reply
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -80,3 +85,42 @@ def test_a_clinician_message_is_answered_in_wechat_work(system):
         )
     [msg] = sim.state.messages("work", "n0001")
     assert msg["payload"]["content"] == "收到：今日待维护"
+
+
+def test_a_turn_in_flight_when_its_worker_is_killed_is_answered_once_soon_after_restart(
+    system, session_factory
+):
+    """Issue 12 §1: SIGKILL the worker while the engine is thinking about a patient's message.
+    Once a worker (and the scheduler's sweeper) is up again, that message is answered within
+    60 s, exactly once; the patient's later message and another patient's are not held."""
+    sim, rasa, env = system
+    rasa.delay = 5.0
+    with processes.worker(env) as doomed:
+        post_text(sim, "o_swollen", "手臂肿了怎么办")
+        processes.wait_until(lambda: rasa.messages_of("mp:o_swollen"), what="the turn to start")
+        os.killpg(doomed.pid, signal.SIGKILL)  # mid-turn: the engine has not answered yet
+        doomed.wait()
+    rasa.delay = 0.0
+    assert bot_texts(sim, "o_swollen") == []
+    post_text(sim, "o_swollen", "还有点疼")  # the same patient, after the crash
+    post_text(sim, "o_other", "在吗")  # someone else
+    scheduler = [sys.executable, "-m", "server.scheduler"]
+    with processes.worker(env), processes.running(scheduler, env):
+        started = time.monotonic()
+        processes.wait_until(lambda: bot_texts(sim, "o_other"), timeout=60, what="o_other")
+        other_after = time.monotonic() - started
+        processes.wait_until(
+            lambda: len(bot_texts(sim, "o_swollen")) == 2, timeout=60, what="both replies"
+        )
+        swollen_after = time.monotonic() - started
+        time.sleep(3)  # anything sent twice would arrive by now
+    assert bot_texts(sim, "o_swollen") == ["收到：手臂肿了怎么办", "收到：还有点疼"]
+    assert bot_texts(sim, "o_other") == ["收到：在吗"]
+    assert swollen_after < 60 and other_after < 10, (swollen_after, other_after)
+    with session_factory() as s:
+        pending = s.scalar(
+            select(func.count())
+            .select_from(InboxMessage)
+            .where(InboxMessage.status != InboxStatus.DONE)
+        )
+    assert pending == 0

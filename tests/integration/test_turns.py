@@ -215,3 +215,26 @@ def test_a_card_button_click_first_updates_the_card_then_answers(
     update, answer = rows(session_factory, OutboxMessage)
     assert update.msg_type == "update_template_card" and update.payload["response_code"] == "rc-1"
     assert answer.payload["text"]["content"] == "意图：/affirm"
+
+
+@pytest.mark.req("P1.1")
+def test_a_first_message_retried_after_an_outage_still_gets_the_welcome(
+    app, live_settings, worker, rasa, session_factory, redis_conn
+):
+    """The first attempt records the message as the follower's last one before it asks the
+    engine; the retry must still tell the engine it is their first contact."""
+    from bot.jobs.queues import enqueue_turn
+
+    rasa.down = True
+    post_mp(app, live_settings, cb.mp_text_xml("o_newcomer", "你好"))
+    worker()
+    [inbox] = rows(session_factory, InboxMessage)
+    assert inbox.status == InboxStatus.PENDING
+    rasa.down = False
+    enqueue_turn(redis_conn, inbox.id)
+    worker()
+    [request] = [r for r in rasa.requests if r["sender"] == "mp:o_newcomer"]
+    assert request["metadata"]["first_contact"] is True
+    post_mp(app, live_settings, cb.mp_text_xml("o_newcomer", "第二句"))
+    worker()
+    assert rasa.requests[-1]["metadata"]["first_contact"] is False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 from flask import Flask, Response, request
 
@@ -16,6 +17,7 @@ class FakeRasa:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.down = False
+        self.delay = 0.0  # seconds to think before answering: a turn in flight
         self.lock = threading.Lock()
         self.app = Flask("fake_rasa")
         self.app.add_url_rule("/webhooks/rest/webhook", view_func=self._webhook, methods=["POST"])
@@ -26,6 +28,7 @@ class FakeRasa:
         body = request.get_json()
         with self.lock:
             self.requests.append(body)
+        time.sleep(self.delay)
         message = body["message"]
         if message.startswith("/"):
             reply = [{"text": f"意图：{message}"}]

@@ -10,12 +10,13 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from bot.models import OutsideApplication, PatientAccount, Staff
+from bot.models import InboxMessage, OutsideApplication, PatientAccount, Staff
 from web import container
 
 from .accounts import PatientAccountView
 from .applications import ApplicationView
 from .base import Home
+from .problems import ProblemMessageView
 from .staff import StaffView
 
 
@@ -41,5 +42,10 @@ def init_admin(app: Flask) -> None:
     admin.add_view(
         PatientAccountView(
             PatientAccount, container(app).request_sessions, name="患者账号", endpoint="accounts"
+        )
+    )
+    admin.add_view(
+        ProblemMessageView(
+            InboxMessage, container(app).request_sessions, name="异常消息", endpoint="problems"
         )
     )

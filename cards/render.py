@@ -75,7 +75,7 @@ def _buttons(text: str, buttons: list[dict[str, Any]], channel: Channel) -> Rend
 
 def _custom(card: dict[str, Any], channel: Channel) -> list[Rendered]:
     kind = card.get("card")
-    if kind == "text":
+    if kind in ("text", "apology"):  # an apology's error detail is for the inbox row only
         return [text_message(str(card.get("text", "")))]
     if kind == "image":
         return [image_message(str(card["path"]))]

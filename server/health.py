@@ -22,3 +22,9 @@ def health(c: Container) -> dict[str, str]:
     except Exception as exc:  # noqa: BLE001
         status["redis"] = f"error: {type(exc).__name__}"
     return status
+
+
+def dialogue(c: Container) -> str:
+    """Whether the dialogue engine answers. Reported, not part of the web's own health: while
+    Rasa restarts, callbacks are still taken and people get a holding reply."""
+    return "ok" if c.dialogue.reachable() else "unreachable"

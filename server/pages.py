@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, render_template_string
 
 from web import container
 
-from .health import health
+from .health import dialogue, health
 
 bp = Blueprint("pages", __name__)
 
@@ -34,4 +34,5 @@ def landing() -> str:
 def healthz():
     status = health(container())
     ok = all(v == "ok" for v in status.values())
-    return jsonify(status=("ok" if ok else "degraded"), **status), (200 if ok else 503)
+    body = {"status": "ok" if ok else "degraded", **status, "dialogue": dialogue(container())}
+    return jsonify(body), (200 if ok else 503)

@@ -37,3 +37,10 @@ class RasaEngine:
         if not isinstance(replies, list):
             raise EngineUnavailable(f"Rasa answered {type(replies).__name__}, expected a list")
         return replies
+
+    def reachable(self) -> bool:
+        """Whether the Rasa server answers at all (its root says hello)."""
+        try:
+            return self._http.get(f"{self.base_url}/", timeout=(2, 3)).ok
+        except requests.RequestException:
+            return False

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -30,7 +31,7 @@ from bot.models.enums import Channel, InboxStatus
 from bot.services import people
 from bot.uow import UnitOfWork
 
-from . import inputs, messages
+from . import apologies, inputs, messages
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,12 @@ OUTAGES = (EngineUnavailable, WeChatError, OperationalError, redis.RedisError)
 
 
 LOCK_TTL = 15  # seconds a dead worker can hold a user's turns
+HOLD_AFTER = timedelta(seconds=20)  # an engine outage this long gets a holding reply
+OUTAGE_KEY = "vam:dialogue:outage"  # since when the engine has not answered (Redis)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class TurnBusy(Exception):
@@ -82,6 +89,7 @@ class TurnRunner:
     render: Renderer
     fetch_media: MediaFetcher | None = None
     clock: Callable[[], datetime] = utcnow
+    hospital_phone: str = ""
 
     def run(self, inbox_id: int) -> None:
         with UnitOfWork(self.session_factory) as uow:
@@ -142,7 +150,10 @@ class TurnRunner:
             row.status = InboxStatus.DONE
             row.processed_at = now
             row.next_attempt_at = None
-            row.last_error = None
+            # an action that broke answered with an apology: what broke is kept for admins
+            row.last_error = apologies.turn_error(replies)
+            if row.last_error:
+                log.error("inbox %s answered with an apology: %s", row.id, row.last_error)
             uow.commit()
         for outbox_id in outbox_ids:
             try:
@@ -171,7 +182,26 @@ class TurnRunner:
         else:
             row.status = InboxStatus.PENDING
             row.next_attempt_at = now + timedelta(seconds=min(600, 2**row.attempts))
+        said = None
+        if row.status is InboxStatus.FAILED:  # the person is not left with nothing
+            text = apologies.apology(self.hospital_phone)
+            said = apologies.say(uow.session, row, text, key=f"in:{row.id}:apology")
+        elif isinstance(exc, EngineUnavailable) and now - _aware(row.received_at) >= HOLD_AFTER:
+            said = self._hold(uow.session, row, now)
         uow.commit()
+        if said is not None:
+            with suppress(redis.RedisError):  # else the sweeper sends it
+                enqueue_send(self.redis, said)
+
+    def _hold(self, session: Session, row: InboxMessage, now: datetime) -> int:
+        """The holding reply of an engine outage: once per outage per person."""
+        try:
+            self.redis.set(OUTAGE_KEY, now.isoformat(), nx=True, ex=7 * 86400)
+            started = (self.redis.get(OUTAGE_KEY) or b"").decode()  # type: ignore[union-attr]
+        except redis.RedisError:
+            started = f"{now:%Y%m%d%H}"  # one an hour while Redis is down too
+        key = f"hold:{row.channel.value}:{row.sender}:{started}"
+        return apologies.say(session, row, apologies.holding(self.hospital_phone), key=key)
 
     def _replies(self, session: Session, row: InboxMessage, now: datetime) -> list[Reply]:
         """Ask the engine once; the answer is committed before anything else happens."""
@@ -201,6 +231,11 @@ class TurnRunner:
         if row.channel is Channel.MP:
             metadata["first_contact"] = first_contact
         replies = self.engine.handle(f"{row.channel.value}:{row.sender}", turn, metadata)
+        with suppress(redis.RedisError):
+            self.redis.delete(OUTAGE_KEY)  # the engine answers: the next outage is a new one
+        if turn.text and not replies:  # a text must be answered, whatever broke behind it
+            error = "the dialogue engine gave no answer"
+            replies = [apologies.apology_reply(self.hospital_phone, action="engine", error=error)]
         if turn.text and turn.entities.get("truncated"):
             notice = f"您的消息较长，我先阅读了前{inputs.MAX_TEXT}个字。如有遗漏，请分几条发送。"
             replies = [{"text": notice}, *replies]
@@ -312,4 +347,5 @@ def process_inbound(inbox_id: int) -> None:
         engine=c.dialogue,
         render=c.render,
         fetch_media=c.fetch_media,
+        hospital_phone=c.settings.hospital_phone,
     ).run(inbox_id)

@@ -54,7 +54,13 @@ def test_web_worker_and_scheduler_run_from_the_procfile(settings, engine, tmp_pa
                 health = resp.json()
             except requests.RequestException:
                 time.sleep(0.5)
-        assert health == {"status": "ok", "database": "ok", "redis": "ok"}
+        # no Rasa in this run: the web is healthy and says the engine is unreachable
+        assert health == {
+            "status": "ok",
+            "database": "ok",
+            "redis": "ok",
+            "dialogue": "unreachable",
+        }
 
         conn = (
             redis.Redis.from_url(settings.redis_url)

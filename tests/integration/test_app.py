@@ -21,7 +21,26 @@ def app(settings, engine):
 def test_health_check_reports_database_and_redis(app):
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 200
-    assert resp.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    # the test settings point RASA_URL at nothing: reported, not a failure of the web
+    assert resp.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+        "dialogue": "unreachable",
+    }
+
+
+def test_health_check_says_when_the_dialogue_engine_answers(settings, engine):
+    from dataclasses import replace
+
+    from tests.support.fake_rasa import FakeRasa
+    from tests.support.servers import serve
+
+    rasa = FakeRasa()
+    rasa.app.add_url_rule("/", view_func=lambda: "Hello from Rasa: 3.6.21")
+    with serve(rasa.app) as url:
+        app = create_app(replace(settings, rasa_url=url))
+        assert app.test_client().get("/healthz").get_json()["dialogue"] == "ok"
 
 
 def test_health_check_fails_loudly_when_the_database_is_unreachable(settings):

@@ -97,7 +97,13 @@ def ward(session, settings, cipher):
         )
     )
     session.commit()
-    return {"nurse": nurse, "outsider": outsider, "patient": patient, "catheter": catheter, "account": account}
+    return {
+        "nurse": nurse,
+        "outsider": outsider,
+        "patient": patient,
+        "catheter": catheter,
+        "account": account,
+    }
 
 
 def audited(session_factory, patient_id: int) -> int:
@@ -158,7 +164,7 @@ def test_every_staff_page_that_shows_a_patient_writes_an_audit_row(
     for endpoint, url in staff_urls(app, ward, settings):
         client = (
             admin
-            if endpoint.startswith(("admin", "staff.", "accounts.", "applications."))
+            if endpoint.startswith(("admin", "staff.", "accounts.", "applications.", "problems."))
             else nurse
         )
         before = audited(session_factory, patient_id)

@@ -166,9 +166,7 @@ def test_stale_timestamp_is_refused(client, settings, session_factory):
     ],
     ids=["truncated", "entity-bomb", "no-sender"],
 )
-def test_malformed_or_hostile_xml_is_refused_with_400(
-    compatible, settings, session_factory, body
-):
+def test_malformed_or_hostile_xml_is_refused_with_400(compatible, settings, session_factory, body):
     path, _ = cb.mp_request(settings, "", aes=False)
     assert compatible.post(path, data=body).status_code == 400
     assert inbox_rows(session_factory) == []

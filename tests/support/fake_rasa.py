@@ -18,6 +18,7 @@ class FakeRasa:
         self.requests: list[dict] = []
         self.down = False
         self.delay = 0.0  # seconds to think before answering: a turn in flight
+        self.answer: list[dict] | None = None  # answer every message with this instead
         self.lock = threading.Lock()
         self.app = Flask("fake_rasa")
         self.app.add_url_rule("/webhooks/rest/webhook", view_func=self._webhook, methods=["POST"])
@@ -30,7 +31,9 @@ class FakeRasa:
             self.requests.append(body)
         time.sleep(self.delay)
         message = body["message"]
-        if message.startswith("/"):
+        if self.answer is not None:
+            reply = self.answer
+        elif message.startswith("/"):
             reply = [{"text": f"意图：{message}"}]
         else:
             reply = [{"text": f"收到：{message}"}]

@@ -25,6 +25,7 @@ from bot.config import load_settings
 from bot.db import make_engine, make_session_factory
 from bot.models import Institution, Staff
 from bot.models.enums import StaffRole
+from bot.services import dictionary as dictionary_service
 from devtools.wechat_sim import callbacks as sim_cb
 from devtools.wechat_sim.server import LiveSim
 from tests.support import processes
@@ -89,6 +90,7 @@ def main() -> None:
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     with make_session_factory(engine)() as s:
+        dictionary_service.ensure_default(s)  # what `flask init-db` writes: an empty database works
         # one nurse per nurse turn: WeChat Work drops identical content sent to the same member
         # within a minute, and the same question gets the same answer
         home = s.scalar(select(Institution).where(Institution.code == "BENCH"))

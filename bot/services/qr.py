@@ -61,14 +61,18 @@ class QrCodes:
             raise QrInvalid("该二维码已作废（已重新生成），请使用患者最新的二维码。")
         return catheter
 
+    def png_path(self, catheter: Catheter, media_root: Path) -> Path:
+        """Where the catheter's current QR image is kept: by catheter, token version and a
+        hash of the URL it encodes, so a new PUBLIC_BASE_URL or SECRET_KEY never serves a stale
+        image (the old ones are left to the media clean-up)."""
+        digest = hashlib.sha256(self.url(catheter).encode()).hexdigest()[:12]
+        version = catheter.qr_token_version
+        return media_root / "qr" / f"catheter-{catheter.id}-v{version}-{digest}.png"
+
     def png(self, catheter: Catheter, media_root: Path) -> Path:
-        """The QR image, kept under the media root by catheter, token version and a hash of
-        the URL it encodes: a new PUBLIC_BASE_URL or SECRET_KEY never serves a stale image."""
+        """The QR image, drawn on first use."""
         url = self.url(catheter)
-        digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-        path = (
-            media_root / "qr" / f"catheter-{catheter.id}-v{catheter.qr_token_version}-{digest}.png"
-        )
+        path = self.png_path(catheter, media_root)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             buf = io.BytesIO()

@@ -1,0 +1,90 @@
+"""Media no record needs is removed after the grace period; a file any record points to, a
+catheter's current QR image and a message still to be sent keep theirs (issue 12 §5)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+
+from bot.models import (
+    Catheter,
+    InboxMessage,
+    OutboxMessage,
+    OutsideApplication,
+    Patient,
+    Report,
+    utcnow,
+)
+from bot.models.enums import Channel, ReportSource
+from bot.services import media_cleanup
+from bot.services.qr import QrCodes
+
+pytestmark = [pytest.mark.db, pytest.mark.req("P4.1", "P2.2")]
+
+
+def old(path, days=30):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_bytes(b"x")
+    stamp = (utcnow() - timedelta(days=days)).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_only_old_files_nothing_refers_to_are_removed(session, settings, tmp_path):
+    root = tmp_path / "media"
+    codes = QrCodes.from_settings(settings)
+    patient = Patient(name="孙阿姨")
+    session.add(patient)
+    session.flush()
+    catheter = Catheter(patient_id=patient.id, device_type="PICC", placed_at=utcnow())
+    session.add(catheter)
+    session.flush()
+    report_photo = old(root / "ab" / "ab12.jpg")
+    badge = old(root / "cd" / "cd34.png")
+    to_send = old(root / "ef" / "ef56.png")
+    unanswered = old(root / "aa" / "aa78.jpg")  # a photo whose turn is still to run
+    abandoned = old(root / "99" / "9999.jpg")
+    half_written = old(root / "98" / "9898.jpg.part")
+    fresh = old(root / "97" / "9797.jpg", days=1)
+    current_qr = old(codes.png(catheter, root))
+    catheter.qr_token_version += 1  # reissued: the printed code is void
+    reissued_qr = old(codes.png(catheter, root))
+    application = OutsideApplication(
+        name="王医生",
+        institution_name="外院",
+        department_name="肿瘤科",
+        phone_enc=b"x",
+        phone_index="i",
+        licence_no="110000000000001",
+        badge_photo_path=str(badge),
+    )
+    image = {"msgtype": "image", "image": {"path": str(to_send)}}
+    session.add_all(
+        [
+            Report(patient_id=patient.id, source=ReportSource.SELF, image_path=str(report_photo)),
+            application,
+            InboxMessage(
+                channel=Channel.MP,
+                sender="o_sun",
+                dedupe_key="mp:o_sun:1",
+                msg_type="image",
+                turn_input={"intent": "upload_report", "entities": {"media_path": str(unanswered)}},
+            ),
+            OutboxMessage(
+                dedupe_key="k1",
+                channel=Channel.MP,
+                recipient="o_sun",
+                msg_type="image",
+                payload=image,
+            ),
+        ]
+    )
+    session.commit()
+    removed = media_cleanup.sweep(session, codes, root, utcnow())
+    assert set(removed) == {abandoned, half_written, current_qr}
+    for kept in (report_photo, badge, to_send, unanswered, fresh, reissued_qr):
+        assert kept.exists()
+    assert not abandoned.exists() and not current_qr.exists()

@@ -1,5 +1,5 @@
 """Operator commands: ``flask init-db``, ``flask seed-demo``, ``flask dictionary ...``,
-``flask wechat ...``, ``flask staff ...``; one module per command group."""
+``flask wechat ...``, ``flask staff ...``, ``flask backup ...``; one module per command group."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask import Flask
 
 from bot.container import Container
 
-from . import db, dictionary, staff, wechat
+from . import backup, db, dictionary, staff, wechat
 
 
 def register(app: Flask) -> None:
@@ -16,3 +16,4 @@ def register(app: Flask) -> None:
     dictionary.register(app, c)
     wechat.register(app, c)
     staff.register(app, c)
+    backup.register(app, c)

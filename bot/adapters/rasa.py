@@ -44,3 +44,17 @@ class RasaEngine:
             return self._http.get(f"{self.base_url}/", timeout=(2, 3)).ok
         except requests.RequestException:
             return False
+
+    def active_form(self, conversation_id: str) -> str | None:
+        """The form the conversation is in, if any ("" when it cannot be told)."""
+        try:
+            res = self._http.get(
+                f"{self.base_url}/conversations/{conversation_id}/tracker",
+                params={"include_events": "NONE"},
+                timeout=self.timeout,
+            )
+            res.raise_for_status()
+            loop = (res.json().get("active_loop") or {}).get("name")
+        except (requests.RequestException, ValueError, AttributeError):
+            return ""
+        return str(loop) if loop else None

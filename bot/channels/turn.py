@@ -28,7 +28,7 @@ from bot.dialogue import DialogueEngine, DialogueInput, EngineUnavailable, Reply
 from bot.jobs.queues import enqueue_send
 from bot.models import InboxMessage, OutboxMessage, utcnow
 from bot.models.enums import Channel, InboxStatus
-from bot.services import people
+from bot.services import names, people
 from bot.uow import UnitOfWork
 
 from . import apologies, inputs, messages
@@ -222,12 +222,19 @@ class TurnRunner:
             row.replies = []
             return []
         turn = self._with_media(row.channel, turn)
+        hinted: dict[str, Any] = {}
+        if sender.staff_id and turn.text:  # patient names, read from the clinician's text
+            hinted = names.hints(session, sender.staff_id, turn.text)
+            bare = names.only_a_name(turn.text, hinted.get("patient_names", []))
+            # a message that is only a name looks that patient up — unless a form asked for it
+            if bare and self.engine.active_form(f"{row.channel.value}:{row.sender}") is None:
+                turn = DialogueInput(intent="search_patient", entities={"patient_name": bare})
         row.turn_input = {**turn.to_dict(), "first_contact": first_contact}
         # no transaction stays open across the engine call: the actions it runs write to the
         # same database (on SQLite an open write would lock them out)
         session.commit()
         # the inbox id lets actions make what they save idempotent per inbound message
-        metadata = {**(sender.metadata or {}), "inbox_id": row.id}
+        metadata = {**(sender.metadata or {}), **hinted, "inbox_id": row.id}
         if row.channel is Channel.MP:
             metadata["first_contact"] = first_contact
         replies = self.engine.handle(f"{row.channel.value}:{row.sender}", turn, metadata)

@@ -13,7 +13,6 @@ from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
 
 from bot.care.rules import local_date
 from bot.container import current as container
@@ -60,7 +59,7 @@ def resolve(tracker: Tracker, value: Any) -> Found:
         return _by_id(tracker, int(candidates[index]))
     if isinstance(value, int) and not isinstance(value, bool):  # a scanned catheter
         return _by_id(tracker, value)
-    name = gate.entity(tracker, "patient_name") or _FILLER.sub("", text)
+    name = gate.patient_name(tracker) or _FILLER.sub("", text)
     if not name or len(name) > 20 or text.startswith("/"):
         return Found(
             None, message="请发送患者姓名（例如“张三”），或点击菜单“扫码”扫描患者的置管二维码。"
@@ -98,13 +97,6 @@ def resolve(tracker: Tracker, value: Any) -> Found:
     )
 
 
-# "张金根下次维护定在下周五": a name the model did not tag, right before what is asked
-_LEADING_NAME = re.compile(
-    r"^\s*(?:给|帮|把)?\s*([\u4e00-\u9fff]{2,4}?)\s*(?:的|，|,|\s|下次|下回|下一次|随访|分级|改为|改成|"
-    r"调为|设为|升级|降为|每|今天|刚)"
-)
-
-
 def meant(tracker: Tracker) -> int | str | None:
     """What a form's first message says about the catheter: the one just scanned, else the
     patient's name (resolved by ``validate``), else nothing (the form asks)."""
@@ -113,22 +105,11 @@ def meant(tracker: Tracker) -> int | str | None:
 
 
 def _name_in_text(tracker: Tracker) -> str | None:
-    """The patient's name at the start of the message when the model found none: only a name
-    of a patient this clinician may see (anything else is not a name)."""
-    if (name := gate.entity(tracker, "patient_name")) is not None:
-        return str(name)
-    m = _LEADING_NAME.match(parsing.normalise(str(tracker.latest_message.get("text") or "")))
-    staff_id = gate.metadata(tracker).get("staff_id")
-    if m is None or not staff_id:
-        return None
-    with container().uow() as uow:
-        staff = uow.session.get(Staff, staff_id)
-        known = staff is not None and uow.session.scalar(
-            select(Patient.id)
-            .where(Patient.name == m.group(1), access.visible_patients_clause(staff))
-            .limit(1)
-        )
-    return m.group(1) if known else None
+    """The patient named in the message ("张金根下次维护定在下周五"): a patient this clinician
+    may see, read from the text by the worker, else the name the model tagged."""
+    known = gate.patient_names(tracker)
+    tagged = gate.entity(tracker, "patient_name")
+    return known[0] if known else (str(tagged) if tagged is not None else None)
 
 
 def validate(

@@ -73,7 +73,7 @@ class ActionSearchPatient(gate.ClinicianAction):
     def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        name = gate.entity(tracker, "patient_name")
+        name = gate.patient_name(tracker)
         if not name:
             dispatcher.utter_message(text="请发送要查找的患者姓名，例如“查患者 张三”。")
             return []

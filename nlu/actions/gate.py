@@ -46,6 +46,21 @@ def entity(tracker: Tracker, name: str) -> Any:
     return next(tracker.get_latest_entity_values(name), None)
 
 
+def patient_names(tracker: Tracker) -> list[str]:
+    """Names of patients this clinician may see that the message contains: read from the
+    text by the worker (bot/services/names.py), whatever the model tagged."""
+    return [str(n) for n in metadata(tracker).get("patient_names") or []]
+
+
+def patient_name(tracker: Tracker) -> str | None:
+    """The patient a clinician's message is about: a name of a patient they may see, else
+    the name the model tagged, else a name jieba guessed (answered "not found" if so)."""
+    known = patient_names(tracker)
+    guessed = metadata(tracker).get("name_guesses") or []
+    tagged = entity(tracker, "patient_name")
+    return known[0] if known else (str(tagged) if tagged else (guessed[0] if guessed else None))
+
+
 class GatedAction(Action, ABC):
     """An action for one audience: anyone else is told politely why not, and nothing runs.
 
@@ -62,6 +77,16 @@ class GatedAction(Action, ABC):
             if self.audience == "patient"
             else refusal_for_clinician_feature(tracker)
         )
+        if (
+            refusal
+            and self.audience == "patient"
+            and is_clinician(tracker)
+            and patient_names(tracker)
+        ):
+            # "张金根的维护记录" from a nurse: that patient's records, not a refusal
+            from .clinician import ActionSearchPatient
+
+            return ActionSearchPatient().answer(dispatcher, tracker, domain)
         if refusal:
             dispatcher.utter_message(text=refusal)
             return []

@@ -331,3 +331,49 @@ def test_a_symptom_the_bot_has_no_advice_for_still_gets_an_answer(domain):
     t = tracker("report_symptom", entities=[("symptom", "胳膊有点怪")])
     messages, _ = run(patient.ActionReportSymptom(), t, domain)
     assert "请尽快联系静脉治疗护士" in texts(messages)
+
+
+@pytest.mark.req("C2.2")
+def test_search_takes_the_name_the_worker_read_from_the_text(domain, ward):
+    """"查找患者甲患者": the model tagged no name; the worker found one the nurse may see."""
+    t = tracker(
+        "search_patient",
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+        patient_names=["甲患者"],
+    )
+    messages, _ = run(clinician.ActionSearchPatient(), t, domain)
+    assert "甲患者（1960年生）PICC 【已逾期】" in texts(messages)
+
+
+@pytest.mark.req("C2.2")
+def test_a_name_nobody_the_nurse_may_see_has_is_answered_not_found_not_asked_again(domain, ward):
+    t = tracker(
+        "search_patient",
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+        name_guesses=["王小明"],
+    )
+    body = texts(run(clinician.ActionSearchPatient(), t, domain)[0])
+    assert "没有找到" in body and "请发送要查找的患者姓名" not in body
+
+
+@pytest.mark.req("C2.2", "P6.3")
+def test_a_nurse_asking_for_a_named_patients_records_gets_them_not_a_refusal(domain, ward):
+    """"张金根的维护记录" reads as the patient's own "历史记录"; from a nurse it is about that
+    patient."""
+    from nlu.actions import home
+
+    t = tracker(
+        "history",
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+        patient_names=["甲患者"],
+    )
+    body = texts(run(home.ActionHistory(), t, domain)[0])
+    assert "甲患者（1960年生）PICC" in body and "该功能面向患者" not in body
+    without_a_name = tracker("history", role="nurse", channel="work", staff_id=ward["nurse"].id)
+    assert "该功能面向患者" in texts(run(home.ActionHistory(), without_a_name, domain)[0])

@@ -10,7 +10,14 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
 from bot import container
-from bot.models import InboxMessage, Institution, OutboxMessage, PatientAccount, Staff
+from bot.models import (
+    InboxMessage,
+    Institution,
+    OutboxMessage,
+    Patient,
+    PatientAccount,
+    Staff,
+)
 from bot.models.enums import InboxStatus, StaffRole
 from server import bootstrap, create_app
 from tests.support import callbacks as cb
@@ -238,3 +245,62 @@ def test_a_first_message_retried_after_an_outage_still_gets_the_welcome(
     post_mp(app, live_settings, cb.mp_text_xml("o_newcomer", "第二句"))
     worker()
     assert rasa.requests[-1]["metadata"]["first_contact"] is False
+
+
+@pytest.fixture
+def nurse_and_patients(session_factory):
+    with session_factory() as s:
+        home = Institution(code="HOME", name="本院", is_home=True)
+        nurse = Staff(
+            institution=home,
+            staff_no="N1",
+            name="李护士",
+            role=StaffRole.NURSE,
+            wecom_userid="n0001",
+        )
+        s.add_all([nurse, Patient(name="张金根"), Patient(name="张金")])
+        s.commit()
+
+
+def post_work(app, settings, userid, text):
+    path, body = cb.work_request(
+        settings, cb.work_text_xml(userid, text, agent_id=settings.wecom_agent_id)
+    )
+    assert app.test_client().post(path, data=body).get_data(as_text=True) == "success"
+
+
+@pytest.mark.req("C2.2")
+@pytest.mark.usefixtures("nurse_and_patients")
+def test_a_clinicians_message_that_is_only_a_name_looks_that_patient_up(
+    app, live_settings, worker, rasa
+):
+    post_work(app, live_settings, "n0001", "张金根？")
+    worker()
+    [request] = rasa.requests
+    assert request["message"] == '/search_patient{"patient_name": "张金根"}'
+    assert request["metadata"]["patient_names"] == ["张金根"]  # not "张金" inside it
+
+
+@pytest.mark.req("C2.2")
+@pytest.mark.usefixtures("nurse_and_patients")
+def test_a_name_typed_for_a_form_stays_the_forms_answer(app, live_settings, worker, rasa):
+    rasa.forms["work:n0001"] = "maintenance_form"
+    post_work(app, live_settings, "n0001", "张金根")
+    worker()
+    assert rasa.requests[-1]["message"] == "张金根"
+    assert rasa.requests[-1]["metadata"]["patient_names"] == ["张金根"]
+
+
+@pytest.mark.req("C2.2")
+@pytest.mark.usefixtures("nurse_and_patients")
+def test_names_in_a_clinicians_sentence_and_guesses_for_unknown_ones_reach_the_engine(
+    app, live_settings, worker, rasa
+):
+    post_work(app, live_settings, "n0001", "查一下张金根的维护记录")
+    post_work(app, live_settings, "n0001", "帮我看看王小明的导管")
+    worker()
+    known, unknown = rasa.requests
+    assert known["message"] == "查一下张金根的维护记录"
+    assert known["metadata"]["patient_names"] == ["张金根"]
+    assert unknown["metadata"]["name_guesses"] == ["王小明"]
+    assert "patient_names" not in unknown["metadata"]

@@ -19,9 +19,16 @@ class FakeRasa:
         self.down = False
         self.delay = 0.0  # seconds to think before answering: a turn in flight
         self.answer: list[dict] | None = None  # answer every message with this instead
+        self.forms: dict[str, str] = {}  # conversation id -> the form it is in
         self.lock = threading.Lock()
         self.app = Flask("fake_rasa")
         self.app.add_url_rule("/webhooks/rest/webhook", view_func=self._webhook, methods=["POST"])
+        self.app.add_url_rule("/conversations/<sender>/tracker", view_func=self._tracker)
+
+    def _tracker(self, sender: str) -> Response:
+        form = self.forms.get(sender)
+        body = {"sender_id": sender, "active_loop": {"name": form} if form else {}}
+        return Response(json.dumps(body), mimetype="application/json")
 
     def _webhook(self) -> Response:
         if self.down:

@@ -43,7 +43,11 @@ class FormDriver:
             "intent": {"name": intent, "confidence": 1.0},
             "entities": [{"entity": k, "value": v} for k, v in entities],
             "message_id": f"m{self._n}",
-            "metadata": {**self.metadata, "inbox_id": f"{self.sender}-{self._n}"},
+            "metadata": {
+                **self.metadata,
+                **self._name_hints(text),
+                "inbox_id": f"{self.sender}-{self._n}",
+            },
         }
         return Tracker(
             self.sender,
@@ -55,6 +59,16 @@ class FormDriver:
             {"name": self.form} if self.active else {},
             "action_listen",
         )
+
+    def _name_hints(self, text: str) -> dict[str, Any]:
+        """What the worker adds for a clinician's text: the patient names it contains."""
+        if not self.metadata.get("staff_id"):
+            return {}
+        from bot.container import current
+        from bot.services import names
+
+        with current().uow() as uow:
+            return names.hints(uow.session, self.metadata["staff_id"], text)
 
     def say(self, text: str, intent: str = "inform", entities: list[tuple[str, Any]] = ()) -> str:
         """One message while the form runs; returns what the bot said."""

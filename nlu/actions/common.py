@@ -177,6 +177,11 @@ class ActionDefaultFallback(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if gate.is_clinician(tracker) and gate.patient_names(tracker):
+            # "查一下张金根" the model was unsure of: it names a patient this clinician may see
+            from .clinician import ActionSearchPatient
+
+            return ActionSearchPatient().answer(dispatcher, tracker, domain)
         dispatcher.utter_message(
             text="抱歉，我没有理解您的意思。",
             buttons=[

@@ -377,3 +377,18 @@ def test_a_nurse_asking_for_a_named_patients_records_gets_them_not_a_refusal(dom
     assert "甲患者（1960年生）PICC" in body and "该功能面向患者" not in body
     without_a_name = tracker("history", role="nurse", channel="work", staff_id=ward["nurse"].id)
     assert "该功能面向患者" in texts(run(home.ActionHistory(), without_a_name, domain)[0])
+
+
+@pytest.mark.req("C2.2")
+def test_a_message_the_model_did_not_understand_that_names_a_patient_looks_them_up(domain, ward):
+    t = tracker(
+        "nlu_fallback",
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+        patient_names=["甲患者"],
+    )
+    body = texts(run(common.ActionDefaultFallback(), t, domain)[0])
+    assert "甲患者（1960年生）PICC" in body and "没有理解" not in body
+    patient = tracker("nlu_fallback", patient_names=["甲患者"])  # never for a patient
+    assert "没有理解" in texts(run(common.ActionDefaultFallback(), patient, domain)[0])

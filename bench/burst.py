@@ -22,6 +22,7 @@ from pathlib import Path
 
 import requests
 
+from bench.dialogue import _env as bench_env
 from bot import migrate
 from bot.config import load_settings
 from bot.db import make_engine
@@ -33,25 +34,7 @@ USERS, MESSAGES, DUPLICATES = 100, 4, 0.10
 
 
 def _settings(instance: Path):  # type: ignore[no-untyped-def]
-    env = {
-        "APP_ENV": "test",
-        "INSTANCE_PATH": str(instance),
-        "SECRET_KEY": "bench",
-        "DATA_KEY": "a" * 43,
-        "WECHAT_MP_APPID": "wx_bench",
-        "WECHAT_MP_SECRET": "s",
-        "WECHAT_MP_TOKEN": "bench_token",
-        "WECHAT_MP_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-        "WECOM_CORP_ID": "ww_bench",
-        "WECOM_AGENT_ID": "1000002",
-        "WECOM_SECRET": "s",
-        "WECOM_TOKEN": "bench_token",
-        "WECOM_AES_KEY": "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210abcdefg",
-    }
-    for key in ("DATABASE_URL", "REDIS_URL"):
-        if os.environ.get(key):
-            env[key] = os.environ[key]
-    return load_settings(env)
+    return load_settings(bench_env(instance))  # the dialogue bench's environment
 
 
 def _replies(sim, users: list[str]) -> int:  # type: ignore[no-untyped-def]

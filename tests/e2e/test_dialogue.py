@@ -4,6 +4,8 @@ patient and for a clinician."""
 
 from __future__ import annotations
 
+import sys
+import time
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -22,7 +24,7 @@ from tests.support.callbacks import sim_config
 pytestmark = [pytest.mark.db, pytest.mark.redis, pytest.mark.rasa]
 
 
-@pytest.mark.req("P5.1", "C3.1", "C3.2")
+@pytest.mark.req("P5.1", "C3.1", "C3.2", "C2.2")
 def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session, tmp_path):
     home = Institution(code="HOME", name="本院", is_home=True, phone="0571-88888888")
     session.add(
@@ -125,5 +127,72 @@ def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session
                 nurse_says("今日待维护", "今日没有需要维护的带管患者")
                 with Session(engine) as s:
                     assert s.scalar(select(func.count()).select_from(MaintenanceRecord)) == 1
+
+                # names read from the text (issue 12 §3): however the nurse asks, the patient
+                nurse_says("查一下王丽娟", "王丽娟PICC")
+                nurse_says("王丽娟", "王丽娟PICC")  # only a name: that patient
+                replies = says("work", "n0001", "王丽娟的维护记录", "王丽娟PICC")
+                assert not any("该功能面向患者" in r for r in replies)
+                nurse_says("帮我看看李建新的情况", "没有找到")  # a name nobody here has
+                says("mp", "o_patient", "怎么预约", "绑定就诊人")  # unbound: bind first
+        finally:
+            processes.stop_embedded_redis(instance)
+
+
+def test_a_message_sent_while_the_engine_is_down_gets_a_holding_reply_then_the_answer(
+    settings, engine, tmp_path
+):
+    """Issue 12 §2 with the real Rasa process: down when the patient writes, started later.
+    The patient hears the holding reply (with the hospital's number) once after about 20 s,
+    and the real answer once Rasa is up; how long Rasa takes to start is printed."""
+    web_port, rasa_port, actions_port = (processes.free_port() for _ in range(3))
+    cfg = sim_config(settings)
+    cfg.product_base_url = f"http://127.0.0.1:{web_port}"
+    instance = tmp_path / "instance"
+    with LiveSim(cfg) as sim:
+        live = replace(
+            settings,
+            wechat_api_base=sim.mp_api_base,
+            wecom_api_base=sim.work_api_base,
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+        )
+        env = processes.product_env(
+            live,
+            instance,
+            RASA_PORT=str(rasa_port),
+            ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
+            HOSPITAL_PHONE="0571-87236666",
+        )
+        if settings.redis_url:
+            from bot.infra.redis import connect
+
+            connect(settings).flushdb()
+
+        def texts() -> list[str]:
+            return [str(m["payload"].get("content")) for m in sim.state.messages("mp", "o_p")]
+
+        actions = [sys.executable, "-m", "server.actions", "--port", str(actions_port)]
+        rasa = ["scripts/rasa.sh", "run"]
+        try:
+            with (
+                processes.running(actions, env),
+                processes.web(env, web_port),
+                processes.worker(env),
+                processes.running([sys.executable, "-m", "server.scheduler"], env),
+            ):
+                sim.state.user_message("o_p")
+                sim_cb.post_mp(cfg, sim_cb.mp_text("o_p", "我的导管"))
+                processes.wait_until(lambda: texts(), timeout=90, what="the holding reply")
+                holding = "系统正在恢复，您的消息已收到，稍后回复您；紧急情况请拨打0571-87236666"
+                assert len(texts()) == 1 and texts()[0].startswith(holding)
+                started = time.monotonic()
+                status = processes.http_ok(f"http://127.0.0.1:{rasa_port}/status")
+                with processes.running(rasa, env, status, timeout=240):
+                    print(f"Rasa started in {time.monotonic() - started:.0f} s")
+                    processes.wait_until(lambda: len(texts()) >= 2, timeout=150, what="answer")
+                    time.sleep(3)
+                replies = texts()
+                assert replies[0].startswith("系统正在恢复") and len(replies) >= 2
+                assert sum(r.startswith("系统正在恢复") for r in replies) == 1
         finally:
             processes.stop_embedded_redis(instance)

@@ -177,8 +177,9 @@ class ActionDefaultFallback(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if gate.is_clinician(tracker) and gate.patient_names(tracker):
-            # "查一下张金根" the model was unsure of: it names a patient this clinician may see
+        if gate.is_clinician(tracker) and gate.patient_name(tracker):
+            # "看看王大伟的情况" the model was unsure of: it names a patient (one this clinician
+            # may see, or a name jieba recognised, answered "not found" if nobody has it)
             from .clinician import ActionSearchPatient
 
             return ActionSearchPatient().answer(dispatcher, tracker, domain)

@@ -36,19 +36,24 @@ def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session
             wecom_userid="n0001",
         )
     )
-    patient = Patient(name="王丽娟")
-    session.add(patient)
-    session.flush()
-    session.add(
-        Catheter(
-            patient_id=patient.id,
-            device_type="PICC",
-            institution_id=home.id,
-            placed_at=utcnow() - timedelta(days=7),
-            external_length_cm=Decimal("3.0"),
-            arm_circumference_cm=Decimal("26.0"),
+    # three patients: WeChat Work drops the same text sent twice to a member within a minute,
+    # so each way of asking below looks up someone else
+    for name in ("王丽娟", "陈国华", "刘美玲"):
+        patient = Patient(name=name)
+        session.add(patient)
+        session.flush()
+        session.add(
+            Catheter(
+                patient_id=patient.id,
+                device_type="PICC",
+                institution_id=home.id,
+                placed_at=utcnow() - timedelta(days=7),
+                external_length_cm=Decimal("3.0"),
+                arm_circumference_cm=Decimal("26.0"),
+                # only 王丽娟 is due: the due list below names her alone
+                next_due_on=None if name == "王丽娟" else utcnow().date() + timedelta(days=30),
+            )
         )
-    )
     session.commit()
     web_port, rasa_port, actions_port = (processes.free_port() for _ in range(3))
     cfg = sim_config(settings)
@@ -130,8 +135,8 @@ def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session
 
                 # names read from the text (issue 12 §3): however the nurse asks, the patient
                 nurse_says("查一下王丽娟", "王丽娟PICC")
-                nurse_says("王丽娟", "王丽娟PICC")  # only a name: that patient
-                replies = says("work", "n0001", "王丽娟的维护记录", "王丽娟PICC")
+                nurse_says("陈国华", "陈国华PICC")  # only a name: that patient
+                replies = says("work", "n0001", "刘美玲的维护记录", "刘美玲PICC")
                 assert not any("该功能面向患者" in r for r in replies)
                 nurse_says("帮我看看李建新的情况", "没有找到")  # a name nobody here has
                 says("mp", "o_patient", "怎么预约", "绑定就诊人")  # unbound: bind first

@@ -335,7 +335,7 @@ def test_a_symptom_the_bot_has_no_advice_for_still_gets_an_answer(domain):
 
 @pytest.mark.req("C2.2")
 def test_search_takes_the_name_the_worker_read_from_the_text(domain, ward):
-    """"查找患者甲患者": the model tagged no name; the worker found one the nurse may see."""
+    """ "查找患者甲患者": the model tagged no name; the worker found one the nurse may see."""
     t = tracker(
         "search_patient",
         role="nurse",
@@ -362,7 +362,7 @@ def test_a_name_nobody_the_nurse_may_see_has_is_answered_not_found_not_asked_aga
 
 @pytest.mark.req("C2.2", "P6.3")
 def test_a_nurse_asking_for_a_named_patients_records_gets_them_not_a_refusal(domain, ward):
-    """"张金根的维护记录" reads as the patient's own "历史记录"; from a nurse it is about that
+    """ "张金根的维护记录" reads as the patient's own "历史记录"; from a nurse it is about that
     patient."""
     from nlu.actions import home
 
@@ -392,3 +392,11 @@ def test_a_message_the_model_did_not_understand_that_names_a_patient_looks_them_
     assert "甲患者（1960年生）PICC" in body and "没有理解" not in body
     patient = tracker("nlu_fallback", patient_names=["甲患者"])  # never for a patient
     assert "没有理解" in texts(run(common.ActionDefaultFallback(), patient, domain)[0])
+    guessed = tracker(
+        "nlu_fallback",
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+        name_guesses=["王大伟"],
+    )
+    assert "没有找到" in texts(run(common.ActionDefaultFallback(), guessed, domain)[0])

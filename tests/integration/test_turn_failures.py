@@ -5,7 +5,6 @@ than 20 s gets one holding reply per person — then the real answer once the en
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from nlu.actions.failsafe import FailSafeExecutor
 from server import bootstrap, create_app
 from tests.support import callbacks as cb
 from tests.support.fake_rasa import FakeRasa
+from tests.support.forms import run_coroutine
 from tests.support.servers import serve
 
 pytestmark = [pytest.mark.db, pytest.mark.redis]
@@ -109,7 +109,8 @@ def test_an_action_that_raises_answers_with_an_apology_naming_the_hospitals_numb
         s.commit()
     executor = FailSafeExecutor()
     executor.register_package("nlu.actions")
-    result = asyncio.run(executor.run(nurse_call("action_due_today")))
+    # like the forms' tests: this thread may already run an event loop (Playwright's)
+    result = run_coroutine(executor.run(nurse_call("action_due_today")))
     [message] = result.model_dump()["responses"]
     card = message["custom"]
     assert card["card"] == "apology" and PHONE in card["text"] and "稍后再试" in card["text"]

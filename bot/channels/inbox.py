@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -20,18 +21,29 @@ def record(conn: Connection, channel: Channel, data: dict[str, Any], msg_type: s
     ``ON CONFLICT DO NOTHING`` on the unique (channel, sender, dedupe key) makes concurrent
     retries safe without an exception path: exactly one of them gets an id.
     """
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(InboxMessage)
-        .values(
-            channel=channel,
-            sender=str(data["FromUserName"]),
-            dedupe_key=messages.dedupe_key(data),
-            msg_type=msg_type,
-            event=str(data.get("Event", "")).lower() or None,
-            payload=data,
-        )
+    params = {
+        "channel": channel,
+        "sender": str(data["FromUserName"]),
+        "dedupe_key": messages.dedupe_key(data),
+        "msg_type": msg_type,
+        "event": str(data.get("Event", "")).lower() or None,
+        "payload": data,
+    }
+    return conn.execute(_statement(conn.dialect.name), params).scalar()
+
+
+@cache
+def _statement(dialect: str) -> Any:
+    """One statement per dialect with bound parameters, built once: the callback path is hot,
+    and a statement built with its values each time was compiled again for every callback."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, InboxMessage.__table__)
+    return (
+        insert(table)
+        .values({name: bindparam(name, type_=table.c[name].type) for name in _COLUMNS})
         .on_conflict_do_nothing(index_elements=["channel", "sender", "dedupe_key"])
-        .returning(InboxMessage.id)
+        .returning(table.c.id)
     )
-    return conn.execute(stmt).scalar()
+
+
+_COLUMNS = ("channel", "sender", "dedupe_key", "msg_type", "event", "payload")

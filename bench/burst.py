@@ -22,6 +22,7 @@ from pathlib import Path
 
 import requests
 
+from bench import scratch
 from bench.dialogue import _env as bench_env
 from bot import migrate
 from bot.config import load_settings
@@ -33,8 +34,9 @@ from tests.support.system import product_with_simulators
 USERS, MESSAGES, DUPLICATES = 100, 4, 0.10
 
 
-def _settings(instance: Path):  # type: ignore[no-untyped-def]
-    return load_settings(bench_env(instance))  # the dialogue bench's environment
+def _settings(instance: Path, database_url: str):  # type: ignore[no-untyped-def]
+    env = {**bench_env(instance), "DATABASE_URL": database_url}  # the dialogue bench's
+    return load_settings(env)
 
 
 def _replies(sim, users: list[str]) -> int:  # type: ignore[no-untyped-def]
@@ -101,7 +103,8 @@ def crash(settings) -> tuple[float, float]:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    settings = _settings(Path(tempfile.mkdtemp(prefix="bench-burst-db-")))
+    url, _kind = scratch.create("burst")  # an empty inbox: no backlog ahead of the burst
+    settings = _settings(Path(tempfile.mkdtemp(prefix="bench-burst-db-")), url)
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     engine.dispose()
@@ -110,6 +113,7 @@ def main() -> None:
         last, got, extra = burst(settings, workers)
         print(f"  {workers} worker(s): last reply after {last:.1f} s, {got} replies, {extra} twice")
     in_flight, after = crash(settings)
+    scratch.drop("burst")
     print(
         "worker killed mid-turn, then restarted: the message in flight answered "
         f"{in_flight:.1f} s after the restart, one sent after the restart {after:.1f} s"

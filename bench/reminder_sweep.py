@@ -17,9 +17,9 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, select, text
 
+from bench import scratch
 from bot import migrate
 from bot.db import make_engine, make_session_factory
 from bot.jobs.queues import SEND_BATCH, enqueue_sends
@@ -39,24 +39,6 @@ from bot.services import reminders
 CATHETERS = 100_000
 BATCH = 10_000
 TZ_NAME = "Asia/Shanghai"
-
-
-def _scratch_name() -> str:
-    return f"{make_url(os.environ['DATABASE_URL']).database or 'vam'}_bench_sweep"
-
-
-def _database() -> tuple[str, str | None]:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgresql"):
-        name = _scratch_name()
-        scratch = make_url(url).set(database=name)
-        admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return scratch.render_as_string(hide_password=False), "postgresql"
-    return f"sqlite:///{tempfile.mkdtemp()}/sweep.db", None
 
 
 def _generate(engine, cipher: PiiCipher, today: date) -> None:  # type: ignore[no-untyped-def]
@@ -122,7 +104,7 @@ def _redis():  # type: ignore[no-untyped-def]
 def main() -> None:
     from zoneinfo import ZoneInfo
 
-    url, kind = _database()
+    url, kind = scratch.create("sweep")
     engine = make_engine(url)
     migrate.upgrade(engine)
     tz = ZoneInfo(TZ_NAME)
@@ -159,14 +141,7 @@ def main() -> None:
         second = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     engine.dispose()
-    if kind == "postgresql":
-        admin = create_engine(
-            make_url(os.environ["DATABASE_URL"]).set(database="postgres"),
-            isolation_level="AUTOCOMMIT",
-        )
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{_scratch_name()}"'))
-        admin.dispose()
+    scratch.drop("sweep")
     print(
         f"reminder sweep, {os.cpu_count()} cores, {'PostgreSQL' if kind else 'SQLite'}, "
         f"{CATHETERS:,} catheters in place (generated in {generated:.1f} s)"

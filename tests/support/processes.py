@@ -8,7 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -78,18 +80,26 @@ def running(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    # read the output as it comes: a busy worker logs more than a pipe holds, and a process
+    # whose pipe is full stops at its next log line
+    tail: deque[bytes] = deque(maxlen=400)
+    reader = threading.Thread(target=lambda: tail.extend(proc.stdout or []), daemon=True)
+    reader.start()
+
+    def output() -> str:
+        return b"".join(tail).decode(errors="replace")
+
     try:
         deadline = time.monotonic() + timeout
         while ready is not None and not ready():
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                raise RuntimeError(f"{cmd[0]} did not become ready:\n{out[-3000:]}")
+                raise RuntimeError(f"{cmd[0]} did not become ready:\n{output()[-3000:]}")
             time.sleep(0.2)
         yield proc
     except BaseException:
         _stop(proc)
-        out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-        print(f"--- output of {' '.join(cmd)} ---\n{out[-6000:]}", file=sys.stderr)
+        reader.join(timeout=5)
+        print(f"--- output of {' '.join(cmd)} ---\n{output()[-6000:]}", file=sys.stderr)
         raise
     finally:
         _stop(proc)

@@ -6,12 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from bot.models import InboxMessage, OutboxMessage
-from bot.models.enums import Channel
-
 APOLOGY_CARD = "apology"  # a custom reply marking a turn that broke (see turn_error)
 
 
@@ -41,21 +35,3 @@ def turn_error(replies: list[dict[str, Any]]) -> str | None:
         if isinstance(custom, dict) and custom.get("card") == APOLOGY_CARD:
             return f"{custom.get('action') or 'turn'}: {custom.get('error') or '?'}"
     return None
-
-
-def say(session: Session, row: InboxMessage, text: str, key: str) -> int:
-    """One text outbox row answering ``row`` (kept once under ``key``); its id to enqueue."""
-    existing = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
-    if existing is not None:
-        return existing
-    out = OutboxMessage(
-        dedupe_key=key,
-        inbox_id=row.id,
-        channel=row.channel,
-        recipient=row.sender if row.channel is Channel.MP else f"user:{row.sender}",
-        msg_type="text",
-        payload={"msgtype": "text", "text": {"content": text}},
-    )
-    session.add(out)
-    session.flush()
-    return out.id

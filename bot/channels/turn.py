@@ -47,6 +47,8 @@ OUTAGES = (EngineUnavailable, WeChatError, OperationalError, redis.RedisError)
 LOCK_TTL = 15  # seconds a dead worker can hold a user's turns
 HOLD_AFTER = timedelta(seconds=20)  # an engine outage this long gets a holding reply
 OUTAGE_KEY = "vam:dialogue:outage"  # since when the engine has not answered (Redis)
+# an outage ends after this long without a holding reply: no Redis call on a turn that works
+OUTAGE_QUIET = 300
 
 
 def _aware(moment: datetime) -> datetime:
@@ -185,7 +187,7 @@ class TurnRunner:
         said = None
         if row.status is InboxStatus.FAILED:  # the person is not left with nothing
             text = apologies.apology(self.hospital_phone)
-            said = apologies.say(uow.session, row, text, key=f"in:{row.id}:apology")
+            said = _say(uow.session, row, text, key=f"in:{row.id}:apology")
         elif isinstance(exc, EngineUnavailable) and now - _aware(row.received_at) >= HOLD_AFTER:
             said = self._hold(uow.session, row, now)
         uow.commit()
@@ -195,13 +197,16 @@ class TurnRunner:
 
     def _hold(self, session: Session, row: InboxMessage, now: datetime) -> int:
         """The holding reply of an engine outage: once per outage per person."""
-        try:
-            self.redis.set(OUTAGE_KEY, now.isoformat(), nx=True, ex=7 * 86400)
-            started = (self.redis.get(OUTAGE_KEY) or b"").decode()  # type: ignore[union-attr]
+        try:  # the outage began with its first holding reply and ends after OUTAGE_QUIET
+            pipe = self.redis.pipeline()
+            pipe.set(OUTAGE_KEY, now.isoformat(), nx=True, ex=OUTAGE_QUIET)
+            pipe.expire(OUTAGE_KEY, OUTAGE_QUIET)
+            pipe.get(OUTAGE_KEY)
+            started = (pipe.execute()[-1] or b"").decode()
         except redis.RedisError:
             started = f"{now:%Y%m%d%H}"  # one an hour while Redis is down too
         key = f"hold:{row.channel.value}:{row.sender}:{started}"
-        return apologies.say(session, row, apologies.holding(self.hospital_phone), key=key)
+        return _say(session, row, apologies.holding(self.hospital_phone), key=key)
 
     def _replies(self, session: Session, row: InboxMessage, now: datetime) -> list[Reply]:
         """Ask the engine once; the answer is committed before anything else happens."""
@@ -238,8 +243,6 @@ class TurnRunner:
         if row.channel is Channel.MP:
             metadata["first_contact"] = first_contact
         replies = self.engine.handle(f"{row.channel.value}:{row.sender}", turn, metadata)
-        with suppress(redis.RedisError):
-            self.redis.delete(OUTAGE_KEY)  # the engine answers: the next outage is a new one
         if turn.text and not replies:  # a text must be answered, whatever broke behind it
             error = "the dialogue engine gave no answer"
             replies = [apologies.apology_reply(self.hospital_phone, action="engine", error=error)]
@@ -275,28 +278,36 @@ class TurnRunner:
         if code:
             # the clicked card changes at once, so the same button cannot be pressed twice
             rendered.insert(0, card_clicked(code))
-        recipient = row.sender if row.channel is Channel.MP else f"user:{row.sender}"
-        ids = []
-        for n, (msg_type, payload) in enumerate(rendered):
-            key = f"in:{row.id}:{n}"
-            existing = session.scalar(
-                select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
-            )
-            if existing is not None:
-                ids.append(existing)
-                continue
-            out = OutboxMessage(
-                dedupe_key=key,
-                inbox_id=row.id,
-                channel=row.channel,
-                recipient=recipient,
-                msg_type=msg_type,
-                payload=payload,
-            )
-            session.add(out)
-            session.flush()
-            ids.append(out.id)
-        return ids
+        return [
+            _reply_row(session, row, msg_type, payload, key=f"in:{row.id}:{n}")
+            for n, (msg_type, payload) in enumerate(rendered)
+        ]
+
+
+def _say(session: Session, row: InboxMessage, text: str, key: str) -> int:
+    # a plain text, not through the renderer: it must go out when rendering is what broke
+    payload = {"msgtype": "text", "text": {"content": text}}
+    return _reply_row(session, row, "text", payload, key)
+
+
+def _reply_row(
+    session: Session, row: InboxMessage, msg_type: str, payload: dict[str, Any], key: str
+) -> int:
+    """The outbox row answering ``row``, written once under ``key``; its id."""
+    existing = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
+    if existing is not None:
+        return existing
+    out = OutboxMessage(
+        dedupe_key=key,
+        inbox_id=row.id,
+        channel=row.channel,
+        recipient=row.sender if row.channel is Channel.MP else f"user:{row.sender}",
+        msg_type=msg_type,
+        payload=payload,
+    )
+    session.add(out)
+    session.flush()
+    return out.id
 
 
 def card_clicked(response_code: str) -> tuple[str, dict[str, Any]]:

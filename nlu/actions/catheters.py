@@ -101,15 +101,8 @@ def meant(tracker: Tracker) -> int | str | None:
     """What a form's first message says about the catheter: the one just scanned, else the
     patient's name (resolved by ``validate``), else nothing (the form asks)."""
     scanned: int | None = tracker.get_slot(SCANNED)
-    return scanned or _name_in_text(tracker)
-
-
-def _name_in_text(tracker: Tracker) -> str | None:
-    """The patient named in the message ("张金根下次维护定在下周五"): a patient this clinician
-    may see, read from the text by the worker, else the name the model tagged."""
-    known = gate.patient_names(tracker)
-    tagged = gate.entity(tracker, "patient_name")
-    return known[0] if known else (str(tagged) if tagged is not None else None)
+    # "张金根下次维护定在下周五": a name the clinician may see, or the model's; not a guess
+    return scanned or gate.patient_name(tracker, guessed=False)
 
 
 def validate(

@@ -52,13 +52,16 @@ def patient_names(tracker: Tracker) -> list[str]:
     return [str(n) for n in metadata(tracker).get("patient_names") or []]
 
 
-def patient_name(tracker: Tracker) -> str | None:
+def patient_name(tracker: Tracker, *, guessed: bool = True) -> str | None:
     """The patient a clinician's message is about: a name of a patient they may see, else
-    the name the model tagged, else a name jieba guessed (answered "not found" if so)."""
+    the name the model tagged, else (unless ``guessed`` is false) a name jieba guessed, which
+    a search answers "not found" if nobody the clinician may see has it."""
     known = patient_names(tracker)
-    guessed = metadata(tracker).get("name_guesses") or []
     tagged = entity(tracker, "patient_name")
-    return known[0] if known else (str(tagged) if tagged else (guessed[0] if guessed else None))
+    guesses = (metadata(tracker).get("name_guesses") or []) if guessed else []
+    if known:
+        return known[0]
+    return str(tagged) if tagged else (str(guesses[0]) if guesses else None)
 
 
 class GatedAction(Action, ABC):

@@ -333,29 +333,22 @@ def test_a_symptom_the_bot_has_no_advice_for_still_gets_an_answer(domain):
     assert "请尽快联系静脉治疗护士" in texts(messages)
 
 
+def nurse_says(intent: str, ward, **meta) -> Tracker:
+    """A tracker of the ward's nurse in the WeChat Work app, with what the worker adds."""
+    return tracker(intent, role="nurse", channel="work", staff_id=ward["nurse"].id, **meta)
+
+
 @pytest.mark.req("C2.2")
 def test_search_takes_the_name_the_worker_read_from_the_text(domain, ward):
     """ "查找患者甲患者": the model tagged no name; the worker found one the nurse may see."""
-    t = tracker(
-        "search_patient",
-        role="nurse",
-        channel="work",
-        staff_id=ward["nurse"].id,
-        patient_names=["甲患者"],
-    )
+    t = nurse_says("search_patient", ward, patient_names=["甲患者"])
     messages, _ = run(clinician.ActionSearchPatient(), t, domain)
     assert "甲患者（1960年生）PICC 【已逾期】" in texts(messages)
 
 
 @pytest.mark.req("C2.2")
 def test_a_name_nobody_the_nurse_may_see_has_is_answered_not_found_not_asked_again(domain, ward):
-    t = tracker(
-        "search_patient",
-        role="nurse",
-        channel="work",
-        staff_id=ward["nurse"].id,
-        name_guesses=["王小明"],
-    )
+    t = nurse_says("search_patient", ward, name_guesses=["王小明"])
     body = texts(run(clinician.ActionSearchPatient(), t, domain)[0])
     assert "没有找到" in body and "请发送要查找的患者姓名" not in body
 
@@ -366,37 +359,19 @@ def test_a_nurse_asking_for_a_named_patients_records_gets_them_not_a_refusal(dom
     patient."""
     from nlu.actions import home
 
-    t = tracker(
-        "history",
-        role="nurse",
-        channel="work",
-        staff_id=ward["nurse"].id,
-        patient_names=["甲患者"],
-    )
+    t = nurse_says("history", ward, patient_names=["甲患者"])
     body = texts(run(home.ActionHistory(), t, domain)[0])
     assert "甲患者（1960年生）PICC" in body and "该功能面向患者" not in body
-    without_a_name = tracker("history", role="nurse", channel="work", staff_id=ward["nurse"].id)
+    without_a_name = nurse_says("history", ward)
     assert "该功能面向患者" in texts(run(home.ActionHistory(), without_a_name, domain)[0])
 
 
 @pytest.mark.req("C2.2")
 def test_a_message_the_model_did_not_understand_that_names_a_patient_looks_them_up(domain, ward):
-    t = tracker(
-        "nlu_fallback",
-        role="nurse",
-        channel="work",
-        staff_id=ward["nurse"].id,
-        patient_names=["甲患者"],
-    )
+    t = nurse_says("nlu_fallback", ward, patient_names=["甲患者"])
     body = texts(run(common.ActionDefaultFallback(), t, domain)[0])
     assert "甲患者（1960年生）PICC" in body and "没有理解" not in body
     patient = tracker("nlu_fallback", patient_names=["甲患者"])  # never for a patient
     assert "没有理解" in texts(run(common.ActionDefaultFallback(), patient, domain)[0])
-    guessed = tracker(
-        "nlu_fallback",
-        role="nurse",
-        channel="work",
-        staff_id=ward["nurse"].id,
-        name_guesses=["王大伟"],
-    )
+    guessed = nurse_says("nlu_fallback", ward, name_guesses=["王大伟"])
     assert "没有找到" in texts(run(common.ActionDefaultFallback(), guessed, domain)[0])

@@ -19,25 +19,15 @@ from bot.models.enums import InboxStatus
 from nlu.actions.failsafe import FailSafeExecutor
 from server import bootstrap, create_app
 from tests.support import callbacks as cb
-from tests.support.fake_rasa import FakeRasa
 from tests.support.forms import run_coroutine
-from tests.support.servers import serve
 
 pytestmark = [pytest.mark.db, pytest.mark.redis]
 PHONE = "0571-87236666"
 
 
 @pytest.fixture
-def rasa():
-    fake = FakeRasa()
-    with serve(fake.app) as url:
-        fake.url = url
-        yield fake
-
-
-@pytest.fixture
-def live_settings(settings, rasa):
-    return replace(settings, rasa_url=rasa.url, hospital_phone=PHONE)
+def live_settings(live_settings):
+    return replace(live_settings, hospital_phone=PHONE)
 
 
 @pytest.fixture

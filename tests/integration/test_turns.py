@@ -3,8 +3,6 @@ nothing lost while the engine is down."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
@@ -21,23 +19,8 @@ from bot.models import (
 from bot.models.enums import InboxStatus, StaffRole
 from server import bootstrap, create_app
 from tests.support import callbacks as cb
-from tests.support.fake_rasa import FakeRasa
-from tests.support.servers import serve
 
 pytestmark = [pytest.mark.db, pytest.mark.redis]
-
-
-@pytest.fixture
-def rasa():
-    fake = FakeRasa()
-    with serve(fake.app) as url:
-        fake.url = url
-        yield fake
-
-
-@pytest.fixture
-def live_settings(settings, rasa):
-    return replace(settings, rasa_url=rasa.url)
 
 
 @pytest.fixture

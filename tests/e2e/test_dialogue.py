@@ -6,22 +6,60 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.config import Settings
 from bot.models import Catheter, Institution, MaintenanceRecord, Patient, Staff, utcnow
 from bot.models.enums import StaffRole
 from devtools.wechat_sim import callbacks as sim_cb
+from devtools.wechat_sim.config import SimConfig
 from devtools.wechat_sim.server import LiveSim
 from tests.support import processes
 from tests.support.callbacks import sim_config
 
 pytestmark = [pytest.mark.db, pytest.mark.redis, pytest.mark.rasa]
+
+
+@contextmanager
+def simulated_wechat(
+    settings: Settings, instance: Path, **extra: str
+) -> Iterator[tuple[LiveSim, SimConfig, dict[str, str], tuple[int, int, int]]]:
+    """The WeChat simulator, and the environment that points web, worker, Rasa and the action
+    server at it: (simulator, its config, environment, (web, Rasa, actions) ports)."""
+    ports = web_port, rasa_port, actions_port = tuple(processes.free_port() for _ in range(3))
+    cfg = sim_config(settings)
+    cfg.product_base_url = f"http://127.0.0.1:{web_port}"
+    with LiveSim(cfg) as sim:
+        live = replace(
+            settings,
+            wechat_api_base=sim.mp_api_base,
+            wecom_api_base=sim.work_api_base,
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+        )
+        env = processes.product_env(
+            live,
+            instance,
+            RASA_PORT=str(rasa_port),
+            ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
+            **extra,
+        )
+        if settings.redis_url:
+            from bot.infra.redis import connect
+
+            connect(settings).flushdb()
+        try:
+            yield sim, cfg, env, ports
+        finally:
+            processes.stop_embedded_redis(instance)
 
 
 @pytest.mark.req("P5.1", "C3.1", "C3.2", "C2.2")
@@ -55,93 +93,69 @@ def test_patient_and_clinician_talk_to_the_real_engine(settings, engine, session
             )
         )
     session.commit()
-    web_port, rasa_port, actions_port = (processes.free_port() for _ in range(3))
-    cfg = sim_config(settings)
-    cfg.product_base_url = f"http://127.0.0.1:{web_port}"
-    instance = tmp_path / "instance"
-    with LiveSim(cfg) as sim:
-        live = replace(
-            settings,
-            wechat_api_base=sim.mp_api_base,
-            wecom_api_base=sim.work_api_base,
-            rasa_url=f"http://127.0.0.1:{rasa_port}",
-        )
-        env = processes.product_env(
-            live,
-            instance,
-            RASA_PORT=str(rasa_port),
-            ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
-        )
-        if settings.redis_url:
-            from bot.infra.redis import connect
+    with simulated_wechat(settings, tmp_path / "instance") as running:
+        sim, cfg, env, (web_port, rasa_port, actions_port) = running
+        with processes.dialogue_system(
+            env, web_port=web_port, rasa_port=rasa_port, actions_port=actions_port
+        ):
 
-            connect(settings).flushdb()
-        try:
-            with processes.dialogue_system(
-                env, web_port=web_port, rasa_port=rasa_port, actions_port=actions_port
-            ):
+            def says(channel: str, user: str, text: str, expect: str) -> list[str]:
+                """Send a text; wait for a reply containing ``expect``; all new replies."""
+                seen = len(sim.state.messages(channel, user))
+                if channel == "mp":
+                    sim.state.user_message(user)  # opens the 48-hour service window
+                    sim_cb.post_mp(cfg, sim_cb.mp_text(user, text))
+                else:
+                    sim_cb.post_work(cfg, sim_cb.work_text(user, text))
 
-                def says(channel: str, user: str, text: str, expect: str) -> list[str]:
-                    """Send a text; wait for a reply containing ``expect``; all new replies."""
-                    seen = len(sim.state.messages(channel, user))
-                    if channel == "mp":
-                        sim.state.user_message(user)  # opens the 48-hour service window
-                        sim_cb.post_mp(cfg, sim_cb.mp_text(user, text))
-                    else:
-                        sim_cb.post_work(cfg, sim_cb.work_text(user, text))
+                def new() -> list[str]:
+                    return [
+                        str(m["payload"].get("content") or m["payload"])
+                        for m in sim.state.messages(channel, user)[seen:]
+                    ]
 
-                    def new() -> list[str]:
-                        return [
-                            str(m["payload"].get("content") or m["payload"])
-                            for m in sim.state.messages(channel, user)[seen:]
-                        ]
-
-                    processes.wait_until(
-                        lambda: any(expect in t for t in new()),
-                        timeout=60,
-                        what=f"{expect!r} after {text!r}",
-                    )
-                    return new()
-
-                # a new follower: welcomed once with the agreements, then answered
-                replies = says("mp", "o_patient", "附近哪里可以维护PICC", "请发送您的位置")
-                assert any("/h5/agreements" in r for r in replies)
-                says(
-                    "work", "n0001", "今天有哪些病人需要维护", "【今日需维护】王丽娟 PICC 尚未排期"
+                processes.wait_until(
+                    lambda: any(expect in t for t in new()),
+                    timeout=60,
+                    what=f"{expect!r} after {text!r}",
                 )
-                # the gate: a patient asking the clinicians' question
-                replies = says("mp", "o_patient", "今天有哪些病人需要维护", "仅向医护人员开放")
-                assert not any("/h5/agreements" in r for r in replies)  # welcomed only once
+                return new()
 
-                # a form through the real engine: quick maintenance registration
-                def nurse_says(text: str, expect: str) -> None:
-                    says("work", "n0001", text, expect)
+            # a new follower: welcomed once with the agreements, then answered
+            replies = says("mp", "o_patient", "附近哪里可以维护PICC", "请发送您的位置")
+            assert any("/h5/agreements" in r for r in replies)
+            says("work", "n0001", "今天有哪些病人需要维护", "【今日需维护】王丽娟 PICC 尚未排期")
+            # the gate: a patient asking the clinicians' question
+            replies = says("mp", "o_patient", "今天有哪些病人需要维护", "仅向医护人员开放")
+            assert not any("/h5/agreements" in r for r in replies)  # welcomed only once
 
-                nurse_says("刚给王丽娟做完维护", "本次做了哪些维护")
-                nurse_says("都做了", "外露长度是多少厘米")
-                nurse_says("外露500厘米", "应在 0–40 cm 之间")
-                nurse_says("3", "臂围是多少厘米")
-                nurse_says("26", "穿刺点情况如何")
-                nurse_says("正常", "确认登记请回复")
-                nurse_says("确认", "维护已登记")
-                with Session(engine) as s:
-                    assert s.scalar(select(func.count()).select_from(MaintenanceRecord)) == 1
-                # "算了" leaves a form with nothing saved, and the bot is ready for the next thing
-                nurse_says("登记维护", "请发送患者姓名")
-                nurse_says("算了", "没有保存任何内容")
-                nurse_says("今日待维护", "今日没有需要维护的带管患者")
-                with Session(engine) as s:
-                    assert s.scalar(select(func.count()).select_from(MaintenanceRecord)) == 1
+            # a form through the real engine: quick maintenance registration
+            def nurse_says(text: str, expect: str) -> None:
+                says("work", "n0001", text, expect)
 
-                # names read from the text (issue 12 §3): however the nurse asks, the patient
-                nurse_says("查一下王丽娟", "王丽娟PICC")
-                nurse_says("陈国华", "陈国华PICC")  # only a name: that patient
-                replies = says("work", "n0001", "刘美玲的维护记录", "刘美玲PICC")
-                assert not any("该功能面向患者" in r for r in replies)
-                nurse_says("帮我看看李建新的情况", "没有找到")  # a name nobody here has
-                says("mp", "o_patient", "怎么预约", "绑定就诊人")  # unbound: bind first
-        finally:
-            processes.stop_embedded_redis(instance)
+            nurse_says("刚给王丽娟做完维护", "本次做了哪些维护")
+            nurse_says("都做了", "外露长度是多少厘米")
+            nurse_says("外露500厘米", "应在 0–40 cm 之间")
+            nurse_says("3", "臂围是多少厘米")
+            nurse_says("26", "穿刺点情况如何")
+            nurse_says("正常", "确认登记请回复")
+            nurse_says("确认", "维护已登记")
+            with Session(engine) as s:
+                assert s.scalar(select(func.count()).select_from(MaintenanceRecord)) == 1
+            # "算了" leaves a form with nothing saved, and the bot is ready for the next thing
+            nurse_says("登记维护", "请发送患者姓名")
+            nurse_says("算了", "没有保存任何内容")
+            nurse_says("今日待维护", "今日没有需要维护的带管患者")
+            with Session(engine) as s:
+                assert s.scalar(select(func.count()).select_from(MaintenanceRecord)) == 1
+
+            # names read from the text (issue 12 §3): however the nurse asks, the patient
+            nurse_says("查一下王丽娟", "王丽娟PICC")
+            nurse_says("陈国华", "陈国华PICC")  # only a name: that patient
+            replies = says("work", "n0001", "刘美玲的维护记录", "刘美玲PICC")
+            assert not any("该功能面向患者" in r for r in replies)
+            nurse_says("帮我看看李建新的情况", "没有找到")  # a name nobody here has
+            says("mp", "o_patient", "怎么预约", "绑定就诊人")  # unbound: bind first
 
 
 def test_a_message_sent_while_the_engine_is_down_gets_a_holding_reply_then_the_answer(
@@ -150,54 +164,32 @@ def test_a_message_sent_while_the_engine_is_down_gets_a_holding_reply_then_the_a
     """Issue 12 §2 with the real Rasa process: down when the patient writes, started later.
     The patient hears the holding reply (with the hospital's number) once after about 20 s,
     and the real answer once Rasa is up; how long Rasa takes to start is printed."""
-    web_port, rasa_port, actions_port = (processes.free_port() for _ in range(3))
-    cfg = sim_config(settings)
-    cfg.product_base_url = f"http://127.0.0.1:{web_port}"
     instance = tmp_path / "instance"
-    with LiveSim(cfg) as sim:
-        live = replace(
-            settings,
-            wechat_api_base=sim.mp_api_base,
-            wecom_api_base=sim.work_api_base,
-            rasa_url=f"http://127.0.0.1:{rasa_port}",
-        )
-        env = processes.product_env(
-            live,
-            instance,
-            RASA_PORT=str(rasa_port),
-            ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
-            HOSPITAL_PHONE="0571-87236666",
-        )
-        if settings.redis_url:
-            from bot.infra.redis import connect
-
-            connect(settings).flushdb()
+    with simulated_wechat(settings, instance, HOSPITAL_PHONE="0571-87236666") as running:
+        sim, cfg, env, (web_port, rasa_port, actions_port) = running
 
         def texts() -> list[str]:
             return [str(m["payload"].get("content")) for m in sim.state.messages("mp", "o_p")]
 
         actions = [sys.executable, "-m", "server.actions", "--port", str(actions_port)]
         rasa = ["scripts/rasa.sh", "run"]
-        try:
-            with (
-                processes.running(actions, env),
-                processes.web(env, web_port),
-                processes.worker(env),
-                processes.running([sys.executable, "-m", "server.scheduler"], env),
-            ):
-                sim.state.user_message("o_p")
-                sim_cb.post_mp(cfg, sim_cb.mp_text("o_p", "我的导管"))
-                processes.wait_until(lambda: texts(), timeout=90, what="the holding reply")
-                holding = "系统正在恢复，您的消息已收到，稍后回复您；紧急情况请拨打0571-87236666"
-                assert len(texts()) == 1 and texts()[0].startswith(holding)
-                started = time.monotonic()
-                status = processes.http_ok(f"http://127.0.0.1:{rasa_port}/status")
-                with processes.running(rasa, env, status, timeout=240):
-                    print(f"Rasa started in {time.monotonic() - started:.0f} s")
-                    processes.wait_until(lambda: len(texts()) >= 2, timeout=150, what="answer")
-                    time.sleep(3)
-                replies = texts()
-                assert replies[0].startswith("系统正在恢复") and len(replies) >= 2
-                assert sum(r.startswith("系统正在恢复") for r in replies) == 1
-        finally:
-            processes.stop_embedded_redis(instance)
+        with (
+            processes.running(actions, env),
+            processes.web(env, web_port),
+            processes.worker(env),
+            processes.running([sys.executable, "-m", "server.scheduler"], env),
+        ):
+            sim.state.user_message("o_p")
+            sim_cb.post_mp(cfg, sim_cb.mp_text("o_p", "我的导管"))
+            processes.wait_until(lambda: texts(), timeout=90, what="the holding reply")
+            holding = "系统正在恢复，您的消息已收到，稍后回复您；紧急情况请拨打0571-87236666"
+            assert len(texts()) == 1 and texts()[0].startswith(holding)
+            started = time.monotonic()
+            status = processes.http_ok(f"http://127.0.0.1:{rasa_port}/status")
+            with processes.running(rasa, env, status, timeout=240):
+                print(f"Rasa started in {time.monotonic() - started:.0f} s")
+                processes.wait_until(lambda: len(texts()) >= 2, timeout=150, what="answer")
+                time.sleep(3)
+            replies = texts()
+            assert replies[0].startswith("系统正在恢复") and len(replies) >= 2
+            assert sum(r.startswith("系统正在恢复") for r in replies) == 1

@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     web.init_app(app)
     app.register_blueprint(pages.bp)
-    webhooks.init_app(app)
+    webhooks.init_app(app, c)
     admin.init_app(app)
     h5.init_app(app)
     cli.register(app)

@@ -87,8 +87,6 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def password_must_be_changed() -> Response | None:
         """An administrator-set password is changed before anything else."""
-        if request.blueprint == "wechat":  # WeChat's callbacks carry no sign-in
-            return None
         if (
             current_user.is_authenticated
             and current_user.password_changed_at is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
@@ -175,6 +176,19 @@ def test_malformed_or_hostile_xml_is_refused_with_400(compatible, settings, sess
 def test_oversized_body_is_refused_with_400(client, settings):
     path, _ = cb.mp_request(settings, "", aes=False)
     assert client.post(path, data=b"<xml>" + b"x" * 70_000 + b"</xml>").status_code == 400
+
+
+def test_body_without_a_length_is_not_read_past_the_limit(client, settings, session_factory):
+    path, _ = cb.mp_request(settings, "", aes=False)
+    body = io.BytesIO(b"<xml>" + b"x" * 70_000 + b"</xml>")
+    response = client.post(  # sent chunked: no Content-Length to refuse it by
+        path,
+        input_stream=body,
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},  # as gunicorn says of chunked
+    )
+    assert response.status_code == 400
+    assert inbox_rows(session_factory) == []
 
 
 def test_unknown_event_is_stored_and_acknowledged(client, settings, session_factory):

@@ -56,15 +56,17 @@ class ComplicationStatus(StrEnum):
 
 
 class ReportSource(StrEnum):
-    HOSPITAL = "hospital"
-    SELF = "self"
+    HOSPITAL = "hospital"  # this hospital's LIS/PACS (flask reports import)
+    SELF = "self"  # photographed by the patient
+    OUTSIDE = "outside"  # from another hospital, brought in by a clinician
 
 
 class OcrStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
-    NOT_A_REPORT = "not_a_report"
+    NOT_A_REPORT = "not_a_report"  # the patient may keep it as a report anyway
+    WOUND_PHOTO = "wound_photo"  # not a report: sent to the nurse as a photo of the site
 
 
 class AppointmentStatus(StrEnum):

@@ -22,6 +22,7 @@ class Report(Timestamped, Base):
     """A lab or exam report: from the hospital, or photographed by the patient (P4, P6.2)."""
 
     __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -33,6 +34,10 @@ class Report(Timestamped, Base):
     ocr_status: Mapped[OcrStatus] = mapped_column(enum_type(OcrStatus), default=OcrStatus.PENDING)
     ocr_text: Mapped[str | None] = mapped_column(Text)
     ocr_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ocr_attempts: Mapped[int] = mapped_column(default=0)
+    ocr_problem: Mapped[str | None] = mapped_column(String(200))  # blurred, dark: what to retake
+    external_id: Mapped[str | None] = mapped_column(String(64))  # the LIS accession number
+    conclusion: Mapped[str | None] = mapped_column(Text)  # imaging and culture reports
     report_type: Mapped[str | None] = mapped_column(String(40))
     report_date: Mapped[date | None]
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
@@ -50,6 +55,7 @@ class ReportItem(Base):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     name: Mapped[str] = mapped_column(String(80))
+    code: Mapped[str | None] = mapped_column(String(24))  # the dictionary's lab item
     value: Mapped[str | None] = mapped_column(String(40))
     unit: Mapped[str | None] = mapped_column(String(24))
     reference_range: Mapped[str | None] = mapped_column(String(40))

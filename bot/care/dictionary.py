@@ -2,6 +2,10 @@
 
 A payload (JSON, as stored in ``clinical_dictionaries``) becomes a ``Dictionary`` only if it
 passes ``validate_payload``; the rules in ``bot.care.rules`` compute from it.
+
+``lab_items`` (the lab items OCR matches report rows against) came later than the first stored
+versions: a payload without it is valid and gets the shipped default list
+(``bot.care.defaults.LAB_ITEMS``); a payload that has it must have a valid one.
 """
 
 from __future__ import annotations
@@ -10,6 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from . import lab_items as lab
+from .defaults import LAB_ITEMS
+from .lab_items import LabItem, LabNames
 
 PORT_WHEN = ("PORT_IDLE", "PORT_IN_USE")
 CODE_LISTS = (
@@ -73,6 +81,13 @@ class Dictionary:
     arm_circumference_increase_cm: Decimal
     codes: Mapping[str, Mapping[str, Code]]  # list name -> code -> Code
     payload: Mapping[str, Any]
+    lab_items: Mapping[str, LabItem]  # code -> item, the shipped list when the payload has none
+    lab_names: LabNames
+
+    def lab_item(self, printed_name: str) -> LabItem | None:
+        """The lab item a name printed on a report means (OCR noise tolerated), or None."""
+        code = self.lab_names.find(printed_name)
+        return self.lab_items[code] if code else None
 
     def label(self, list_name: str, code: str | None) -> str:
         """The Chinese label of a code, or the code itself if unknown (old data)."""
@@ -161,6 +176,8 @@ def validate_payload(payload: Mapping[str, Any]) -> list[str]:
             problems.append(f"字典 {name} 中编码重复")
         if any(not e.get("label") for e in entries):
             problems.append(f"字典 {name} 中有条目缺少名称")
+    if "lab_items" in payload:  # optional: versions stored before it have none
+        problems.extend(lab.validate(payload["lab_items"]))
     return problems
 
 
@@ -200,6 +217,7 @@ def build_dictionary(payload: Mapping[str, Any], version: int) -> Dictionary:
         for name in CODE_LISTS
     }
     flags = payload["red_flags"]
+    lab_items = lab.build(payload.get("lab_items", LAB_ITEMS))
     return Dictionary(
         version=version,
         device_types=devices,
@@ -213,4 +231,6 @@ def build_dictionary(payload: Mapping[str, Any], version: int) -> Dictionary:
         arm_circumference_increase_cm=Decimal(str(flags["arm_circumference_increase_cm"])),
         codes=codes,
         payload=payload,
+        lab_items=lab_items,
+        lab_names=LabNames.of(lab_items),
     )

@@ -78,6 +78,10 @@ class Settings:
     wechat_reminder_template_id: str = ""
     # the hospital's number people are told to call when the service cannot answer
     hospital_phone: str = ""
+    # OCR of report photos (bot/ocr): "rapidocr" (models inside the wheel) or "paddleocr"
+    # with local models in ocr_model_dir (docs/ocr.md)
+    ocr_engine: str = "rapidocr"
+    ocr_model_dir: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -217,6 +221,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         wechat_reminder_message=_choice(env, "WECHAT_REMINDER_MESSAGE", ("subscribe", "template")),
         wechat_reminder_template_id=env.get("WECHAT_REMINDER_TEMPLATE_ID", ""),
         hospital_phone=env.get("HOSPITAL_PHONE", "").strip(),
+        ocr_engine=(ocr_engine := _choice(env, "OCR_ENGINE", ("rapidocr", "paddleocr"))),
+        ocr_model_dir=_ocr_model_dir(env, ocr_engine),
     )
 
 
@@ -228,6 +234,18 @@ def _mp_mode(env: Mapping[str, str]) -> str:
     if mode != "plain" and not has_key:
         raise ConfigError(f"WECHAT_MP_MODE: {mode} mode needs WECHAT_MP_AES_KEY")
     return mode
+
+
+def _ocr_model_dir(env: Mapping[str, str], engine: str) -> Path | None:
+    raw = env.get("OCR_MODEL_DIR", "").strip()
+    if not raw:
+        if engine == "paddleocr":
+            raise ConfigError("OCR_MODEL_DIR: required when OCR_ENGINE=paddleocr (local models)")
+        return None
+    path = Path(raw)
+    if not path.is_dir():
+        raise ConfigError(f"OCR_MODEL_DIR: {raw!r} is not a directory")
+    return path
 
 
 def _sms_provider(env: Mapping[str, str]) -> str:

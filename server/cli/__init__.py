@@ -1,5 +1,6 @@
 """Operator commands: ``flask init-db``, ``flask seed-demo``, ``flask dictionary ...``,
-``flask wechat ...``, ``flask staff ...``, ``flask backup ...``; one module per command group."""
+``flask wechat ...``, ``flask staff ...``, ``flask backup ...``, ``flask reports ...``; one module
+per command group."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask import Flask
 
 from bot.container import Container
 
-from . import backup, db, dictionary, staff, wechat
+from . import backup, db, dictionary, reports, staff, wechat
 
 
 def register(app: Flask) -> None:
@@ -17,3 +18,4 @@ def register(app: Flask) -> None:
     wechat.register(app, c)
     staff.register(app, c)
     backup.register(app, c)
+    reports.register(app, c)

@@ -15,7 +15,7 @@ from dotenv import load_dotenv
 from rq import SimpleWorker
 
 from bot import container
-from bot.jobs.queues import QUEUES
+from bot.jobs.queues import QUEUES, REPORTS
 
 from .bootstrap import bootstrap
 
@@ -24,7 +24,12 @@ def main(argv: list[str]) -> None:
     load_dotenv()
     c = bootstrap()
     container.install(c)
-    SimpleWorker(argv or list(QUEUES), connection=c.redis).work(with_scheduler=True)
+    queues = argv or list(QUEUES)
+    if REPORTS in queues:  # load the OCR models now, not on the first patient's photo
+        from bot.ocr import engine
+
+        engine(c.settings)
+    SimpleWorker(queues, connection=c.redis).work(with_scheduler=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@ from rq import Queue, Retry
 # A worker takes jobs from the first queue that has one: a computed reply goes out before the
 # next turn is thought about (under a burst nobody waits for the whole backlog to be answered
 # first), and both come before the bulk sends of a reminder sweep.
-QUEUES = ("outbound", "inbound", "bulk", "default", "reports")
+QUEUES = ("outbound", "inbound", "bulk", "default")
+# Report photos are read by workers of their own (Procfile ``ocr``): a read takes seconds of
+# CPU and the OCR models' memory, which the conversation's workers should not wait behind.
+REPORTS = "reports"
 
 # seconds before the 1st, 2nd, … retry of a job (and of an outbox row: bot/channels/outbox.py)
 BACKOFF = [2, 5, 15, 30, 60, 120, 300, 600]
@@ -26,6 +29,20 @@ def enqueue_turn(conn: redis.Redis, inbox_id: int) -> None:
         job_id=f"inbound-{inbox_id}",
         retry=TURN_RETRY,
         job_timeout=180,
+        result_ttl=3600,
+        failure_ttl=7 * 86400,
+    )
+
+
+def enqueue_report(conn: redis.Redis, report_id: int) -> None:
+    """Read a report photo (bot.jobs.reports). A job that raises is retried; one whose worker
+    died is re-enqueued by the sweeper; the job counts its attempts and gives up by itself."""
+    Queue(REPORTS, connection=conn).enqueue(
+        "bot.jobs.reports.read_report",
+        report_id,
+        job_id=f"report-{report_id}",
+        retry=Retry(max=2, interval=[5, 30]),
+        job_timeout=120,
         result_ttl=3600,
         failure_ttl=7 * 86400,
     )

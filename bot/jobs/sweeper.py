@@ -16,18 +16,22 @@ import logging
 from datetime import timedelta
 
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from sqlalchemy import not_, or_, select, true
 
 from bot.container import current
-from bot.models import InboxMessage, OutboxMessage, utcnow
-from bot.models.enums import DeliveryStatus, InboxStatus
+from bot.models import InboxMessage, OutboxMessage, Report, utcnow
+from bot.models.enums import DeliveryStatus, InboxStatus, OcrStatus
 
-from .queues import BULK, enqueue_send, enqueue_sends, enqueue_turn
+from .queues import BULK, REPORTS, enqueue_report, enqueue_send, enqueue_sends, enqueue_turn
 
 log = logging.getLogger(__name__)
 
 GRACE = timedelta(seconds=30)  # leave fresh rows to the job enqueued with them
+REPORT_GRACE = timedelta(minutes=3)  # longer than a report job may run (its timeout)
+LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 BATCH = 500
 
 
@@ -75,4 +79,41 @@ def requeue_stalled() -> dict[str, int]:
             len(outbox_rows),
             len(bulk_ids),
         )
-    return {"inbox": len(inbox_ids), "outbox": len(outbox_rows), "bulk": len(bulk_ids)}
+    reports = requeue_reports()
+    return {
+        "inbox": len(inbox_ids),
+        "outbox": len(outbox_rows),
+        "bulk": len(bulk_ids),
+        "reports": reports,
+    }
+
+
+def requeue_reports() -> int:
+    """Report photos still "识别中" whose job is gone (its worker died, Redis lost it) are read
+    again; the job itself gives up after its attempts, telling the patient."""
+    ctx = current()
+    queue = Queue(REPORTS, connection=ctx.redis)
+    StartedJobRegistry(queue=queue).cleanup()  # a dead worker's job: started → failed
+    with ctx.uow() as uow:
+        report_ids = uow.session.scalars(
+            select(Report.id)
+            .where(
+                Report.ocr_status == OcrStatus.PENDING,
+                Report.updated_at < utcnow() - REPORT_GRACE,
+            )
+            .order_by(Report.id)
+            .limit(BATCH)
+        ).all()
+    again = [rid for rid in report_ids if not _live(ctx.redis, f"report-{rid}")]
+    for report_id in again:
+        enqueue_report(ctx.redis, report_id)
+    if again:
+        log.info("sweeper re-enqueued %s report photos", len(again))
+    return len(again)
+
+
+def _live(conn: object, job_id: str) -> bool:
+    try:
+        return Job.fetch(job_id, connection=conn).get_status() in LIVE  # type: ignore[arg-type]
+    except NoSuchJobError:
+        return False

@@ -221,7 +221,7 @@ class ActionNotYet(Action):
             return []
         if intent == "upload_report" and not gate.is_clinician(tracker):
             dispatcher.utter_message(
-                text="请直接发送报告照片（拍清整张报告），收到后我会请您补充报告日期和医院。"
+                text="请直接发送报告照片（拍清整张报告，可一次发几张），收到后我会自动识别并把结果发给您。"
                 + (
                     ""
                     if gate.metadata(tracker).get("active_patient_id")

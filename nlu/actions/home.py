@@ -19,6 +19,7 @@ from bot.services import history
 
 from . import gate
 from .account import bind_card
+from .report import my_reports
 
 RECENT_VISITS = 3  # maintenance visits in the chat summary; the H5 page has them all
 
@@ -104,7 +105,10 @@ class ActionHistory(gate.PatientAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """“历史记录” (P6.1, P6.3): the placements with their maintenance counts and the last
-        few visits, then a link to the full records on the H5 page."""
+        few visits, then a link to the full records on the H5 page. The history of reports
+        (“我的报告”, P6.2) is the report list."""
+        if gate.entity(tracker, "record_type") == "REPORT":
+            return my_reports(dispatcher, tracker)
         patient_id = _patient_id(tracker, dispatcher)
         if patient_id is None:
             return []

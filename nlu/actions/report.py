@@ -1,24 +1,36 @@
-"""Details of an uploaded report (P4.4): the date, the institution and remarks, asked after
-the photo arrives; the patient confirms what OCR could not read."""
+"""Report photos (P4.1, P6.2): a photo sent in chat becomes a report of the active 就诊人 and
+is read by OCR on the ``reports`` queue; "我的报告" lists the patient's reports with a link to
+each report page, where the patient checks and corrects what was read (P4.2, P4.4)."""
 
 from __future__ import annotations
 
+from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
+import redis
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.container import current as container
-from bot.models.enums import ActorType
+from bot.jobs.queues import enqueue_report
+from bot.models import Patient
+from bot.models.enums import ActorType, OcrStatus
+from bot.ocr.images import BadImage, open_photo
 from bot.services import audit
 from bot.services import reports as report_service
 
-from . import forms, gate, parsing
+from . import gate
+from .account import bind_card
 
-FORM = "report_form"
-NO_REMARKS = {"无", "没有", "没", "不用", "跳过", "无备注", "没有备注"}
+LISTED = 5  # reports named in chat; the rest on the H5 list
+STATUS_WORDS = {
+    OcrStatus.PENDING: "识别中",
+    OcrStatus.FAILED: "未能识别",
+    OcrStatus.NOT_A_REPORT: "待确认",
+}
 
 
 def _patient(tracker: Tracker) -> int | None:
@@ -26,93 +38,10 @@ def _patient(tracker: Tracker) -> int | None:
     return int(value) if value else None
 
 
-def refusal(tracker: Tracker) -> str | None:
-    if refused := gate.refusal_for_patient_feature(tracker):
-        return refused
-    patient_id = _patient(tracker)
-    if patient_id is None:
-        return "请先在菜单“我的”中绑定就诊人，再补充报告信息。"
-    with container().uow() as uow:
-        if report_service.awaiting_details(uow.session, patient_id) is None:
-            return "没有待补充信息的报告。请先拍照上传检验检查报告。"
-    return None
-
-
-class ValidateReportForm(forms.ChatForm):
-    form = FORM
-    slots = ("r_date", "r_institution", "r_remarks")
-
-    def permitted(self, tracker: Tracker) -> bool:
-        return refusal(tracker) is None
-
-    def prefill(self, tracker: Tracker) -> dict[str, Any]:
-        return {
-            "r_date": gate.entity(tracker, "date"),
-            "r_institution": gate.entity(tracker, "institution"),
-        }
-
-    def validate_r_date(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        today = forms.today()
-        day = parsing.relative_date(str(value), today)
-        if day is None or day > today or (today - day).days > 3650:
-            dispatcher.utter_message(
-                text="报告日期应是今天或以前（10年内）的日期，如“昨天”“11月20日”“2026-11-20”。"
-            )
-            return {"r_date": None}
-        return {"r_date": day.isoformat()}
-
-    def validate_r_institution(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return forms.text_value(
-            "r_institution", value, dispatcher, what="出具报告的医院", min_len=2, max_len=60
-        )
-
-    def validate_r_remarks(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        text = parsing.normalise(str(value))
-        if text.rstrip("。.") in NO_REMARKS:
-            return {"r_remarks": "无"}
-        return forms.text_value("r_remarks", text, dispatcher, what="备注", max_len=200)
-
-
-class ActionSubmitReport(forms.SubmitAction):
-    form = FORM
-
-    def refusal(self, tracker: Tracker) -> str | None:
-        return refusal(tracker)
-
-    def save(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        patient_id = _patient(tracker)
-        assert patient_id is not None
-        account = gate.metadata(tracker).get("account_id")
-        remarks = tracker.get_slot("r_remarks")
-        with container().uow() as uow:
-            report = report_service.awaiting_details(uow.session, patient_id)
-            assert report is not None
-            report_service.confirm_details(
-                uow.session,
-                report,
-                report_date=parsing.relative_date(str(tracker.get_slot("r_date")), forms.today())
-                or forms.today(),
-                institution_name=str(tracker.get_slot("r_institution")),
-                remarks=None if remarks == "无" else remarks,
-                actor=audit.Actor(ActorType.PATIENT, account),
-            )
-            uow.commit()
-            text = (
-                f"报告信息已保存：{report.report_date:%Y年%m月%d日}，{report.institution_name}。"
-                "可在“历史记录”中查看。"
-            )
-        dispatcher.utter_message(text=text)
-
-
 class ActionReceiveReport(Action):
-    """A photo from a patient is kept as a report awaiting its details (P4.1); the report
-    form then asks for them. Refusals are left to the form's submit action, said once."""
+    """A photo from a patient becomes a report of the active 就诊人 and is read by OCR on the
+    ``reports`` queue (P4.1, P4.3): the chat answers at once, the result card follows. A file
+    that is no photo (a GIF, a broken or oversized one) is refused here, nothing saved."""
 
     def name(self) -> str:
         return "action_receive_report"
@@ -120,7 +49,13 @@ class ActionReceiveReport(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if gate.is_clinician(tracker) or (patient_id := _patient(tracker)) is None:
+        if gate.is_clinician(tracker):
+            return []
+        patient_id = _patient(tracker)
+        if patient_id is None:
+            dispatcher.utter_message(
+                text="收到照片。要上传检验检查报告，请先在菜单“我的”中绑定就诊人，再发送照片。"
+            )
             return []
         if gate.entity(tracker, "media_error"):
             dispatcher.utter_message(text="照片没有收到（可能已过期），请重新拍照发送。")
@@ -128,8 +63,15 @@ class ActionReceiveReport(Action):
         path, sha256 = gate.entity(tracker, "media_path"), gate.entity(tracker, "sha256")
         if not path or not sha256:
             return []
+        try:
+            open_photo(Path(str(path)).read_bytes())
+        except (BadImage, OSError) as exc:
+            reason = exc.reason if isinstance(exc, BadImage) else "照片没有保存成功"
+            dispatcher.utter_message(text=f"{reason}。")
+            return []
         account = gate.metadata(tracker).get("account_id")
-        with container().uow() as uow:
+        rt = container()
+        with rt.uow() as uow:
             report, created = report_service.receive(
                 uow.session,
                 patient_id,
@@ -139,8 +81,61 @@ class ActionReceiveReport(Action):
                 actor=audit.Actor(ActorType.PATIENT, account),
             )
             uow.commit()
-        if not created:
-            dispatcher.utter_message(text="这张报告已上传过，请补充或核对它的信息。")
-        else:
-            dispatcher.utter_message(text="已收到报告照片，请补充几项信息。")
+            report_id, status = report.id, report.ocr_status
+            count = report_service.received_lately(uow.session, patient_id, account)
+        if not created and status is not OcrStatus.PENDING:
+            url = f"{rt.settings.public_base_url}/h5/reports/{report_id}"
+            dispatcher.utter_message(text=f"这张报告已上传过，可在这里查看和核对：{url}")
+            return []
+        # if Redis is down it stays "识别中" and the sweeper enqueues it when Redis is back
+        with suppress(redis.RedisError):
+            enqueue_report(rt.redis, report_id)
+        dispatcher.utter_message(
+            text=f"已收到{max(count, 1)}张报告，正在识别…稍后把识别结果发给您。"
+        )
         return []
+
+
+def my_reports(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """“我的报告” (P6.2, asked as the history of reports): the latest reports of the active
+    就诊人 and the link to all of them."""
+    patient_id = _patient(tracker)
+    if patient_id is None:
+        dispatcher.utter_message(text="您还没有绑定就诊人，绑定后即可上传和查看报告。")
+        bind_card(dispatcher)
+        return []
+    rt = container()
+    with rt.uow() as uow:
+        patient = uow.session.get(Patient, patient_id)
+        assert patient is not None
+        reports = report_service.for_patient(uow.session, patient_id)
+        lines = [f"{patient.name}的报告（共{len(reports)}份）：" if reports else ""]
+        lines += [_line(r) for r in reports[:LISTED]]
+        name = patient.name
+    if not reports:
+        dispatcher.utter_message(
+            text=f"{name}还没有报告。拍下整张检验检查报告直接发给我，即可上传并自动识别。"
+        )
+        return []
+    dispatcher.utter_message(text="\n".join(lines))
+    dispatcher.utter_message(
+        custom={
+            "card": "news",
+            "title": f"{name}的报告",
+            "description": "查看每份报告的原图与识别结果，核对或修改日期、医院和数值。",
+            "url": f"{rt.settings.public_base_url}/h5/reports",
+        }
+    )
+    return []
+
+
+def _line(report: Any) -> str:
+    when = report.report_date.isoformat() if report.report_date else "日期待补充"
+    status = STATUS_WORDS.get(report.ocr_status)
+    flagged = [f"{i.name}{'↑' if i.flag == 'H' else '↓'}" for i in report.items if i.flag]
+    tail = f"【{status}】" if status else ("，异常：" + "、".join(flagged[:3]) if flagged else "")
+    return (
+        f"· {when} {report_service.kind_label(report.report_type)}"
+        + (f"（{report.institution_name}）" if report.institution_name else "")
+        + tail
+    )

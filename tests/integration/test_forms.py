@@ -24,7 +24,6 @@ from bot.models import (
     Patient,
     PatientAccount,
     PatientProfile,
-    Report,
     Staff,
     utcnow,
 )
@@ -36,10 +35,8 @@ from nlu.actions import (
     consultation,
     follow_up,
     maintenance,
-    report,
 )
-from nlu.actions.report import ActionReceiveReport
-from tests.support.forms import FormDriver, run_action
+from tests.support.forms import FormDriver
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("action_runtime")]
 
@@ -335,51 +332,6 @@ def test_a_denied_confirmation_saves_nothing(domain, ward, session_factory):
         f.say(text)
     assert "没有保存任何内容" in f.submit(complication.ActionSubmitComplication(), "不对")
     assert count(session_factory, Complication) == 0
-
-
-# --- report details -----------------------------------------------------------------------
-
-
-@pytest.mark.req("P4.1", "P4.4")
-def test_a_report_photo_then_its_details(domain, ward, session_factory):
-    f = patient_form(report.ValidateReportForm(), domain, ward)
-    said = run_action(
-        ActionReceiveReport(), f, "upload_image", [("media_path", "/m/a.jpg"), ("sha256", "a" * 64)]
-    )
-    assert "已收到报告照片" in said
-    f.say("", "upload_image")
-    assert f.asking == "r_date"
-    assert "今天或以前" in f.say("明天")
-    f.say("昨天")
-    f.say("市中医院")
-    f.say("无")
-    assert "报告信息已保存" in f.submit(report.ActionSubmitReport())
-    with session_factory() as s:
-        r = s.scalars(select(Report)).one()
-        assert (r.confirmed, r.institution_name, r.remarks) == (True, "市中医院", None)
-        assert r.report_date == ward["today"] - timedelta(days=1)
-    again = run_action(
-        ActionReceiveReport(), f, "upload_image", [("media_path", "/m/a.jpg"), ("sha256", "a" * 64)]
-    )
-    assert "已上传过" in again and count(session_factory, Report) == 1
-
-
-@pytest.mark.req("P4.4")
-def test_report_details_need_a_bound_patient_and_a_report(domain, ward):
-    unbound = FormDriver(
-        report.ValidateReportForm(),
-        domain,
-        "mp:o-new",
-        role="patient",
-        channel="mp",
-        account_id=None,
-        active_patient_id=None,
-    )
-    unbound.say("", "upload_image")
-    assert "请先在菜单“我的”中绑定就诊人" in unbound.submit(report.ActionSubmitReport())
-    bound = patient_form(report.ValidateReportForm(), domain, ward)
-    bound.say("", "upload_image")
-    assert "没有待补充信息的报告" in bound.submit(report.ActionSubmitReport())
 
 
 # --- appointment --------------------------------------------------------------------------

@@ -302,11 +302,11 @@ def test_stalled_reminder_sends_wait_for_the_bulk_queue_and_never_jump_ahead_of_
     session.execute(OutboxMessage.__table__.update().values(created_at=old))
     session.commit()
     bulk, outbound = Queue("bulk", connection=redis_conn), Queue("outbound", connection=redis_conn)
-    assert requeue_stalled() == {"inbox": 0, "outbox": 1, "bulk": 0}
+    assert requeue_stalled() == {"inbox": 0, "outbox": 1, "bulk": 0, "reports": 0}
     assert outbound.job_ids == [f"outbound-{reply}"] and bulk.count == 1
     bulk.empty()  # the batch job is gone (a worker died with it): the rows go back to bulk
     outbound.empty()
-    assert requeue_stalled() == {"inbox": 0, "outbox": 3, "bulk": 2}
+    assert requeue_stalled() == {"inbox": 0, "outbox": 3, "bulk": 2, "reports": 0}
     assert outbound.job_ids == [f"outbound-{reply}"]
     assert sorted(bulk.jobs[0].args[0]) == sorted(result.outbox_ids)
 

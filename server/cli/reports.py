@@ -1,4 +1,5 @@
-"""``flask reports read FILE... [--json]``: read report photos with the worker's code path (P4.3).
+"""``flask reports read FILE... [--json]``: read report photos with the worker's code path (P4.3);
+``flask reports import FILE``: this hospital's LIS/PACS reports (C4.2, docs/lis-import.md).
 
 Each photo is read by ``bot.ocr.read_image`` with the clinical dictionary in force (the shipped
 defaults when the database has none yet). With ``--json`` every file gives one JSON object on
@@ -20,8 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.care.defaults import DEFAULT_DICTIONARY
 from bot.care.dictionary import Dictionary, build_dictionary
+from bot.care.rules import local_date
 from bot.container import Container
+from bot.jobs.queues import enqueue_send
+from bot.models import Report, utcnow
 from bot.services import dictionary as dictionary_service
+from bot.services import lis_import, report_reading
 
 if TYPE_CHECKING:
     from bot.ocr import Reading
@@ -54,6 +59,33 @@ def register(app: Flask, c: Container) -> AppGroup:
                 continue
             _echo(as_json, reading.to_json(name), _summary(name, reading))
         if failed:
+            sys.exit(1)
+
+    @group.command("import")
+    @click.argument("path", type=click.File("r", encoding="utf-8"))
+    def import_(path: Any) -> None:
+        """Import this hospital's LIS/PACS reports (JSON lines, docs/lis-import.md)."""
+        with c.uow() as uow:
+            d = dictionary_service.current(uow.session)
+            today = local_date(utcnow(), c.settings.timezone)
+            outcome = lis_import.import_lines(uow.session, path, d, today)
+            ids: list[int] = []
+            for report_id in outcome.created:  # what matters for the line, to the nurse
+                report = uow.session.get(Report, report_id)
+                assert report is not None
+                ids += report_reading.notify_clinicians(
+                    uow.session, report, c.settings.public_base_url
+                )
+            uow.commit()
+        for outbox_id in ids:
+            enqueue_send(c.redis, outbox_id)
+        for error in outcome.errors:
+            click.echo(error, err=True)
+        click.echo(
+            f"导入完成：新增{len(outcome.created)}份，更新{len(outcome.updated)}份，"
+            f"跳过{len(outcome.errors)}行"
+        )
+        if outcome.errors:
             sys.exit(1)
 
     app.cli.add_command(group)

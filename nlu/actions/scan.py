@@ -9,13 +9,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bot.care.dictionary import Dictionary
 from bot.care.rules import STATUS_LABELS, days_overdue, local_date, status_on
 from bot.container import current as container
 from bot.models import Catheter, Complication, MaintenanceRecord, utcnow
 from bot.models.enums import CatheterState, ComplicationStatus
-from bot.services import access
+from bot.services import access, report_reading
 from bot.services import dictionary as dictionary_service
+from bot.services import reports as report_service
 from bot.services.qr import QrInvalid
 
 from . import catheters, gate
@@ -83,6 +86,9 @@ class ActionScanQr(gate.ClinicianAction):
             ]
             if catheter.external_length_cm is not None:
                 fields.insert(2, ("置管外露", f"{catheter.external_length_cm} cm"))
+            recent = _reports(
+                s, d, p.id, f"{rt.settings.public_base_url}/staff/catheters/{catheter.id}"
+            )
             uow.commit()
             catheter_id = catheter.id
         buttons = (
@@ -102,7 +108,31 @@ class ActionScanQr(gate.ClinicianAction):
                 "buttons": buttons,
             }
         )
+        if recent:
+            dispatcher.utter_message(text=recent)
         return [SlotSet(catheters.SCANNED, None if removed else catheter_id)]
+
+
+RECENT_REPORTS = 3
+
+
+def _reports(s: Session, d: Dictionary, patient_id: int, page: str) -> str | None:
+    """The patient's latest reports after the card (C4.2): source, kind, date, flagged values,
+    and the line-related cues of the newest; the whole list on the catheter page."""
+    found = report_service.for_patient(s, patient_id)
+    if not found:
+        return None
+    lines = [f"近期检验检查报告（共{len(found)}份）："]
+    for r in found[:RECENT_REPORTS]:
+        when = f"{r.report_date:%Y-%m-%d}" if r.report_date else "日期待补充"
+        flagged = [line for line in report_reading.card_lines(r) if line[-1] in "↑↓"]
+        what = "，".join(flagged[:3]) or (r.conclusion or "")[:30] or "未见异常标记"
+        source = report_service.SOURCE_LABELS[r.source]
+        lines.append(f"· {when} {report_service.kind_label(r.report_type)}（{source}）{what}")
+    cues = report_reading.item_cues(list(found[0].items), d)
+    lines += [f"⚠ {cue}" for cue in cues]
+    lines.append(f"全部报告：{page}#reports")
+    return "\n".join(lines)
 
 
 class ActionShowQr(Action):

@@ -106,6 +106,59 @@ def test_a_nurse_scan_shows_the_patient_card_and_is_audited(ward, session_factor
         )
 
 
+@pytest.mark.req("C4.2")
+def test_c4_2_after_a_scan_the_clinician_sees_the_patients_reports_with_their_cues(ward, session):
+    from datetime import date
+
+    from bot.models import Report, ReportItem
+    from bot.models.enums import OcrStatus, ReportSource
+
+    p = ward["patient"]
+    session.add_all(
+        [
+            Report(
+                patient_id=p.id,
+                source=ReportSource.SELF,
+                ocr_status=OcrStatus.DONE,
+                report_type="ultrasound",
+                report_date=date(2026, 11, 2),
+                conclusion="左上肢深静脉未见明显血栓形成",
+            ),
+            Report(
+                patient_id=p.id,
+                source=ReportSource.HOSPITAL,
+                ocr_status=OcrStatus.DONE,
+                report_type="coagulation",
+                report_date=date(2026, 11, 20),
+                institution_name="本院",
+                items=[
+                    ReportItem(name="D-二聚体", code="DDIMER", value="1.86", flag="H"),
+                    ReportItem(name="凝血酶原时间", code="PT", value="12.1"),
+                ],
+            ),
+            Report(  # not a report: never shown
+                patient_id=p.id, source=ReportSource.SELF, ocr_status=OcrStatus.WOUND_PHOTO
+            ),
+        ]
+    )
+    session.commit()
+    messages, _ = run(
+        scan.ActionScanQr(),
+        "scan_qr",
+        [("scan_result", ward["codes"].url(ward["catheter"]))],
+        role="nurse",
+        channel="work",
+        staff_id=ward["nurse"].id,
+    )
+    text = messages[1]["text"]
+    lines = text.split("\n")
+    assert lines[0] == "近期检验检查报告（共2份）："
+    assert lines[1] == "· 2026-11-20 凝血功能（本院）D-二聚体 1.86↑"
+    assert lines[2] == "· 2026-11-02 超声（本人上传）左上肢深静脉未见明显血栓形成"
+    assert "⚠ D-二聚体 1.86↑：血栓风险" in lines
+    assert lines[-1].endswith(f"/staff/catheters/{ward['catheter'].id}#reports")
+
+
 @pytest.mark.req("C2.1", "C3.2")
 def test_after_a_scan_the_registration_asks_no_name(ward, domain):
     f = FormDriver(

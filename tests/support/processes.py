@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 import requests
@@ -139,8 +139,8 @@ def web(env: dict[str, str], port: int):  # type: ignore[no-untyped-def]
     return running(cmd, env, http_ok(f"http://127.0.0.1:{port}/healthz"))
 
 
-def worker(env: dict[str, str]):  # type: ignore[no-untyped-def]
-    return running([sys.executable, "-m", "server.worker"], env)
+def worker(env: dict[str, str], *queues: str):  # type: ignore[no-untyped-def]
+    return running([sys.executable, "-m", "server.worker", *queues], env)
 
 
 @contextmanager
@@ -151,10 +151,11 @@ def dialogue_system(
     rasa_port: int,
     actions_port: int,
     rasa_timeout: float = 240,
+    ocr: bool = False,
 ) -> Iterator[None]:
     """What the Procfile starts for a conversation: the action server, Rasa with the model of
-    nlu/ (trained first if nlu/ changed), web and a worker. ``env`` must carry RASA_PORT and
-    ACTIONS_URL for these ports."""
+    nlu/ (trained first if nlu/ changed), web and a worker (and with ``ocr`` the worker that
+    reads report photos). ``env`` must carry RASA_PORT and ACTIONS_URL for these ports."""
     actions = [sys.executable, "-m", "server.actions", "--port", str(actions_port)]
     with (
         running(actions, env, http_ok(f"http://127.0.0.1:{actions_port}/health")),
@@ -166,6 +167,7 @@ def dialogue_system(
         ),
         web(env, web_port),
         worker(env),
+        worker(env, "reports") if ocr else nullcontext(),
     ):
         yield
 

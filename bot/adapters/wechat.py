@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,6 +193,21 @@ class MpClient(_Hardened, WeChatClient):
 
     def _token_params(self) -> dict[str, str]:
         return {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
+
+    def jssdk_config(self, url: str) -> dict[str, Any]:
+        """What a page passes to ``wx.config`` to use the JS-SDK (choosing and uploading
+        photos): the ticket is fetched once per two hours and shared through Redis (wechatpy's
+        session storage), the signature covers the page's URL without its fragment."""
+        ticket = self.jsapi.get_jsapi_ticket()
+        nonce = secrets.token_hex(8)
+        timestamp = int(time.time())
+        page = url.split("#", 1)[0]
+        return {
+            "appId": self.appid,
+            "timestamp": timestamp,
+            "nonceStr": nonce,
+            "signature": self.jsapi.get_jsapi_signature(nonce, ticket, timestamp, page),
+        }
 
 
 DUPLICATE_CHECK_SECONDS = 60

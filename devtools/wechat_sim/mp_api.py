@@ -84,6 +84,20 @@ def stable_token() -> dict[str, Any]:
     return _token(data.get("appid"), data.get("secret"), data.get("grant_type"))
 
 
+@bp.get("/cgi-bin/ticket/getticket")
+@api_view("mp")
+def jsapi_ticket() -> dict[str, Any]:
+    """The JS-SDK ticket a page's ``wx.config`` signature is made with."""
+    if request.args.get("type") != "jsapi":
+        raise ApiError(40097, "invalid args: type must be jsapi")
+    return {
+        "errcode": 0,
+        "errmsg": "ok",
+        "ticket": get_state().tokens.jsapi_ticket(),
+        "expires_in": 7200,
+    }
+
+
 # ---------------------------------------------------------------------- messages
 def _check_openid(openid: Any) -> str:
     if not openid or not isinstance(openid, str):

@@ -33,6 +33,18 @@ class Tokens(Store):
             self._tokens[token] = {"channel": channel, "expires_at": now + TOKEN_TTL}
             return token, TOKEN_TTL
 
+    def jsapi_ticket(self) -> str:
+        """The official account's JS-SDK ticket (``ticket/getticket?type=jsapi``): one at a
+        time, renewed when it expires; tests sign a page's config with it to check the
+        product's signature."""
+        with self._lock:
+            now = self._now()
+            ticket = getattr(self, "_ticket", None)
+            if ticket is None or now >= ticket[1]:
+                ticket = ("SIM_JSAPI_" + secrets.token_urlsafe(30), now + TOKEN_TTL)
+                self._ticket = ticket
+            return ticket[0]
+
     def fetches(self, channel: str) -> int:
         """How many tokens ``channel`` fetched in the last 24 hours."""
         with self._lock:

@@ -23,10 +23,11 @@ from bot.models.enums import CatheterState, Channel, OcrStatus
 from bot.ocr import Reading
 
 from . import audit, notify
-from .reports import EARLIEST, kind_label
+from .reports import EARLIEST, ReportError, kind_label
 
 MAX_OCR_ATTEMPTS = 3  # a photo that crashes or fails the reader this often is given up on
 ARROWS = {"H": "↑", "L": "↓"}
+TIP_BY_XRAY = "XRAY"  # the dictionary's tip_confirmation code of a chest X-ray
 CARD_ITEMS = 5  # values named on the result card: the flagged ones first
 THROMBOSIS = re.compile(
     r"血栓|低回声充填|低回声填充|等回声充填|实性回声充填|充盈缺损|血流信号(?:消失|中断)|管腔内.{0,8}回声"
@@ -121,7 +122,7 @@ def notify_patient(session: Session, report: Report, base_url: str) -> list[int]
     lines = card_lines(report) or ([report.conclusion[:60]] if report.conclusion else [])
     description = "；".join(lines) or "未识别到检验项目"
     if missing:
-        description += f"\n未识别到{'、'.join(missing)}，请点开补充。"
+        description += f"\n未能确认{'、'.join(missing)}，请点开补充。"
     else:
         description += "\n点开查看原图，核对或修改。"
     title = (
@@ -305,3 +306,52 @@ def item_cues(items: list[ReportItem], dictionary: Dictionary) -> list[str]:
         if cue:
             cues.append(f"{item.name} {item.value}{ARROWS.get(item.flag or '', '')}：{words[cue]}")
     return cues
+
+
+def latest_cues(reports: list[Report], dictionary: Dictionary) -> tuple[Report, list[str]] | None:
+    """The cues of the newest report with lab values (``reports`` newest first), for the top
+    of the catheter page; None when it has none. A later chest X-ray does not hide them."""
+    latest = next((r for r in reports if r.items), None)
+    cues = item_cues(latest.items, dictionary) if latest else []
+    return (latest, cues) if latest and cues else None
+
+
+def tip_offer(session: Session, catheter: Catheter, report_id: int) -> tuple[Report, str] | None:
+    """The tip position a chest X-ray report of the catheter's patient states, to record as the
+    placement's; None for another patient's report, another kind or a conclusion without one."""
+    report = session.get(Report, report_id)
+    if (
+        report is None
+        or report.patient_id != catheter.patient_id
+        or report.report_type != "chest_xray"
+        or report.ocr_status in (OcrStatus.PENDING, OcrStatus.WOUND_PHOTO)
+    ):
+        return None
+    tip = tip_position(report.conclusion or "")
+    return (report, tip) if tip else None
+
+
+def record_tip(session: Session, catheter: Catheter, report_id: int, actor: audit.Actor) -> str:
+    """Record the X-ray's tip position on the catheter (confirmed by chest X-ray), audited with
+    the report it came from. Raises ReportError when the report offers none."""
+    offer = tip_offer(session, catheter, report_id)
+    if offer is None:
+        raise ReportError("这份报告没有可记录的导管尖端位置。")
+    report, tip = offer
+    detail = {
+        "tip_position": [catheter.tip_position, tip],
+        "tip_confirmation": [catheter.tip_confirmation, TIP_BY_XRAY],
+        "report": report.id,
+    }
+    catheter.tip_position, catheter.tip_confirmation = tip, TIP_BY_XRAY
+    audit.record(
+        session,
+        actor,
+        "update",
+        "catheter",
+        catheter.id,
+        patient_id=catheter.patient_id,
+        context="h5",
+        detail=detail,
+    )
+    return tip

@@ -373,3 +373,40 @@ def test_c4_2_lis_import_adds_reports_once_and_reports_bad_lines(settings, ward,
                 AuditLog.object_type == "report", AuditLog.context == "lis-import"
             )
         )
+
+
+@pytest.mark.req("P4.4")
+@pytest.mark.parametrize("misread", ["2031-05-01", "1986-05-01"])
+def test_p4_4_a_report_date_in_the_future_or_before_1990_is_asked_again(
+    settings, ward, session_factory, misread
+):
+    from datetime import date
+
+    from bot.ocr import Item, Reading
+
+    reading = Reading(
+        is_report=True,
+        problem=None,
+        kind="coagulation",
+        institution="市人民医院",
+        report_date=date.fromisoformat(misread),
+        items=[Item("D-二聚体", "DDIMER", "1.86", "mg/L FEU", "0-0.55", "H")],
+        text="…",
+    )
+    with session_factory() as s:
+        report = Report(
+            patient_id=ward["patient_id"],
+            source=ReportSource.SELF,
+            uploaded_by_account_id=ward["account"].id,
+            image_path="/m/x.jpg",
+        )
+        s.add(report)
+        s.flush()
+        report_reading.apply(s, report, reading, today=local_date(utcnow(), settings.timezone))
+        assert report.report_date is None and report.confirmed is False
+        [outbox_id] = report_reading.notify_patient(s, report, "https://h")
+        s.commit()
+        card = s.get(OutboxMessage, outbox_id).payload["news"]["articles"][0]
+    assert "（日期待补充）" in card["title"]
+    assert "未能确认报告日期，请点开补充" in card["description"]
+    assert "D-二聚体 1.86mg/L FEU↑" in card["description"]

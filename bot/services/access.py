@@ -19,6 +19,7 @@ from bot.models import (
     MaintenanceRecord,
     Patient,
     PatientProfile,
+    Report,
     Staff,
 )
 from bot.models.enums import ActorType, StaffRole
@@ -151,6 +152,23 @@ def open_patient(
         session, actor, action, "patient", patient.id, patient_id=patient.id, context=context
     )
     return patient
+
+
+def open_report(
+    session: Session, actor: audit.Actor, report_id: int, *, context: str, action: str = "read"
+) -> Report:
+    """The report (its photo, its values) if ``actor`` may see its patient, audited like
+    ``open_catheter``."""
+    report = session.get(Report, report_id)
+    staff = _staff(session, actor)
+    if report is None:
+        raise NotVisible(f"report {report_id}")
+    if not staff_may_see_patient(session, staff, report.patient_id):
+        raise _deny(session, actor, "report", report.id, report.patient_id, context, action)
+    audit.record(
+        session, actor, action, "report", report.id, patient_id=report.patient_id, context=context
+    )
+    return report
 
 
 def find_patients(

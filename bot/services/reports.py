@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from bot.models import Institution, Report, ReportItem, utcnow
 from bot.models.enums import OcrStatus, ReportSource
 
-from . import audit
+from . import access, audit
 
 EARLIEST = date(1990, 1, 1)  # a report date before this is a misreading
 BATCH_WINDOW = timedelta(minutes=3)  # photos sent together are counted together
@@ -27,6 +27,12 @@ SOURCE_LABELS = {
     ReportSource.SELF: "本人上传",
     ReportSource.HOSPITAL: "本院",
     ReportSource.OUTSIDE: "外院",
+}
+STATUS_LABELS = {
+    OcrStatus.PENDING: "识别中",
+    OcrStatus.FAILED: "未能识别",
+    OcrStatus.NOT_A_REPORT: "待确认",
+    OcrStatus.WOUND_PHOTO: "已发给护士查看",
 }
 KIND_LABELS = {
     "blood_routine": "血常规",
@@ -47,6 +53,14 @@ def kind_label(kind: str | None) -> str:
     return KIND_LABELS.get(kind or "other", "其他报告")
 
 
+def status_label(report: Report) -> str | None:
+    """What a list says of a report not read yet or not read well; None for a report that is
+    read, or that the patient filled in by hand after OCR failed."""
+    if report.ocr_status is OcrStatus.FAILED and report.confirmed:
+        return None
+    return STATUS_LABELS.get(report.ocr_status)
+
+
 def receive(
     session: Session,
     patient_id: int,
@@ -55,9 +69,11 @@ def receive(
     image_sha256: str,
     account_id: int | None,
     actor: audit.Actor,
+    context: str = "chat",
 ) -> tuple[Report, bool]:
     """Keep an uploaded photo as the patient's report, to be read (P4.1). The same photo twice
-    is one report; one that failed or was not a report is read again."""
+    is one report; one that failed or was not a report is read again. ``context`` says where
+    it came from in the audit row ("chat", "h5")."""
     existing = session.scalar(
         select(Report).where(Report.patient_id == patient_id, Report.image_sha256 == image_sha256)
     )
@@ -77,7 +93,7 @@ def receive(
     session.add(report)
     session.flush()
     audit.record(
-        session, actor, "create", "report", report.id, patient_id=patient_id, context="chat"
+        session, actor, "create", "report", report.id, patient_id=patient_id, context=context
     )
     return report, True
 
@@ -113,6 +129,15 @@ def for_patient(session: Session, patient_id: int, limit: int | None = None) -> 
     if limit:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def followed_report(session: Session, account_id: int, report_id: int) -> Report | None:
+    """The report if the account follows its patient; None for a missing or foreign id alike,
+    so a page cannot be used to learn which ids exist."""
+    report = session.get(Report, report_id)
+    if report is None or not access.account_may_see_patient(session, account_id, report.patient_id):
+        return None
+    return report
 
 
 def check_date(value: date, today: date) -> date:

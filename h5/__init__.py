@@ -1,15 +1,20 @@
 """H5 pages opened from WeChat and WeChat Work: the outside-clinician application (C1.2), the
-patient pages (binding, home, 就诊人, records) and the clinician pages (placement, due list,
-catheter record, maintenance)."""
+patient pages (binding, home, 就诊人, records, reports) and the clinician pages (placement, due
+list, catheter record with its reports, maintenance)."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from . import apply, patient, staff
+from . import apply, patient, report_parts, staff
+
+# routes added to the patient and clinician blueprints by modules of their own
+from . import reports as _patient_reports  # noqa: F401  isort: skip
+from . import staff_reports as _staff_reports  # noqa: F401  isort: skip
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(apply.bp)
     app.register_blueprint(patient.bp)
     app.register_blueprint(staff.bp)
+    report_parts.init_app(app)

@@ -20,8 +20,18 @@ from bot.jobs.queues import enqueue_send
 from bot.models import Catheter, utcnow
 from bot.models.enums import ActorType, StaffRole
 from bot.security.masking import initials
-from bot.services import access, audit, due, history, maintenance, placements, reminders
+from bot.services import (
+    access,
+    audit,
+    due,
+    history,
+    maintenance,
+    placements,
+    reminders,
+    report_reading,
+)
 from bot.services import dictionary as dictionary_service
+from bot.services import reports as report_service
 from bot.services.maintenance import ITEM_LABELS
 from bot.services.qr import QrInvalid, reissue
 from cards.qr_card import catheter_card
@@ -112,10 +122,15 @@ def catheter(catheter_id: int):
     uow().commit()
     tz = container().settings.timezone
     visits = history.visits(s, [c.id])
+    patient_reports = report_service.for_patient(s, c.patient_id)
+    asked = request.args.get("report", type=int)  # from a chest X-ray's card: its tip position
     return render_template(
         "staff/catheter.html",
         c=c,
         d=d,
+        reports=patient_reports,
+        cues=report_reading.latest_cues(patient_reports, d),
+        tip_offer=report_reading.tip_offer(s, c, asked) if asked else None,
         created=request.args.get("created"),
         csrf=generate_csrf(),
         qr_url=container().qr.url(c),

@@ -33,6 +33,7 @@ from bot.services import auth
 from bot.services.qr import QrCodes
 from server import create_app
 from tests.integration.test_staff_web import sign_in
+from tests.support.reports import add_report
 
 pytestmark = [pytest.mark.db, pytest.mark.redis, pytest.mark.req("X.1")]
 
@@ -96,6 +97,9 @@ def ward(session, settings, cipher):
             flushed=True,
         )
     )
+    report = add_report(
+        session, settings.media_root, patient.id, items=[("血小板", "PLT", "45", "125-350", "L")]
+    )
     session.commit()
     return {
         "nurse": nurse,
@@ -103,6 +107,7 @@ def ward(session, settings, cipher):
         "patient": patient,
         "catheter": catheter,
         "account": account,
+        "report": report,
     }
 
 
@@ -137,6 +142,7 @@ def staff_urls(app, ward, settings) -> list[tuple[str, str]]:
         "id": ward["account"].id,
         "export_type": "csv",
         "application_id": 1,
+        "report_id": ward["report"].id,
     }
     urls = []
     for rule in app.url_map.iter_rules():
@@ -176,9 +182,13 @@ def test_every_staff_page_that_shows_a_patient_writes_an_audit_row(
             silent.append(url)
     assert silent == []
     # the walk saw the pages it exists for (it is not vacuous)
-    assert {"clinic.catheter", "clinic.maintenance_form", "clinic.due_list", "clinic.card"} <= set(
-        showing
-    )
+    assert {
+        "clinic.catheter",
+        "clinic.maintenance_form",
+        "clinic.due_list",
+        "clinic.card",
+        "clinic.report_photo",
+    } <= set(showing)
     # the admin's patient-account list and details are reads of personal data too
     with session_factory() as s:
         read = {(a.object_type, a.object_id) for a in s.scalars(select(AuditLog))}

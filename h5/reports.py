@@ -7,8 +7,10 @@ to the responsible nurse. Routes of the patient blueprint: a follower sees only 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import date
+from functools import partial
 from typing import Any
 
 import redis
@@ -18,6 +20,7 @@ from PIL import Image
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from bot.adapters.wechat import MpClient, WeChatError
 from bot.care.rules import local_date
 from bot.jobs.queues import enqueue_report, enqueue_send
 from bot.models import PatientAccount, PatientProfile, Report, utcnow
@@ -79,7 +82,23 @@ def _list_page(errors: list[str], status: int = 200) -> Any:
         errors=errors,
         csrf=generate_csrf(),
         max_files=MAX_FILES,
+        jssdk=_jssdk(),
     ), status
+
+
+def _jssdk() -> dict[str, Any] | None:
+    """``wx.config`` for this page when it is open in WeChat and the official account is
+    configured, so the page can offer WeChat's own picture picker; None otherwise (the file
+    input is always there)."""
+    client = container().mp
+    if client is None or "MicroMessenger" not in request.headers.get("User-Agent", ""):
+        return None
+    # signed for the address the phone shows: the public base, not the proxy's inner one
+    url = container().settings.public_base_url + request.full_path.rstrip("?")
+    try:
+        return client.jssdk_config(url)
+    except WeChatError:
+        return None
 
 
 @bp.post("/reports/upload")
@@ -92,23 +111,52 @@ def upload_reports() -> Any:
     the reason and nothing of it is kept (P4.1)."""
     request.max_content_length = UPLOAD_LIMIT  # before the body is parsed
     require_csrf()
+    files = [f for f in request.files.getlist("photos") if f.filename]
+    return _keep_photos([(f"（{f.filename}）", f.read) for f in files])
+
+
+@bp.post("/reports/upload-wechat")
+@follower_required
+@agreements_accepted
+@limiter.limit("60 per hour")
+def upload_wechat_reports() -> Any:
+    """Photos chosen with WeChat's own picker (JS-SDK ``chooseImage`` → ``uploadImage``): the
+    page sends their media ids, each photo is downloaded from WeChat and kept like an upload."""
+    require_csrf()
+    client = container().mp
+    if client is None:
+        abort(404)  # no official account configured: the page never offers the picker
+    ids = [m for m in request.form.getlist("media_ids") if m]
+    return _keep_photos([("", partial(_download, client, m)) for m in ids])
+
+
+def _download(client: MpClient, media_id: str) -> bytes:
+    try:
+        data, _ = client.download(media_id)
+    except WeChatError as exc:
+        raise BadImage("照片没有从微信收到（可能已过期），请重新选择") from exc
+    return data
+
+
+def _keep_photos(photos: list[tuple[str, Callable[[], bytes]]]) -> Any:
+    """Each photo (what to call it, how to read its bytes) checked, stored under its content
+    hash and kept as a report of the active 就诊人, then read on the ``reports`` queue."""
     account, active = _active()
     if active is None:
         return redirect(url_for("patient.home"))
-    files = [f for f in request.files.getlist("photos") if f.filename]
-    if not files:
+    if not photos:
         return _list_page(["请先选择要上传的报告照片。"], 400)
-    if len(files) > MAX_FILES:
+    if len(photos) > MAX_FILES:
         return _list_page([f"一次最多上传{MAX_FILES}张照片，请分几次上传。"], 400)
     errors: list[str] = []
     to_read: list[int] = []
     again = 0
-    for n, upload in enumerate(files, 1):
-        data = upload.read()
+    for n, (name, read) in enumerate(photos, 1):
         try:
+            data = read()
             open_photo(data)
         except BadImage as exc:
-            errors.append(f"第{n}张（{upload.filename}）：{exc.reason}。")
+            errors.append(f"第{n}张{name}：{exc.reason}。")
             continue
         stored = container().media.save(data, _content_type(data))
         report, created = report_service.receive(

@@ -67,6 +67,12 @@ def report_photo(
     return _jpeg(image, photo.quality), truth
 
 
+def report_truth(seed: int, kind: str) -> dict[str, Any]:
+    """The ground truth ``report_photo(seed, kind, …)`` would give, without drawing it: for
+    picking seeds with a wanted content (a positive culture, an abnormal value)."""
+    return content.make(random.Random(seed), kind).truth()
+
+
 def other_photo(what: str, seed: int = 0, size: tuple[int, int] = (960, 1280)) -> bytes:
     """A photo that is not a report: a face-like drawing, a dressed PICC site, a blank wall."""
     rng = random.Random(seed)

@@ -6,8 +6,9 @@ risk ("bleeding", "thrombosis", "infection") that a value below ("low") or above
 range points to.
 
 Matching a printed name is conservative: exact after normalising (full-width letters, case,
-spaces, punctuation OCR adds), then one or two wrong characters in a long name — but only when
-no other item's name is nearly as close, so that 嗜酸/嗜碱 never swap.
+spaces, punctuation OCR adds), then one wrong character (two in a name of eight or more, same
+length) — only when no other item's name is as close, so that a misread 酸 in 嗜酸 never
+becomes 嗜碱, and never into a longer name that merely contains a known one.
 """
 
 from __future__ import annotations
@@ -154,8 +155,8 @@ class LabNames:
 
     def _close(self, key: str) -> str | None:
         """A name one character away (two misread characters in a name of 8 or more), when
-        every other item's name is at least two characters further away. A longer name that
-        contains a known one ("异型淋巴细胞百分比") is another item, not a misreading."""
+        every other item's name is further away. A longer name that contains a known one
+        ("异型淋巴细胞百分比") is another item, not a misreading."""
         if len(key) < 4:
             return None
         nearest: dict[str, tuple[int, bool]] = {}  # code -> (distance, other length)
@@ -169,7 +170,7 @@ class LabNames:
         d, other_length, code = ranked[0]
         if not (d <= 1 or (d == 2 and not other_length and len(key) >= 8)):
             return None
-        if len(ranked) > 1 and ranked[1][0] < d + 2:
+        if len(ranked) > 1 and ranked[1][0] <= d:  # a tie: 嗜酸/嗜碱 with 酸 misread
             return None
         return code
 

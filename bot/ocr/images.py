@@ -36,10 +36,12 @@ class BadImage(ValueError):
         self.reason = reason
 
 
-def open_photo(data: bytes, long_side: int = LONG_SIDE) -> Image.Image:
-    """Decode a photo: EXIF orientation applied, RGB, long side at most ``long_side``.
+def open_photo(data: bytes, long_side: int | None = None) -> Image.Image:
+    """Decode a photo: EXIF orientation applied, RGB, long side at most ``long_side``
+    (``LONG_SIDE`` by default).
 
     Raises BadImage for an empty, oversized, animated, broken or bomb file."""
+    long_side = long_side or LONG_SIDE
     if not data:
         raise BadImage("没有收到照片，请重新发送报告照片")
     if len(data) > MAX_BYTES:

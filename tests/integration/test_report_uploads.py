@@ -1,15 +1,19 @@
-"""Report photos chosen with WeChat's own picker (P4.1): inside WeChat the list page carries a
-``wx.config`` signed for its public address, and the media ids the JS-SDK uploaded are
-downloaded from WeChat (the simulator) and kept like uploaded files."""
+"""Uploading report photos (P4.1): the request's size limit of this route, and photos chosen
+with WeChat's own picker: inside WeChat the list page carries a ``wx.config`` signed for its
+public address, and the media ids the JS-SDK uploaded are downloaded from WeChat (the
+simulator) and kept like uploaded files."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import replace
+from io import BytesIO
 
 import pytest
+from PIL import Image
 from rq import Queue
 from sqlalchemy import select
 
@@ -77,3 +81,31 @@ def test_p4_1_photos_chosen_in_wechat_are_downloaded_by_media_id_and_read(
     assert Queue("reports", connection=redis_conn).job_ids == [f"report-{new.id}"]
     refused = client.post("/h5/reports/upload-wechat", data={"media_ids": [good]})
     assert refused.status_code == 400  # no CSRF token
+
+
+@pytest.mark.req("P4.1")
+def test_p4_1_several_photos_may_exceed_the_apps_limit_but_not_the_routes_own(
+    world,  # noqa: F811
+    session_factory,
+    monkeypatch,
+):
+    import h5.reports
+
+    client = follower(world)
+    noise = [Image.frombytes("RGB", (1600, 1500), os.urandom(1600 * 1500 * 3)) for _ in "ab"]
+    photos = []
+    for n, image in enumerate(noise):
+        buf = BytesIO()
+        image.save(buf, "PNG")  # noise does not compress: about 7 MB each
+        photos.append((buf.getvalue(), f"{n}.png"))
+    assert sum(len(p) for p, _ in photos) > world["app"].config["MAX_CONTENT_LENGTH"]
+    data = {"csrf_token": token(client), "photos": [(BytesIO(p), n) for p, n in photos]}
+    r = client.post("/h5/reports/upload", data=data, content_type="multipart/form-data")
+    assert r.status_code == 302
+    assert "已收到2张报告" in client.get("/h5/reports").get_data(as_text=True)
+    monkeypatch.setattr(h5.reports, "UPLOAD_LIMIT", len(photos[0][0]))
+    data = {"csrf_token": token(client), "photos": [(BytesIO(p), n) for p, n in photos]}
+    r = client.post("/h5/reports/upload", data=data, content_type="multipart/form-data")
+    assert r.status_code == 413 and "一次上传的照片合计不能超过" in r.get_data(as_text=True)
+    with session_factory() as s:
+        assert len(s.scalars(select(Report)).all()) == 10

@@ -26,11 +26,6 @@ from . import gate
 from .account import bind_card
 
 LISTED = 5  # reports named in chat; the rest on the H5 list
-STATUS_WORDS = {
-    OcrStatus.PENDING: "识别中",
-    OcrStatus.FAILED: "未能识别",
-    OcrStatus.NOT_A_REPORT: "待确认",
-}
 
 
 def _patient(tracker: Tracker) -> int | None:
@@ -131,7 +126,7 @@ def my_reports(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event
 
 def _line(report: Any) -> str:
     when = report.report_date.isoformat() if report.report_date else "日期待补充"
-    status = STATUS_WORDS.get(report.ocr_status)
+    status = report_service.status_label(report)
     flagged = [f"{i.name}{'↑' if i.flag == 'H' else '↓'}" for i in report.items if i.flag]
     tail = f"【{status}】" if status else ("，异常：" + "、".join(flagged[:3]) if flagged else "")
     return (

@@ -161,6 +161,8 @@ class LabNames:
             return None
         nearest: dict[str, tuple[int, bool]] = {}  # code -> (distance, other length)
         for name, code in self.exact.items():
+            if name in key:  # 前白蛋白 is not 白蛋白 misread: another item
+                continue
             if abs(len(name) - len(key)) <= 2:
                 found = (_distance(key, name, 4), len(name) != len(key))
                 nearest[code] = min(nearest.get(code, (4, True)), found)

@@ -74,9 +74,10 @@ CONCLUSION_LABELS = (
     "结论",
 )
 FINDING_LABELS = ("检查所见", "超声所见", "影像所见", "影像表现", "检查描述", "所见")
+# the signature and date rows after a section: "医师" or "审核" anywhere, as the word before
+# them (报告/审核/诊断医师) is often misread
 SECTION_END = re.compile(
-    r"^(报告医师|审核医师|诊断医师|检查医师|报告医生|审核医生|检验者|审核者|报告时间|报告日期|"
-    r"检查时间|备注|签名|本报告|打印)"
+    r"医师|医生|审核|检验者|签名|本报告|^(报告时间|报告日期|检查时间|检查日期|备注|打印)"
 )
 REPORT_WORDS = (
     "医院",
@@ -99,7 +100,7 @@ REPORT_WORDS = (
     "送检",
     "采样",
 )
-HIGH = {"↑", "H", "h", "高", "偏高", "▲", "↑↑", "HH"}
+HIGH = {"↑", "H", "h", "高", "偏高", "▲", "↑↑", "HH", "个"}  # 个: how the engine misreads ↑
 LOW = {"↓", "L", "l", "低", "偏低", "▼", "↓↓", "LL"}
 NUMBER = re.compile(r"^[<>≤≥]?\s*[-+]?\d+(?:\.\d+)?")
 RANGE = re.compile(
@@ -188,7 +189,7 @@ def conclusion(rows: Sequence[Row]) -> str | None:
                     continue
                 parts = [text[len(label) :].lstrip(":：")]
                 for following in texts[n + 1 :]:
-                    if SECTION_END.match(following) or _label(following):
+                    if SECTION_END.search(following) or _label(following):
                         break
                     parts.append(following)
                 section = "".join(parts).strip()
@@ -241,7 +242,7 @@ def _value(text: str) -> tuple[str, str | None]:
     while words and _flag(words[-1]):
         flag = _flag(words.pop())
     value = " ".join(words)
-    m = re.match(r"^(.*\d)\s*([↑↓HL▲▼])$", value)
+    m = re.match(r"^(.*\d)\s*([↑↓HL▲▼个])$", value)
     if m and NUMBER.match(m.group(1)):
         value, flag = m.group(1), flag or _flag(m.group(2))
     return value.strip(), flag

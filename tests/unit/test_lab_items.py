@@ -57,6 +57,7 @@ def test_p4_4_printed_names_and_abbreviations_find_their_item(d, printed, code):
     [
         "嗜骏性粒细胞百分比",  # 酸 or 碱? misread where the two differ: no guess
         "异型淋巴细胞百分比",  # another item that contains a known name
+        "前白蛋白",  # prealbumin, not albumin
         "血小板压积",  # plateletcrit, not procalcitonin (PCT)
         "红细胞分布宽度",
         "平均血小板体积",

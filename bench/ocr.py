@@ -111,17 +111,22 @@ def _report(
     readings = result["readings"]
     hits: dict[str, list[bool]] = defaultdict(list)
     seconds_by_size: dict[str, list[float]] = defaultdict(list)
+    seconds_by_kind: dict[str, list[float]] = defaultdict(list)
     seconds = []
     for stem, truth in truths.items():
         got = readings[stem]
         size = "×".join(str(v) for v in truth["photo"]["size"])
         seconds.append(got["seconds"])
         seconds_by_size[size].append(got["seconds"])
+        seconds_by_kind[truth["kind"]].append(got["seconds"])
         hits["kind"].append(got["kind"] == truth["kind"])
         hits["report date"].append(got["report_date"] == truth["report_date"])
         hits["institution"].append(got["institution"] == truth["institution"])
         if truth["conclusion"]:
             hits["conclusion"].append(_norm(got["conclusion"]) == _norm(truth["conclusion"]))
+        for field in ("kind", "report_date", "institution", "conclusion"):
+            if show_misses and _norm(got[field]) != _norm(truth[field]):
+                print(f"missed in {stem} ({size}): {field} {truth[field]!r} read {got[field]!r}")
         read = {(i["code"] or _norm(i["name"]), _norm(i["value"])) for i in got["items"]}
         raw = _norm(got["text"])
         for item in truth["items"]:
@@ -153,6 +158,8 @@ def _report(
     )
     for size, values in sorted(seconds_by_size.items(), key=lambda kv: _pixels(kv[0])):
         print(f"  {size}: median {statistics.median(values):.2f} s ({len(values)} photos)")
+    for kind, values in seconds_by_kind.items():
+        print(f"  {kind}: median {statistics.median(values):.2f} s ({len(values)} photos)")
     print(f"peak memory of the reading process: {result['peak_mb']:.0f} MB (target < 1 GB)")
     for name, values in hits.items():
         print(f"{name}: {100 * sum(values) / len(values):.1f} % ({sum(values)}/{len(values)})")

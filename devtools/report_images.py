@@ -392,13 +392,13 @@ def variety(n: int, seed: int = 0) -> list[tuple[int, str, Photo]]:
     cases = []
     for i in range(n):
         photo = Photo(
-            size=sizes[i % len(sizes)],
+            size=sizes[(i + i // len(KINDS)) % len(sizes)],  # every kind in every size
             rotation=rng.choice((0, 0, 0, 0, 90, 180, 270)),
-            skew=rng.uniform(-4, 4),
-            blur=rng.choice((0, 0, 0.6, 1.0)),
-            quality=rng.choice((70, 80, 90)),
-            noise=rng.uniform(2, 6),
-            darkness=rng.choice((0, 0, 0.2, 0.35)),
+            skew=rng.uniform(-5, 5),
+            blur=rng.choice((0, 0, 0.6, 1.0, 1.4)),
+            quality=rng.choice((60, 70, 80, 90)),
+            noise=rng.uniform(2, 8),
+            darkness=rng.choice((0, 0, 0.2, 0.35, 0.5)),
             background=rng.random() < 0.8,
         )
         cases.append((1000 + i, KINDS[i % len(KINDS)], photo))

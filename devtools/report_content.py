@@ -78,6 +78,7 @@ class Report:
     sections: list[tuple[str, str]] = field(default_factory=list)  # (label, text)
     conclusion: str | None = None
     footer: str = ""
+    table_header: bool = True  # False: the lab table is printed without its header row
 
     def truth(self) -> dict[str, Any]:
         """The ground truth a reading is compared with."""

@@ -53,15 +53,20 @@ class Photo:
 
 
 def report_photo(
-    seed: int, kind: str | None = None, photo: Photo | None = None
+    seed: int, kind: str | None = None, photo: Photo | None = None, table_header: bool = True
 ) -> tuple[bytes, dict[str, Any]]:
-    """A JPEG photo of a generated report and its ground truth (``Report.truth``)."""
+    """A JPEG photo of a generated report and its ground truth (``Report.truth``).
+    ``table_header=False``: the lab table's header row is not printed (a photo of the lower
+    part of a report, or a lab system that prints none)."""
     rng = random.Random(seed)
     kind = kind or rng.choice(KINDS)
     report = content.make(rng, kind)
+    report.table_header = table_header
     photo = photo or Photo()
-    scale = _page_scale(photo, portrait=kind not in LAB_KINDS or len(report.rows) > 14)
-    page = render(report, rng, scale, portrait=kind not in LAB_KINDS or len(report.rows) > 14)
+    # an A5 landscape sheet holds the header, the patient lines and about eight table rows
+    portrait = kind not in LAB_KINDS or len(report.rows) > 8
+    scale = _page_scale(photo, portrait)
+    page = render(report, rng, scale, portrait)
     image = _photograph(page, photo, rng)
     truth = report.truth() | {"photo": {"size": list(photo.size), "rotation": photo.rotation}}
     return _jpeg(image, photo.quality), truth
@@ -217,11 +222,16 @@ LAYOUTS = (
 
 
 def _table(pen: _Pen, report: Report, y: float, rng: random.Random, split: bool = True) -> float:
-    return _rows_table(pen, report.rows, y, rng, split)
+    return _rows_table(pen, report.rows, y, rng, split, report.table_header)
 
 
 def _rows_table(
-    pen: _Pen, rows: list[Row], y: float, rng: random.Random, split: bool = True
+    pen: _Pen,
+    rows: list[Row],
+    y: float,
+    rng: random.Random,
+    split: bool = True,
+    header: bool = True,
 ) -> float:
     layout = rng.choice(LAYOUTS)
     arrows = rng.random() < 0.6
@@ -241,7 +251,7 @@ def _rows_table(
         size -= 1
         widths = _column_widths(pen, layout, titles, cells, size)
     if sum(widths) > room and len(halves) > 1:
-        return _one_table(pen, rows, y, rng)
+        return _rows_table(pen, rows, y, random.Random(rng.random()), False, header)
     spare = max(0.0, room - sum(widths)) / len(layout)
     top, bottom, n = y, y, 0
     for h, part in enumerate(halves):
@@ -251,9 +261,10 @@ def _rows_table(
             xs.append(x)
             x += w + spare
         y = top
-        for col, cx in zip(layout, xs, strict=True):
-            pen.text(cx, y, titles[col], size, True)
-        pen.rule(y + size * 1.7, width=1)
+        if header:
+            for col, cx in zip(layout, xs, strict=True):
+                pen.text(cx, y, titles[col], size, True)
+            pen.rule(y + size * 1.7, width=1)
         y += size * 2.2
         for _ in part:
             for col, cx in zip(layout, xs, strict=True):
@@ -265,11 +276,6 @@ def _rows_table(
     pen.rule(top - 6)
     pen.rule(bottom + 4)
     return bottom + 10
-
-
-def _one_table(pen: _Pen, rows: list[Row], y: float, rng: random.Random) -> float:
-    """The rows in one table (a side-by-side pair did not fit)."""
-    return _rows_table(pen, rows, y, random.Random(rng.random()), split=False)
 
 
 def _column_widths(

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from bot.care.dictionary import Dictionary
 from bot.care.lab_items import LabItem
 
+from . import layout
 from .layout import Row, Table
 
 KINDS = (
@@ -212,6 +213,52 @@ def items(tables: Sequence[Table], dictionary: Dictionary, lab: bool) -> list[It
             if item and (item.code or lab):
                 out.append(item)
     return out
+
+
+def loose_items(rows: Sequence[Row], dictionary: Dictionary) -> list[Item]:
+    """Items of a page without a table header (its top cut off, or a lab system that prints
+    none): rows whose words name a known item followed by a number. The words after the
+    value are told apart by their look: a range (3.5-9.5, <0.55), a flag, else the unit."""
+    out = []
+    for row in rows:
+        words = [w.text for w in layout.words_of(row)]
+        # the name starts the row, after a row number if there is one (not an abbreviation
+        # further right: 血小板压积 PCT is not procalcitonin)
+        for start in (0, 1) if words and words[0].isdigit() else (0,):
+            for end in (start + 1, start + 2):  # a name the engine cut in two
+                name = "".join(words[start:end])
+                cells = _by_look(words[end:]) if dictionary.lab_item(name) else None
+                if cells is not None:
+                    item = _item({"name": name, **cells}, dictionary)
+                    if item and item.code:
+                        out.append(item)
+                    break
+            else:
+                continue
+            break
+    return out
+
+
+def _by_look(words: Sequence[str]) -> dict[str, str] | None:
+    """value, flag, unit and range of the words after a name; None without a value. An
+    abbreviation between name and value (WBC) is passed over."""
+    at = next((n for n, w in enumerate(words[:3]) if NUMBER.match(w) and not _is_range(w)), None)
+    if at is None:
+        return None
+    cells = {"value": words[at]}
+    for word in words[at + 1 :]:
+        if _flag(word):
+            cells["flag"] = word
+        elif _is_range(word):
+            cells.setdefault("range", word)
+        else:
+            cells.setdefault("unit", word)
+    return cells
+
+
+def _is_range(word: str) -> bool:
+    text = unicodedata.normalize("NFKC", word)
+    return bool(re.fullmatch(r"[<>≤≥]\s*\d+(\.\d+)?|\d+(\.\d+)?\s*[-~～—–一]+\s*\d+(\.\d+)?", text))
 
 
 def _item(cells: dict[str, str], dictionary: Dictionary) -> Item | None:

@@ -65,6 +65,8 @@ def read_image(data: bytes, dictionary: Dictionary, *, ocr: Engine | None = None
     rows = layout.rows(boxes)
     tables = layout.tables(rows)
     first = fields.items(tables, dictionary, lab=True)
+    if not tables:  # no header row: known items recognised by the look of their rows
+        first = fields.loose_items(rows, dictionary)
     kind = fields.kind(rows, first, dictionary)
     items = first if kind in (*fields.LAB_KINDS, "other") else [i for i in first if i.code]
     report = fields.is_report(rows, items)

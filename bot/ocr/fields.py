@@ -278,7 +278,7 @@ def _item(cells: dict[str, str], dictionary: Dictionary) -> Item | None:
         value=value,
         unit=unit,
         reference_range=reference,
-        flag=printed or flag or _computed_flag(value, reference, known),
+        flag=printed or flag or computed_flag(value, reference, known),
     )
 
 
@@ -304,14 +304,14 @@ def _flag(text: str) -> str | None:
     return None
 
 
-def _computed_flag(value: str, reference: str | None, known: LabItem | None) -> str | None:
+def computed_flag(value: str, reference: str | None, known: LabItem | None) -> str | None:
     """No flag printed: compare the value with the printed range, else with the dictionary's
     range of the item. Values that are not plain numbers ("<0.05", "阴性") get no flag."""
     try:
         number = Decimal(unicodedata.normalize("NFKC", value))
     except InvalidOperation:
         return None
-    low, high = _range(reference) if reference else (None, None)
+    low, high = range_of(reference) if reference else (None, None)
     if low is None and high is None and known is not None:
         low, high = known.low, known.high
     if high is not None and number > high:
@@ -321,7 +321,8 @@ def _computed_flag(value: str, reference: str | None, known: LabItem | None) -> 
     return None
 
 
-def _range(text: str) -> tuple[Decimal | None, Decimal | None]:
+def range_of(text: str) -> tuple[Decimal | None, Decimal | None]:
+    """The bounds of a printed reference range ("3.5-9.5", "<0.5", "≥60"); None where open."""
     m = RANGE.search(unicodedata.normalize("NFKC", text))
     if not m:
         return None, None

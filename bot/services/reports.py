@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.models import Institution, Report, ReportItem, utcnow
 from bot.models.enums import OcrStatus, ReportSource
+from bot.ocr.fields import computed_flag, range_of
 
 from . import access, audit
 
@@ -224,35 +225,16 @@ def correct(
 
 
 def recomputed_flag(value: str, reference: str | None, old: str | None) -> str | None:
-    """The flag of a corrected value from its printed range; the old flag when there is none."""
-    low, high = _bounds(reference)
-    number = _decimal(value)
-    if number is None or (low is None and high is None):
-        return old
-    if low is not None and number < low:
-        return "L"
-    if high is not None and number > high:
-        return "H"
-    return None
-
-
-def _bounds(reference: str | None) -> tuple[Decimal | None, Decimal | None]:
-    if not reference:
-        return None, None
-    text = reference.replace("～", "-").replace("~", "-").replace("—", "-").strip()
-    if text.startswith(("<", "≤")):
-        return None, _decimal(text[1:])
-    if text.startswith((">", "≥")):
-        return _decimal(text[1:]), None
-    low, sep, high = text.rpartition("-") if text.count("-") == 1 else ("", "", "")
-    return (_decimal(low), _decimal(high)) if sep else (None, None)
-
-
-def _decimal(text: str) -> Decimal | None:
+    """The flag of a corrected value from its printed range (as OCR computes one); the old
+    flag when there is no range or the value is not a number ("阴性")."""
+    low, high = range_of(reference) if reference else (None, None)
     try:
-        return Decimal(text.strip().lstrip("<>≤≥"))
-    except (InvalidOperation, ValueError):
-        return None
+        Decimal(value.strip())
+    except InvalidOperation:
+        return old
+    if low is None and high is None:
+        return old
+    return computed_flag(value.strip(), reference, None)
 
 
 def _iso(value: date | None) -> str | None:

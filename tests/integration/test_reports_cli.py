@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import delete
 
+from bot.models import ClinicalDictionary
 from devtools.report_images import Photo, other_photo, report_photo
 from server import create_app
 
@@ -41,8 +43,10 @@ def test_p4_3_reports_read_prints_one_json_object_per_photo_and_fails_on_a_bad_f
 
 
 def test_p4_3_reports_read_uses_the_shipped_dictionary_when_the_database_has_none(
-    settings, tmp_path
+    settings, engine, tmp_path
 ):
+    with engine.begin() as conn:  # whatever an earlier test or the template left
+        conn.execute(delete(ClinicalDictionary))
     wall = tmp_path / "wall.jpg"
     wall.write_bytes(other_photo("wall"))
 

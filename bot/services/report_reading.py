@@ -23,7 +23,7 @@ from bot.models.enums import CatheterState, Channel, OcrStatus
 from bot.ocr import Reading
 
 from . import audit, notify
-from .reports import EARLIEST, ReportError, kind_label
+from .reports import EARLIEST, ReportError, audited_change, kind_label
 
 MAX_OCR_ATTEMPTS = 3  # a photo that crashes or fails the reader this often is given up on
 ARROWS = {"H": "↑", "L": "↓"}
@@ -254,16 +254,8 @@ def send_as_wound_photo(
         image = {"msgtype": "image", "image": {"path": report.image_path}}
         ids.append(notify.payload(session, Channel.WORK, userid, image, key=f"{key}:image"))
     report.ocr_status = OcrStatus.WOUND_PHOTO
-    audit.record(
-        session,
-        actor,
-        "update",
-        "report",
-        report.id,
-        patient_id=report.patient_id,
-        context="h5",
-        detail={"ocr_status": ["not_a_report", "wound_photo"]},
-    )
+    detail = {"ocr_status": ["not_a_report", "wound_photo"]}
+    audited_change(session, actor, report, detail, "h5")
     return ids
 
 

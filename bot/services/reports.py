@@ -211,17 +211,24 @@ def correct(
     if report.report_date and report.institution_name:
         report.confirmed = True
     if detail:
-        audit.record(
-            session,
-            actor,
-            "update",
-            "report",
-            report.id,
-            patient_id=report.patient_id,
-            context=context,
-            detail=detail,
-        )
+        audited_change(session, actor, report, detail, context)
     return report
+
+
+def audited_change(
+    session: Session, actor: audit.Actor, report: Report, detail: dict[str, Any], context: str
+) -> None:
+    """The audit row of a change to a report: who changed what, old → new."""
+    audit.record(
+        session,
+        actor,
+        "update",
+        "report",
+        report.id,
+        patient_id=report.patient_id,
+        context=context,
+        detail=detail,
+    )
 
 
 def recomputed_flag(value: str, reference: str | None, old: str | None) -> str | None:
@@ -246,16 +253,7 @@ def keep_anyway(session: Session, report: Report, actor: audit.Actor) -> Report:
     if report.ocr_status is OcrStatus.NOT_A_REPORT:
         report.ocr_status = OcrStatus.DONE
         report.report_type = report.report_type or "other"
-        audit.record(
-            session,
-            actor,
-            "update",
-            "report",
-            report.id,
-            patient_id=report.patient_id,
-            context="h5",
-            detail={"ocr_status": ["not_a_report", "done"]},
-        )
+        audited_change(session, actor, report, {"ocr_status": ["not_a_report", "done"]}, "h5")
     return report
 
 

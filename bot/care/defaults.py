@@ -448,6 +448,120 @@ LAB_ITEMS: list[dict[str, Any]] = [
     },
 ]
 
+HANDLING_STEPS = [
+    {"code": "COLD_COMPRESS", "label": "冷敷", "cues": ["冷敷"]},
+    {"code": "WARM_COMPRESS", "label": "湿热敷", "cues": ["湿热敷", "热敷", "湿敷", "硫酸镁"]},
+    {
+        "code": "TOPICAL",
+        "label": "局部用药",
+        "cues": ["喜辽妥", "多磺酸粘多糖", "涂", "外用", "药膏"],
+    },
+    {"code": "ELEVATE", "label": "抬高患肢", "cues": ["抬高"]},
+    {"code": "THROMBOLYSIS", "label": "溶栓/通管", "cues": ["溶栓", "尿激酶", "通管", "再通"]},
+    {
+        "code": "ANTICOAGULATION",
+        "label": "抗凝治疗",
+        "cues": ["抗凝", "肝素", "利伐沙班", "华法林"],
+    },
+    {"code": "ANTIBIOTIC", "label": "抗感染治疗", "cues": ["抗生素", "抗感染", "万古霉素", "头孢"]},
+    {"code": "CULTURE", "label": "采血培养/分泌物培养", "cues": ["血培养", "培养"]},
+    {
+        "code": "IMAGING",
+        "label": "影像检查（超声/X线）",
+        "cues": ["超声", "B超", "彩超", "X线", "胸片", "拍片"],
+    },
+    {
+        "code": "DRESSING",
+        "label": "更换敷料",
+        "cues": ["换敷料", "更换敷料", "换药", "换膜", "敷料"],
+    },
+    {"code": "REPOSITION", "label": "调整导管位置/固定", "cues": ["调整", "固定", "复位"]},
+    {"code": "REMOVAL", "label": "拔管", "cues": ["拔管", "拔除"]},
+    {"code": "CONSULT", "label": "会诊", "cues": ["会诊"]},
+    {"code": "OBSERVE", "label": "观察/宣教", "cues": ["观察", "宣教", "指导"]},
+    {"code": "NOTE", "label": "其他处理", "cues": []},
+]
+COMPLICATION_OUTCOMES = [
+    {"code": "RESOLVED", "label": "已痊愈"},
+    {"code": "IMPROVING", "label": "好转"},
+    {"code": "REMOVED", "label": "导致拔管"},
+    {"code": "TRANSFERRED", "label": "转诊/转科处理"},
+]
+# The follow-up check-in (A7.4): what the patient is asked, and how an answer is scored with
+# the red-flag rules. level: CONCERN goes to the responsible nurse; URGENT also tells the
+# patient what to do now (its advice).
+FOLLOW_UP_QUESTIONS = [
+    {
+        "code": "SITE",
+        "label": "穿刺点有没有红肿、疼痛或渗液？",
+        "answers": [
+            {"code": "NO", "label": "没有", "level": "OK"},
+            {"code": "RED", "label": "红肿/疼痛", "level": "CONCERN", "flag": "SITE_REDNESS"},
+            {"code": "OOZE", "label": "渗液/渗血", "level": "CONCERN", "flag": "SITE_EXUDATE"},
+            {
+                "code": "PUS",
+                "label": "流脓",
+                "level": "URGENT",
+                "flag": "SITE_PUS",
+                "advice": (
+                    "穿刺点流脓提示感染，请今天到医院静疗门诊或急诊处理，"
+                    "不要自行挤压或涂药。"
+                ),
+            },
+        ],
+    },
+    {
+        "code": "ARM",
+        "label": "置管侧手臂有没有肿胀、变粗或发紧？",
+        "answers": [
+            {"code": "NO", "label": "没有", "level": "OK"},
+            {
+                "code": "SWOLLEN",
+                "label": "肿了/变粗",
+                "level": "URGENT",
+                "flag": "ARM_SWELLING",
+                "advice": (
+                    "置管侧手臂肿胀可能是血栓，"
+                    "请减少该侧手臂活动、不要按摩，尽快（今天）到医院做血管超声检查。"
+                ),
+            },
+        ],
+    },
+    {
+        "code": "FEVER",
+        "label": "最近有没有发热或发冷寒战？",
+        "answers": [
+            {"code": "NO", "label": "没有", "level": "OK"},
+            {"code": "FEVER", "label": "发热", "level": "CONCERN", "flag": "FEVER"},
+            {
+                "code": "CHILLS",
+                "label": "发热伴寒战",
+                "level": "URGENT",
+                "flag": "FEVER_CHILLS",
+                "advice": (
+                    "发热伴寒战可能是导管相关血流感染，请立即到医院急诊就诊，"
+                    "并告知医生您带有导管。"
+                ),
+            },
+        ],
+    },
+    {
+        "code": "DRESSING",
+        "label": "敷料有没有松脱、潮湿或出血？",
+        "answers": [
+            {"code": "NO", "label": "没有", "level": "OK"},
+            {"code": "LOOSE", "label": "松脱/潮湿", "level": "CONCERN", "flag": "DRESSING_LOOSE"},
+            {
+                "code": "BLEEDING",
+                "label": "出血不止",
+                "level": "URGENT",
+                "flag": "BLEEDING",
+                "advice": "请用干净纱布按压穿刺点10分钟；仍出血不止请立即到医院急诊。",
+            },
+        ],
+    },
+]
+
 DEFAULT_DICTIONARY: dict[str, Any] = {
     "device_types": [
         {
@@ -542,21 +656,23 @@ DEFAULT_DICTIONARY: dict[str, Any] = {
             "label": "高危",
             "follow_up_days": 3,
             "escalate_overdue_days": 1,
-            "description": "既往并发症、血栓风险高或依从性差：每3天随访，逾期1天通知责任护士",
+            "description": (
+                "既往并发症、血栓风险高或依从性差：每3天随访（线上问询），维护逾期1天通知责任护士"
+            ),
         },
         {
             "code": "B",
             "label": "常规",
-            "follow_up_days": None,
+            "follow_up_days": 7,
             "escalate_overdue_days": None,
-            "description": "每次维护时随访",
+            "description": "每周随访一次（线上问询），按标准间隔维护",
         },
         {
             "code": "C",
             "label": "稳定",
             "follow_up_days": None,
             "escalate_overdue_days": None,
-            "description": "按标准维护间隔",
+            "description": "除维护提醒外不另行随访",
         },
     ],
     "dressing_types": [
@@ -607,8 +723,8 @@ DEFAULT_DICTIONARY: dict[str, Any] = {
         {"code": "EXTRAVASATION", "label": "药物外渗"},
         {"code": "OCCLUSION_PARTIAL", "label": "导管部分堵塞"},
         {"code": "OCCLUSION_COMPLETE", "label": "导管完全堵塞"},
-        {"code": "THROMBOSIS", "label": "导管相关性血栓/深静脉血栓"},
-        {"code": "CRBSI", "label": "导管相关血流感染(CRBSI/CLABSI)", "clabsi": True},
+        {"code": "THROMBOSIS", "label": "导管相关性血栓/深静脉血栓", "alert": True},
+        {"code": "CRBSI", "label": "导管相关血流感染(CRBSI/CLABSI)", "clabsi": True, "alert": True},
         {"code": "LOCAL_INFECTION", "label": "局部穿刺点感染"},
         {"code": "MIGRATION", "label": "导管移位/异位"},
         {"code": "DISLODGEMENT", "label": "导管意外脱出"},
@@ -627,6 +743,11 @@ DEFAULT_DICTIONARY: dict[str, Any] = {
             {"grade": 4, "label": "4级：3级表现加可触及条索状静脉长度>2.5cm，有脓性渗出"},
         ],
     },
+    # what is done about a complication (handling steps, C3.4); REPORT / CLOSE / REOPEN are
+    # written by the system for the timeline
+    "handling_steps": HANDLING_STEPS,
+    "complication_outcomes": COMPLICATION_OUTCOMES,
+    "follow_up_questions": FOLLOW_UP_QUESTIONS,
     "removal_reasons": [
         {"code": "END_OF_THERAPY", "label": "治疗结束", "unplanned": False},
         {"code": "COMPLICATION", "label": "并发症", "unplanned": True},

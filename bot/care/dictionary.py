@@ -3,9 +3,10 @@
 A payload (JSON, as stored in ``clinical_dictionaries``) becomes a ``Dictionary`` only if it
 passes ``validate_payload``; the rules in ``bot.care.rules`` compute from it.
 
-``lab_items`` (the lab items OCR matches report rows against) came later than the first stored
-versions: a payload without it is valid and gets the shipped default list
-(``bot.care.defaults.LAB_ITEMS``); a payload that has it must have a valid one.
+``lab_items`` (the lab items OCR matches report rows against), ``handling_steps``,
+``complication_outcomes`` and ``follow_up_questions`` came later than the first stored versions:
+a payload without one is valid and gets the shipped default list (``bot.care.defaults``); a
+payload that has it must have a valid one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import lab_items as lab
-from .defaults import LAB_ITEMS
+from .defaults import COMPLICATION_OUTCOMES, FOLLOW_UP_QUESTIONS, HANDLING_STEPS, LAB_ITEMS
 from .lab_items import LabItem, LabNames
 
 PORT_WHEN = ("PORT_IDLE", "PORT_IN_USE")
@@ -33,6 +34,13 @@ CODE_LISTS = (
     "removal_reasons",
     "services",
 )
+
+# Code lists added after the first stored versions: the shipped list when a payload has none.
+LATER_CODE_LISTS: Mapping[str, list[dict[str, Any]]] = {
+    "handling_steps": HANDLING_STEPS,
+    "complication_outcomes": COMPLICATION_OUTCOMES,
+}
+FOLLOW_UP_LEVELS = ("OK", "CONCERN", "URGENT")
 
 
 class DictionaryError(ValueError):
@@ -82,6 +90,7 @@ class Dictionary:
     codes: Mapping[str, Mapping[str, Code]]  # list name -> code -> Code
     payload: Mapping[str, Any]
     lab_items: Mapping[str, LabItem]  # code -> item, the shipped list when the payload has none
+    follow_up_questions: tuple[Mapping[str, Any], ...]  # the check-in, in the order asked
     lab_names: LabNames
 
     def lab_item(self, printed_name: str) -> LabItem | None:
@@ -178,6 +187,40 @@ def validate_payload(payload: Mapping[str, Any]) -> list[str]:
             problems.append(f"字典 {name} 中有条目缺少名称")
     if "lab_items" in payload:  # optional: versions stored before it have none
         problems.extend(lab.validate(payload["lab_items"]))
+    for name in LATER_CODE_LISTS:
+        if name in payload:
+            problems.extend(_code_list_problems(name, payload[name]))
+    if "follow_up_questions" in payload:
+        problems.extend(_follow_up_problems(payload["follow_up_questions"]))
+    return problems
+
+
+def _code_list_problems(name: str, entries: Any) -> list[str]:
+    if not entries:
+        return [f"字典 {name} 不能为空"]
+    problems = []
+    codes = [e.get("code") for e in entries]
+    if len(set(codes)) != len(codes):
+        problems.append(f"字典 {name} 中编码重复")
+    if any(not e.get("label") for e in entries):
+        problems.append(f"字典 {name} 中有条目缺少名称")
+    return problems
+
+
+def _follow_up_problems(questions: Any) -> list[str]:
+    problems = _code_list_problems("follow_up_questions", questions)
+    for q in questions or []:
+        answers = q.get("answers") or []
+        if len(answers) < 2:
+            problems.append(f"随访问题 {q.get('code')} 至少需要两个答案")
+        problems.extend(_code_list_problems(f"follow_up_questions/{q.get('code')}", answers))
+        for a in answers:
+            if a.get("level") not in FOLLOW_UP_LEVELS:
+                problems.append(
+                    f"随访问题 {q.get('code')} 的答案 {a.get('code')} 的级别应为 OK/CONCERN/URGENT"
+                )
+            elif a["level"] != "OK" and not a.get("flag"):
+                problems.append(f"随访问题 {q.get('code')} 的答案 {a.get('code')} 缺少红旗编码")
     return problems
 
 
@@ -216,6 +259,13 @@ def build_dictionary(payload: Mapping[str, Any], version: int) -> Dictionary:
         }
         for name in CODE_LISTS
     }
+    for name, shipped in LATER_CODE_LISTS.items():
+        codes[name] = {
+            e["code"]: Code(
+                e["code"], e["label"], {k: v for k, v in e.items() if k not in ("code", "label")}
+            )
+            for e in payload.get(name, shipped)
+        }
     flags = payload["red_flags"]
     lab_items = lab.build(payload.get("lab_items", LAB_ITEMS))
     return Dictionary(
@@ -233,4 +283,5 @@ def build_dictionary(payload: Mapping[str, Any], version: int) -> Dictionary:
         payload=payload,
         lab_items=lab_items,
         lab_names=LabNames.of(lab_items),
+        follow_up_questions=tuple(payload.get("follow_up_questions", FOLLOW_UP_QUESTIONS)),
     )

@@ -79,24 +79,16 @@ def cycle_days(
     *,
     dressing_type: str = "TRANSPARENT",
     port_in_use: bool = False,
-    tier: str = "B",
     custom_cycle_days: int | None = None,
 ) -> int:
-    """Days between maintenances for this catheter.
-
-    A clinician's custom cycle wins. Otherwise a tier with its own follow-up cycle (A: 3
-    days) shortens the device interval but never lengthens it — a gauze dressing due every
-    2 days stays at 2 days for an A-tier patient.
-    """
+    """Days between maintenances for this catheter: a clinician's custom maintenance cycle, or
+    the device rule. The tier plays no part: it sets follow-up, not maintenance (CLINICAL.md) —
+    an idle port stays due every 4 weeks for a tier-A patient."""
     if custom_cycle_days is not None:
         if custom_cycle_days <= 0:
-            raise ValueError("custom follow-up cycle must be at least 1 day")
+            raise ValueError("custom maintenance cycle must be at least 1 day")
         return custom_cycle_days
-    base = interval_days(d, device_type, dressing_type=dressing_type, port_in_use=port_in_use)
-    if tier not in d.tiers:
-        raise ValueError(f"unknown tier {tier!r}")
-    tier_days = d.tiers[tier].follow_up_days
-    return min(base, tier_days) if tier_days else base
+    return interval_days(d, device_type, dressing_type=dressing_type, port_in_use=port_in_use)
 
 
 def next_due_on(
@@ -106,7 +98,6 @@ def next_due_on(
     *,
     dressing_type: str = "TRANSPARENT",
     port_in_use: bool = False,
-    tier: str = "B",
     custom_cycle_days: int | None = None,
     explicit: date | None = None,
 ) -> date:
@@ -122,10 +113,32 @@ def next_due_on(
             device_type,
             dressing_type=dressing_type,
             port_in_use=port_in_use,
-            tier=tier,
             custom_cycle_days=custom_cycle_days,
         )
     )
+
+
+def follow_up_cycle_days(
+    d: Dictionary, tier: str, custom_cycle_days: int | None = None
+) -> int | None:
+    """Days between follow-up check-ins: a clinician's custom follow-up cycle, else the tier's
+    (A every 3 days, B weekly); None when the tier has no follow-up beyond maintenance (C)."""
+    if custom_cycle_days is not None:
+        if custom_cycle_days <= 0:
+            raise ValueError("custom follow-up cycle must be at least 1 day")
+        return custom_cycle_days
+    if tier not in d.tiers:
+        raise ValueError(f"unknown tier {tier!r}")
+    return d.tiers[tier].follow_up_days
+
+
+def next_follow_up_on(
+    d: Dictionary, tier: str, since: date, custom_cycle_days: int | None = None
+) -> date | None:
+    """The next follow-up date counted from ``since`` (the placement, the last check-in or the
+    last time a nurse saw the patient), or None when the plan has no follow-up."""
+    days = follow_up_cycle_days(d, tier, custom_cycle_days)
+    return since + timedelta(days=days) if days else None
 
 
 def due_after_findings(

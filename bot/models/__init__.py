@@ -14,6 +14,7 @@ from .catheters import (
     Complication,
     ComplicationPhoto,
     ComplicationStep,
+    FollowUp,
     MaintenanceRecord,
     Removal,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "Complication",
     "ComplicationPhoto",
     "ComplicationStep",
+    "FollowUp",
     "Consultation",
     "ConsultationMember",
     "Department",

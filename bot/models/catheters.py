@@ -10,7 +10,13 @@ from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped, utcnow
-from .enums import CatheterState, ComplicationStatus, PlacementSource, enum_type
+from .enums import (
+    CatheterState,
+    ComplicationStatus,
+    FollowUpStatus,
+    PlacementSource,
+    enum_type,
+)
 from .people import Patient
 
 Cm = Numeric(6, 1)  # lengths and circumferences in centimetres, one decimal
@@ -68,7 +74,12 @@ class Catheter(Timestamped, Base):
     dressing_type: Mapped[str] = mapped_column(String(16), default="TRANSPARENT")
     # follow-up management (C3.3, A7.4)
     tier: Mapped[str] = mapped_column(String(4), default="B")
-    follow_up_cycle_days: Mapped[int | None]  # custom cycle set by a clinician
+    # Follow-up (随访, a check-in with the patient) and maintenance (维护) are two dates: the
+    # tier (or a clinician's custom follow-up cycle) sets the first, the device rule (or a
+    # clinician's custom maintenance cycle or explicit date) the second.
+    follow_up_cycle_days: Mapped[int | None]  # custom follow-up cycle set by a clinician
+    maintenance_cycle_days: Mapped[int | None]  # custom maintenance cycle set by a clinician
+    next_follow_up_on: Mapped[date | None] = mapped_column(index=True)
     follow_up_notes: Mapped[str | None] = mapped_column(Text)
     responsible_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     last_maintained_on: Mapped[date | None]
@@ -137,6 +148,8 @@ class Complication(Timestamped, Base):
     catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     type: Mapped[str] = mapped_column(String(24), index=True)
+    # a client-generated key: a double tap on the H5 form's "save" creates one record
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     onset_on: Mapped[date]
     grade: Mapped[int | None]
     basic_info: Mapped[str | None] = mapped_column(Text)
@@ -146,12 +159,18 @@ class Complication(Timestamped, Base):
     status: Mapped[ComplicationStatus] = mapped_column(
         enum_type(ComplicationStatus), default=ComplicationStatus.OPEN, index=True
     )
-    outcome: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(24))  # dictionary: complication_outcomes
+    outcome_note: Mapped[str | None] = mapped_column(Text)
     led_to_removal: Mapped[bool] = mapped_column(default=False)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
-    resolved_at: Mapped[datetime | None]
+    responsible_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_step_at: Mapped[datetime | None]  # the latest handling step (the 24-hour alert)
+    resolved_at: Mapped[datetime | None]  # closed with an outcome
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reopened_count: Mapped[int] = mapped_column(default=0)
 
     catheter: Mapped[Catheter] = relationship(back_populates="complications")
     steps: Mapped[list[ComplicationStep]] = relationship(order_by="ComplicationStep.at")
@@ -159,15 +178,18 @@ class Complication(Timestamped, Base):
 
 
 class ComplicationStep(Base):
-    """A handling step: what was done, when, by whom."""
+    """A handling step: what was done (a dictionary handling code and free text), when, by
+    whom. Reporting, closing and reopening are steps too, so the timeline is the whole story."""
 
     __tablename__ = "complication_steps"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complication_id: Mapped[int] = mapped_column(ForeignKey("complications.id"), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    action: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(24), default="NOTE")  # dictionary: handling_steps
+    action: Mapped[str] = mapped_column(Text)  # what was done, as written
 
 
 class ComplicationPhoto(Base):
@@ -176,6 +198,7 @@ class ComplicationPhoto(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complication_id: Mapped[int] = mapped_column(ForeignKey("complications.id"), index=True)
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("complication_steps.id"))
     path: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     content_type: Mapped[str] = mapped_column(String(40))
@@ -193,6 +216,8 @@ class Removal(Base):
     catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"), unique=True)
     removed_on: Mapped[date]
     reason: Mapped[str] = mapped_column(String(24))  # dictionary: removal_reasons
+    unplanned: Mapped[bool] = mapped_column(default=False)  # the quality indicator (A6.1)
+    complication_id: Mapped[int | None] = mapped_column(ForeignKey("complications.id"))
     catheter_intact: Mapped[bool | None]
     tip_culture_sent: Mapped[bool] = mapped_column(default=False)
     tip_culture_result: Mapped[str | None] = mapped_column(String(120))
@@ -203,3 +228,30 @@ class Removal(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     catheter: Mapped[Catheter] = relationship(back_populates="removal")
+
+
+class FollowUp(Base):
+    """One follow-up check-in (随访, A7.4): the questions sent on a follow-up date, the
+    patient's answers, how worrying they are, and who was told."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (UniqueConstraint("catheter_id", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    due_on: Mapped[date] = mapped_column(index=True)
+    status: Mapped[FollowUpStatus] = mapped_column(
+        enum_type(FollowUpStatus), default=FollowUpStatus.SENT, index=True
+    )
+    sent_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]  # the one reminder after 24 hours without an answer
+    answered_at: Mapped[datetime | None]
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)  # question code -> answer
+    free_text: Mapped[str | None] = mapped_column(Text)  # what the patient wrote, verbatim
+    level: Mapped[str | None] = mapped_column(String(8))  # OK / CONCERN / URGENT
+    flags: Mapped[list[Any]] = mapped_column(default=list)  # the red flags the answers raised
+    nurse_told_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    catheter: Mapped[Catheter] = relationship()

@@ -50,9 +50,16 @@ class CatheterState(StrEnum):
 
 
 class ComplicationStatus(StrEnum):
-    OPEN = "open"
-    HANDLING = "handling"
-    RESOLVED = "resolved"
+    OPEN = "open"  # reported, nothing done yet
+    HANDLING = "handling"  # at least one handling step
+    CLOSED = "closed"  # closed with an outcome (reopening is a step)
+
+
+class FollowUpStatus(StrEnum):
+    SENT = "sent"  # the check-in went out, no answer yet
+    ANSWERED = "answered"
+    NO_ANSWER = "no_answer"  # reminded once, still silent: on the nurse's follow-up list
+    STOPPED = "stopped"  # the catheter was removed before an answer
 
 
 class ReportSource(StrEnum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.care import rules
 from bot.models import Catheter, Staff
 from bot.models.enums import CatheterState, PlacementSource
 
@@ -45,7 +46,7 @@ def _catheter(b: Builder, plan: Plan) -> Catheter:
         indication=indication,
         dressing_type=b.code("dressing_types", plan.dressing),
         tier=plan.tier,
-        follow_up_cycle_days=plan.custom_cycle,
+        maintenance_cycle_days=plan.custom_cycle,
         dictionary_version=b.d.version,
         registered_by_id=rng.choice(b.clinic_nurses).id,
         responsible_staff_id=rng.choice(b.experts).id,
@@ -67,6 +68,9 @@ def _catheter(b: Builder, plan: Plan) -> Catheter:
         catheter.state = CatheterState.IN_PLACE
         last = plan.visits[-1] if plan.visits else plan.placed_on
         catheter.next_due_on = b.next_due(plan, last)
+        # the next check-in counted from the last time a nurse saw the patient, not before today
+        follow_up = rules.next_follow_up_on(b.d, plan.tier, last)
+        catheter.next_follow_up_on = max(follow_up, b.today) if follow_up else None
     plan.catheter = catheter
     return catheter
 

@@ -68,7 +68,12 @@ def _complication(b: Builder, plan: Plan, t: ComplicationTemplate) -> Complicati
         treatment=t.treatment,
         nursing_exam=t.nursing_exam,
         status=t.status,
-        outcome=t.outcome,
+        outcome=None
+        if t.status is not ComplicationStatus.CLOSED
+        else "REMOVED"
+        if t.removal
+        else "RESOLVED",
+        outcome_note=t.outcome,
         led_to_removal=t.removal is not None,
         institution_id=b.home.id,
         reported_by_id=reporter.id,
@@ -76,7 +81,7 @@ def _complication(b: Builder, plan: Plan, t: ComplicationTemplate) -> Complicati
         created_at=reported_at,
         updated_at=reported_at,
     )
-    if t.status is ComplicationStatus.RESOLVED:
+    if t.status is ComplicationStatus.CLOSED:
         resolved = reported_at + timedelta(days=t.resolve_days)
         if plan.removed_on is not None:
             resolved = max(resolved, b.at(plan.removed_on, (9, 0), (11, 0)))
@@ -109,3 +114,4 @@ def _steps(
             break  # later steps have not happened yet
         staff = reporter if n % 2 == 0 or doctor is None else doctor
         complication.steps.append(ComplicationStep(at=at, staff_id=staff.id, action=action))
+        complication.last_step_at = at

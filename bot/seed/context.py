@@ -39,7 +39,7 @@ class Plan:
     tier: str = "B"
     dressing: str = "TRANSPARENT"
     port_in_use: bool = False
-    custom_cycle: int | None = None
+    custom_cycle: int | None = None  # a custom maintenance cycle
     removed_on: date | None = None
     reason: str | None = None
     visits: list[date] = field(default_factory=list)
@@ -122,7 +122,6 @@ class Builder:
             plan.device,
             dressing_type=plan.dressing,
             port_in_use=plan.port_in_use,
-            tier=plan.tier,
             custom_cycle_days=plan.custom_cycle,
         )
 
@@ -133,7 +132,6 @@ class Builder:
             last,
             dressing_type=plan.dressing,
             port_in_use=plan.port_in_use,
-            tier=plan.tier,
             custom_cycle_days=plan.custom_cycle,
         )
 

@@ -189,7 +189,7 @@ def _onset_visit(b: Builder, plan: Plan, template: ComplicationTemplate) -> int:
         onset = plan.removed_on - timedelta(days=template.removal_after_days)
         plan.visits = [v for v in plan.visits if v < onset] + [onset]
         return len(plan.visits) - 1
-    if template.status is ComplicationStatus.RESOLVED:
+    if template.status is ComplicationStatus.CLOSED:
         # found some time ago and settled since
         settled = [
             i

@@ -28,7 +28,7 @@ def maintenance(b: Builder, plans: list[Plan], found: dict[int, Complication]) -
     for index, plan in enumerate(plans):
         rows += _visits(b, plan, _near_clinic(b, plan, near), found.get(index))
         if plan.removed_on is not None:
-            removals.append(_removal(b, plan))
+            removals.append(_removal(b, plan, found.get(index)))
         if len(rows) > BATCH:
             b.s.add_all(rows)
             b.s.flush()
@@ -78,15 +78,18 @@ def _visits(
     return rows
 
 
-def _removal(b: Builder, plan: Plan) -> Removal:
+def _removal(b: Builder, plan: Plan, complication: Complication | None) -> Removal:
     assert plan.catheter is not None and plan.removed_on is not None and plan.reason is not None
     culture = plan.complication.tip_culture if plan.complication else None
     # a port comes out in theatre
     staff = b.doctors["GENERAL_SURGERY"] if plan.device == "PORT" else b.rng.choice(b.experts)
+    reason = b.code("removal_reasons", plan.reason)
     return Removal(
         catheter_id=plan.catheter.id,
         removed_on=plan.removed_on,
-        reason=b.code("removal_reasons", plan.reason),
+        reason=reason,
+        unplanned=bool(b.d.codes["removal_reasons"][reason].attrs.get("unplanned")),
+        complication_id=complication.id if complication and complication.led_to_removal else None,
         catheter_intact=True,
         tip_culture_sent=culture is not None,
         tip_culture_result=culture,
@@ -184,7 +187,7 @@ def _measurements(
         lasting is not None
         and lasting.arm_delta
         and arm is not None
-        and lasting.status is not ComplicationStatus.RESOLVED
+        and lasting.status is not ComplicationStatus.CLOSED
     ):
         arm += Decimal(lasting.arm_delta) - Decimal("0.3")
     return external, arm
@@ -200,7 +203,7 @@ def _findings(
     if not last and plan.device != "PORT" and rng.random() < 0.06:
         minor = rng.choice(M["minor_findings"])
         findings, notes = list(minor["findings"]), minor["note"]
-    if lasting is not None and lasting.status is not ComplicationStatus.RESOLVED:
+    if lasting is not None and lasting.status is not ComplicationStatus.CLOSED:
         findings = list(lasting.findings)  # still being treated
         notes = M["lasting_note"].format(complication=b.d.label("complications", lasting.type))
     return findings, notes

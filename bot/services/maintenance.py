@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.care import rules
 from bot.care.dictionary import Dictionary
-from bot.models import Catheter, MaintenanceRecord
+from bot.models import Catheter, MaintenanceRecord, utcnow
 from bot.models.enums import CatheterState
 
 from . import audit
@@ -27,6 +27,13 @@ ITEM_LABELS = {
     "CONNECTOR": "更换输液接头",
     "NEEDLE": "更换无损伤针",
 }
+
+
+class Keep:
+    """A keyword left out: keep the stored value."""
+
+
+KEEP = Keep()
 
 
 class MaintenanceRefused(Exception):
@@ -99,8 +106,7 @@ def register(
         seen_on,
         dressing_type=catheter.dressing_type,
         port_in_use=catheter.port_in_use,
-        tier=catheter.tier,
-        custom_cycle_days=catheter.follow_up_cycle_days,
+        custom_cycle_days=catheter.maintenance_cycle_days,
         explicit=visit.next_due_explicit,
     )
     next_due = rules.due_after_findings(d, next_due, visit.site_findings, seen_on)
@@ -143,6 +149,10 @@ def register(
         catheter.last_maintained_on = seen_on
         catheter.next_due_on = next_due
         catheter.next_due_explicit = visit.next_due_explicit is not None
+        # a nurse saw the patient: the next check-in is a cycle from this visit
+        catheter.next_follow_up_on = rules.next_follow_up_on(
+            d, catheter.tier, seen_on, catheter.follow_up_cycle_days
+        )
     audit.record(
         session,
         actor,
@@ -180,21 +190,29 @@ def set_follow_up(
     next_due: date | None,
     tz: ZoneInfo,
     actor: audit.Actor,
+    maintenance_cycle_days: int | None | Keep = KEEP,
 ) -> date:
-    """The clinician's follow-up plan (C3.3, A7.4): tier, a custom cycle, notes, and optionally an
-    explicit next date; otherwise the next date is recomputed from the last maintenance (or the
-    placement) with the new plan. Returns the next due date."""
+    """The clinician's follow-up plan (C3.3, A7.4): tier, a custom follow-up cycle
+    (``cycle_days``), a custom maintenance cycle, notes, and optionally an explicit next
+    maintenance date; otherwise the next maintenance date is recomputed from the last maintenance
+    (or the placement) with the new plan. The next follow-up is counted from today. Returns the
+    next maintenance date. ``maintenance_cycle_days`` left out keeps the catheter's."""
     if catheter.state is not CatheterState.IN_PLACE:
         raise MaintenanceRefused("该导管已拔除，不能再设置随访。")
     if tier not in d.tiers:
         raise MaintenanceRefused("分级不在字典中。")
     if cycle_days is not None and not 1 <= cycle_days <= 180:
         raise MaintenanceRefused("随访周期应为 1–180 天。")
+    if isinstance(maintenance_cycle_days, Keep):
+        maintenance_cycle_days = catheter.maintenance_cycle_days
+    elif maintenance_cycle_days is not None and not 1 <= maintenance_cycle_days <= 180:
+        raise MaintenanceRefused("维护周期应为 1–180 天。")
     last = catheter.last_maintained_on or rules.local_date(catheter.placed_at, tz)
     if next_due is not None and next_due < last:
         raise MaintenanceRefused(f"下次维护日期不能早于上次维护（{last:%Y-%m-%d}）。")
     catheter.tier = tier
     catheter.follow_up_cycle_days = cycle_days
+    catheter.maintenance_cycle_days = maintenance_cycle_days
     catheter.follow_up_notes = notes
     catheter.next_due_on = rules.next_due_on(
         d,
@@ -202,11 +220,12 @@ def set_follow_up(
         last,
         dressing_type=catheter.dressing_type,
         port_in_use=catheter.port_in_use,
-        tier=tier,
-        custom_cycle_days=cycle_days,
+        custom_cycle_days=maintenance_cycle_days,
         explicit=next_due,
     )
     catheter.next_due_explicit = next_due is not None
+    today = rules.local_date(utcnow(), tz)
+    catheter.next_follow_up_on = rules.next_follow_up_on(d, tier, today, cycle_days)
     audit.record(
         session,
         actor,
@@ -217,7 +236,11 @@ def set_follow_up(
         detail={
             "tier": tier,
             "cycle_days": cycle_days,
+            "maintenance_cycle_days": maintenance_cycle_days,
             "next_due_on": catheter.next_due_on.isoformat(),
+            "next_follow_up_on": (
+                catheter.next_follow_up_on.isoformat() if catheter.next_follow_up_on else None
+            ),
         },
     )
     return catheter.next_due_on

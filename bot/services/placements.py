@@ -270,10 +270,11 @@ def register(
         catheter.device_type,
         clean["placed_on"],
         dressing_type=catheter.dressing_type,
-        tier=catheter.tier,
     )
     if catheter.next_due_on < today:  # an old placement brought in: due now
         catheter.next_due_on = today
+    follow_up = rules.next_follow_up_on(d, catheter.tier, clean["placed_on"])
+    catheter.next_follow_up_on = max(follow_up, today) if follow_up else None
     session.add(catheter)
     session.flush()
     audit.record(

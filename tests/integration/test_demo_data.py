@@ -75,8 +75,7 @@ def _cycle(d, c: Catheter) -> int:
         c.device_type,
         dressing_type=c.dressing_type,
         port_in_use=c.port_in_use,
-        tier=c.tier,
-        custom_cycle_days=c.follow_up_cycle_days,
+        custom_cycle_days=c.maintenance_cycle_days,
     )
 
 
@@ -232,8 +231,7 @@ def test_catheters_in_place_are_scheduled_from_their_history(session, dictionary
                 on,
                 dressing_type=c.dressing_type,
                 port_in_use=c.port_in_use,
-                tier=c.tier,
-                custom_cycle_days=c.follow_up_cycle_days,
+                custom_cycle_days=c.maintenance_cycle_days,
             )
         if history:
             assert c.last_maintained_on == rules.local_date(history[-1].performed_at, SHANGHAI)
@@ -248,10 +246,12 @@ def test_catheters_in_place_are_scheduled_from_their_history(session, dictionary
             c.last_maintained_on or placed_on,
             dressing_type=c.dressing_type,
             port_in_use=c.port_in_use,
-            tier=c.tier,
-            custom_cycle_days=c.follow_up_cycle_days,
+            custom_cycle_days=c.maintenance_cycle_days,
         )
         assert c.next_due_on == expected
+        # follow-up is its own date: a cycle of the tier from the last visit, not before today
+        follow_up = rules.next_follow_up_on(d, c.tier, c.last_maintained_on or placed_on)
+        assert c.next_follow_up_on == (max(follow_up, TODAY) if follow_up else None)
 
 
 def test_removed_catheters_have_a_removal_with_their_dwell_days(session, dictionary, seeded):
@@ -287,7 +287,7 @@ def test_complications_and_records_from_other_hospitals(session, dictionary, see
     for c in complications:
         assert dictionary.has_code("complications", c.type)
         assert c.basic_info and c.brief_history and c.treatment and c.nursing_exam
-        assert (c.resolved_at is not None) == (c.status is ComplicationStatus.RESOLVED)
+        assert (c.resolved_at is not None) == (c.status is ComplicationStatus.CLOSED)
         if c.type == "PHLEBITIS":
             assert c.grade in (1, 2, 3, 4)
     steps = Counter(s.complication_id for s in session.scalars(select(ComplicationStep)))

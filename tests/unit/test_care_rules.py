@@ -90,15 +90,29 @@ def test_unknown_device_type_is_an_error_not_a_guess(d):
 
 
 @pytest.mark.req("C3.3", "A7.4")
-def test_tier_a_is_followed_up_every_3_days(d):
-    assert rules.next_due_on(d, "PICC", MON, tier="A") == date(2026, 3, 5)
-    assert rules.next_due_on(d, "PORT", MON, tier="A") == date(2026, 3, 5)
+def test_a7_4_tier_a_is_followed_up_every_3_days(d):
+    assert rules.next_follow_up_on(d, "A", MON) == date(2026, 3, 5)
 
 
 @pytest.mark.req("C3.3", "A7.4")
-def test_tier_a_never_lengthens_a_shorter_device_interval(d):
-    # gauze every 2 days stays at 2 for a high-risk patient
-    assert rules.next_due_on(d, "PICC", MON, tier="A", dressing_type="GAUZE") == date(2026, 3, 4)
+def test_a7_4_tier_b_is_followed_up_weekly_and_tier_c_not_beyond_maintenance(d):
+    assert rules.next_follow_up_on(d, "B", MON) == MON + timedelta(days=7)
+    assert rules.next_follow_up_on(d, "C", MON) is None
+
+
+@pytest.mark.req("C3.3", "A7.4")
+def test_a7_4_custom_follow_up_cycle_overrides_the_tier(d):
+    assert rules.next_follow_up_on(d, "C", MON, custom_cycle_days=2) == MON + timedelta(days=2)
+    with pytest.raises(ValueError):
+        rules.next_follow_up_on(d, "A", MON, custom_cycle_days=0)
+
+
+@pytest.mark.req("C3.3", "A7.4")
+def test_a7_4_a_tier_never_changes_the_maintenance_date(d):
+    # the follow-up cycle is a check-in: an idle port of a high-risk patient stays due in 4 weeks
+    assert rules.next_due_on(d, "PORT", MON) == MON + timedelta(days=28)
+    assert rules.next_due_on(d, "PICC", MON) == date(2026, 3, 9)
+    assert rules.next_due_on(d, "PICC", MON, dressing_type="GAUZE") == date(2026, 3, 4)
 
 
 @pytest.mark.req("C3.3", "A7.4")
@@ -110,20 +124,13 @@ def test_tier_a_escalates_to_the_nurse_when_overdue_by_one_day(d):
 
 @pytest.mark.req("C3.3", "A7.4")
 @pytest.mark.parametrize("tier", ["B", "C"])
-def test_tiers_b_and_c_use_the_device_interval(d, tier):
-    assert rules.next_due_on(d, "PICC", MON, tier=tier) == date(2026, 3, 9)
-    assert rules.next_due_on(d, "PORT", MON, tier=tier) == MON + timedelta(days=28)
-
-
-@pytest.mark.req("C3.3", "A7.4")
-@pytest.mark.parametrize("tier", ["B", "C"])
 def test_tiers_b_and_c_do_not_escalate(d, tier):
     assert not rules.needs_escalation(d, tier, date(2026, 3, 1), date(2026, 3, 20))
 
 
 @pytest.mark.req("C3.3", "A7.4")
-def test_custom_cycle_overrides_tier_and_device_default(d):
-    assert rules.next_due_on(d, "PORT", MON, tier="A", custom_cycle_days=14) == date(2026, 3, 16)
+def test_custom_maintenance_cycle_overrides_the_device_default(d):
+    assert rules.next_due_on(d, "PORT", MON, custom_cycle_days=14) == date(2026, 3, 16)
 
 
 @pytest.mark.req("C3.3", "A7.4")
@@ -135,9 +142,7 @@ def test_custom_cycle_must_be_positive(d):
 @pytest.mark.req("C3.3")
 def test_explicit_next_date_set_by_a_clinician_wins(d):
     chosen = date(2026, 3, 6)
-    assert (
-        rules.next_due_on(d, "PICC", MON, tier="A", custom_cycle_days=10, explicit=chosen) == chosen
-    )
+    assert rules.next_due_on(d, "PICC", MON, custom_cycle_days=10, explicit=chosen) == chosen
 
 
 @pytest.mark.req("C3.3")
@@ -149,7 +154,7 @@ def test_explicit_next_date_before_the_maintenance_is_refused(d):
 @pytest.mark.req("C3.3")
 def test_unknown_tier_is_refused(d):
     with pytest.raises(ValueError, match="tier"):
-        rules.next_due_on(d, "PICC", MON, tier="Z")
+        rules.next_follow_up_on(d, "Z", MON)
 
 
 @pytest.mark.req("A7.1", "C3.3")

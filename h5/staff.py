@@ -335,16 +335,19 @@ def _visit(d: Any, form: dict[str, Any], items: list[str], site: list[str], toda
 @bp.post("/staff/catheters/<int:catheter_id>/follow-up")
 @clinician_required
 def follow_up(catheter_id: int):
-    """Tier, custom cycle, notes and an explicit next date (C3.3)."""
+    """Tier, custom follow-up and maintenance cycles, notes and an explicit next maintenance date
+    (C3.3, A7.4)."""
     require_csrf()
     c = _open(catheter_id)
     uow().commit()
     s = db()
     d = dictionary_service.current(s)
     raw_cycle = (request.form.get("cycle_days") or "").strip()
+    raw_maintenance = (request.form.get("maintenance_cycle_days") or "").strip()
     raw_next = (request.form.get("next_due_on") or "").strip()
     try:
         cycle = int(raw_cycle) if raw_cycle else None
+        maintenance_cycle = int(raw_maintenance) if raw_maintenance else None
         next_due = date.fromisoformat(raw_next) if raw_next else None
         maintenance.set_follow_up(
             s,
@@ -352,6 +355,7 @@ def follow_up(catheter_id: int):
             c,
             tier=request.form.get("tier", c.tier),
             cycle_days=cycle,
+            maintenance_cycle_days=maintenance_cycle,
             notes=(request.form.get("notes") or "").strip() or None,
             next_due=next_due,
             tz=container().settings.timezone,
@@ -365,6 +369,9 @@ def follow_up(catheter_id: int):
         flash_message = str(exc)
     else:
         uow().commit()
-        flash_message = f"随访计划已保存，下次维护日期：{c.next_due_on:%Y年%m月%d日}。"
+        follow = c.next_follow_up_on
+        flash_message = f"随访计划已保存，下次维护日期：{c.next_due_on:%Y年%m月%d日}；" + (
+            f"下次随访：{follow:%Y年%m月%d日}。" if follow else "不另行随访。"
+        )
     flash(flash_message)
     return redirect(url_for("clinic.catheter", catheter_id=c.id))

@@ -42,6 +42,21 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # batch mode rebuilds a table (copy, drop, rename): with foreign keys enforced, dropping
+        # a table other rows point at fails once there is data
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()  # the statement began SQLAlchemy's transaction: end it
+    try:
+        _migrate(connection)
+    finally:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
+def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

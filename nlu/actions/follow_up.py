@@ -187,8 +187,10 @@ class ActionSubmitFollowUp(forms.SubmitAction):
                 dispatcher.utter_message(text=f"未能保存：{exc}")
                 return
             tier_label = tier_labels(d).get(catheter.tier, catheter.tier)
+            follow = catheter.next_follow_up_on
             uow.commit()
+        follow_text = f"下次随访 {follow:%Y年%m月%d日}" if follow else "不另行随访"
         dispatcher.utter_message(
-            text=f"随访计划已保存：分级 {tier_label}，下次维护 {due:%Y年%m月%d日}。"
-            "提醒会按新日期发送给患者。"
+            text=f"随访计划已保存：分级 {tier_label}，{follow_text}，下次维护 {due:%Y年%m月%d日}。"
+            "随访问询和维护提醒会按新日期发送给患者。"
         )

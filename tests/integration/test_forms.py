@@ -473,12 +473,16 @@ def test_tier_and_cycle_asked_when_missing_and_checked(domain, ward, session_fac
     said = f.say("改为高危，每2天随访，注意事项：凝血差，注意出血")
     assert "分级 高危（A）" in said and "每2天" in said and "凝血差" in said
     f.say("确认")
-    f.submit(follow_up.ActionSubmitFollowUp())
+    said = f.submit(follow_up.ActionSubmitFollowUp())
+    today = ward["today"]
+    assert f"下次随访 {today + timedelta(days=2):%Y年%m月%d日}" in said
     with session_factory() as s:
         c = s.get(Catheter, ward["port"].id)
         assert (c.tier, c.follow_up_cycle_days, c.follow_up_notes) == ("A", 2, "凝血差，注意出血")
-        # never maintained: two days after the placement ten days ago, so already overdue
-        assert c.next_due_on == ward["today"] - timedelta(days=8) and not c.next_due_explicit
+        # the follow-up cycle is a check-in every 2 days from today; the idle port's maintenance
+        # stays 4 weeks from its placement ten days ago
+        assert c.next_follow_up_on == today + timedelta(days=2)
+        assert c.next_due_on == today + timedelta(days=18) and not c.next_due_explicit
 
 
 @pytest.mark.req("C3.3")

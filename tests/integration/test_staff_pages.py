@@ -369,9 +369,11 @@ def test_full_maintenance_form_checks_values_saves_once_and_warns_on_red_flags(
 
 
 @pytest.mark.req("C3.3", "A7.4")
-def test_follow_up_plan_sets_tier_cycle_notes_and_next_date(
+def test_a7_4_follow_up_plan_sets_tier_cycles_notes_and_next_date(
     app, settings, session, session_factory
 ):
+    """Follow-up and maintenance are two dates: the tier and the follow-up cycle move the next
+    check-in, never the maintenance date; a custom maintenance cycle moves the maintenance."""
     today = local_date(utcnow(), settings.timezone)
     p = session.scalar(select(Patient))
     c = Catheter(
@@ -387,18 +389,33 @@ def test_follow_up_plan_sets_tier_cycle_notes_and_next_date(
     token = csrf(client.get(f"/staff/catheters/{c.id}").get_data(as_text=True))
     r = client.post(
         f"/staff/catheters/{c.id}/follow-up",
-        data={"csrf_token": token, "tier": "B", "cycle_days": "5", "notes": "化疗间歇期"},
+        data={
+            "csrf_token": token,
+            "tier": "B",
+            "cycle_days": "5",
+            "maintenance_cycle_days": "5",
+            "notes": "化疗间歇期",
+        },
         follow_redirects=True,
     )
-    assert f"下次维护日期：{placed + timedelta(days=5):%Y年%m月%d日}" in r.get_data(as_text=True)
+    page = r.get_data(as_text=True)
+    assert f"下次维护日期：{placed + timedelta(days=5):%Y年%m月%d日}" in page
+    assert f"下次随访：{today + timedelta(days=5):%Y年%m月%d日}" in page
     r = client.post(
         f"/staff/catheters/{c.id}/follow-up",
-        data={"csrf_token": token, "tier": "A", "cycle_days": ""},
+        data={"csrf_token": token, "tier": "A", "cycle_days": "", "maintenance_cycle_days": ""},
         follow_redirects=True,
     )
-    assert f"下次维护日期：{placed + timedelta(days=3):%Y年%m月%d日}" in r.get_data(
-        as_text=True
-    )  # tier A: 3 days
+    page = r.get_data(as_text=True)
+    # tier A: a check-in every 3 days; maintenance stays on the PICC's weekly rule
+    assert f"下次维护日期：{placed + timedelta(days=7):%Y年%m月%d日}" in page
+    assert f"下次随访：{today + timedelta(days=3):%Y年%m月%d日}" in page
+    r = client.post(
+        f"/staff/catheters/{c.id}/follow-up",
+        data={"csrf_token": token, "tier": "C"},
+        follow_redirects=True,
+    )
+    assert "不另行随访" in r.get_data(as_text=True)
     r = client.post(
         f"/staff/catheters/{c.id}/follow-up",
         data={
@@ -418,7 +435,8 @@ def test_follow_up_plan_sets_tier_cycle_notes_and_next_date(
     with session_factory() as s:
         saved = s.get(Catheter, c.id)
         assert (saved.tier, saved.follow_up_cycle_days, saved.next_due_on) == (
-            "A",
+            "C",
             None,
-            placed + timedelta(days=3),
+            placed + timedelta(days=7),
         )
+        assert saved.next_follow_up_on is None

@@ -114,6 +114,31 @@ def _staff(session: Session, actor: audit.Actor) -> Staff:
     return staff
 
 
+def staff_of(session: Session, actor: audit.Actor) -> Staff:
+    """The active staff member acting; NotVisible for anyone else."""
+    return _staff(session, actor)
+
+
+def check_patient(
+    session: Session,
+    actor: audit.Actor,
+    object_type: str,
+    object_id: int,
+    patient_id: int,
+    *,
+    context: str,
+    action: str = "read",
+) -> None:
+    """Audit ``actor``'s ``action`` on a record of the patient if they may see the patient;
+    NotVisible (audited as denied) otherwise: ``open_catheter``'s rule for any record."""
+    staff = _staff(session, actor)
+    if not staff_may_see_patient(session, staff, patient_id):
+        raise _deny(session, actor, object_type, object_id, patient_id, context, action)
+    audit.record(
+        session, actor, action, object_type, object_id, patient_id=patient_id, context=context
+    )
+
+
 def open_catheter(
     session: Session, actor: audit.Actor, catheter_id: int, *, context: str, action: str = "read"
 ) -> Catheter:

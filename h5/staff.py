@@ -24,6 +24,7 @@ from bot.services import (
     access,
     audit,
     due,
+    follow_ups,
     history,
     maintenance,
     placements,
@@ -137,6 +138,7 @@ def catheter(catheter_id: int):
         visits=visits,
         tz=tz,
         reminders=reminders.history(s, c.id, tz),
+        follow_ups=follow_ups.for_catheter(s, c.id, d),
         items=ITEM_LABELS,
     )
 

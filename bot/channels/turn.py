@@ -28,7 +28,8 @@ from bot.dialogue import DialogueEngine, DialogueInput, EngineUnavailable, Reply
 from bot.jobs.queues import enqueue_send
 from bot.models import InboxMessage, OutboxMessage, utcnow
 from bot.models.enums import Channel, InboxStatus
-from bot.services import names, people
+from bot.services import dictionary as dictionary_service
+from bot.services import follow_ups, names, people
 from bot.uow import UnitOfWork
 
 from . import apologies, inputs, messages
@@ -226,6 +227,10 @@ class TurnRunner:
         if turn is None:
             row.replies = []
             return []
+        if row.channel is Channel.MP and turn.text and not turn.text.startswith("/"):
+            answered = self._follow_up_answer(session, row, turn, now)
+            if answered is not None:
+                return answered
         turn = self._with_media(row.channel, turn)
         hinted: dict[str, Any] = {}
         if sender.staff_id and turn.text:  # patient names, read from the clinician's text
@@ -252,6 +257,26 @@ class TurnRunner:
         row.replies = replies
         session.commit()  # the engine's answer is durable before any outbox row exists
         return replies
+
+    def _follow_up_answer(
+        self, session: Session, row: InboxMessage, turn: DialogueInput, now: datetime
+    ) -> list[Reply] | None:
+        """A patient's text while a check-in awaits their answer is the follow-up's (A7.4),
+        unless it is about something else; the nurse's notices are sent after commit."""
+        waiting = follow_ups.awaiting(session, row.sender, now)
+        if waiting is None or not turn.text:
+            return None
+        d = dictionary_service.current(session)
+        outcome = follow_ups.answer(session, d, waiting, turn.text, now)
+        if outcome is None:
+            return None
+        row.turn_input = {**turn.to_dict(), "follow_up_id": outcome.follow_up_id}
+        row.replies = outcome.replies
+        session.commit()
+        for outbox_id in outcome.outbox_ids:
+            with suppress(redis.RedisError):  # else the sweeper sends it
+                enqueue_send(self.redis, outbox_id)
+        return outcome.replies
 
     def _with_media(self, channel: Channel, turn: DialogueInput) -> DialogueInput:
         media_id = turn.entities.get("media_id")

@@ -1,0 +1,318 @@
+"""The follow-up sweep (A7.4): on each follow-up date a check-in to the patient, one reminder
+after 24 hours without an answer, then the nurse's list and one WeChat Work notice.
+
+Set-based like the reminder sweep: one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` writes the
+check-ins of every catheter in place whose follow-up is due (unique key catheter, due date), and
+bulk UPDATEs move each catheter's next follow-up a cycle on; only the messages are rendered in
+Python, a page at a time. A check-in is written with ``sent_at`` NULL and gets it when its
+outbox rows are written (dedupe key ``follow_up:{id}:{account}``): one still unsent — the
+patient's quiet hours, or a crash — is sent by a later sweep. A patient with no followed
+account goes straight to the nurse's list (``no_answer``, flag ``NO_FOLLOWER``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, exists, literal, not_, or_, select, true, update
+from sqlalchemy.orm import Session
+
+from bot.care import rules
+from bot.care.dictionary import Dictionary
+from bot.models import Catheter, FollowUp, Patient, PatientAccount, PatientProfile
+from bot.models.enums import CatheterState, Channel, DeliveryStatus, FollowUpStatus
+
+from .. import notify
+from ..reminders import in_quiet_hours
+from ..reminders.common import insert_into
+from ..reminders.delivery import WeChatFallback
+from . import nurses, wording
+
+KEY_PREFIX = "follow_up:"
+PAGE = 5000
+REMIND_AFTER = timedelta(hours=24)  # without an answer: one reminder
+GIVE_UP_AFTER = timedelta(hours=24)  # after the reminder: the nurse's list
+NO_FOLLOWER = "NO_FOLLOWER"
+NAMES_IN_NOTICE = 10
+_COLUMNS = ["catheter_id", "patient_id", "due_on", "status", "answers", "flags", "created_at"]
+
+
+@dataclass
+class SweepResult:
+    created: int = 0
+    to_nurse_list: int = 0  # written straight to the list: no followed account
+    sent: int = 0  # check-ins whose messages were written
+    reminded: int = 0
+    no_answer: int = 0
+    outbox_ids: list[int] = field(default_factory=list)  # enqueue after commit
+
+
+def sweep(
+    session: Session,
+    d: Dictionary,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    public_base_url: str,
+    reminder_api: str = "subscribe",
+    reminder_template: str = "",
+) -> SweepResult:
+    """Write the check-ins due at ``now`` and move the catheters' follow-up dates on; send the
+    check-ins and reminders that may go now (not in the patient's quiet hours); put those left
+    unanswered on the nurse's list. The outbox ids in the result are to enqueue after commit."""
+    today = rules.local_date(now, tz)
+    result = SweepResult()
+    result.created, result.to_nurse_list = _create(session, d, today, now)
+    _advance(session, d, today)
+    _lost_follower(session)
+    fallback = WeChatFallback(reminder_api, reminder_template, public_base_url)
+    local = now.astimezone(tz)
+    unsent = and_(FollowUp.status == FollowUpStatus.SENT, FollowUp.sent_at.is_(None))
+    result.sent = _send(session, d, now, local, unsent, "check_in", result, fallback)
+    silent = and_(
+        FollowUp.status == FollowUpStatus.SENT,
+        FollowUp.sent_at <= now - REMIND_AFTER,
+        FollowUp.reminded_at.is_(None),
+    )
+    result.reminded = _send(session, d, now, local, silent, "reminder", result, fallback)
+    result.no_answer = _give_up(session, now, public_base_url, result)
+    return result
+
+
+def _has_plan(d: Dictionary) -> Any:
+    tiers = [code for code, t in d.tiers.items() if t.follow_up_days]
+    return or_(Catheter.follow_up_cycle_days.is_not(None), Catheter.tier.in_(tiers))
+
+
+def _due(today: date) -> Any:
+    return and_(
+        Catheter.state == CatheterState.IN_PLACE,
+        Catheter.next_follow_up_on.is_not(None),
+        Catheter.next_follow_up_on <= today,
+    )
+
+
+def _follower(patient_id: Any) -> Any:
+    return exists().where(
+        PatientProfile.patient_id == patient_id,
+        PatientAccount.id == PatientProfile.account_id,
+        PatientAccount.subscribed.is_(True),
+    )
+
+
+def _create(session: Session, d: Dictionary, today: date, now: datetime) -> tuple[int, int]:
+    """One INSERT … SELECT writes the missing check-ins; (written, of them to the list)."""
+    table = FollowUp.__table__
+    status_type, json_type = table.c.status.type, table.c.flags.type
+    follower = _follower(Catheter.patient_id)
+    written = exists().where(
+        FollowUp.catheter_id == Catheter.id, FollowUp.due_on == Catheter.next_follow_up_on
+    )
+    rows = (
+        select(
+            Catheter.id,
+            Catheter.patient_id,
+            Catheter.next_follow_up_on,
+            case(
+                (follower, literal(FollowUpStatus.SENT, status_type)),
+                else_=literal(FollowUpStatus.NO_ANSWER, status_type),
+            ),
+            literal({}, table.c.answers.type),
+            case((follower, literal([], json_type)), else_=literal([NO_FOLLOWER], json_type)),
+            literal(now, table.c.created_at.type),
+        )
+        .where(_due(today), _has_plan(d), ~written)
+        .order_by(Catheter.id)  # concurrent sweeps take the keys in the same order
+    )
+    stmt = (
+        insert_into(session, table)
+        .from_select(_COLUMNS, rows)
+        .on_conflict_do_nothing(index_elements=["catheter_id", "due_on"])
+        .returning(table.c.id, table.c.status)
+    )
+    written_rows = session.execute(stmt).all()
+    listed = sum(1 for _, status in written_rows if status == FollowUpStatus.NO_ANSWER)
+    return len(written_rows), listed
+
+
+def _advance(session: Session, d: Dictionary, today: date) -> None:
+    """The due catheters' next follow-up: today + their cycle (custom, else the tier's), or
+    none when their plan has none. One UPDATE per distinct cycle."""
+    due = _due(today)
+    custom = session.scalars(
+        select(Catheter.follow_up_cycle_days)
+        .distinct()
+        .where(due, Catheter.follow_up_cycle_days.is_not(None))
+    ).all()
+    for days in custom:
+        _set_next(session, and_(due, Catheter.follow_up_cycle_days == days), today, days)
+    standard = and_(due, Catheter.follow_up_cycle_days.is_(None))
+    for code, tier in d.tiers.items():
+        _set_next(session, and_(standard, Catheter.tier == code), today, tier.follow_up_days)
+    _set_next(session, and_(standard, Catheter.tier.not_in(list(d.tiers))), today, None)
+
+
+def _set_next(session: Session, where: Any, today: date, days: int | None) -> None:
+    session.execute(
+        update(Catheter)
+        .where(where)
+        .values(next_follow_up_on=today + timedelta(days=days) if days else None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _lost_follower(session: Session) -> None:
+    """An unsent check-in whose patient no longer follows the account goes to the list."""
+    session.execute(
+        update(FollowUp)
+        .where(
+            FollowUp.status == FollowUpStatus.SENT,
+            FollowUp.sent_at.is_(None),
+            ~_follower(FollowUp.patient_id),
+        )
+        .values(status=FollowUpStatus.NO_ANSWER, flags=[NO_FOLLOWER])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _not_quiet(session: Session, which: Any, local: datetime) -> Any:
+    """A condition on ``Patient``: not in their quiet hours at ``local`` — one term per
+    distinct pair of quiet hours among the patients of the follow-ups ``which``."""
+    pairs = session.execute(
+        select(Patient.quiet_start, Patient.quiet_end)
+        .distinct()
+        .join(FollowUp, FollowUp.patient_id == Patient.id)
+        .where(which)
+    ).all()
+    quiet = [
+        and_(Patient.quiet_start == s, Patient.quiet_end == e)
+        for s, e in pairs
+        if in_quiet_hours(local, s, e) is not None
+    ]
+    return not_(or_(*quiet)) if quiet else true()
+
+
+def _send(
+    session: Session,
+    d: Dictionary,
+    now: datetime,
+    local: datetime,
+    which: Any,
+    kind: str,
+    result: SweepResult,
+    fallback: WeChatFallback,
+) -> int:
+    """The outbox rows of the follow-ups ``which`` (a check-in or its reminder), a page at a
+    time (keyset on the id), to every followed account of the patient; the follow-ups are then
+    marked sent (``sent_at``) or reminded (``reminded_at``). Patients in their quiet hours
+    wait for a later sweep. The number of follow-ups sent."""
+    query = (
+        select(
+            FollowUp.id, FollowUp.patient_id, FollowUp.due_on, Catheter.device_type, Patient.name
+        )
+        .join(Catheter, Catheter.id == FollowUp.catheter_id)
+        .join(Patient, Patient.id == FollowUp.patient_id)
+        .where(which, Catheter.state == CatheterState.IN_PLACE, _not_quiet(session, which, local))
+        .order_by(FollowUp.id)
+        .limit(PAGE)
+    )
+    column = "sent_at" if kind == "check_in" else "reminded_at"
+    sent, last = 0, 0
+    while rows := session.execute(query.where(FollowUp.id > last)).all():
+        last = rows[-1].id
+        accounts = _accounts(session, {r.patient_id for r in rows})
+        outbox = [
+            _row(d, r, account_id, openid, kind, now, fallback)
+            for r in rows
+            for account_id, openid in accounts.get(r.patient_id, [])
+        ]
+        if outbox:
+            result.outbox_ids += notify.insert_rows(session, outbox)
+        done = [r.id for r in rows if r.patient_id in accounts]
+        session.execute(
+            update(FollowUp)
+            .where(FollowUp.id.in_(done))
+            .values({column: now})
+            .execution_options(synchronize_session=False)
+        )
+        sent += len(done)
+    return sent
+
+
+def _row(
+    d: Dictionary,
+    r: Any,
+    account_id: int,
+    openid: str,
+    kind: str,
+    now: datetime,
+    fallback: WeChatFallback,
+) -> dict[str, Any]:
+    device = d.label("device_types", r.device_type)
+    questions = d.follow_up_questions
+    if kind == "check_in":
+        text, title = wording.check_in(questions, r.name, device), "导管随访问询"
+    else:
+        text, title = wording.reminder(questions, r.name, device), "随访问询待回复"
+    suffix = "" if kind == "check_in" else ":reminder"
+    payload = {
+        "msgtype": "text",
+        "text": {"content": text},
+        "_fallback": fallback.message(device, r.due_on, title),
+    }
+    return {
+        "dedupe_key": f"{KEY_PREFIX}{r.id}:{account_id}{suffix}",
+        "channel": Channel.MP,
+        "recipient": openid,
+        "msg_type": "text",
+        "payload": payload,
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+def _accounts(session: Session, patient_ids: set[int]) -> dict[int, list[tuple[int, str]]]:
+    """Every followed account (id, openid) of each patient that has one."""
+    found: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    if not patient_ids:
+        return found
+    rows = session.execute(
+        select(PatientProfile.patient_id, PatientAccount.id, PatientAccount.openid)
+        .join(PatientAccount, PatientAccount.id == PatientProfile.account_id)
+        .where(PatientProfile.patient_id.in_(patient_ids), PatientAccount.subscribed.is_(True))
+        .order_by(PatientAccount.id)
+    )
+    for patient_id, account_id, openid in rows:
+        found[patient_id].append((account_id, openid))
+    return found
+
+
+def _give_up(session: Session, now: datetime, base_url: str, result: SweepResult) -> int:
+    """Check-ins still silent 24 hours after their reminder: on the nurse's list, and each
+    nurse told once, in one message per sweep naming their patients. The number moved."""
+    silent = and_(
+        FollowUp.status == FollowUpStatus.SENT, FollowUp.reminded_at <= now - GIVE_UP_AFTER
+    )
+    rows = session.execute(
+        select(FollowUp, Patient.name)
+        .join(Patient, Patient.id == FollowUp.patient_id)
+        .where(silent)
+        .order_by(FollowUp.id)
+    ).all()
+    by_nurse: dict[str, list[str]] = defaultdict(list)
+    for follow_up, name in rows:
+        follow_up.status = FollowUpStatus.NO_ANSWER
+        follow_up.nurse_told_at = now
+        for userid in nurses.recipients(session, follow_up.catheter):
+            by_nurse[userid].append(name)
+    link = f"{base_url}/staff/follow-ups"
+    for userid, names in by_nurse.items():
+        text = wording.no_answer(names[:NAMES_IN_NOTICE], len(names), link)
+        key = f"{KEY_PREFIX}no_answer:{userid}:{now.isoformat()}"
+        result.outbox_ids.append(notify.text(session, Channel.WORK, userid, text, key=key))
+    session.flush()
+    return len(rows)

@@ -16,6 +16,7 @@ from web import container
 from .accounts import PatientAccountView
 from .applications import ApplicationView
 from .base import Home
+from .board import BoardView
 from .problems import ProblemMessageView
 from .staff import StaffView
 
@@ -44,6 +45,7 @@ def init_admin(app: Flask) -> None:
             PatientAccount, container(app).request_sessions, name="患者账号", endpoint="accounts"
         )
     )
+    admin.add_view(BoardView(name="并发症看板", endpoint="board", url="board"))
     admin.add_view(
         ProblemMessageView(
             InboxMessage, container(app).request_sessions, name="异常消息", endpoint="problems"

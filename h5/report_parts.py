@@ -23,8 +23,13 @@ def photo_response(report: Report, thumb: bool = False) -> Response:
     """The report's photo with its content type, never cached by a shared proxy; 404 when the
     report has no photo (a hospital report from the LIS) or the file is gone. The caller has
     checked (and audited) that the reader may see it."""
+    return image_response(report.image_path, thumb)
+
+
+def image_response(image_path: str | None, thumb: bool = False) -> Response:
+    """A photo kept under MEDIA_ROOT (a report's, a complication's), as ``photo_response``."""
     root = container().settings.media_root.resolve()
-    path = Path(report.image_path).resolve() if report.image_path else None
+    path = Path(image_path).resolve() if image_path else None
     if path is None or not path.is_relative_to(root) or not path.is_file():
         abort(404)
     if thumb:

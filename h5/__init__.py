@@ -11,6 +11,7 @@ from . import apply, patient, report_parts, staff
 # routes added to the patient and clinician blueprints by modules of their own
 from . import reports as _patient_reports  # noqa: F401  isort: skip
 from . import staff_reports as _staff_reports  # noqa: F401  isort: skip
+from . import staff_complications as _staff_complications  # noqa: F401  isort: skip
 from . import staff_follow_ups as _staff_follow_ups  # noqa: F401  isort: skip
 
 

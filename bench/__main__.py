@@ -5,7 +5,15 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["seed_demo", "callback_ack", "dialogue", "reminder_sweep", "burst", "ocr"]
+BENCHMARKS = [
+    "seed_demo",
+    "callback_ack",
+    "dialogue",
+    "reminder_sweep",
+    "follow_up_sweep",
+    "burst",
+    "ocr",
+]
 
 
 def main(names: list[str]) -> None:

@@ -66,7 +66,9 @@ def ward(session):
     return home, nurse
 
 
-def add_patient(session, ward, name, *, openid=None, tier="A", follow_up=DUE, **catheter):
+def add_patient(
+    session, ward, name, *, openid=None, tier="A", follow_up=DUE, responsible=True, **catheter
+):
     home, nurse = ward
     p = Patient(name=name)
     session.add(p)
@@ -79,7 +81,7 @@ def add_patient(session, ward, name, *, openid=None, tier="A", follow_up=DUE, **
         next_follow_up_on=follow_up,
         tier=tier,
         institution_id=home.id,
-        responsible_staff_id=nurse.id,
+        responsible_staff_id=nurse.id if responsible else None,
         **catheter,
     )
     session.add(c)
@@ -189,6 +191,33 @@ def test_a7_4_no_answer_gets_one_reminder_then_the_nurse_list_and_one_notice(
     assert f.status is FollowUpStatus.NO_ANSWER and f.nurse_told_at is not None
     [notice] = texts_to(session_factory, "user:n0001")
     assert "张三" in notice and "48小时未回复" in notice and "/staff/follow-ups" in notice
+
+
+@pytest.mark.req("A7.4")
+def test_a7_4_every_followed_account_gets_the_check_in_once(
+    ward, session, session_factory, settings
+):
+    c = add_patient(session, ward, "张三", openid="o_zhang")
+    daughter = PatientAccount(openid="o_daughter", ih_user_id="ih-d")
+    session.add(daughter)
+    session.flush()
+    session.add(PatientProfile(account_id=daughter.id, patient_id=c.patient_id))
+    session.commit()
+    assert sweep(session_factory, settings, at(settings, DUE, 10)).sent == 1
+    sweep(session_factory, settings, at(settings, DUE, 10, 5))
+    assert len(texts_to(session_factory, "o_zhang")) == 1
+    assert len(texts_to(session_factory, "o_daughter")) == 1
+
+
+@pytest.mark.req("A7.4")
+def test_a7_4_without_a_responsible_nurse_the_vascular_experts_are_told(
+    ward, session, session_factory, settings
+):
+    add_patient(session, ward, "张三", openid="o_zhang", responsible=False)
+    for hours in (0, 24, 48):
+        sweep(session_factory, settings, at(settings, DUE, 10) + timedelta(hours=hours, minutes=5))
+    [notice] = texts_to(session_factory, "user:e0001")
+    assert "张三" in notice and texts_to(session_factory, "user:n0001") == []
 
 
 @pytest.mark.req("A7.4")

@@ -298,21 +298,26 @@ def _give_up(session: Session, now: datetime, base_url: str, result: SweepResult
         FollowUp.status == FollowUpStatus.SENT, FollowUp.reminded_at <= now - GIVE_UP_AFTER
     )
     rows = session.execute(
-        select(FollowUp, Patient.name)
+        select(FollowUp.id, Patient.name, Catheter.responsible_staff_id, Catheter.institution_id)
         .join(Patient, Patient.id == FollowUp.patient_id)
+        .join(Catheter, Catheter.id == FollowUp.catheter_id)
         .where(silent)
         .order_by(FollowUp.id)
     ).all()
+    who = nurses.Recipients(session)
     by_nurse: dict[str, list[str]] = defaultdict(list)
-    for follow_up, name in rows:
-        follow_up.status = FollowUpStatus.NO_ANSWER
-        follow_up.nurse_told_at = now
-        for userid in nurses.recipients(session, follow_up.catheter):
+    for _, name, staff_id, institution_id in rows:
+        for userid in who.of(staff_id, institution_id):
             by_nurse[userid].append(name)
+    session.execute(
+        update(FollowUp)
+        .where(FollowUp.id.in_([r.id for r in rows]))
+        .values(status=FollowUpStatus.NO_ANSWER, nurse_told_at=now)
+        .execution_options(synchronize_session=False)
+    )
     link = f"{base_url}/staff/follow-ups"
     for userid, names in by_nurse.items():
         text = wording.no_answer(names[:NAMES_IN_NOTICE], len(names), link)
         key = f"{KEY_PREFIX}no_answer:{userid}:{now.isoformat()}"
         result.outbox_ids.append(notify.text(session, Channel.WORK, userid, text, key=key))
-    session.flush()
     return len(rows)

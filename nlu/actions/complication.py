@@ -1,23 +1,27 @@
 """Complication report in chat (C3.4): which catheter, type, grade where a scale exists,
-onset date, a short history, one confirmation. Photos and handling steps follow in the
-complication pages (issue "complications")."""
+onset date, a short history, one confirmation. Photos sent while the form runs are saved with
+the report, photos sent soon after attach to it (complication_photos.py); handling steps and
+closing are handling.py."""
 
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from datetime import date
 from typing import Any
 
+import redis
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.care.dictionary import Dictionary
 from bot.container import current as container
+from bot.jobs.queues import enqueue_send
 from bot.services import complications as complication_service
 from bot.services import dictionary as dictionary_service
 
-from . import catheters, forms, gate, parsing
+from . import catheters, complication_photos, forms, gate, parsing
 
 FORM = "complication_form"
 # What nurses type for each complication code (the NLU entity gives the code directly).
@@ -70,7 +74,7 @@ def _dictionary() -> Dictionary:
 _ROMAN = {"Ⅰ": "1", "Ⅱ": "2", "Ⅲ": "3", "Ⅳ": "4", "I": "1", "II": "2", "III": "3", "IV": "4"}
 
 
-class ValidateComplicationForm(forms.ChatForm):
+class ValidateComplicationForm(complication_photos.PhotoKeepingForm):
     form = FORM
     slots = ("c_catheter", "c_type", "c_grade", "c_onset", "c_history", "c_confirm")
 
@@ -225,6 +229,7 @@ class ActionSubmitComplication(forms.SubmitAction):
                     tz=rt.settings.timezone,
                     actor=catheters.actor(tracker),
                     institution_id=gate.metadata(tracker).get("institution_id"),
+                    idempotency_key=forms.idempotency_key(tracker),
                 )
             except complication_service.ComplicationRefused as exc:
                 uow.rollback()
@@ -232,8 +237,17 @@ class ActionSubmitComplication(forms.SubmitAction):
                 return
             uow.commit()
             number = result.complication.id
+        with suppress(redis.RedisError):  # rows stay pending; the sweeper sends them later
+            for outbox_id in result.outbox_ids:
+                enqueue_send(rt.redis, outbox_id)
         if result.created:
-            text = f"并发症已上报（编号 {number}），状态：处理中。可继续发送“发起会诊”请专家会诊。"
+            text = (
+                f"并发症已上报（编号 {number}），状态：待处理。30分钟内发送照片会添加到该并发症；"
+                "处理后发送如“静脉炎已处理：硫酸镁湿敷”记录处理，也可发送“发起会诊”请专家会诊。"
+            )
         else:
             text = f"该并发症已上报过（编号 {number}），没有重复登记。"
         dispatcher.utter_message(text=text)
+        complication_photos.attach(
+            dispatcher, tracker, number, complication_photos.pending(tracker)
+        )

@@ -110,7 +110,9 @@ def complication(complication_id: int) -> Any:
     return _record_page(c)
 
 
-def _record_page(c: Complication, error: str | None = None, status: int = 200) -> Any:
+def _record_page(
+    c: Complication, error: str | None = None, status: int = 200, typed: str = ""
+) -> Any:
     s = db()
     d = _d()
     ids = {c.reported_by_id, c.responsible_staff_id, c.closed_by_id}
@@ -131,6 +133,7 @@ def _record_page(c: Complication, error: str | None = None, status: int = 200) -
         csrf=generate_csrf(),
         key=uuid.uuid4().hex,
         error=error,
+        typed=typed,
         created=request.args.get("created"),
         duplicate=request.args.get("dup"),
         closed=c.status is ComplicationStatus.CLOSED,
@@ -192,7 +195,7 @@ def add_step(complication_id: int) -> Any:
             )
     except svc.ComplicationRefused as exc:
         uow().rollback()
-        return _refused(complication_id, str(exc), 400)
+        return _refused(complication_id, str(exc), 400, text)
     uow().commit()
     flash("已记录处理措施。" if text else f"已添加{len(photos)}张照片。")
     return redirect(url_for("clinic.complication", complication_id=c.id) + "#timeline")
@@ -240,12 +243,12 @@ def reopen_complication(complication_id: int) -> Any:
     return redirect(url_for("clinic.complication", complication_id=c.id) + "#timeline")
 
 
-def _refused(complication_id: int, reason: str, status: int) -> Any:
-    """The record page again with the reason, nothing of the refused change kept."""
-    db().expire_all()
+def _refused(complication_id: int, reason: str, status: int, typed: str = "") -> Any:
+    """The record page again with the reason (and the step's text as typed), nothing of the
+    refused change kept."""
     c = _record(complication_id)
     uow().commit()
-    return _record_page(c, reason, status)
+    return _record_page(c, reason, status, typed)
 
 
 def _too_large() -> str:

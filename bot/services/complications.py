@@ -167,15 +167,17 @@ def report(
     A new one asks ``complication_alerts`` which alerts it raises (``outbox_ids``, to enqueue
     after commit). Refused: unknown catheter or type, a removed catheter, a grade off the
     type's scale, an onset before placement or after today."""
+    # the catheter's row lock first: a double tap's second request waits here, then sees
+    # the first one's record by its key
+    catheter = session.get(Catheter, catheter_id, with_for_update=True)
+    if catheter is None:
+        raise ComplicationRefused("找不到这根导管，请重新扫码或查找患者。")
     if idempotency_key:
         same = session.scalar(
             select(Complication).where(Complication.idempotency_key == idempotency_key)
         )
         if same is not None:
             return Reported(same, False, [])
-    catheter = session.get(Catheter, catheter_id, with_for_update=True)
-    if catheter is None:
-        raise ComplicationRefused("找不到这根导管，请重新扫码或查找患者。")
     if catheter.state is CatheterState.REMOVED:
         when = f"（{catheter.removed_on:%Y-%m-%d}）" if catheter.removed_on else ""
         raise ComplicationRefused(f"该导管已拔管{when}，不能再登记并发症。")
@@ -357,13 +359,13 @@ def add_step(
     """Record what was done (冷敷, 溶栓, 更换敷料 …): ``kind`` a handling_steps code, or read
     from the text's words. The first step moves the complication from 待处理 to 处理中. The
     same key again returns the step already kept. A closed complication raises NeedsReopen."""
+    complication = _locked(session, complication_id)  # a double tap waits here, then replays
     if idempotency_key:
         same = session.scalar(
             select(ComplicationStep).where(ComplicationStep.idempotency_key == idempotency_key)
         )
         if same is not None:
             return same
-    complication = _locked(session, complication_id)
     if complication.status is ComplicationStatus.CLOSED:
         raise NeedsReopen()
     action = _text(text)

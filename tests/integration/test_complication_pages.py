@@ -204,6 +204,7 @@ def test_c3_4_the_record_page_adds_steps_with_photos_closes_and_reopens(ward, se
         content_type="multipart/form-data",
     )
     assert bad.status_code == 400 and "文件不是有效的照片" in bad.get_data(as_text=True)
+    assert 'value="换药"' in bad.get_data(as_text=True)  # what was typed is kept
     assert "换药" not in nurse.get(url).get_data(as_text=True)  # the step went with its photo
     refused = nurse.post(f"{url}/close", data={"csrf_token": token, "outcome": ""})
     assert refused.status_code == 400 and "请选择转归" in refused.get_data(as_text=True)
@@ -288,9 +289,40 @@ def test_c3_5_an_outside_clinician_without_a_care_relation_sees_nothing(ward, se
     assert outsider.get(url).status_code == 404
     assert outsider.get(f"{url}/photos/{photo_id}").status_code == 404
     page = outsider.get("/staff/complications").get_data(as_text=True)
-    token = csrf(nurse.get(url).get_data(as_text=True))
-    assert outsider.post(f"{url}/close", data={"csrf_token": token}).status_code in (400, 404)
+    token = csrf(outsider.get("/staff/placements/new").get_data(as_text=True))
+    closing = {"csrf_token": token, "outcome": "RESOLVED"}
+    assert outsider.post(f"{url}/close", data=closing).status_code == 404
+    step = {"csrf_token": token, "text": "湿敷"}
+    assert outsider.post(f"{url}/steps", data=step).status_code == 404
     with session_factory() as s:
         denied = s.scalars(select(AuditLog.object_type).where(AuditLog.action == "denied")).all()
         assert s.scalar(select(Complication.status)) is ComplicationStatus.OPEN
     assert {"complication", "complication_photo"} <= set(denied) and "没有符合条件" in page
+
+
+@pytest.mark.req("A7.3")
+def test_a7_3_photos_over_the_upload_limit_are_refused_with_the_reason(
+    ward, session_factory, monkeypatch
+):
+    from h5 import staff_complications
+
+    nurse = clinician(ward)
+    r, _ = _with_photo(nurse, ward)
+    url = r.location.split("?")[0]
+    monkeypatch.setattr(staff_complications, "UPLOAD_LIMIT", 20_000)
+    big = photo("大", size=(1600, 1600))
+    page = nurse.get(url).get_data(as_text=True)
+    step = {"csrf_token": csrf(page), "text": "换药", "photos": _files((big, "big.jpg"))}
+    refused = nurse.post(f"{url}/steps", data=step, content_type="multipart/form-data")
+    assert refused.status_code == 413
+    assert "照片合计不能超过" in refused.get_data(as_text=True)
+    again, _ = _new(
+        nurse,
+        ward["port"],
+        type="OTHER",
+        onset_on=str(ward["today"]),
+        photos=_files((big, "b.jpg")),
+    )
+    assert again.status_code == 400 and "照片合计不能超过" in again.get_data(as_text=True)
+    assert _count(session_factory, Complication) == 1
+    assert _count(session_factory, ComplicationPhoto) == 1

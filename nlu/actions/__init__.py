@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (registers the actions)
     clinician,
     common,
     complication,
+    complication_find,
     complication_lists,
     complication_photos,
     consultation,
@@ -21,6 +22,8 @@ from . import (  # noqa: F401  (registers the actions)
     maintenance,
     patient,
     removal,
+    removal_submit,
+    removal_words,
     report,
     scan,
 )

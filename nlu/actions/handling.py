@@ -1,8 +1,7 @@
 """Handling a complication in chat (C3.4): a step ("12床静脉炎已处理：硫酸镁湿敷", "王芳的血栓
-今天开始抗凝了") is recorded at once on the complication meant; closing ("静脉炎好了，结案")
-asks the outcome if not said and one confirmation; a step on a closed complication asks
-whether to reopen it. Which complication: the patient named or scanned, else this
-clinician's own open ones, narrowed by the type said; several are offered as a numbered list."""
+今天开始抗凝了") is recorded at once on the complication meant (complication_find.py);
+closing ("静脉炎好了，结案") asks the outcome if not said and one confirmation; a step on a
+closed complication asks whether to reopen it first."""
 
 from __future__ import annotations
 
@@ -13,21 +12,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy import select
 
 from bot.container import current as container
-from bot.models import Catheter, Complication, Patient
-from bot.models.enums import ComplicationStatus
-from bot.services import access
 from bot.services import complications as complication_service
 from bot.services import dictionary as dictionary_service
 
 from . import catheters, complication_photos, forms, gate, parsing
-from .complication import type_code
+from . import complication_find as which
 from .complication_photos import attach, pending, photo_target
 
 FORM = "handling_form"
-MAX_CHOICES = 5
 _CLOSE = re.compile(r"结案|关闭|闭环|销案|可以关了")
 _OUTCOMES = [
     ("REMOVED", r"拔管|拔除|拔了|导致拔"),
@@ -72,11 +66,6 @@ def says_something(text: str) -> bool:
     return len(_GENERIC.sub("", text)) >= 2
 
 
-def _dictionary() -> Any:
-    with container().uow() as uow:
-        return dictionary_service.current(uow.session)
-
-
 class ValidateHandlingForm(complication_photos.PhotoKeepingForm):
     form = FORM
     slots = ("h_complication", "h_reopen", "h_text", "h_outcome", "h_confirm")
@@ -91,14 +80,14 @@ class ValidateHandlingForm(complication_photos.PhotoKeepingForm):
         if closing == "ALREADY" or values.get("h_reopen") is False:
             return slot == "h_complication"
         if slot == "h_reopen":
-            return not closing and isinstance(chosen, int) and _status(chosen) == "CLOSED"
+            return not closing and isinstance(chosen, int) and which.status(chosen) == "CLOSED"
         if slot == "h_text":
             return not closing
         return bool(closing)  # h_outcome, h_confirm
 
     def prefill(self, tracker: Tracker) -> dict[str, Any]:
         text = forms.latest_text(tracker)
-        d = _dictionary()
+        d = which.dictionary()
         closing = bool(_CLOSE.search(text))
         said = step_text_of(text, gate.patient_names(tracker), d)
         found: dict[str, Any] = {
@@ -106,7 +95,7 @@ class ValidateHandlingForm(complication_photos.PhotoKeepingForm):
             "h_complication": {
                 "catheter": tracker.get_slot(catheters.SCANNED),
                 "name": gate.patient_name(tracker, guessed=False),
-                "type": _type(tracker, text, d),
+                "type": which.type_meant(tracker, text, d),
             },
         }
         if closing:
@@ -119,15 +108,15 @@ class ValidateHandlingForm(complication_photos.PhotoKeepingForm):
     def prompt(self, slot: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
         chosen = tracker.get_slot("h_complication")
         if slot == "h_complication" and tracker.get_slot("h_choices"):
-            dispatcher.utter_message(text=_choices(tracker.get_slot("h_choices")))
+            dispatcher.utter_message(text=which.choices(tracker.get_slot("h_choices")))
         elif slot == "h_reopen":
-            dispatcher.utter_message(text=_closed_text(chosen))
+            dispatcher.utter_message(text=which.closed_text(chosen))
         elif slot == "h_confirm":
-            d = _dictionary()
+            d = which.dictionary()
             outcome = d.label("complication_outcomes", tracker.get_slot("h_outcome"))
             note = tracker.get_slot("h_text")
             dispatcher.utter_message(
-                text=f"请核对结案：\n并发症：{_describe(chosen)}\n转归：{outcome}"
+                text=f"请核对结案：\n并发症：{which.describe(chosen)}\n转归：{outcome}"
                 + (f"\n说明：{note}" if note else "")
             )
 
@@ -144,12 +133,12 @@ class ValidateHandlingForm(complication_photos.PhotoKeepingForm):
             if _NUMBERED.fullmatch(parsing.normalise(value)):
                 dispatcher.utter_message(text=f"请回复 1–{len(offered)} 之间的序号。")
                 return kept | {"h_complication": None}
-        spec = value if isinstance(value, dict) else {"name": _name(tracker, value)}
-        ids, broad = _find(tracker, spec)
+        spec = value if isinstance(value, dict) else {"name": which.name_meant(tracker, value)}
+        ids, broad = which.find(tracker, spec)
         if len(ids) == 1 and not broad:
             return kept | self._chosen(ids[0], dispatcher, tracker)
         if not ids:
-            dispatcher.utter_message(text=_none_found(spec))
+            dispatcher.utter_message(text=which.none_found(spec))
             return kept | {"h_complication": None, "h_choices": None}
         return kept | {"h_complication": None, "h_choices": ids}
 
@@ -157,8 +146,8 @@ class ValidateHandlingForm(complication_photos.PhotoKeepingForm):
         self, complication_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
         result: dict[str, Any] = {"h_complication": complication_id, "h_choices": None}
-        if tracker.get_slot("h_closing") and _status(complication_id) == "CLOSED":
-            dispatcher.utter_message(text=_closed_text(complication_id) + "无需重复结案。")
+        if tracker.get_slot("h_closing") and which.status(complication_id) == "CLOSED":
+            dispatcher.utter_message(text=which.closed_text(complication_id) + "无需重复结案。")
             result["h_closing"] = "ALREADY"
         return result
 
@@ -196,116 +185,6 @@ class ValidateHandlingForm(complication_photos.PhotoKeepingForm):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return forms.validate_yes_no("h_confirm", value, tracker, dispatcher)
-
-
-def _type(tracker: Tracker, text: str, d: Any) -> str | None:
-    entity = gate.entity(tracker, "complication")
-    code = type_code(str(entity), d) if entity else None
-    if code is None and re.search(r"静脉炎|血栓|堵|渗|感染|移位|过敏|脱出|断", text):
-        code = type_code(text, d)
-    if code in ("OCCLUSION_PARTIAL", "OCCLUSION_COMPLETE"):
-        return "OCCLUSION"  # either kind of occlusion
-    return code
-
-
-def _name(tracker: Tracker, value: Any) -> str | None:
-    name = gate.patient_name(tracker) or parsing.normalise(str(value or ""))
-    return name if name and len(name) <= 20 and not name.startswith("/") else None
-
-
-def _find(tracker: Tracker, spec: dict[str, Any]) -> tuple[list[int], bool]:
-    """The complications meant (open ones first; closed ones only when none is open) and
-    whether they came from the broad fallback (all open ones this clinician may see)."""
-    actor = catheters.actor(tracker)
-    if not gate.metadata(tracker).get("staff_id"):
-        return [], False
-    kind = spec.get("type")
-    with container().uow() as uow:
-        s = uow.session
-        where: list[Any] = []
-        if spec.get("catheter"):
-            where.append(Catheter.id == int(spec["catheter"]))
-        elif spec.get("name"):
-            where.append(Patient.name == spec["name"])
-        if where:
-            found = access.find_catheters(s, actor, *where, context="chat-form", limit=10)
-            query = select(Complication).where(Complication.catheter_id.in_([c.id for c in found]))
-            if kind:
-                query = query.where(_type_clause(kind))
-            rows = list(s.scalars(query.order_by(Complication.reported_at.desc())))
-            uow.commit()
-            still_open = [c.id for c in rows if c.status is not ComplicationStatus.CLOSED]
-            return (still_open or [c.id for c in rows])[:MAX_CHOICES], False
-        d = dictionary_service.current(s)
-        mine = complication_service.listing(s, d, actor=actor, status="open", mine=True)
-        mine = [e for e in mine if not kind or _type_matches(s, e.id, kind)]
-        broad: list[Any] = []
-        if not mine and kind:
-            broad = complication_service.listing(s, d, actor=actor, status="open")
-            broad = [e for e in broad if _type_matches(s, e.id, kind)]
-        uow.commit()
-    chosen = mine or broad
-    return [e.id for e in chosen][:MAX_CHOICES], not mine
-
-
-def _type_clause(kind: str) -> Any:
-    if kind == "OCCLUSION":
-        return Complication.type.in_(["OCCLUSION_PARTIAL", "OCCLUSION_COMPLETE"])
-    return Complication.type == kind
-
-
-def _type_matches(session: Any, complication_id: int, kind: str) -> bool:
-    c = session.get(Complication, complication_id)
-    return c is not None and (c.type == kind or (kind == "OCCLUSION" and "OCCLUSION" in c.type))
-
-
-def _none_found(spec: dict[str, Any]) -> str:
-    who = f"{spec['name']}的" if spec.get("name") else "您负责的"
-    what = "并发症"
-    if spec.get("type"):
-        d = _dictionary()
-        what = d.label("complications", spec["type"]) or "堵管"
-    return (
-        f"没有找到{who}{what}记录（或您无权查看）。请发送患者姓名，"
-        "或回复“取消”；新发生的并发症请发送“上报并发症”。"
-    )
-
-
-def _status(complication_id: int) -> str:
-    with container().uow() as uow:
-        c = uow.session.get(Complication, complication_id)
-        return c.status.name if c else "CLOSED"
-
-
-def _describe(complication_id: int) -> str:
-    with container().uow() as uow:
-        d = dictionary_service.current(uow.session)
-        c = uow.session.get(Complication, complication_id)
-        assert c is not None
-        grade = f" {c.grade}级" if c.grade is not None else ""
-        return (
-            f"#{c.id} {c.catheter.patient.name} {d.label('device_types', c.catheter.device_type)}"
-            f" {d.label('complications', c.type)}{grade}（{c.onset_on:%m-%d}发生，"
-            f"{complication_service.status_label(c.status)}）"
-        )
-
-
-def _choices(ids: list[int]) -> str:
-    return "找到以下并发症，请回复序号选择：\n" + "\n".join(
-        f"{n}. {_describe(i)}" for n, i in enumerate(ids, 1)
-    )
-
-
-def _closed_text(complication_id: int) -> str:
-    with container().uow() as uow:
-        d = dictionary_service.current(uow.session)
-        c = uow.session.get(Complication, complication_id)
-        assert c is not None
-        when = f"于{forms.local(c.resolved_at):%Y-%m-%d}" if c.resolved_at else ""
-        outcome = d.label("complication_outcomes", c.outcome) if c.outcome else ""
-    return (
-        f"{_describe(complication_id)}已{when}结案" + (f"（{outcome}）" if outcome else "") + "。"
-    )
 
 
 class ActionSubmitHandling(Action):
@@ -352,10 +231,12 @@ def _save(
                     s, d, complication_id, outcome=outcome, note=text, actor=actor
                 )
                 label = d.label("complication_outcomes", outcome)
-                reply = f"已结案：{_describe_in(s, d, complication_id)}，转归：{label}。"
+                reply = f"已结案：{which.describe_in(s, d, complication_id)}，转归：{label}。"
                 step_id = None
             else:
-                reopened = tracker.get_slot("h_reopen") is True and _closed_in(s, complication_id)
+                reopened = tracker.get_slot("h_reopen") is True and which.closed_in(
+                    s, complication_id
+                )
                 if reopened:
                     complication_service.reopen(s, complication_id, reason=str(text), actor=actor)
                 step = complication_service.add_step(
@@ -368,7 +249,7 @@ def _save(
                 )
                 reply = (
                     ("已重新开启并" if reopened else "已")
-                    + f"记录处理：{_describe_in(s, d, complication_id)}\n"
+                    + f"记录处理：{which.describe_in(s, d, complication_id)}\n"
                     + f"{complication_service.step_label(d, step.kind)}：{step.action}\n"
                     + "现在发送照片会添加到这条处理记录。"
                 )
@@ -387,14 +268,3 @@ def _save(
     dispatcher.utter_message(text=reply)
     attach(dispatcher, tracker, complication_id, pending(tracker), step_id=step_id)
     return step_id
-
-
-def _closed_in(session: Any, complication_id: int) -> bool:
-    c = session.get(Complication, complication_id)
-    return c is not None and c.status is ComplicationStatus.CLOSED
-
-
-def _describe_in(session: Any, d: Any, complication_id: int) -> str:
-    c = session.get(Complication, complication_id)
-    device = d.label("device_types", c.catheter.device_type)
-    return f"#{c.id} {c.catheter.patient.name} {device} {d.label('complications', c.type)}"

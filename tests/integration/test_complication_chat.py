@@ -29,7 +29,14 @@ from bot.models.enums import ActorType, CatheterState, ComplicationStatus, Staff
 from bot.services import audit
 from bot.services import complications as complication_service
 from bot.services import dictionary as dictionary_service
-from nlu.actions import complication, complication_lists, complication_photos, handling, removal
+from nlu.actions import (
+    complication,
+    complication_lists,
+    complication_photos,
+    handling,
+    removal,
+    removal_submit,
+)
 from tests.support.forms import FormDriver
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("action_runtime")]
@@ -427,7 +434,7 @@ def test_removal_after_a_scan_asks_each_detail_and_registers_once(domain, ward, 
     assert f.asking == "r_confirm"
     assert "李建国" in said and "治疗结束" in said and "已送，阴性" in said
     f.say("确认")
-    said = f.submit(removal.ActionSubmitRemoval())
+    said = f.submit(removal_submit.ActionSubmitRemoval())
     assert "拔管已登记" in said and "留置20天" in said
     with session_factory() as s:
         r = s.scalars(select(Removal)).one()
@@ -467,7 +474,7 @@ def test_removal_date_before_the_last_maintenance_is_asked_to_confirm(
     for text in ["完整", "未送"]:
         f.say(text)
     f.say("确认")
-    assert "拔管已登记" in f.submit(removal.ActionSubmitRemoval())
+    assert "拔管已登记" in f.submit(removal_submit.ActionSubmitRemoval())
     with session_factory() as s:
         assert s.scalars(select(Removal)).one().removed_on == ward["today"] - timedelta(days=2)
 
@@ -482,7 +489,7 @@ def test_removal_for_a_complication_links_and_closes_it(domain, ward, session_fa
     said = "\n".join(m.get("text") or "" for m in f.messages)
     assert f.asking == "r_confirm" and f"关联并发症：#{cid}" in said
     f.say("确认")
-    said = f.submit(removal.ActionSubmitRemoval())
+    said = f.submit(removal_submit.ActionSubmitRemoval())
     assert "非计划拔管" in said and f"并发症 #{cid} 已结案" in said
     with session_factory() as s:
         c = s.get(Complication, cid)
@@ -525,5 +532,5 @@ def test_removal_by_a_patient_is_explained_not_registered(domain, ward, session_
     f = FormDriver(removal.ValidateRemovalForm(), domain, "mp:o1", role="patient", channel="mp")
     f.say("我今天拔管了", "remove_catheter")
     assert f.asking is None
-    assert "由医护人员" in f.submit(removal.ActionSubmitRemoval())
+    assert "由医护人员" in f.submit(removal_submit.ActionSubmitRemoval())
     assert count(session_factory, Removal) == 0

@@ -388,3 +388,30 @@ def test_c3_5_the_record_has_its_steps_photos_and_consultations_and_its_read_is_
         select(AuditLog).where(AuditLog.object_type == "complication", AuditLog.action == "read")
     )
     assert read.patient_id == c.patient_id and read.actor_id == w["nurse_id"]
+
+
+@pytest.mark.req("C3.4")
+def test_c3_4_a_double_tap_racing_on_postgresql_is_one_record(ward, session_factory, engine):
+    """The second request waits on the catheter's row lock, then finds the first by its key."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only")
+    import threading
+
+    w = ward
+    first = _report(w, idempotency_key="h5:race")
+    w["s"].flush()  # the first request holds the catheter's row lock, not committed yet
+    got = []
+
+    def second():
+        with session_factory() as s:
+            got.append(_report(w | {"s": s}, idempotency_key="h5:race"))
+            s.commit()
+
+    racing = threading.Thread(target=second)
+    racing.start()
+    racing.join(timeout=0.5)
+    assert racing.is_alive()  # waiting for the lock
+    w["s"].commit()
+    racing.join(timeout=10)
+    assert not got[0].created and got[0].complication.id == first.complication.id
+    assert w["s"].scalar(select(func.count(Complication.id))) == 1

@@ -194,6 +194,29 @@ def test_a7_4_no_answer_gets_one_reminder_then_the_nurse_list_and_one_notice(
 
 
 @pytest.mark.req("A7.4")
+def test_a7_4_a_reminder_held_by_quiet_hours_still_closes_the_check_in_after_48_hours(
+    ward, session, session_factory, settings
+):
+    c = add_patient(session, ward, "张三", openid="o_zhang")
+    assert sweep(session_factory, settings, at(settings, DUE, 20, 55)).sent == 1
+    next_day = DUE + timedelta(days=1)
+    assert sweep(session_factory, settings, at(settings, next_day, 21, 5)).reminded == 0  # quiet
+    assert (
+        sweep(session_factory, settings, at(settings, next_day + timedelta(1), 8, 5)).reminded == 1
+    )
+    assert (
+        sweep(session_factory, settings, at(settings, next_day + timedelta(1), 20, 50)).no_answer
+        == 0
+    )
+    assert (
+        sweep(session_factory, settings, at(settings, next_day + timedelta(1), 21, 0)).no_answer
+        == 1
+    )
+    [f] = follow_up_of(session_factory, c.id)
+    assert f.status is FollowUpStatus.NO_ANSWER
+
+
+@pytest.mark.req("A7.4")
 def test_a7_4_every_followed_account_gets_the_check_in_once(
     ward, session, session_factory, settings
 ):

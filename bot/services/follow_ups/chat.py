@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,10 +26,9 @@ from bot.models.enums import Channel, FollowUpStatus
 from .. import notify
 from . import answers as reading
 from . import nurses, wording
-from .sweeping import KEY_PREFIX
+from .sweeping import ANSWER_WINDOW, KEY_PREFIX
 
 log = logging.getLogger(__name__)
-ANSWER_WINDOW = timedelta(hours=48)  # a check-in sent longer ago no longer takes answers
 UNCLEAR = "UNCLEAR"
 DECLINED = "DECLINED"
 

@@ -35,6 +35,7 @@ KEY_PREFIX = "follow_up:"
 PAGE = 5000
 REMIND_AFTER = timedelta(hours=24)  # without an answer: one reminder
 GIVE_UP_AFTER = timedelta(hours=24)  # after the reminder: the nurse's list
+ANSWER_WINDOW = timedelta(hours=48)  # a check-in sent longer ago no longer takes answers
 NO_FOLLOWER = "NO_FOLLOWER"
 NAMES_IN_NOTICE = 10
 _COLUMNS = ["catheter_id", "patient_id", "due_on", "status", "answers", "flags", "created_at"]
@@ -292,10 +293,17 @@ def _accounts(session: Session, patient_ids: set[int]) -> dict[int, list[tuple[i
 
 
 def _give_up(session: Session, now: datetime, base_url: str, result: SweepResult) -> int:
-    """Check-ins still silent 24 hours after their reminder: on the nurse's list, and each
-    nurse told once, in one message per sweep naming their patients. The number moved."""
+    """Check-ins still silent 24 hours after their reminder (or when answers are no longer
+    taken, ``ANSWER_WINDOW`` after the check-in, should quiet hours have held the reminder): on
+    the nurse's list, and each nurse told once, in one message per sweep naming their patients.
+    The number moved."""
     silent = and_(
-        FollowUp.status == FollowUpStatus.SENT, FollowUp.reminded_at <= now - GIVE_UP_AFTER
+        FollowUp.status == FollowUpStatus.SENT,
+        FollowUp.reminded_at.is_not(None),
+        or_(
+            FollowUp.reminded_at <= now - GIVE_UP_AFTER,
+            FollowUp.sent_at <= now - ANSWER_WINDOW,
+        ),
     )
     rows = session.execute(
         select(FollowUp.id, Patient.name, Catheter.responsible_staff_id, Catheter.institution_id)

@@ -534,3 +534,35 @@ def test_removal_by_a_patient_is_explained_not_registered(domain, ward, session_
     assert f.asking is None
     assert "由医护人员" in f.submit(removal_submit.ActionSubmitRemoval())
     assert count(session_factory, Removal) == 0
+
+
+def twice(action, f: FormDriver) -> tuple[str, str]:
+    """The submit run twice for one inbound message, as when a turn is retried."""
+    tracker = f._tracker("确认", "affirm", [])
+    said = []
+    for _ in range(2):
+        dispatcher = CollectingDispatcher()
+        action.run(dispatcher, tracker, f.domain)
+        said.append("\n".join(m.get("text") or "" for m in dispatcher.messages))
+    return said[0], said[1]
+
+
+@pytest.mark.req("C3.4")
+def test_c3_4_a_retried_turn_records_the_step_once(domain, ward, session_factory):
+    cid = reported(session_factory, ward, ward["fang"])
+    f = nurse(handling.ValidateHandlingForm(), domain, ward)
+    handle(f, "王芳的静脉炎已处理：硫酸镁湿敷", ("complication", "PHLEBITIS"))
+    first, again = twice(handling.ActionSubmitHandling(), f)
+    assert "已记录处理" in first and "已记录处理" in again
+    assert [s.kind for s in steps(session_factory, cid)] == ["REPORT", "WARM_COMPRESS"]
+
+
+@pytest.mark.req("C3.3")
+def test_removal_retried_turn_registers_once(domain, ward, session_factory):
+    f = nurse(removal.ValidateRemovalForm(), domain, ward)
+    f.say("李建国今天拔管了，治疗结束", "remove_catheter")
+    for text in ["完整", "未送", "确认"]:
+        f.say(text)
+    first, again = twice(removal_submit.ActionSubmitRemoval(), f)
+    assert "拔管已登记" in first and "已经登记过，没有重复保存" in again
+    assert count(session_factory, Removal) == 1

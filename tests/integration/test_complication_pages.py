@@ -109,7 +109,7 @@ def test_p6_4_the_h5_form_reports_every_field_with_photos_and_a_double_tap_is_on
     for shown in ("化疗后第3天穿刺点上方红肿", "50%硫酸镁湿敷", "红肿3×2cm，无条索", "置管第5天"):
         assert shown in page
     assert "照片（2）" in page and page.count("并发症照片") == 2
-    assert "上报：静脉炎 2级" in page and "【待处理】" in page
+    assert "<strong>上报：静脉炎 2级</strong>" in page and "【待处理】" in page
     # the same form posted again (a double tap): the same record, photos kept once
     sent["photos"] = _files((photo("红肿"), "a.jpg"))
     again = nurse.post(
@@ -212,14 +212,14 @@ def test_c3_4_the_record_page_adds_steps_with_photos_closes_and_reopens(ward, se
         f"{url}/close", data={"csrf_token": token, "outcome": "IMPROVING", "note": "红肿消退"}
     )
     page = nurse.get(url).get_data(as_text=True)
-    assert "【已结案】" in page and "结案</strong>：结案：好转。红肿消退" in page
+    assert "【已结案】" in page and "<strong>结案：好转。红肿消退</strong>" in page
     assert "重新开启的原因" in page and "保存处理记录" not in page
     late = nurse.post(f"{url}/steps", data={"csrf_token": token, "text": "再次湿敷"})
     assert late.status_code == 400
     assert "该并发症已结案，是否重新开启后再记录处理？" in late.get_data(as_text=True)
     nurse.post(f"{url}/reopen", data={"csrf_token": token, "reason": "红肿复发"})
     page = nurse.get(url).get_data(as_text=True)
-    assert "【处理中】" in page and "重新开启：红肿复发" in page and "1次" in page
+    assert "【处理中】" in page and "<strong>重新开启：红肿复发</strong>" in page and "1次" in page
     with session_factory() as s:
         c = s.scalar(select(Complication))
         assert c.status is ComplicationStatus.HANDLING and c.reopened_count == 1
@@ -252,7 +252,7 @@ def test_c3_5_the_list_filters_opens_the_record_and_its_photos_are_audited_reads
     assert page.index(f"/staff/complications/{picc_id}") < page.index(
         f"/staff/complications/{port_id}"
     )  # reported first, listed first
-    assert "照片1张" in page
+    assert "今日上报 · 照片1张" in page and "最近记录：上报：静脉炎 1级" in page
     only_port = nurse.get("/staff/complications?device=PORT").get_data(as_text=True)
     assert "钱阿姨" in only_port and "王丽娟" not in only_port
     by_type = nurse.get("/staff/complications?type=PHLEBITIS&mine=1").get_data(as_text=True)

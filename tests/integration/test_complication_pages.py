@@ -247,6 +247,8 @@ def test_c3_5_the_list_filters_opens_the_record_and_its_photos_are_audited_reads
         )
         s.commit()
         port_id = port_c.id
+    due = nurse.get("/staff/due").get_data(as_text=True)
+    assert '<a href="/staff/complications">未结案并发症</a>' in due
     page = nurse.get("/staff/complications").get_data(as_text=True)
     assert "未结案" in page and "王丽娟 · PICC · 静脉炎 1级" in page and "钱阿姨 · " in page
     assert page.index(f"/staff/complications/{picc_id}") < page.index(

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, literal, not_, or_, select, true, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from bot.care import rules
@@ -26,8 +27,8 @@ from bot.models import Catheter, FollowUp, Patient, PatientAccount, PatientProfi
 from bot.models.enums import CatheterState, Channel, DeliveryStatus, FollowUpStatus
 
 from .. import notify
-from ..reminders import in_quiet_hours
-from ..reminders.common import insert_into
+from ..reminders import ANALYZE_AFTER, in_quiet_hours
+from ..reminders.common import dialect, insert_into
 from ..reminders.delivery import WeChatFallback
 from . import nurses, wording
 
@@ -67,6 +68,9 @@ def sweep(
     today = rules.local_date(now, tz)
     result = SweepResult()
     result.created, result.to_nurse_list = _create(session, d, today, now)
+    if result.created >= ANALYZE_AFTER and dialect(session) == "postgresql":
+        # the planner's statistics do not know the rows just written (as in the reminder sweep)
+        session.execute(sql_text("ANALYZE follow_ups"))
     _advance(session, d, today)
     _lost_follower(session)
     fallback = WeChatFallback(reminder_api, reminder_template, public_base_url)
@@ -221,12 +225,13 @@ def _send(
         .limit(PAGE)
     )
     column = "sent_at" if kind == "check_in" else "reminded_at"
+    asked = wording.numbered(d.follow_up_questions)
     sent, last = 0, 0
     while rows := session.execute(query.where(FollowUp.id > last)).all():
         last = rows[-1].id
         accounts = _accounts(session, {r.patient_id for r in rows})
         outbox = [
-            _row(d, r, account_id, openid, kind, now, fallback)
+            _row(d, asked, r, account_id, openid, kind, now, fallback)
             for r in rows
             for account_id, openid in accounts.get(r.patient_id, [])
         ]
@@ -245,6 +250,7 @@ def _send(
 
 def _row(
     d: Dictionary,
+    asked: str,
     r: Any,
     account_id: int,
     openid: str,
@@ -253,11 +259,10 @@ def _row(
     fallback: WeChatFallback,
 ) -> dict[str, Any]:
     device = d.label("device_types", r.device_type)
-    questions = d.follow_up_questions
     if kind == "check_in":
-        text, title = wording.check_in(questions, r.name, device), "导管随访问询"
+        text, title = wording.check_in(asked, r.name, device), "导管随访问询"
     else:
-        text, title = wording.reminder(questions, r.name, device), "随访问询待回复"
+        text, title = wording.reminder(asked, r.name, device), "随访问询待回复"
     suffix = "" if kind == "check_in" else ":reminder"
     payload = {
         "msgtype": "text",

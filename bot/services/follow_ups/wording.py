@@ -33,20 +33,21 @@ def numbered(questions: Sequence[Mapping[str, Any]], codes: Sequence[str] | None
     return "\n".join(lines)
 
 
-def check_in(questions: Sequence[Mapping[str, Any]], name: str, device: str) -> str:
+def check_in(asked: str, name: str, device: str) -> str:
+    """The check-in; ``asked`` is ``numbered(questions)``, rendered once per sweep."""
     return (
         f"【导管随访】{name}您好，今天是您{device}的随访日，请在一条消息里回答以下问题"
         f"（例如“1没有 2没有 3没有 4没有”，也可以直接说哪里不舒服）：\n"
-        f"{numbered(questions)}\n"
+        f"{asked}\n"
         "都没有不适请回复“都好”。如情况紧急，请立即就医。"
     )
 
 
-def reminder(questions: Sequence[Mapping[str, Any]], name: str, device: str) -> str:
+def reminder(asked: str, name: str, device: str) -> str:
     return (
         f"【随访提醒】{name}您好，昨天的{device}随访还没有收到您的回复，"
         "请抽空回答（都没有不适请回复“都好”）：\n"
-        f"{numbered(questions)}"
+        f"{asked}"
     )
 
 

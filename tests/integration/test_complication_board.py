@@ -334,6 +334,7 @@ def test_a7_2_the_board_page_shows_open_ones_in_order_with_new_ones_highlighted(
     rows = dict(zip(ids, re.findall(r'<tr data-id="\d+" class="([^"]*)"', html), strict=True))
     assert "board-new" in rows[many["crbsi"].id] and "board-alert" in rows[many["crbsi"].id]
     assert "board-new" not in rows[many["mild"].id] and "board-alert" not in rows[many["mild"].id]
+    assert f'href="/staff/complications/{many["crbsi"].id}"' in html  # the whole record
     assert (
         "静脉炎 2级" in html
         and "5天" in html

@@ -5,6 +5,7 @@ every read goes through the complication service, which checks access and audits
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import date
 from typing import Any
@@ -29,6 +30,7 @@ from web import container, db, require_csrf, uow
 from .report_parts import image_response
 from .staff import _actor, _open, bp, clinician_required
 
+log = logging.getLogger(__name__)
 UPLOAD_LIMIT = svc.MAX_PHOTOS * 10 * 1024 * 1024 + 1024 * 1024  # nine 10 MB photos and the form
 STATUS_FILTERS = {"open": "未结案", "closed": "已结案", "all": "全部"}
 TEXT_FIELDS = ("basic_info", "brief_history", "treatment", "nursing_exam")
@@ -246,6 +248,7 @@ def reopen_complication(complication_id: int) -> Any:
 def _refused(complication_id: int, reason: str, status: int, typed: str = "") -> Any:
     """The record page again with the reason (and the step's text as typed), nothing of the
     refused change kept."""
+    log.info("complication %s: %s refused: %s", complication_id, request.path, reason)
     c = _record(complication_id)
     uow().commit()
     return _record_page(c, reason, status, typed)
@@ -334,6 +337,7 @@ def _save(
             )
     except svc.ComplicationRefused as exc:
         uow().rollback()
+        log.info("complication report on catheter %s refused: %s", c.id, exc)
         return str(exc) + ("（照片需重新选择）" if photos else ""), None
     uow().commit()
     for outbox_id in result.outbox_ids:

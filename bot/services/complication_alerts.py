@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 ALERT_GRADE = 2
 QUIET_LIMIT = timedelta(hours=24)  # an open complication without a step this long is pushed
 OPEN = (ComplicationStatus.OPEN, ComplicationStatus.HANDLING)
+SYSTEM_STEPS = ("REPORT", "REOPEN")  # timeline entries the service writes, not handling
 
 
 def is_alarming(d: Dictionary, complication: Complication) -> bool:
@@ -169,12 +170,19 @@ def _stale_message(
     since = quiet_since(complication)
     hours = int((now - since).total_seconds() // 3600)
     last = _last_step(session, complication.id)
-    what = f"最近处理：{last.action}（{since.astimezone(tz):%m-%d %H:%M}）" if last else ""
+    at = f"{since.astimezone(tz):%m-%d %H:%M}"
+    if last is None:
+        what = f"上报于{at}，此后尚无处理记录"
+    elif last.kind in SYSTEM_STEPS:  # reported or reopened, nothing done since
+        what = f"{last.action}（{at}），此后尚无处理记录"
+    else:
+        who = _name(session, last.staff_id)
+        what = f"最近处理：{last.action}（{who + ' ' if who else ''}{at}）"
     return (
-        f"【并发症{hours}小时未处理】\n{_headline(session, d, complication)}\n"
-        f"{what}\n已超过24小时没有新的处理记录，请处理或结案：\n"
+        f"【并发症{hours}小时未处理】\n{_headline(session, d, complication)}\n{what}\n"
+        f"已超过24小时没有新的处理记录，请处理或结案：\n"
         f"{base}/staff/complications/{complication.id}"
-    ).replace("\n\n", "\n")
+    )
 
 
 def type_and_grade(d: Dictionary, complication: Complication) -> str:

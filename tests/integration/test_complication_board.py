@@ -216,6 +216,7 @@ def test_a7_3_a_complication_without_a_step_for_24_hours_is_pushed_once_per_quie
     assert len(first) == 3
     text = session.get(OutboxMessage, first[0]).payload["text"]["content"]
     assert text.startswith("【并发症24小时未处理】") and "张*明" in text and "静脉炎 1级" in text
+    assert "上报：静脉炎 1级（12-08 10:00），此后尚无处理记录" in text
     assert check(30) == [] and check(47) == []  # the same quiet spell: told once
     clock.now = T0 + timedelta(hours=26)
     handled(session, dictionary, c, ward["nurse"])
@@ -224,7 +225,7 @@ def test_a7_3_a_complication_without_a_step_for_24_hours_is_pushed_once_per_quie
     second = check(50)
     assert len(second) == 3 and not set(second) & set(first)
     assert (
-        "最近处理：硫酸镁湿敷（12-09 12:00）"
+        "最近处理：硫酸镁湿敷（李护士 12-09 12:00）"
         in session.get(OutboxMessage, second[0]).payload["text"]["content"]
     )
     session.get(Complication, c.id).status = ComplicationStatus.CLOSED

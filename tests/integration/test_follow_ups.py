@@ -24,7 +24,7 @@ from bot.models import (
     Staff,
     utcnow,
 )
-from bot.models.enums import ActorType, CatheterState, FollowUpStatus, StaffRole
+from bot.models.enums import ActorType, CatheterState, Channel, FollowUpStatus, StaffRole
 from bot.services import auth, follow_ups
 from bot.services import dictionary as dictionary_service
 from bot.services.audit import Actor
@@ -136,6 +136,12 @@ def test_a7_4_one_check_in_per_due_catheter_sent_once_and_the_next_date_moves_on
     assert "张三您好" in check_in and "1. 穿刺点有没有红肿、疼痛或渗液？" in check_in
     assert "4. 敷料有没有松脱、潮湿或出血？" in check_in and "请回复“都好”" in check_in
     assert len(texts_to(session_factory, "o_qian")) == 1
+    [row] = outbox(session_factory, OutboxMessage.recipient == "o_zhang")
+    assert row.dedupe_key.startswith("follow_up:") and row.channel is Channel.MP
+    # when the 48-hour window is closed, a subscribe message goes instead
+    assert row.payload["_fallback"]["_api"] == "subscribe"
+    assert row.payload["_fallback"]["data"]["time2"] == {"value": "2026年12月10日"}
+    assert row.payload["_fallback"]["data"]["thing3"] == {"value": "导管随访问询"}
     for c in (tier_c, later, removed):
         assert follow_up_of(session_factory, c.id) == []
     again = sweep(session_factory, settings, at(settings, DUE, 10, 5))

@@ -11,34 +11,64 @@ account goes straight to the nurse's list (``no_answer``, flag ``NO_FOLLOWER``).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, literal, not_, or_, select, true, update
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from bot.care import rules
 from bot.care.dictionary import Dictionary
-from bot.models import Catheter, FollowUp, Patient, PatientAccount, PatientProfile
+from bot.models import (
+    Catheter,
+    FollowUp,
+    OutboxMessage,
+    Patient,
+    PatientAccount,
+    PatientProfile,
+)
 from bot.models.enums import CatheterState, Channel, DeliveryStatus, FollowUpStatus
 
-from .. import notify
+from .. import notify, sql_words
 from ..reminders import ANALYZE_AFTER, in_quiet_hours
 from ..reminders.common import dialect, insert_into
-from ..reminders.delivery import WeChatFallback
+from ..reminders.delivery import WeChatFallback, device_label
 from . import nurses, wording
 
 KEY_PREFIX = "follow_up:"
-PAGE = 5000
 REMIND_AFTER = timedelta(hours=24)  # without an answer: one reminder
 GIVE_UP_AFTER = timedelta(hours=24)  # after the reminder: the nurse's list
 ANSWER_WINDOW = timedelta(hours=48)  # a check-in sent longer ago no longer takes answers
 NO_FOLLOWER = "NO_FOLLOWER"
 NAMES_IN_NOTICE = 10
+_OUTBOX_COLUMNS = [
+    "dedupe_key",
+    "channel",
+    "recipient",
+    "msg_type",
+    "payload",
+    "status",
+    "attempts",
+    "created_at",
+]
 _COLUMNS = ["catheter_id", "patient_id", "due_on", "status", "answers", "flags", "created_at"]
 
 
@@ -210,91 +240,114 @@ def _send(
     result: SweepResult,
     fallback: WeChatFallback,
 ) -> int:
-    """The outbox rows of the follow-ups ``which`` (a check-in or its reminder), a page at a
-    time (keyset on the id), to every followed account of the patient; the follow-ups are then
-    marked sent (``sent_at``) or reminded (``reminded_at``). Patients in their quiet hours
-    wait for a later sweep. The number of follow-ups sent."""
-    query = (
-        select(
-            FollowUp.id, FollowUp.patient_id, FollowUp.due_on, Catheter.device_type, Patient.name
-        )
+    """The outbox rows of the follow-ups ``which`` (a check-in or its reminder) to every
+    followed account of the patient, worded by the database in one INSERT … SELECT (dedupe
+    key ``follow_up:{id}:{account}``; a concurrent sweep's are left out by ON CONFLICT); the
+    follow-ups are then marked sent (``sent_at``) or reminded (``reminded_at``). Patients in
+    their quiet hours wait for a later sweep. The number of follow-ups sent."""
+    sendable = and_(
+        which,
+        Catheter.state == CatheterState.IN_PLACE,
+        _not_quiet(session, which, local),
+    )
+    rows = (
+        select(*_outbox_columns(session, d, kind, now, fallback))
+        .select_from(FollowUp)
         .join(Catheter, Catheter.id == FollowUp.catheter_id)
         .join(Patient, Patient.id == FollowUp.patient_id)
-        .where(which, Catheter.state == CatheterState.IN_PLACE, _not_quiet(session, which, local))
-        .order_by(FollowUp.id)
-        .limit(PAGE)
+        .join(PatientProfile, PatientProfile.patient_id == FollowUp.patient_id)
+        .join(PatientAccount, PatientAccount.id == PatientProfile.account_id)
+        .where(sendable, PatientAccount.subscribed.is_(True))
+        .order_by(FollowUp.id, PatientAccount.id)
+    )
+    table = OutboxMessage.__table__
+    stmt = (
+        insert_into(session, table)
+        .from_select(_OUTBOX_COLUMNS, rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)
+    )
+    result.outbox_ids += list(session.execute(stmt).scalars())
+    done = (
+        select(FollowUp.id)
+        .join(Catheter, Catheter.id == FollowUp.catheter_id)
+        .join(Patient, Patient.id == FollowUp.patient_id)
+        .where(sendable, _follower(FollowUp.patient_id))
     )
     column = "sent_at" if kind == "check_in" else "reminded_at"
-    asked = wording.numbered(d.follow_up_questions)
-    sent, last = 0, 0
-    while rows := session.execute(query.where(FollowUp.id > last)).all():
-        last = rows[-1].id
-        accounts = _accounts(session, {r.patient_id for r in rows})
-        outbox = [
-            _row(d, asked, r, account_id, openid, kind, now, fallback)
-            for r in rows
-            for account_id, openid in accounts.get(r.patient_id, [])
-        ]
-        if outbox:
-            result.outbox_ids += notify.insert_rows(session, outbox)
-        done = [r.id for r in rows if r.patient_id in accounts]
-        session.execute(
-            update(FollowUp)
-            .where(FollowUp.id.in_(done))
-            .values({column: now})
-            .execution_options(synchronize_session=False)
-        )
-        sent += len(done)
-    return sent
-
-
-def _row(
-    d: Dictionary,
-    asked: str,
-    r: Any,
-    account_id: int,
-    openid: str,
-    kind: str,
-    now: datetime,
-    fallback: WeChatFallback,
-) -> dict[str, Any]:
-    device = d.label("device_types", r.device_type)
-    if kind == "check_in":
-        text, title = wording.check_in(asked, r.name, device), "导管随访问询"
-    else:
-        text, title = wording.reminder(asked, r.name, device), "随访问询待回复"
-    suffix = "" if kind == "check_in" else ":reminder"
-    payload = {
-        "msgtype": "text",
-        "text": {"content": text},
-        "_fallback": fallback.message(device, r.due_on, title),
-    }
-    return {
-        "dedupe_key": f"{KEY_PREFIX}{r.id}:{account_id}{suffix}",
-        "channel": Channel.MP,
-        "recipient": openid,
-        "msg_type": "text",
-        "payload": payload,
-        "status": DeliveryStatus.PENDING,
-        "attempts": 0,
-        "created_at": now,
-    }
-
-
-def _accounts(session: Session, patient_ids: set[int]) -> dict[int, list[tuple[int, str]]]:
-    """Every followed account (id, openid) of each patient that has one."""
-    found: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    if not patient_ids:
-        return found
-    rows = session.execute(
-        select(PatientProfile.patient_id, PatientAccount.id, PatientAccount.openid)
-        .join(PatientAccount, PatientAccount.id == PatientProfile.account_id)
-        .where(PatientProfile.patient_id.in_(patient_ids), PatientAccount.subscribed.is_(True))
-        .order_by(PatientAccount.id)
+    marked = session.execute(
+        update(FollowUp)
+        .where(FollowUp.id.in_(done))
+        .values({column: now})
+        .execution_options(synchronize_session=False)
     )
-    for patient_id, account_id, openid in rows:
-        found[patient_id].append((account_id, openid))
-    return found
+    return int(marked.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _outbox_columns(
+    session: Session, d: Dictionary, kind: str, now: datetime, fallback: WeChatFallback
+) -> list[Any]:
+    """The outbox columns (``_OUTBOX_COLUMNS``) of a check-in or reminder, in SQL: a text to
+    the follower, with the subscribe or template message to send instead when the 48-hour
+    customer-service window is closed (``WeChatFallback``'s fields)."""
+    name = dialect(session)
+    table = OutboxMessage.__table__
+    device = device_label(d)
+    template = wording.CHECK_IN if kind == "check_in" else wording.REMINDER
+    values = {
+        "name": Patient.name,
+        "device": device,
+        "asked": wording.numbered(d.follow_up_questions),
+    }
+    text = sql_words.render(
+        template, {k: literal(v) if isinstance(v, str) else v for k, v in values.items()}
+    )
+    link = "page" if fallback.api == "subscribe" else "url"
+    obj = functools.partial(sql_words.json_object, name)
+    fields = obj(
+        "thing1",
+        obj("value", func.substr(device, 1, 20)),
+        "time2",
+        obj("value", _full_date(name, FollowUp.due_on)),
+        "thing3",
+        obj("value", literal(wording.TITLES[kind])),
+    )
+    backup = obj(
+        "_api",
+        literal(fallback.api),
+        "template_id",
+        literal(fallback.template_id or "reminder"),
+        link,
+        literal(f"{fallback.base_url}/h5/home"),
+        "data",
+        fields,
+    )
+    payload = obj("msgtype", literal("text"), "text", obj("content", text), "_fallback", backup)
+    suffix = "" if kind == "check_in" else ":reminder"
+    key = (
+        literal(KEY_PREFIX)
+        + cast(FollowUp.id, String)
+        + literal(":")
+        + cast(PatientAccount.id, String)
+        + literal(suffix)
+    )
+    return [
+        key,
+        literal(Channel.MP, table.c.channel.type),
+        PatientAccount.openid,
+        literal("text"),
+        payload,
+        literal(DeliveryStatus.PENDING, table.c.status.type),
+        literal(0),
+        literal(now, table.c.created_at.type),
+    ]
+
+
+def _full_date(dialect_name: str, day: Any) -> Any:
+    """A date as ``f"{day:%Y年%m月%d日}"`` does it."""
+    if dialect_name == "postgresql":
+        return func.to_char(day, 'YYYY"年"MM"月"DD"日"')
+    return func.strftime("%Y年%m月%d日", day)
 
 
 def _give_up(session: Session, now: datetime, base_url: str, result: SweepResult) -> int:

@@ -33,22 +33,21 @@ def numbered(questions: Sequence[Mapping[str, Any]], codes: Sequence[str] | None
     return "\n".join(lines)
 
 
-def check_in(asked: str, name: str, device: str) -> str:
-    """The check-in; ``asked`` is ``numbered(questions)``, rendered once per sweep."""
-    return (
-        f"【导管随访】{name}您好，今天是您{device}的随访日，请在一条消息里回答以下问题"
-        f"（例如“1没有 2没有 3没有 4没有”，也可以直接说哪里不舒服）：\n"
-        f"{asked}\n"
-        "都没有不适请回复“都好”。如情况紧急，请立即就医。"
-    )
-
-
-def reminder(asked: str, name: str, device: str) -> str:
-    return (
-        f"【随访提醒】{name}您好，昨天的{device}随访还没有收到您的回复，"
-        "请抽空回答（都没有不适请回复“都好”）：\n"
-        f"{asked}"
-    )
+# the check-in and its reminder, worded by the database for thousands at once
+# (``sql_words.render``): {name} the patient, {device} the device, {asked} ``numbered(...)``
+CHECK_IN = (
+    "【导管随访】{name}您好，今天是您{device}的随访日，请在一条消息里回答以下问题"
+    "（例如“1没有 2没有 3没有 4没有”，也可以直接说哪里不舒服）：\n"
+    "{asked}\n"
+    "都没有不适请回复“都好”。如情况紧急，请立即就医。"
+)
+REMINDER = (
+    "【随访提醒】{name}您好，昨天的{device}随访还没有收到您的回复，"
+    "请抽空回答（都没有不适请回复“都好”）：\n"
+    "{asked}"
+)
+# the title of the subscribe / template message sent when the 48-hour window is closed
+TITLES = {"check_in": "导管随访问询", "reminder": "随访问询待回复"}
 
 
 def ask_missing(questions: Sequence[Mapping[str, Any]], missing: Sequence[str]) -> str:

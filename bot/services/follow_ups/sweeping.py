@@ -50,7 +50,7 @@ from bot.models.enums import CatheterState, Channel, DeliveryStatus, FollowUpSta
 from .. import notify, sql_words
 from ..reminders import ANALYZE_AFTER, in_quiet_hours
 from ..reminders.common import dialect, insert_into
-from ..reminders.delivery import WeChatFallback, device_label
+from ..reminders.delivery import OUTBOX_COLUMNS, WeChatFallback, device_label
 from . import nurses, wording
 
 KEY_PREFIX = "follow_up:"
@@ -59,16 +59,6 @@ GIVE_UP_AFTER = timedelta(hours=24)  # after the reminder: the nurse's list
 ANSWER_WINDOW = timedelta(hours=48)  # a check-in sent longer ago no longer takes answers
 NO_FOLLOWER = "NO_FOLLOWER"
 NAMES_IN_NOTICE = 10
-_OUTBOX_COLUMNS = [
-    "dedupe_key",
-    "channel",
-    "recipient",
-    "msg_type",
-    "payload",
-    "status",
-    "attempts",
-    "created_at",
-]
 _COLUMNS = ["catheter_id", "patient_id", "due_on", "status", "answers", "flags", "created_at"]
 
 
@@ -263,7 +253,7 @@ def _send(
     table = OutboxMessage.__table__
     stmt = (
         insert_into(session, table)
-        .from_select(_OUTBOX_COLUMNS, rows)
+        .from_select(OUTBOX_COLUMNS, rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(table.c.id)
     )
@@ -287,7 +277,7 @@ def _send(
 def _outbox_columns(
     session: Session, d: Dictionary, kind: str, now: datetime, fallback: WeChatFallback
 ) -> list[Any]:
-    """The outbox columns (``_OUTBOX_COLUMNS``) of a check-in or reminder, in SQL: a text to
+    """The outbox columns (``OUTBOX_COLUMNS``) of a check-in or reminder, in SQL: a text to
     the follower, with the subscribe or template message to send instead when the 48-hour
     customer-service window is closed (``WeChatFallback``'s fields)."""
     name = dialect(session)

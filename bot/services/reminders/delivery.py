@@ -44,8 +44,8 @@ from .wording import WORDS, words
 
 log = logging.getLogger(__name__)
 PAGE = 5000
-# the outbox columns an SMS reminder's INSERT … SELECT writes
-_SMS_COLUMNS = [
+# the outbox columns an INSERT … SELECT of messages writes (SMS reminders, follow-ups)
+OUTBOX_COLUMNS = [
     "dedupe_key",
     "channel",
     "recipient",
@@ -246,7 +246,7 @@ def _deliver_sms(
     )
     stmt = (
         insert_into(session, table)
-        .from_select(_SMS_COLUMNS, rows)
+        .from_select(OUTBOX_COLUMNS, rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])  # a concurrent sweep's
         .returning(table.c.id)
     )

@@ -442,3 +442,29 @@ def test_a7_4_nurse_list_shows_worrying_answers_first_and_the_catheter_page_the_
     assert client.get("/staff/follow-ups").status_code == 200
     page = client.get(f"/staff/catheters/{chat.catheter.id}").get_data(as_text=True)
     assert "随访记录" in page and "【紧急】" in page and "患者原话：“手臂肿了”" in page
+
+
+@pytest.mark.redis
+@pytest.mark.req("A7.4")
+def test_a7_4_the_scheduled_job_sweeps_and_queues_the_check_ins(
+    ward, session, settings, engine, redis_conn
+):
+    from rq import Queue
+
+    from bot import container
+    from bot.care.rules import local_date
+    from bot.jobs.follow_ups import sweep_follow_ups
+
+    c = add_patient(session, ward, "张三", openid="o_zhang")
+    session.get(Patient, c.patient_id).quiet_start = "00:00"  # no quiet hours, whatever the hour
+    session.get(Patient, c.patient_id).quiet_end = "00:00"
+    session.get(Catheter, c.id).next_follow_up_on = local_date(utcnow(), settings.timezone)
+    session.commit()
+    container.install(bootstrap(settings))
+    try:
+        assert sweep_follow_ups().startswith("created 1 (0 to the list), sent 1")
+        [job] = Queue("bulk", connection=redis_conn).jobs
+        assert job.args[0] == list(session.scalars(select(OutboxMessage.id)))
+        assert sweep_follow_ups().startswith("created 0 (0 to the list), sent 0")
+    finally:
+        container.install(None)

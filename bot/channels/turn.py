@@ -267,7 +267,15 @@ class TurnRunner:
         if waiting is None or not turn.text:
             return None
         d = dictionary_service.current(session)
-        outcome = follow_ups.answer(session, d, waiting, turn.text, now)
+        conversation = f"{row.channel.value}:{row.sender}"
+        outcome = follow_ups.answer(
+            session,
+            d,
+            waiting,
+            turn.text,
+            now,
+            in_form=lambda: self.engine.active_form(conversation) is not None,
+        )
         if outcome is None:
             return None
         row.turn_input = {**turn.to_dict(), "follow_up_id": outcome.follow_up_id}

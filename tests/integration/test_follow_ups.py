@@ -397,6 +397,16 @@ def test_a7_4_an_unrelated_message_still_reaches_the_dialogue(chat, session_fact
 
 @pytest.mark.redis
 @pytest.mark.req("A7.4")
+def test_a7_4_inside_an_open_form_only_a_clear_answer_is_taken(chat, session_factory, rasa):
+    rasa.forms["mp:o_zhang"] = "appointment_form"  # the patient is booking a visit
+    assert chat("明天上午") == ["收到：明天上午"]  # the form's question, not the check-in's
+    assert "导管情况良好" in chat("都好", minutes=31)[0]
+    [f] = follow_up_of(session_factory, chat.catheter.id)
+    assert f.status is FollowUpStatus.ANSWERED and f.flags == []
+
+
+@pytest.mark.redis
+@pytest.mark.req("A7.4")
 def test_a7_4_answers_after_48_hours_go_to_the_dialogue(chat, rasa):
     assert chat("都好", minutes=48 * 60 + 1) == ["收到：都好"]
 

@@ -12,6 +12,7 @@ declined (flag ``DECLINED``). A message that is about something else is left to 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -60,13 +61,21 @@ def awaiting(session: Session, openid: str, now: datetime) -> FollowUp | None:
 
 
 def answer(
-    session: Session, d: Dictionary, follow_up: FollowUp, text: str, now: datetime
+    session: Session,
+    d: Dictionary,
+    follow_up: FollowUp,
+    text: str,
+    now: datetime,
+    *,
+    in_form: Callable[[], bool] = lambda: False,
 ) -> ChatOutcome | None:
     """Handle ``text`` as the answer to ``follow_up`` (the check-in ``awaiting`` found); None
-    when the text is about something else (the dialogue takes it, the check-in still waits)."""
+    when the text is about something else (the dialogue takes it, the check-in still waits):
+    a request of another kind, or — while the dialogue has a form open (``in_form``, asked
+    only then) — anything that is not clearly an answer, such as the date the form asked for."""
     questions = d.follow_up_questions
     found = reading.read(questions, text)
-    if found.other:
+    if found.other or (not found.understood and in_form()):
         return None
     follow_up.free_text = f"{follow_up.free_text}\n{text}" if follow_up.free_text else text
     if found.declined:

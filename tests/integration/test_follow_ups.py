@@ -422,25 +422,32 @@ def test_a7_4_nurse_list_shows_worrying_answers_first_and_the_catheter_page_the_
     from tests.integration.test_staff_web import sign_in
 
     chat("手臂肿了")
-    quiet = add_patient(session, ward, "王五", follow_up=None)
-    with session_factory() as s:  # 王五 answered all clear today; the list puts him last
-        s.add(
-            FollowUp(
-                catheter_id=quiet.id,
-                patient_id=quiet.patient_id,
-                due_on=DUE,
-                level="OK",
-                status=FollowUpStatus.ANSWERED,
-                answers={"SITE": "NO"},
-            )
-        )
-        s.commit()
+    others = {  # all clear, declined and not reachable today, added in the worst order
+        "王五": {"level": "OK", "status": FollowUpStatus.ANSWERED, "answers": {"SITE": "NO"}},
+        "赵六": {"status": FollowUpStatus.ANSWERED, "flags": ["DECLINED"], "free_text": "算了"},
+        "李四": {"status": FollowUpStatus.NO_ANSWER, "flags": ["NO_FOLLOWER"]},
+    }
+    for name, fields in others.items():
+        c = add_patient(session, ward, name, follow_up=None)
+        session.add(FollowUp(catheter_id=c.id, patient_id=c.patient_id, due_on=DUE, **fields))
+    outsider = Staff(
+        institution=Institution(code="X", name="外院"),
+        staff_no="X001",
+        name="外院医生",
+        role=StaffRole.OUTSIDE_CLINICIAN,
+    )
+    session.add(outsider)
+    session.commit()
     with session_factory() as s:
         d = dictionary_service.current(s)
         nurse = s.scalar(select(Staff).where(Staff.staff_no == "N001"))
         entries = follow_ups.today_list(s, d, DUE, actor=Actor(ActorType.STAFF, nurse.id))
         s.commit()
-        assert [e.patient_name for e in entries] == ["张三", "王五"]
+        assert [e.patient_name for e in entries] == ["张三", "李四", "赵六", "王五"]
+        assert [e.status_label for e in entries[1:]] == ["未回复", "已拒答", "已回复"]
+        assert entries[1].notes == ["未关注公众号，请电话随访"]
+        # an outside clinician sees only patients whose care they registered: none here
+        assert follow_ups.today_list(s, d, DUE, actor=Actor(ActorType.STAFF, outsider.id)) == []
         assert entries[0].level_label == "紧急" and entries[0].answers == (
             "置管侧手臂有没有肿胀、变粗或发紧？ 肿了/变粗",
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from bot.care.dictionary import Dictionary
@@ -55,19 +55,6 @@ class FollowUpView:
         """The flags that say what to do (red flags are in the answers already)."""
         return [wording.FLAG_LABELS[f] for f in self.flags if f in wording.FLAG_LABELS]
 
-    @property
-    def rank(self) -> int:
-        """Worrying answers first, then no answer, declined, awaiting, all clear."""
-        if self.level == "URGENT":
-            return 0
-        if self.level == "CONCERN":
-            return 1
-        if self.status == FollowUpStatus.NO_ANSWER:
-            return 2
-        if "DECLINED" in self.flags:
-            return 3
-        return 4 if self.status == FollowUpStatus.SENT else 5
-
 
 def today_list(
     session: Session,
@@ -95,8 +82,18 @@ def today_list(
         query = query.where(access.visible_patients_clause(staff))
     if institution_id is not None:
         query = query.where(Catheter.institution_id == institution_id)
-    views = [_view(d, row) for row in session.execute(query.limit(LIMIT))]
-    views.sort(key=lambda v: (v.rank, v.due_on, v.id))
+    # the database orders (and cuts) by the same rank the entries show
+    rank = case(
+        (FollowUp.level == "URGENT", 0),
+        (FollowUp.level == "CONCERN", 1),
+        (FollowUp.status == FollowUpStatus.NO_ANSWER, 2),
+        # declined: the only way a check-in is answered without a level
+        ((FollowUp.status == FollowUpStatus.ANSWERED) & FollowUp.level.is_(None), 3),
+        (FollowUp.status == FollowUpStatus.SENT, 4),
+        else_=5,
+    )
+    query = query.order_by(None).order_by(rank, FollowUp.due_on, FollowUp.id).limit(LIMIT)
+    views = [_view(d, row) for row in session.execute(query)]
     audit.record(
         session,
         actor,

@@ -27,7 +27,7 @@ from bot.container import Renderer, current
 from bot.dialogue import DialogueEngine, DialogueInput, EngineUnavailable, Reply
 from bot.jobs.queues import enqueue_send
 from bot.models import InboxMessage, OutboxMessage, utcnow
-from bot.models.enums import Channel, InboxStatus
+from bot.models.enums import Channel, FollowUpStatus, InboxStatus
 from bot.services import dictionary as dictionary_service
 from bot.services import follow_ups, names, people
 from bot.uow import UnitOfWork
@@ -278,13 +278,17 @@ class TurnRunner:
         )
         if outcome is None:
             return None
+        replies = outcome.replies
+        if waiting.status is not FollowUpStatus.SENT:  # closed: another may be waiting
+            following = follow_ups.next_one(session, d, row.sender, now)
+            replies = [*replies, {"text": following}] if following else replies
         row.turn_input = {**turn.to_dict(), "follow_up_id": outcome.follow_up_id}
-        row.replies = outcome.replies
+        row.replies = replies
         session.commit()
         for outbox_id in outcome.outbox_ids:
             with suppress(redis.RedisError):  # else the sweeper sends it
                 enqueue_send(self.redis, outbox_id)
-        return outcome.replies
+        return replies
 
     def _with_media(self, channel: Channel, turn: DialogueInput) -> DialogueInput:
         media_id = turn.entities.get("media_id")

@@ -407,6 +407,30 @@ def test_a7_4_inside_an_open_form_only_a_clear_answer_is_taken(chat, session_fac
 
 @pytest.mark.redis
 @pytest.mark.req("A7.4")
+def test_a7_4_an_account_with_two_check_ins_answers_them_one_after_the_other(
+    chat, session, session_factory, ward
+):
+    mother = add_patient(session, ward, "张母", follow_up=None)
+    account = session.scalar(select(PatientAccount).where(PatientAccount.openid == "o_zhang"))
+    session.add(PatientProfile(account_id=account.id, patient_id=mother.patient_id))
+    session.add(
+        FollowUp(
+            catheter_id=mother.id,
+            patient_id=mother.patient_id,
+            due_on=DUE,
+            sent_at=datetime(2026, 12, 10, 2, 5, tzinfo=UTC),  # 10:05 local, after 张三's
+        )
+    )
+    session.commit()
+    thanks, following = chat("都好")
+    assert "导管情况良好" in thanks and following.startswith("还有一份随访：张母的")
+    assert "导管情况良好" in chat("都好", minutes=70)[0]
+    [mine] = follow_up_of(session_factory, mother.id)
+    assert mine.status is FollowUpStatus.ANSWERED and mine.level == "OK"
+
+
+@pytest.mark.redis
+@pytest.mark.req("A7.4")
 def test_a7_4_answers_after_48_hours_go_to_the_dialogue(chat, rasa):
     assert chat("都好", minutes=48 * 60 + 1) == ["收到：都好"]
 

@@ -9,7 +9,7 @@ The modules: ``sweeping`` (the scheduled sweep: check-ins, the one reminder, the
 from __future__ import annotations
 
 from .answers import Reading, read
-from .chat import ChatOutcome, answer, awaiting
+from .chat import ChatOutcome, answer, awaiting, next_one
 from .lists import FollowUpView, for_catheter, today_list
 from .sweeping import KEY_PREFIX, SweepResult, sweep
 
@@ -21,6 +21,7 @@ __all__ = [
     "SweepResult",
     "answer",
     "awaiting",
+    "next_one",
     "for_catheter",
     "read",
     "sweep",

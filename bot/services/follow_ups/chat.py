@@ -106,6 +106,18 @@ def answer(
     return ChatOutcome([{"text": wording.THANKS_CONCERN}], outbox_ids, follow_up.id)
 
 
+def next_one(session: Session, d: Dictionary, openid: str, now: datetime) -> str | None:
+    """After a check-in is closed: the questions of the next one awaiting this account (an
+    account acting for two patients with a line, a patient with two), so the person knows
+    their next message answers that one; None when none awaits."""
+    follow_up = awaiting(session, openid, now)
+    if follow_up is None:
+        return None
+    catheter = follow_up.catheter
+    device = d.label("device_types", catheter.device_type)
+    return wording.next_check_in(d.follow_up_questions, catheter.patient.name, device)
+
+
 def _unclear(session: Session, d: Dictionary, follow_up: FollowUp, now: datetime) -> ChatOutcome:
     """Not understood: asked again once, then the patient's words go to the nurse."""
     questions = d.follow_up_questions

@@ -62,6 +62,13 @@ def ask_again(questions: Sequence[Mapping[str, Any]], missing: Sequence[str]) ->
     )
 
 
+def next_check_in(questions: Sequence[Mapping[str, Any]], name: str, device: str) -> str:
+    return (
+        f"还有一份随访：{name}的{device}。请在下一条消息里回答"
+        f"（都没有不适请回复“都好”）：\n{numbered(questions)}"
+    )
+
+
 PASSED_ON = "抱歉，我还是没能看懂。您的原话已转给护士，护士会尽快联系您。"
 DECLINED = "好的，谢谢您。本次随访不再询问；如有任何不适，请随时告诉我们或联系护士。"
 THANKS_OK = "谢谢您的回复，导管情况良好。请继续按时维护，如有不适随时告诉我们。"

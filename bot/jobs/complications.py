@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-
-import redis
-
 from bot.container import current
+from bot.jobs.locking import only_one
 from bot.jobs.queues import enqueue_send
 from bot.models import utcnow
 from bot.services import complication_alerts
@@ -19,10 +16,9 @@ def alert_stale_complications() -> str:
     """Push each quiet open complication to its team once; the sends are queued after commit
     on the outbound queue (a few clinical alerts, not a bulk sweep)."""
     ctx = current()
-    lock = ctx.redis.lock(LOCK, timeout=300, blocking_timeout=0)
-    if not lock.acquire():
-        return "another check is running"
-    try:
+    with only_one(LOCK, timeout=300) as mine:
+        if not mine:
+            return "another check is running"
         with ctx.uow() as uow:
             d = dictionary_service.current(uow.session)
             ids = complication_alerts.stale(
@@ -36,6 +32,3 @@ def alert_stale_complications() -> str:
         for outbox_id in ids:
             enqueue_send(ctx.redis, outbox_id)
         return f"queued {len(ids)}"
-    finally:
-        with contextlib.suppress(redis.exceptions.LockError):
-            lock.release()

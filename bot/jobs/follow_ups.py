@@ -3,11 +3,8 @@ the nurse's list."""
 
 from __future__ import annotations
 
-import contextlib
-
-import redis
-
 from bot.container import current
+from bot.jobs.locking import only_one
 from bot.jobs.queues import enqueue_sends
 from bot.models import utcnow
 from bot.services import dictionary as dictionary_service
@@ -20,10 +17,9 @@ def sweep_follow_ups() -> str:
     """One sweep at a time (a Redis lock); the unique keys make even two at once write and send
     nothing twice."""
     ctx = current()
-    lock = ctx.redis.lock(LOCK, timeout=600, blocking_timeout=0)
-    if not lock.acquire():
-        return "another follow-up sweep is running"
-    try:
+    with only_one(LOCK, timeout=600) as mine:
+        if not mine:
+            return "another follow-up sweep is running"
         with ctx.uow() as uow:
             d = dictionary_service.current(uow.session)
             result = follow_ups.sweep(
@@ -41,6 +37,3 @@ def sweep_follow_ups() -> str:
             f"created {result.created} ({result.to_nurse_list} to the list), sent {result.sent}, "
             f"reminded {result.reminded}, no answer {result.no_answer}"
         )
-    finally:
-        with contextlib.suppress(redis.exceptions.LockError):
-            lock.release()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
-import redis
-
 from bot.container import current
+from bot.jobs.locking import only_one
 from bot.jobs.queues import enqueue_sends
 from bot.models import utcnow
 from bot.services import dictionary as dictionary_service
@@ -21,10 +19,9 @@ def sweep_reminders() -> str:
     """One sweep at a time (a Redis lock); the database's unique keys make even two at once
     send nothing twice."""
     ctx = current()
-    lock = ctx.redis.lock(LOCK, timeout=600, blocking_timeout=0)
-    if not lock.acquire():
-        return "another sweep is running"
-    try:
+    with only_one(LOCK, timeout=600) as mine:
+        if not mine:
+            return "another sweep is running"
         now = utcnow()
         with ctx.uow() as uow:
             d = dictionary_service.current(uow.session)
@@ -45,6 +42,3 @@ def sweep_reminders() -> str:
             f"created {result.created}, in-app {result.delivered_inapp}, "
             f"queued {len(result.outbox_ids) + len(escalations)}"
         )
-    finally:
-        with contextlib.suppress(redis.exceptions.LockError):
-            lock.release()

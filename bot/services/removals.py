@@ -39,7 +39,7 @@ from bot.models.enums import (
     FollowUpStatus,
 )
 
-from . import audit, notify
+from . import audit, complications, notify
 from .reminders.common import KEY_PREFIX as REMINDER_KEY_PREFIX
 
 COMPLICATION = "COMPLICATION"  # the removal_reasons code that links a complication
@@ -137,7 +137,7 @@ def register(
     session.flush()
     _stop_follow_ups_and_reminders(session, catheter.id, now)
     if complication is not None:
-        _close_complication(complication, removal, actor, now)
+        _close_complication(session, d, complication, removal, actor, context)
     audit.record(
         session,
         actor,
@@ -230,24 +230,41 @@ def _complication(
 
 
 def _close_complication(
-    complication: Complication, removal: Removal, actor: audit.Actor, now: datetime
+    session: Session,
+    d: Dictionary,
+    complication: Complication,
+    removal: Removal,
+    actor: audit.Actor,
+    context: str,
 ) -> None:
-    """The removal is the complication's last handling step and its outcome."""
-    complication.steps.append(
-        ComplicationStep(
-            complication_id=complication.id,
-            at=now,
-            staff_id=actor.id,
-            kind=HANDLING_REMOVAL,
-            action=f"拔管（{removal.removed_on:%Y-%m-%d}），结案：导致拔管",
+    """The removal is the complication's last handling step (拔管) and its outcome (导致拔管),
+    through the complications service. One closed before with another outcome keeps it, with
+    the removal step added and marked as having led to removal."""
+    what = f"拔管（{removal.removed_on:%Y-%m-%d}，{d.label('removal_reasons', removal.reason)}）"
+    if complication.status is ComplicationStatus.CLOSED:
+        session.add(
+            ComplicationStep(
+                complication_id=complication.id,
+                staff_id=actor.id,
+                kind=HANDLING_REMOVAL,
+                action=what,
+                at=utcnow(),
+            )
         )
+        complication.led_to_removal = True
+        return
+    complications.add_step(
+        session, d, complication.id, text=what, kind=HANDLING_REMOVAL, actor=actor, context=context
     )
-    complication.status = ComplicationStatus.CLOSED
-    complication.outcome = OUTCOME_REMOVED
-    complication.led_to_removal = True
-    complication.last_step_at = now
-    complication.resolved_at = complication.resolved_at or now
-    complication.closed_by_id = actor.id
+    complications.close(
+        session,
+        d,
+        complication.id,
+        outcome=OUTCOME_REMOVED,
+        note=None,
+        actor=actor,
+        context=context,
+    )
 
 
 def _stop_follow_ups_and_reminders(session: Session, catheter_id: int, now: datetime) -> None:

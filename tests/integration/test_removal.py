@@ -178,8 +178,38 @@ def test_removal_for_a_complication_closes_its_only_open_complication(
         assert r.complication_id == x.id and r.unplanned
         assert x.status is ComplicationStatus.CLOSED and x.outcome == "REMOVED"
         assert x.led_to_removal and x.closed_by_id == line["nurse"] and x.resolved_at
-        [step] = x.steps
-        assert step.kind == "REMOVAL" and "拔管" in step.action and step.staff_id == line["nurse"]
+        removal_step, close_step = x.steps
+        assert removal_step.kind == "REMOVAL" and "拔管" in removal_step.action
+        assert close_step.kind == "CLOSE" and "导致拔管" in close_step.action
+        assert {removal_step.staff_id, close_step.staff_id} == {line["nurse"]}
+
+
+@pytest.mark.req("C3.4")
+def test_removal_linked_to_a_complication_closed_before_keeps_its_outcome(
+    line, session, session_factory, settings
+):
+    x = Complication(
+        catheter_id=line["catheter"],
+        patient_id=line["patient"],
+        type="OCCLUSION_PARTIAL",
+        onset_on=line["today"] - timedelta(days=5),
+        status=ComplicationStatus.CLOSED,
+        outcome="IMPROVING",
+    )
+    session.add(x)
+    session.commit()
+    _register(
+        session_factory,
+        settings,
+        line["catheter"],
+        line["nurse"],
+        reason="COMPLICATION",
+        complication_id=x.id,
+    )
+    with session_factory() as s:
+        x = s.get(Complication, x.id)
+        assert x.status is ComplicationStatus.CLOSED and x.outcome == "IMPROVING"
+        assert x.led_to_removal and [step.kind for step in x.steps] == ["REMOVAL"]
 
 
 @pytest.mark.req("C3.4")
@@ -560,3 +590,37 @@ def test_removal_h5_is_not_open_to_a_clinician_without_access(app, line, session
     assert client.get(url).status_code == 404
     assert client.post(url, data={"reason": "END_OF_THERAPY"}).status_code in (400, 404)
     assert _count(session_factory, Removal) == 0
+
+
+@pytest.mark.redis
+@pytest.mark.req("C3.4")
+def test_removal_h5_for_a_chosen_complication_shows_it_closed_on_the_catheter_page(
+    app, line, session, session_factory
+):
+    x = Complication(
+        catheter_id=line["catheter"],
+        patient_id=line["patient"],
+        type="PHLEBITIS",
+        grade=2,
+        onset_on=line["today"] - timedelta(days=1),
+    )
+    session.add(x)
+    session.commit()
+    client = _nurse(app)
+    url = f"/staff/catheters/{line['catheter']}/removal"
+    page = client.get(url).get_data(as_text=True)
+    assert f'<option value="{x.id}"' in page and "静脉炎" in page and "未处理" in page
+    data = _form(
+        page,
+        removed_on=line["today"].isoformat(),
+        reason="COMPLICATION",
+        complication_id=str(x.id),
+        tip_culture_result="表皮葡萄球菌",
+    )
+    assert client.post(url, data=data).status_code == 302
+    catheter_page = client.get(f"/staff/catheters/{line['catheter']}").get_data(as_text=True)
+    assert "【非计划拔管】" in catheter_page and "转归：导致拔管" in catheter_page
+    assert f'href="/staff/complications/{x.id}"' in catheter_page
+    assert "已送检：表皮葡萄球菌" in catheter_page
+    with session_factory() as s:
+        assert s.get(Complication, x.id).status is ComplicationStatus.CLOSED

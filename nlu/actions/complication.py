@@ -71,6 +71,7 @@ def _dictionary() -> Dictionary:
         return dictionary_service.current(uow.session)
 
 
+_GRADE = re.compile(r"([0-4０-４一二三四ⅠⅡⅢⅣ]|I{1,3}|IV)\s*[级度]")
 _ROMAN = {"Ⅰ": "1", "Ⅱ": "2", "Ⅲ": "3", "Ⅳ": "4", "I": "1", "II": "2", "III": "3", "IV": "4"}
 
 
@@ -91,8 +92,17 @@ class ValidateComplicationForm(complication_photos.PhotoKeepingForm):
             "c_catheter": catheters.meant(tracker),
             "c_type": gate.entity(tracker, "complication"),
         }
+        text = tracker.latest_message.get("text") or ""
+        if found["c_type"] is None and text:  # a type the model did not tag: "王芳静脉炎"
+            found["c_type"] = type_code(parsing.normalise(text), _dictionary())
         if (grade := gate.entity(tracker, "grade")) is not None:
             found["c_grade"] = str(grade)
+        elif m := _GRADE.search(text):  # "静脉炎2级", "二级", "Ⅱ度"
+            found["c_grade"] = str(parsing.cn_int(m.group(1)) or m.group(1))
+        # "今天发现的", "昨天开始红": the onset said in the report is not asked again
+        onset = gate.entity(tracker, "date") or text
+        if (day := parsing.relative_date(str(onset), forms.today())) is not None:
+            found["c_onset"] = day.isoformat()
         return found
 
     def prompt(self, slot: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:

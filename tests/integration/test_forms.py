@@ -314,6 +314,22 @@ def test_complication_report_checks_grade_and_date_then_saves_once(domain, ward,
 
 
 @pytest.mark.req("C3.4")
+def test_c3_4_grade_and_onset_said_in_the_report_are_not_asked_again(domain, ward):
+    f = nurse_form(complication.ValidateComplicationForm(), domain, ward)
+    f.say(
+        "王丽娟 静脉炎二级，昨天发现的",
+        "report_complication",
+        [("patient_name", "王丽娟"), ("complication", "PHLEBITIS")],
+    )
+    assert f.asking == "c_history"
+    assert f.slots["c_grade"] == 2
+    assert f.slots["c_onset"] == (ward["today"] - timedelta(days=1)).isoformat()
+    g = nurse_form(complication.ValidateComplicationForm(), domain, ward)
+    g.say("王丽娟静脉炎5级，明天", "report_complication", [("patient_name", "王丽娟")])
+    assert g.asking == "c_grade"  # a grade off the scale and a future onset are asked again
+
+
+@pytest.mark.req("C3.4")
 def test_a_type_without_scale_skips_the_grade_and_port_only_types_are_refused_for_a_picc(
     domain, ward
 ):

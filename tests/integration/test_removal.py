@@ -115,6 +115,20 @@ def _refused(session_factory, settings, catheter_id, nurse_id, **kw) -> str:
     return str(refused.value)
 
 
+def _complication(session, line, type_code: str = "PHLEBITIS", days_ago: int = 1, **kw):
+    """A complication of the fixture's PICC, committed."""
+    x = Complication(
+        catheter_id=line["catheter"],
+        patient_id=line["patient"],
+        type=type_code,
+        onset_on=line["today"] - timedelta(days=days_ago),
+        **kw,
+    )
+    session.add(x)
+    session.commit()
+    return x
+
+
 def _count(session_factory, model, *where) -> int:
     with session_factory() as s:
         return s.scalar(select(func.count()).select_from(model).where(*where))
@@ -159,16 +173,7 @@ def test_removal_unplanned_mark_comes_from_the_reason(
 def test_removal_for_a_complication_closes_its_only_open_complication(
     line, session, session_factory, settings
 ):
-    session.add(
-        Complication(
-            catheter_id=line["catheter"],
-            patient_id=line["patient"],
-            type="PHLEBITIS",
-            grade=2,
-            onset_on=line["today"] - timedelta(days=2),
-        )
-    )
-    session.commit()
+    _complication(session, line, grade=2, days_ago=2)
     removal_id, _ = _register(
         session_factory, settings, line["catheter"], line["nurse"], reason="COMPLICATION"
     )
@@ -188,16 +193,14 @@ def test_removal_for_a_complication_closes_its_only_open_complication(
 def test_removal_linked_to_a_complication_closed_before_keeps_its_outcome(
     line, session, session_factory, settings
 ):
-    x = Complication(
-        catheter_id=line["catheter"],
-        patient_id=line["patient"],
-        type="OCCLUSION_PARTIAL",
-        onset_on=line["today"] - timedelta(days=5),
+    x = _complication(
+        session,
+        line,
+        "OCCLUSION_PARTIAL",
+        days_ago=5,
         status=ComplicationStatus.CLOSED,
         outcome="IMPROVING",
     )
-    session.add(x)
-    session.commit()
     _register(
         session_factory,
         settings,
@@ -597,15 +600,7 @@ def test_removal_h5_is_not_open_to_a_clinician_without_access(app, line, session
 def test_removal_h5_for_a_chosen_complication_shows_it_closed_on_the_catheter_page(
     app, line, session, session_factory
 ):
-    x = Complication(
-        catheter_id=line["catheter"],
-        patient_id=line["patient"],
-        type="PHLEBITIS",
-        grade=2,
-        onset_on=line["today"] - timedelta(days=1),
-    )
-    session.add(x)
-    session.commit()
+    x = _complication(session, line, grade=2)
     client = _nurse(app)
     url = f"/staff/catheters/{line['catheter']}/removal"
     page = client.get(url).get_data(as_text=True)

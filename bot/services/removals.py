@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.care import rules
@@ -40,6 +40,7 @@ from bot.models.enums import (
 )
 
 from . import audit, complications, notify
+from .follow_ups import KEY_PREFIX as FOLLOW_UP_KEY_PREFIX
 from .reminders.common import KEY_PREFIX as REMINDER_KEY_PREFIX
 
 COMPLICATION = "COMPLICATION"  # the removal_reasons code that links a complication
@@ -48,7 +49,7 @@ HANDLING_REMOVAL = "REMOVAL"  # handling_steps: 拔管
 # A death is not followed by after-care advice to the family.
 SILENT_REASONS = frozenset({"DEATH"})
 TIP_RESULT_MAX = 120  # removals.tip_culture_result
-WITHDRAWN = "导管已拔除，提醒取消"
+WITHDRAWN = "导管已拔除，消息取消"
 AFTER_CARE = (
     "拔管后请注意：穿刺点24小时内保持干燥、不要沾水，敷料24小时后再揭除；"
     "观察穿刺点有无出血、红肿、渗液，有无发热、手臂肿痛；如有异常请及时就医。"
@@ -270,37 +271,48 @@ def _close_complication(
 def _stop_follow_ups_and_reminders(session: Session, catheter_id: int, now: datetime) -> None:
     """Follow-ups still waiting for an answer stop; reminders not yet sent — written, or
     already in the outbox — are withdrawn, so nothing about this line goes out any more."""
-    session.execute(
-        update(FollowUp)
-        .where(FollowUp.catheter_id == catheter_id, FollowUp.status == FollowUpStatus.SENT)
-        .values(status=FollowUpStatus.STOPPED)
-        .execution_options(synchronize_session=False)
-    )
-    waiting = select(Reminder.id).where(
-        Reminder.catheter_id == catheter_id,
-        Reminder.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED]),
-    )
-    ids = list(session.scalars(waiting))
-    if not ids:
-        return
-    keys = [f"{REMINDER_KEY_PREFIX}{i}" for i in ids]
-    session.execute(
-        update(OutboxMessage)
-        .where(
-            and_(
-                OutboxMessage.dedupe_key.in_(keys),
-                OutboxMessage.status == DeliveryStatus.PENDING,
+    check_ins = list(
+        session.scalars(
+            select(FollowUp.id).where(
+                FollowUp.catheter_id == catheter_id, FollowUp.status == FollowUpStatus.SENT
             )
         )
-        .values(status=DeliveryStatus.SKIPPED, last_error=WITHDRAWN)
-        .execution_options(synchronize_session=False)
     )
-    session.execute(
-        update(Reminder)
-        .where(Reminder.id.in_(ids))
-        .values(status=DeliveryStatus.SKIPPED, last_error=WITHDRAWN)
-        .execution_options(synchronize_session=False)
+    if check_ins:
+        session.execute(
+            update(FollowUp)
+            .where(FollowUp.id.in_(check_ins))
+            .values(status=FollowUpStatus.STOPPED)
+            .execution_options(synchronize_session=False)
+        )
+    waiting = list(
+        session.scalars(
+            select(Reminder.id).where(
+                Reminder.catheter_id == catheter_id,
+                Reminder.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED]),
+            )
+        )
     )
+    if waiting:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(waiting))
+            .values(status=DeliveryStatus.SKIPPED, last_error=WITHDRAWN)
+            .execution_options(synchronize_session=False)
+        )
+    # their messages still in the outbox: a reminder's key is reminder:{id}, a check-in's
+    # (and its one reminder's) follow_up:{id}:{account}…
+    keys = [OutboxMessage.dedupe_key == f"{REMINDER_KEY_PREFIX}{i}" for i in waiting] + [
+        OutboxMessage.dedupe_key.startswith(f"{FOLLOW_UP_KEY_PREFIX}{i}:", autoescape=True)
+        for i in check_ins
+    ]
+    if keys:
+        session.execute(
+            update(OutboxMessage)
+            .where(and_(or_(*keys), OutboxMessage.status == DeliveryStatus.PENDING))
+            .values(status=DeliveryStatus.SKIPPED, last_error=WITHDRAWN)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _tell_patient(

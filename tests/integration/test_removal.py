@@ -37,7 +37,7 @@ from bot.models.enums import (
     FollowUpStatus,
     ReminderKind,
 )
-from bot.services import audit, due, reminders, removals
+from bot.services import audit, due, follow_ups, reminders, removals
 from bot.services import dictionary as dictionary_service
 from bot.services.qr import QrCodes
 from server import create_app
@@ -364,22 +364,28 @@ def test_removal_leaves_the_due_list_and_the_reminder_sweep_sends_nothing_for_it
 
 
 @pytest.mark.req("A7.4")
-def test_removal_stops_the_follow_ups_waiting_for_an_answer(
+def test_removal_stops_the_follow_ups_and_the_follow_up_sweep_sends_nothing_more(
     line, session, session_factory, settings
 ):
     today = line["today"]
-    session.add_all(
-        [
-            FollowUp(
-                catheter_id=line["catheter"],
-                patient_id=line["patient"],
-                due_on=today - timedelta(days=3),
-                status=FollowUpStatus.ANSWERED,
-            ),
-            FollowUp(catheter_id=line["catheter"], patient_id=line["patient"], due_on=today),
-        ]
+    session.add(
+        FollowUp(
+            catheter_id=line["catheter"],
+            patient_id=line["patient"],
+            due_on=today - timedelta(days=3),
+            status=FollowUpStatus.ANSWERED,
+        )
     )
     session.commit()
+
+    def sweep(now: datetime) -> follow_ups.SweepResult:
+        with session_factory() as s:
+            d = dictionary_service.current(s)
+            result = follow_ups.sweep(s, d, now, settings.timezone, public_base_url="https://x")
+            s.commit()
+            return result
+
+    assert sweep(_noon(settings, today)).sent == 1  # today's check-in, in the outbox
     _register(session_factory, settings, line["catheter"], line["nurse"])
     with session_factory() as s:
         statuses = {f.due_on: f.status for f in s.scalars(select(FollowUp))}
@@ -388,6 +394,15 @@ def test_removal_stops_the_follow_ups_waiting_for_an_answer(
             today: FollowUpStatus.STOPPED,
         }
         assert s.get(Catheter, line["catheter"]).next_follow_up_on is None
+        [check_in] = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key.startswith("follow_up:"))
+        ).all()
+        assert check_in.status is DeliveryStatus.SKIPPED  # not sent if still waiting
+    before = _count(session_factory, OutboxMessage)
+    for later in (timedelta(days=1, hours=1), timedelta(days=3)):  # the reminder, the next date
+        result = sweep(_noon(settings, today) + later)
+        assert (result.created, result.sent, result.reminded, result.outbox_ids) == (0, 0, 0, [])
+    assert _count(session_factory, OutboxMessage) == before
 
 
 def test_removal_tells_the_patient_once_and_a_death_tells_nobody(

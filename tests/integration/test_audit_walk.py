@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import pkgutil
 from datetime import timedelta
 
 import pytest
+from PIL import Image
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 import nlu.actions
+from bot.adapters.media import MediaStore
+from bot.care.rules import local_date
 from bot.models import (
     AuditLog,
     Catheter,
+    FollowUp,
     Institution,
     MaintenanceRecord,
     Patient,
@@ -27,9 +32,10 @@ from bot.models import (
     Staff,
     utcnow,
 )
-from bot.models.enums import CatheterState, StaffRole
+from bot.models.enums import ActorType, CatheterState, StaffRole
 from bot.security.masking import initials, mask_name
-from bot.services import auth
+from bot.services import audit, auth, complications
+from bot.services import dictionary as dictionary_service
 from bot.services.qr import QrCodes
 from server import create_app
 from tests.integration.test_staff_web import sign_in
@@ -100,6 +106,39 @@ def ward(session, settings, cipher):
     report = add_report(
         session, settings.media_root, patient.id, items=[("血小板", "PLT", "45", "125-350", "L")]
     )
+    # a complication with a photo and a handling step, and a follow-up check-in
+    d = dictionary_service.current(session)
+    by_nurse = audit.Actor(ActorType.STAFF, nurse.id)
+    phlebitis = complications.report(
+        session,
+        d,
+        catheter.id,
+        type_code="PHLEBITIS",
+        onset_on=local_date(utcnow(), settings.timezone),
+        grade=1,
+        brief_history="穿刺点发红",
+        tz=settings.timezone,
+        actor=by_nurse,
+        institution_id=home.id,
+    ).complication
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 120, 110)).save(out, "JPEG")
+    [photo] = complications.add_photos(
+        session,
+        phlebitis.id,
+        [(out.getvalue(), "site.jpg")],
+        actor=by_nurse,
+        media=MediaStore(settings.media_root),
+    )
+    complications.add_step(session, d, phlebitis.id, text="硫酸镁湿敷", actor=by_nurse)
+    session.add(
+        FollowUp(
+            catheter_id=catheter.id,
+            patient_id=patient.id,
+            due_on=local_date(utcnow(), settings.timezone),
+            sent_at=utcnow(),
+        )
+    )
     session.commit()
     return {
         "nurse": nurse,
@@ -108,6 +147,8 @@ def ward(session, settings, cipher):
         "catheter": catheter,
         "account": account,
         "report": report,
+        "complication": phlebitis,
+        "photo": photo,
     }
 
 
@@ -143,6 +184,8 @@ def staff_urls(app, ward, settings) -> list[tuple[str, str]]:
         "export_type": "csv",
         "application_id": 1,
         "report_id": ward["report"].id,
+        "complication_id": ward["complication"].id,
+        "photo_id": ward["photo"].id,
     }
     urls = []
     for rule in app.url_map.iter_rules():

@@ -82,6 +82,8 @@ class Settings:
     # with local models in ocr_model_dir (docs/ocr.md)
     ocr_engine: str = "rapidocr"
     ocr_model_dir: Path | None = None
+    # a consultation open this many hours without a conclusion reminds its consultants (C5.1)
+    consultation_remind_hours: int = 48
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -223,6 +225,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         hospital_phone=env.get("HOSPITAL_PHONE", "").strip(),
         ocr_engine=(ocr_engine := _choice(env, "OCR_ENGINE", ("rapidocr", "paddleocr"))),
         ocr_model_dir=_ocr_model_dir(env, ocr_engine),
+        consultation_remind_hours=_optional_int(env, "CONSULTATION_REMIND_HOURS") or 48,
     )
 
 

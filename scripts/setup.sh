@@ -12,7 +12,7 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/vascular-access"
 mkdir -p "$CACHE"
 
 # --- apt packages ---------------------------------------------------------------------
-APT_PACKAGES=(fonts-noto-cjk chromium libzbar0 wrk)
+APT_PACKAGES=(fonts-noto-cjk fonts-wqy-zenhei chromium libzbar0 wrk)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,8 +24,11 @@ from .people import Patient, PatientAccount, PatientProfile
 from .records import (
     Appointment,
     AppointmentSlot,
+    ConsultantDuty,
     Consultation,
+    ConsultationMedia,
     ConsultationMember,
+    ConsultationNote,
     Report,
     ReportItem,
 )
@@ -43,8 +46,11 @@ __all__ = [
     "ComplicationPhoto",
     "ComplicationStep",
     "FollowUp",
+    "ConsultantDuty",
     "Consultation",
+    "ConsultationMedia",
     "ConsultationMember",
+    "ConsultationNote",
     "Department",
     "EducationArticle",
     "ExportLog",

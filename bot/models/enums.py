@@ -116,7 +116,13 @@ class InboxStatus(StrEnum):
 
 
 class ConsultationStatus(StrEnum):
+    """requested (recorded; the group chat not open yet, or being retried) → open (the group
+    chat exists and has the case) → concluded (a consultant recorded the conclusion) → closed
+    (the requester confirmed, or an administrator closed it)."""
+
+    REQUESTED = "requested"
     OPEN = "open"
+    CONCLUDED = "concluded"
     CLOSED = "closed"
 
 

@@ -16,6 +16,7 @@ from .enums import (
     ReportSource,
     enum_type,
 )
+from .org import Staff
 
 
 class Report(Timestamped, Base):
@@ -97,7 +98,9 @@ class Appointment(Base):
 
 
 class Consultation(Timestamped, Base):
-    """A cross-hospital consultation held in a WeChat Work group chat (C5.1)."""
+    """A consultation (会诊, C5.1): an outside or in-house clinician asks this hospital's
+    vascular-access consultants about one patient; the service opens a WeChat Work group chat
+    (``appchat``), brings the case into it, and records the advice and the conclusion."""
 
     __tablename__ = "consultations"
 
@@ -105,18 +108,32 @@ class Consultation(Timestamped, Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     catheter_id: Mapped[int | None] = mapped_column(ForeignKey("catheters.id"))
     complication_id: Mapped[int | None] = mapped_column(ForeignKey("complications.id"), index=True)
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     title: Mapped[str] = mapped_column(String(120))
-    summary: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)  # the requester's question, as written
+    urgent: Mapped[bool] = mapped_column(default=False)
     status: Mapped[ConsultationStatus] = mapped_column(
-        enum_type(ConsultationStatus), default=ConsultationStatus.OPEN
+        enum_type(ConsultationStatus), default=ConsultationStatus.REQUESTED, index=True
     )
+    # the same request sent twice is one consultation: a hash of requester, patient, catheter
+    # and question while the consultation is not closed (cleared on close)
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    requested_consultant_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     chat_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # appchat chatid
+    chat_name: Mapped[str | None] = mapped_column(String(64))
+    chat_attempts: Mapped[int] = mapped_column(default=0)
+    chat_error: Mapped[str | None] = mapped_column(String(255))  # the last failure, in words
+    opened_at: Mapped[datetime | None]  # the group chat was created
     conclusion: Mapped[str | None] = mapped_column(Text)
     concluded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     concluded_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reminded_at: Mapped[datetime | None]  # the last "no conclusion yet" reminder
 
     members: Mapped[list[ConsultationMember]] = relationship()
+    media: Mapped[list[ConsultationMedia]] = relationship(order_by="ConsultationMedia.id")
+    notes: Mapped[list[ConsultationNote]] = relationship(order_by="ConsultationNote.at")
 
 
 class ConsultationMember(Base):
@@ -128,4 +145,61 @@ class ConsultationMember(Base):
         ForeignKey("consultations.id", ondelete="CASCADE"), index=True
     )
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16), default="member")  # requester / expert / member
+    # requester / consultant (may conclude) / member (added later, may advise)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    in_chat: Mapped[bool] = mapped_column(default=False)  # in the WeChat Work group chat
+
+
+class ConsultationMedia(Base):
+    """A photo, voice note, video or file brought into a consultation, kept in MEDIA_ROOT
+    (WeChat Work media ids live 3 days); posted to the group chat once (``posted_at``)."""
+
+    __tablename__ = "consultation_media"
+    __table_args__ = (UniqueConstraint("consultation_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))  # image / voice / video / file
+    path: Mapped[str] = mapped_column(String(255))  # relative to MEDIA_ROOT
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None]
+
+
+class ConsultationNote(Base):
+    """Advice recorded during a consultation, or its conclusion (``kind``)."""
+
+    __tablename__ = "consultation_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    kind: Mapped[str] = mapped_column(String(12), default="advice")  # advice / conclusion
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None]  # posted to the group chat
+
+
+class ConsultantDuty(Base):
+    """The consultation roster (会诊排班), kept as data and edited in the admin web: who is on
+    duty on which weekdays (ISO 1–7; empty = every day) between which local times."""
+
+    __tablename__ = "consultant_duties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    weekdays: Mapped[list[Any]] = mapped_column(default=list)
+    starts_at: Mapped[str] = mapped_column(String(5), default="00:00")
+    ends_at: Mapped[str] = mapped_column(String(5), default="24:00")
+    note: Mapped[str | None] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    staff: Mapped[Staff] = relationship()

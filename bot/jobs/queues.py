@@ -108,3 +108,30 @@ def enqueue_sends(conn: redis.Redis, outbox_ids: list[int], chunk: int = 1000) -
                 pipeline=pipe,
             )
             pipe.execute()
+
+
+# The consultation job retries a busy WeChat Work API itself through RQ (it counts its
+# attempts on the consultation and reports a failure after the last one).
+CONSULTATION_RETRY = Retry(max=len(BACKOFF), interval=BACKOFF)
+
+
+def enqueue_consultation(
+    conn: redis.Redis, consultation_id: int, *, delay: timedelta | None = None
+) -> None:
+    """Open the consultation's group chat and post what it has not posted yet (the case card,
+    media, notes, new members): ``bot.jobs.consultations.open_consultation``. Enqueued after
+    the request, after new media or notes, and by an admin's "重试建群"; ``delay`` to try
+    again later (a daily limit, another run busy). Each run is idempotent."""
+    queue = Queue("outbound", connection=conn)
+    options: dict[str, Any] = {
+        "retry": CONSULTATION_RETRY,
+        "job_timeout": 300,
+        "result_ttl": 3600,
+        "failure_ttl": 7 * 86400,
+    }
+    if delay is not None and delay > timedelta(0):
+        queue.enqueue_in(
+            delay, "bot.jobs.consultations.open_consultation", consultation_id, **options
+        )
+    else:
+        queue.enqueue("bot.jobs.consultations.open_consultation", consultation_id, **options)

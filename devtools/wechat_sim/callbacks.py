@@ -94,6 +94,17 @@ work_event = WORK.event
 work_scan = WORK.scan
 
 
+def work_voice(userid: str, media_id: str, *, fmt: str = "amr", **kw: Any) -> str:
+    """A voice note sent in the app's chat: ``MediaId`` and ``Format`` (amr or speex)."""
+    return WORK.message(userid, "voice", {"MediaId": media_id, "Format": fmt}, **kw)
+
+
+def work_video(userid: str, media_id: str, thumb_media_id: str, **kw: Any) -> str:
+    """A video sent in the app's chat: ``MediaId`` (MP4) and ``ThumbMediaId``."""
+    body = {"MediaId": media_id, "ThumbMediaId": thumb_media_id}
+    return WORK.message(userid, "video", body, **kw)
+
+
 def work_click(userid: str, key: str, **kw: Any) -> str:
     return WORK.event(userid, "click", key, **kw)
 

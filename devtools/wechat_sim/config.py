@@ -67,6 +67,13 @@ class SimConfig:
     strict_users: bool = False
     # WeChat Work drops messages silently past 30 a minute / 1,000 an hour per member.
     work_rate_limit: bool = True
+    # Group chats (appchat) need the app's visible range to be the whole corporation (the
+    # root department); False makes appchat/create|update|send answer 60011.
+    work_app_visible_to_all: bool = True
+    # At most 1,000 new group chats per corporation a day; appchat/update at most 1,000
+    # member changes an hour. Lower them in tests to reach the limits.
+    appchat_daily_create_limit: int = 1000
+    appchat_hourly_change_limit: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SimConfig:
@@ -96,6 +103,7 @@ class SimConfig:
             callback_timeout=float(env.get("SIM_CALLBACK_TIMEOUT", "5")),
             strict_users=_flag(env.get("SIM_STRICT_USERS", "0")),
             work_rate_limit=_flag(env.get("SIM_WORK_RATE_LIMIT", "1")),
+            work_app_visible_to_all=_flag(env.get("SIM_WORK_APP_VISIBLE_TO_ALL", "1")),
         )
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
@@ -41,6 +42,12 @@ def index() -> Response:
                 "GET /_sim/callbacks",
                 "GET /_sim/dropped",
                 "GET /_sim/media/<media_id>",
+                "GET /_sim/chats?user=…",
+                "POST /_sim/chats",
+                "GET /_sim/chats/<chatid>",
+                "GET /_sim/appchat-calls",
+                "GET|POST /_sim/config",
+                "POST /_sim/phone/media (form: channel, user, kind=image|voice|video, file)",
                 "POST /_sim/reset",
             ],
         }
@@ -200,7 +207,88 @@ def menu() -> Response:
 
 @bp.get("/chats")
 def chats() -> Response:
-    return json_response({"chats": get_state().chats.of_user(request.args.get("user", ""))})
+    """The group chats of ``?user=`` (every chat without it)."""
+    state, user = get_state(), request.args.get("user")
+    return json_response({"chats": state.chats.of_user(user) if user else state.chats.all()})
+
+
+@bp.post("/chats")
+def add_chat() -> Response:
+    """Make a group chat directly, e.g. one another app created (``agentid``), which this
+    app may neither update nor send to: ``{"chatid", "name", "owner", "userlist", "agentid"}``."""
+    data = _body()
+    userlist = [str(u) for u in data.get("userlist") or []]
+    chatid = str(data.get("chatid") or "")
+    if not chatid or len(userlist) < 2:
+        return json_response({"ok": False, "error": "chatid and 2+ userlist needed"}, 400)
+    chat = get_state().chats.create(
+        chatid,
+        str(data.get("name") or ""),
+        str(data.get("owner") or userlist[0]),
+        userlist,
+        agentid=str(data.get("agentid") or get_state().config.work_agent_id),
+    )
+    return json_response({"ok": True, "chat": chat})
+
+
+@bp.get("/chats/<chatid>")
+def chat_detail(chatid: str) -> Response:
+    """One group chat: name, owner, members, creating app, and what was said in it, in
+    order (the app's messages and the members')."""
+    state = get_state()
+    chat = state.chats.get(chatid)
+    if chat is None:
+        return json_response({"ok": False, "error": "no such chat"}, 404)
+    messages = state.conversations.messages("appchat", chatid, include_user=True)
+    return json_response({"ok": True, "chat": chat, "messages": messages})
+
+
+@bp.get("/appchat-calls")
+def appchat_calls() -> Response:
+    """Every ``appchat/*`` call, oldest first: path, request body, errcode and errmsg."""
+    calls = [
+        {
+            "seq": c["seq"],
+            "api": c["api_path"].rsplit("/", 1)[-1],
+            "path": c["api_path"],
+            "params": {k: v for k, v in c["params"].items() if k != "access_token"},
+            "body": c["body"],
+            "errcode": (c["response"] or {}).get("errcode"),
+            "errmsg": (c["response"] or {}).get("errmsg"),
+        }
+        for c in get_state().api_calls.find("work")
+        if c["api_path"].startswith("/cgi-bin/appchat/")
+    ]
+    return json_response({"calls": calls})
+
+
+def _bool(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+
+
+# What tests may change at run time (SimConfig fields) and how to read the value.
+SETTABLE: dict[str, Callable[[Any], Any]] = {
+    "work_app_visible_to_all": _bool,
+    "appchat_daily_create_limit": int,
+    "appchat_hourly_change_limit": int,
+    "strict_users": _bool,
+    "work_rate_limit": _bool,
+}
+
+
+@bp.route("/config", methods=["GET", "POST"])
+def config() -> Response:
+    """``POST {"work_app_visible_to_all": false, "appchat_daily_create_limit": 3}``: change
+    the simulator's settings (those in :data:`SETTABLE`); GET shows them."""
+    cfg = get_state().config
+    if request.method == "POST":
+        data = _body()
+        unknown = sorted(set(data) - set(SETTABLE))
+        if unknown:
+            return json_response({"ok": False, "error": f"not settable: {unknown}"}, 400)
+        for name, value in data.items():
+            setattr(cfg, name, SETTABLE[name](value))
+    return json_response({"ok": True, "config": {k: getattr(cfg, k) for k in SETTABLE}})
 
 
 @bp.get("/window")

@@ -6,7 +6,7 @@ Set the product's ``WECHAT_API_BASE`` to ``http://127.0.0.1:9100/mp``.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
@@ -246,6 +246,14 @@ def _sniff_image(data: bytes) -> str | None:
     return None
 
 
+def _attachment(filename: str) -> str:
+    """A Content-Disposition for ``filename``, which may be Chinese (RFC 6266 / 5987)."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
+    if ascii_name == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
 def get_media_response(channel: str) -> Response:
     media_id = request.args.get("media_id")
     if not media_id:
@@ -256,7 +264,7 @@ def get_media_response(channel: str) -> Response:
     return Response(
         media["data"],
         content_type=media["content_type"],
-        headers={"Content-disposition": f'attachment; filename="{media["filename"]}"'},
+        headers={"Content-disposition": _attachment(media["filename"])},
     )
 
 

@@ -281,40 +281,34 @@ def _event_xml(
 
 
 @bp.post("/_sim/phone/photo")
-def phone_photo() -> Response:
-    """A photo from the phone: stored as media of the channel, then an image callback with
-    ``MediaId`` and ``PicUrl``."""
+@bp.post("/_sim/phone/media")
+def phone_media() -> Response:
+    """A photo, voice note (AMR) or video (MP4) from the phone (form: ``channel``, ``user``,
+    ``kind`` = image | voice | video, ``file``, optional ``format`` = amr | speex and
+    ``thumb``): stored as media of the channel, then the image / voice / video callback."""
+    from .inbound_media import MediaRejected, send_media
+
     channel = request.form.get("channel")
     user = (request.form.get("user") or "").strip()
     upload = request.files.get("file")
     if channel not in ("mp", "work") or not user or upload is None:
         return json_response({"ok": False, "error": "channel、user、file 必填"}, 400)
-    data = upload.read()
-    if not data:
-        return json_response({"ok": False, "error": "图片为空"}, 400)
-    if len(data) > 10 << 20:
-        return json_response({"ok": False, "error": "图片不能超过 10 MB"}, 400)
-    state = get_state()
-    cfg = state.config
-    content_type = upload.mimetype or "image/jpeg"
-    media = state.media.put(channel, data, content_type, filename=upload.filename)
-    media_url = f"/_sim/media/{media['media_id']}"
-    pic_url = request.host_url.rstrip("/") + media_url
-    state.conversations.log_user(
-        channel, user, "image", {"media_id": media["media_id"]}, media_url=media_url
-    )
-    if channel == "mp":
-        state.followers.add(user)
-        state.windows.user_message(user, "message")
-        xml = cb.mp_image(user, media["media_id"], pic_url, to=cfg.mp_original_id)
-    else:
-        if state.directory.user(user) is None:
-            state.directory.add_user(user)
-        xml = cb.work_image(
-            user, media["media_id"], pic_url, corp_id=cfg.work_corp_id, agent_id=cfg.work_agent_id
+    thumb = request.files.get("thumb")
+    try:
+        result = send_media(
+            get_state(),
+            channel,
+            user,
+            request.form.get("kind") or "image",
+            upload.read(),
+            filename=upload.filename,
+            content_type=upload.mimetype or "",
+            fmt=(request.form.get("format") or "amr").lower(),
+            thumb=thumb.read() if thumb is not None else None,
+            host_url=request.host_url,
         )
-    result = send_callback(state, channel, user, xml)
-    result["media_id"] = media["media_id"]
+    except MediaRejected as exc:
+        return json_response({"ok": False, "error": str(exc)}, 400)
     return json_response(result)
 
 

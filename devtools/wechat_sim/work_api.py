@@ -15,8 +15,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .api import api_view, get_config, get_state, read_json, require
 from .errors import ApiError
-from .mp_api import get_media_response, upload_media, validate_menu
+from .mp_api import get_media_response, validate_menu
 from .stores import DEFAULT_CLINICIAN, DEFAULT_DUPLICATE_INTERVAL, message_digest
+from .work_media import upload_work_media
 
 bp = Blueprint("sim_work", __name__)
 
@@ -53,6 +54,7 @@ CARD_TYPES = {
 }
 INTERACTIVE_CARDS = {"button_interaction", "vote_interaction", "multiple_interaction"}
 CHATID_RE = re.compile(r"^[0-9a-zA-Z]{1,32}$")
+TEXTCARD_LIMITS = {"title": 128, "description": 512}  # bytes (UTF-8)
 
 
 def _ok(**extra: Any) -> dict[str, Any]:
@@ -98,12 +100,13 @@ def _validate_content(msgtype: str, data: dict[str, Any]) -> dict[str, Any]:
         if len(content.encode("utf-8")) > (2048 if msgtype == "text" else 4096):
             raise ApiError(45002)
     elif msgtype in ("image", "voice", "video", "file"):
-        media_id = payload.get("media_id")
-        if not media_id or get_state().media.get("work", str(media_id)) is None:
-            raise ApiError(40007)
+        _check_media(msgtype, payload.get("media_id"))
     elif msgtype == "textcard":
         for name in ("title", "description", "url"):
             require(payload, name, 40058, f"textcard.{name} missing")
+        for name, limit in TEXTCARD_LIMITS.items():
+            if len(str(payload[name]).encode("utf-8")) > limit:
+                raise ApiError(45002, f"textcard.{name} longer than {limit} bytes")
     elif msgtype in ("news", "mpnews"):
         articles = payload.get("articles")
         if not isinstance(articles, list) or not articles:
@@ -116,6 +119,29 @@ def _validate_content(msgtype: str, data: dict[str, Any]) -> dict[str, Any]:
     elif msgtype == "template_card":
         _validate_card(payload)
     return payload
+
+
+def _check_media(msgtype: str, media_id: Any) -> None:
+    """The media must exist (3-day life) and be of the message's type (any type may go as a
+    file); otherwise 40007, as WeChat Work answers."""
+    media = get_state().media.get("work", str(media_id)) if media_id else None
+    if media is None:
+        raise ApiError(40007)
+    if msgtype != "file" and media["type"] != msgtype:
+        raise ApiError(40007, f"invalid media_id: a {media['type']} media sent as {msgtype}")
+
+
+def media_extra(payload: dict[str, Any]) -> dict[str, Any]:
+    """What the phone needs to show a media message: its URL, name and size."""
+    media = get_state().media.get("work", str(payload.get("media_id") or ""))
+    if media is None:
+        return {}
+    return {
+        "media_url": f"/_sim/media/{media['media_id']}",
+        "media_name": media["filename"],
+        "media_size": media["size"],
+        "media_content_type": media["content_type"],
+    }
 
 
 def _validate_card(card: dict[str, Any]) -> None:
@@ -201,9 +227,7 @@ def message_send() -> dict[str, Any]:
         int(data.get("duplicate_check_interval") or DEFAULT_DUPLICATE_INTERVAL), 4 * 3600
     )
     digest = message_digest(msgtype, payload)
-    extra: dict[str, Any] = {}
-    if msgtype in ("image", "voice", "video", "file"):
-        extra["media_url"] = f"/_sim/media/{payload['media_id']}"
+    extra = media_extra(payload) if msgtype in ("image", "voice", "video", "file") else {}
     delivered: list[int] = []
     for uid in users:
         if dup_check and state.work_sends.is_duplicate(uid, digest, interval):
@@ -300,10 +324,8 @@ def legacy_getuserinfo() -> dict[str, Any]:
 @bp.post("/cgi-bin/media/upload")
 @api_view("work")
 def media_upload() -> dict[str, Any]:
-    result = upload_media("work")
-    return _ok(
-        type=result["type"], media_id=result["media_id"], created_at=str(result["created_at"])
-    )
+    info = upload_work_media()
+    return _ok(type=info["type"], media_id=info["media_id"], created_at=str(info["created_at"]))
 
 
 @bp.get("/cgi-bin/media/get")

@@ -6,6 +6,7 @@ import io
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -619,6 +620,19 @@ def test_work_url_verification_query(config: SimConfig):
 
 
 # ---------------------------------------------------------------------- phone actions → product
+@contextmanager
+def serving(app: Flask, config: SimConfig) -> Iterator[None]:
+    """Serve ``app`` on a free port as the product the simulator posts callbacks to."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config.product_base_url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def product(config: SimConfig) -> Iterator[dict[str, Any]]:
     """A tiny stand-in product: verifies, decrypts, records, and answers text with a passive
@@ -646,13 +660,8 @@ def product(config: SimConfig) -> Iterator[dict[str, Any]]:
     def work_callback():
         return "nope", 502
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    config.product_base_url = f"http://127.0.0.1:{server.server_port}"
-    yield seen
-    server.shutdown()
-    server.server_close()
+    with serving(app, config):
+        yield seen
 
 
 def test_phone_actions_post_real_callbacks(client, state: SimState, product: dict[str, Any]):
@@ -710,3 +719,269 @@ def test_phone_shows_an_error_when_the_product_is_down(state: SimState):
     assert result["ok"] is False and result["error"].startswith("回调失败：无法连接")
     page = client.get("/phone").get_data(as_text=True)
     assert "患者（公众号）" in page and "医护（企业微信）" in page
+
+
+# ---------------------------------------------------------------------- C5.1 group chats
+AMR = b"#!AMR\n" + b"\x3c" + bytes(31) * 10  # an AMR-NB header and silent frames
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(64)
+MB = 1 << 20
+
+
+def set_sim_config(live: LiveSim, **settings: Any) -> None:
+    resp = requests.post(f"{live.url}/_sim/config", json=settings, timeout=5)
+    assert resp.json()["ok"] is True, resp.text
+
+
+def make_chat(work: WorkClient, chat_id: str, *members: str) -> str:
+    users = list(members or ("n0001", "d0001"))
+    return str(work.appchat.create(chat_id=chat_id, name="会诊", user_list=users)["chatid"])
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_appchat_needs_the_app_visible_to_the_whole_corporation(work, live: LiveSim):
+    chatid = make_chat(work, "vis1")
+    set_sim_config(live, work_app_visible_to_all=False)
+    assert errcode_of(work.appchat.create, name="x", user_list=["n0001", "d0001"]) == 60011
+    assert errcode_of(work.appchat.update, "vis1", add_user_list=["n0002"]) == 60011
+    assert errcode_of(work.appchat.send_text, chatid, "会诊") == 60011
+    assert errcode_of(work.appchat.get, chatid) == 60011
+    set_sim_config(live, work_app_visible_to_all=True)
+    work.appchat.send_text(chatid, "会诊")
+    calls = requests.get(f"{live.url}/_sim/appchat-calls", timeout=5).json()["calls"]
+    assert [(c["api"], c["errcode"]) for c in calls] == [
+        ("create", 0),
+        ("create", 60011),
+        ("update", 60011),
+        ("send", 60011),
+        ("get", 60011),
+        ("send", 0),
+    ]
+    assert calls[0]["body"]["userlist"] == ["n0001", "d0001"]
+    assert "access_token" not in calls[0]["params"]
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_at_most_n_new_group_chats_a_day(work, live: LiveSim, clock: ManualClock):
+    set_sim_config(live, appchat_daily_create_limit=2)
+    make_chat(work, "day1")
+    make_chat(work, "day2")
+    with pytest.raises(WeChatClientException) as info:
+        make_chat(work, "day3")
+    assert info.value.errcode == 45009 and "2 new group chats a day" in info.value.errmsg
+    clock.advance(86400)  # the quota is per day
+    assert make_chat(work, "day3") == "day3"
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_appchat_update_counts_member_changes_an_hour(work, live, clock: ManualClock):
+    set_sim_config(live, appchat_hourly_change_limit=3)
+    make_chat(work, "upd1")
+    work.appchat.update("upd1", add_user_list=["n0002", "n0003"])  # 2 changes
+    assert errcode_of(work.appchat.update, "upd1", del_user_list=["n0002", "n0003"]) == 45009
+    work.appchat.update("upd1", name="会诊·改名")  # no member change: not counted
+    clock.advance(3601)
+    work.appchat.update("upd1", del_user_list=["n0002", "n0003"])
+    assert work.appchat.get("upd1")["userlist"] == ["n0001", "d0001"]
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_appchat_members_owner_name_and_chatid_rules(work, state: SimState, config):
+    users = ["n0001", "d0001"]
+    assert errcode_of(work.appchat.create, owner="n0002", user_list=users) == 86005
+    assert errcode_of(work.appchat.create, chat_id="bad-id!", user_list=users) == 86001
+    assert errcode_of(work.appchat.create, chat_id="x" * 33, user_list=users) == 86001
+    assert errcode_of(work.appchat.create, user_list=["n0001", "n0001"]) == 86007
+    # an empty name is allowed; a long one is cut to 50 characters
+    plain = work.appchat.create(user_list=users)["chatid"]
+    assert work.appchat.get(plain)["name"] == ""
+    long_name = work.appchat.create(name="会" * 60, user_list=users)["chatid"]
+    assert work.appchat.get(long_name)["name"] == "会" * 50
+
+    config.strict_users = True  # members must exist in the directory
+    assert errcode_of(work.appchat.create, user_list=["n0001", "nobody"]) == 86216
+    assert errcode_of(work.appchat.update, plain, add_user_list=["nobody"]) == 86216
+    assert errcode_of(work.appchat.update, plain, owner="n0002") == 86005
+    assert errcode_of(work.appchat.update, plain, del_user_list=["d0001"]) == 86007
+    work.appchat.update(plain, add_user_list=["n0002"], owner="n0002")
+    chat = state.chats.get(plain)
+    assert chat["owner"] == "n0002" and chat["userlist"] == ["n0001", "d0001", "n0002"]
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_only_the_app_that_created_a_chat_updates_and_sends_to_it(work, live, config):
+    other = {"chatid": "other1", "userlist": ["n0001", "d0001"], "agentid": "1000099"}
+    assert requests.post(f"{live.url}/_sim/chats", json=other, timeout=5).json()["ok"]
+    assert errcode_of(work.appchat.send_text, "other1", "x") == 86003
+    assert errcode_of(work.appchat.update, "other1", add_user_list=["n0002"]) == 86003
+    assert errcode_of(work.appchat.get, "other1") == 86003
+    mine = make_chat(work, "mine1")
+    detail = requests.get(f"{live.url}/_sim/chats/{mine}", timeout=5).json()["chat"]
+    assert detail["agentid"] == config.work_agent_id and detail["owner"] == "n0001"
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_appchat_send_checks_each_message_type(work, live: LiveSim):
+    chatid = make_chat(work, "send1")
+    assert errcode_of(work.appchat.send_text, chatid, "字" * 683) == 45002  # 2049 bytes
+    card = {"title": "病例", "description": "摘要", "url": "http://h5/case/1"}
+    assert errcode_of(work.appchat.send, chatid, "textcard", **(card | {"title": "题" * 43})) == (
+        45002  # 129 bytes
+    )
+    long_desc = card | {"description": "述" * 171}  # 513 bytes
+    assert errcode_of(work.appchat.send, chatid, "textcard", **long_desc) == 45002
+    assert errcode_of(work.appchat.send, chatid, "textcard", **(card | {"url": ""})) == 40058
+    assert errcode_of(work.appchat.send, chatid, "markdown", content="x" * 4097) == 45002
+    assert errcode_of(work.appchat.send, chatid, "image", media_id="no-such") == 40007
+
+    image = work.media.upload("image", ("p.png", PNG, "image/png"))["media_id"]
+    voice = work.media.upload("voice", ("v.amr", AMR, "audio/amr"))["media_id"]
+    video = work.media.upload("video", ("v.mp4", MP4, "video/mp4"))["media_id"]
+    doc = work.media.upload("file", ("报告.pdf", b"%PDF-1.4 x", "application/pdf"))["media_id"]
+    assert errcode_of(work.appchat.send, chatid, "image", media_id=voice) == 40007  # wrong type
+    work.appchat.send(chatid, "textcard", **card)
+    work.appchat.send(chatid, "image", media_id=image)
+    work.appchat.send(chatid, "voice", media_id=voice)
+    work.appchat.send(chatid, "video", media_id=video, title="穿刺点", description="")
+    work.appchat.send(chatid, "file", media_id=doc)
+    work.appchat.send(chatid, "markdown", content="**结论**：继续观察")
+    detail = requests.get(f"{live.url}/_sim/chats/{chatid}", timeout=5).json()
+    sent = detail["messages"]
+    assert [m["msgtype"] for m in sent] == [
+        "textcard",
+        "image",
+        "voice",
+        "video",
+        "file",
+        "markdown",
+    ]
+    assert sent[0]["payload"]["url"] == "http://h5/case/1"
+    assert sent[4]["media_name"] == "报告.pdf"
+    got = requests.get(live.url + sent[2]["media_url"], timeout=5)
+    assert got.content == AMR and got.headers["Content-Type"] == "audio/amr"
+
+
+def work_upload_code(live: LiveSim, token: str, media_type: str, name: str, data: bytes) -> int:
+    resp = requests.post(
+        f"{live.work_api_base}/cgi-bin/media/upload",
+        params={"access_token": token, "type": media_type},
+        files={"media": (name, data, "application/octet-stream")},
+        timeout=30,
+    )
+    return int(resp.json()["errcode"])
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_work_media_upload_checks_type_format_and_size(
+    work, live: LiveSim, state: SimState, clock: ManualClock
+):
+    work.media.upload("image", ("p.png", PNG, "image/png"))  # fetches the token
+    token = state.api_calls.find("work", "/cgi-bin/gettoken")[-1]["response"]["access_token"]
+
+    def code(media_type: str, data: bytes, name: str = "f") -> int:
+        return work_upload_code(live, token, media_type, name, data)
+
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(100)
+    assert code("image", jpeg) == 0
+    assert code("image", b"GIF89a" + bytes(100)) == 40004  # JPG / PNG only
+    assert code("image", b"\xff\xd8\xff") == 40009  # ≤ 5 bytes
+    assert code("image", b"\xff\xd8\xff" + bytes(10 * MB)) == 40009
+    assert code("voice", AMR) == 0
+    assert code("voice", b"ID3\x03" + bytes(100)) == 40004  # an MP3: AMR only
+    assert code("voice", b"#!AMR\n" + bytes(2 * MB)) == 40006
+    assert code("video", MP4) == 0
+    assert code("video", AMR) == 40004
+    assert code("video", MP4 + bytes(10 * MB)) == 40011
+    assert code("file", b"anything") == 0
+    assert code("file", bytes(20 * MB + 1)) == 40006
+    assert code("thumb", PNG) == 40005
+    assert code("music", PNG) == 40005
+
+    voice = work.media.upload("voice", ("v.amr", AMR, "audio/amr"))["media_id"]
+    got = requests.get(
+        f"{live.work_api_base}/cgi-bin/media/get",
+        params={"access_token": token, "media_id": voice},
+        timeout=5,
+    )
+    assert got.content == AMR and got.headers["Content-Type"] == "audio/amr"
+    clock.advance(3 * 86400)  # temporary media live three days
+    assert errcode_of(work.get, "media/get", params={"media_id": voice}) == 40007
+
+
+@pytest.fixture
+def work_product(config: SimConfig) -> Iterator[list[Any]]:
+    """A stand-in product that verifies, decrypts and parses WeChat Work callbacks."""
+    seen: list[Any] = []
+    app = Flask("fake_work_product")
+
+    @app.post("/wechat/work")
+    def work_callback():
+        a = request.args
+        crypto = WorkCrypto(config.work_token, config.work_aes_key, config.work_corp_id)
+        plain = crypto.decrypt_message(request.data, a["msg_signature"], a["timestamp"], a["nonce"])
+        seen.append(parse_work(plain))
+        return "success"
+
+    with serving(app, config):
+        yield seen
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_a_member_sends_a_photo_a_voice_note_and_a_video_to_the_app(
+    live: LiveSim, state: SimState, work_product: list[Any], work
+):
+    def send(kind: str, name: str, data: bytes, **form: str) -> dict[str, Any]:
+        resp = requests.post(
+            f"{live.url}/_sim/phone/media",
+            data={"channel": "work", "user": "x0001", "kind": kind, **form},
+            files={"file": (name, data)},
+            timeout=10,
+        )
+        return resp.json()
+
+    photo = send("image", "p.png", PNG)
+    voice = send("voice", "v.amr", AMR)
+    video = send("video", "v.mp4", MP4)
+    assert photo["ok"] and voice["ok"] and video["ok"]
+    assert [m.type for m in work_product] == ["image", "voice", "video"]
+    image_msg, voice_msg, video_msg = work_product
+    assert voice_msg.source == "x0001" and voice_msg.media_id == voice["media_id"]
+    assert voice_msg.format == "amr"
+    assert video_msg.media_id == video["media_id"]
+    assert video_msg.thumb_media_id == video["thumb_media_id"]
+
+    work.media.upload("image", ("p.png", PNG, "image/png"))  # fetches the token
+    token = state.api_calls.find("work", "/cgi-bin/gettoken")[-1]["response"]["access_token"]
+    for media_id, data, content_type in [
+        (image_msg.media_id, PNG, "image/png"),
+        (voice_msg.media_id, AMR, "audio/amr"),
+        (video_msg.media_id, MP4, "video/mp4"),
+    ]:
+        got = requests.get(
+            f"{live.work_api_base}/cgi-bin/media/get",
+            params={"access_token": token, "media_id": media_id},
+            timeout=5,
+        )
+        assert got.content == data and got.headers["Content-Type"] == content_type
+
+    # what the WeChat Work client would not send
+    bad = send("voice", "v.mp3", b"ID3\x03" + bytes(100))
+    assert bad["ok"] is False and "AMR" in bad["error"]
+    assert send("video", "v.avi", b"RIFF" + bytes(100))["ok"] is False
+    shown = state.conversations.messages("work", "x0001", include_user=True)
+    assert [m["msgtype"] for m in shown] == ["image", "voice", "video"]
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_voice_and_video_callbacks_parse_in_wechatpy(config: SimConfig):
+    crypto = WorkCrypto(config.work_token, config.work_aes_key, config.work_corp_id)
+    for xml, kind in [
+        (callbacks.work_voice("x0001", "3voice", fmt="speex"), "voice"),
+        (callbacks.work_video("x0001", "3video", "3thumb"), "video"),
+    ]:
+        cb = callbacks.sign_work(config, xml)
+        q = cb.query
+        msg = parse_work(
+            crypto.decrypt_message(cb.body, q["msg_signature"], q["timestamp"], q["nonce"])
+        )
+        assert msg.type == kind and msg.media_id.startswith("3") and msg.agent == 1000002
+    assert msg.thumb_media_id == "3thumb"

@@ -6,7 +6,7 @@ import redis
 from dotenv import load_dotenv
 from rq.cron import CronScheduler
 
-from bot.jobs import complications, follow_ups, housekeeping, reminders, sweeper
+from bot.jobs import complications, consultations, follow_ups, housekeeping, reminders, sweeper
 
 from .bootstrap import bootstrap
 
@@ -18,6 +18,7 @@ def build(conn: redis.Redis) -> CronScheduler:
     cron.register(reminders.sweep_reminders, queue_name="default", interval=300)
     cron.register(follow_ups.sweep_follow_ups, queue_name="default", interval=300)
     cron.register(complications.alert_stale_complications, queue_name="default", interval=600)
+    cron.register(consultations.remind_unconcluded, queue_name="default", interval=600)
     cron.register(housekeeping.clean_media, queue_name="default", interval=86400)
     return cron
 

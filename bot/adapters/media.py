@@ -53,27 +53,56 @@ class MediaStore:
         return self.save(data, content_type)
 
 
+# what a media kind is uploaded as when the file's name says nothing
+DEFAULT_TYPES = {
+    "image": "image/png",
+    "voice": "audio/amr",
+    "video": "video/mp4",
+    "file": "application/octet-stream",
+}
+
+
+def _cache_key(channel: str, kind: str, digest: str) -> str:
+    # images keep the key they had before other kinds were uploaded
+    return (
+        f"vam:media:{channel}:{digest}"
+        if kind == "image"
+        else f"vam:media:{channel}:{kind}:{digest}"
+    )
+
+
 class UploadCache:
-    """Outbound images: one upload per file and channel, reused while the media id lives."""
+    """Outbound media (images, voice notes, videos, files): one upload per file, kind and
+    channel, reused while the media id lives."""
 
     def __init__(self, redis_conn: redis.Redis) -> None:
         self.redis = redis_conn
 
-    def media_id(self, channel: str, client: object, path: Path) -> str:
+    def media_id(self, channel: str, client: object, path: Path, kind: str = "image") -> str:
         data = path.read_bytes()
-        key = f"vam:media:{channel}:{hashlib.sha256(data).hexdigest()}"
+        key = _cache_key(channel, kind, hashlib.sha256(data).hexdigest())
         cached = self.redis.get(key)
         if isinstance(cached, bytes):
             return cached.decode()
-        content_type = mimetypes.guess_type(path.name)[0] or "image/png"
-        media_id = client.upload_image(path.name, data, content_type)  # type: ignore[attr-defined]
+        content_type = _content_type(path, kind)
+        if kind == "image":
+            media_id = client.upload_image(path.name, data, content_type)  # type: ignore[attr-defined]
+        else:
+            media_id = client.upload_media(kind, path.name, data, content_type)  # type: ignore[attr-defined]
         self.redis.set(key, media_id, ex=MEDIA_ID_TTL)
-        return media_id
+        return str(media_id)
 
-    def forget(self, channel: str, path: Path) -> None:
+    def forget(self, channel: str, path: Path, kind: str = "image") -> None:
         """WeChat said the media id is invalid (40007): upload again next time."""
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        self.redis.delete(f"vam:media:{channel}:{digest}")
+        self.redis.delete(_cache_key(channel, kind, digest))
+
+
+def _content_type(path: Path, kind: str) -> str:
+    by_extension = {v: k for k, v in EXTENSIONS.items()}.get(path.suffix.lower())
+    return (
+        by_extension or mimetypes.guess_type(path.name)[0] or DEFAULT_TYPES.get(kind, "image/png")
+    )
 
 
 __all__ = ["MediaStore", "StoredMedia", "UploadCache", "WeChatError"]

@@ -51,6 +51,12 @@ ERRORS: dict[int, tuple[bool, str]] = {
     47001: (False, "bad_payload"),
     60011: (False, "no_privilege"),
     81013: (False, "user_not_in_range"),
+    # group chats (appchat)
+    86001: (False, "invalid_chatid"),
+    86003: (False, "chat_not_found"),
+    86007: (False, "chat_member_count"),  # 2–2,000 members
+    86215: (False, "chat_exists"),  # the chatid is taken (ours, after a lost answer)
+    86216: (False, "invalid_chat_member"),  # a member not in the corp or the app's range
 }
 
 
@@ -174,9 +180,13 @@ class _Hardened(BaseWeChatClient):
 
     def upload_image(self, filename: str, data: bytes, content_type: str) -> str:
         """``media/upload?type=image`` → media_id (valid 3 days)."""
+        return self.upload_media("image", filename, data, content_type)
+
+    def upload_media(self, kind: str, filename: str, data: bytes, content_type: str) -> str:
+        """``media/upload?type=<kind>`` (image, voice, video, file) → media_id (3 days)."""
         result = self.post(
             "media/upload",
-            params={"type": "image"},
+            params={"type": kind},
             files={"media": (filename, data, content_type)},
         )
         return str(result["media_id"])
@@ -341,3 +351,44 @@ class Senders:
         if chat_id:
             data["chatid"] = chat_id
         return str(self.work.post("appchat/create", data=data)["chatid"])
+
+    def get_chat(self, chat_id: str) -> dict[str, Any] | None:
+        """``appchat/get``: the chat's ``chatid``, ``name``, ``owner`` and ``userlist``;
+        None if there is no such chat (86003)."""
+        if self.work is None:
+            raise WeChatError(
+                None, "WeChat Work not configured", retryable=False, reason="not_configured"
+            )
+        try:
+            result = self.work.get("appchat/get", params={"chatid": chat_id})
+        except WeChatError as exc:
+            if exc.errcode == 86003:
+                return None
+            raise
+        info = result.get("chat_info") if isinstance(result, dict) else None
+        return dict(info) if isinstance(info, dict) else None
+
+    def update_chat(
+        self,
+        chat_id: str,
+        *,
+        add: list[str] | None = None,
+        remove: list[str] | None = None,
+        name: str | None = None,
+        owner: str | None = None,
+    ) -> None:
+        """``appchat/update``: add or remove members, rename, change the owner."""
+        if self.work is None:
+            raise WeChatError(
+                None, "WeChat Work not configured", retryable=False, reason="not_configured"
+            )
+        data: dict[str, Any] = {"chatid": chat_id}
+        if add:
+            data["add_user_list"] = add
+        if remove:
+            data["del_user_list"] = remove
+        if name:
+            data["name"] = name
+        if owner:
+            data["owner"] = owner
+        self.work.post("appchat/update", data=data)

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_SEND_ATTEMPTS = len(BACKOFF)
 FALLBACK_REASONS = {"window_closed", "reply_count_exceeded"}
+MEDIA_KINDS = ("image", "voice", "video", "file")  # payloads that may name a file by path
 
 
 class SendLater(Exception):
@@ -112,23 +113,29 @@ class Deliverer:
         raise WeChatError(None, f"no sender for {row.channel}", retryable=False, reason="no_sender")
 
     def _resolve_media(self, channel: Channel, payload: dict[str, Any]) -> dict[str, Any]:
-        """``{"image": {"path": ...}}`` becomes ``{"image": {"media_id": ...}}`` at send time."""
-        image = payload.get("image")
-        if not (isinstance(image, dict) and image.get("path")):
-            return payload
+        """``{"image": {"path": ...}}`` becomes ``{"image": {"media_id": ...}}`` at send time;
+        so do voice notes, videos (their title and description kept) and files."""
+        for kind in MEDIA_KINDS:
+            body = payload.get(kind)
+            if isinstance(body, dict) and body.get("path"):
+                return {**payload, kind: self._upload(channel, kind, body)}
+        return payload
+
+    def _upload(self, channel: Channel, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         if self.uploads is None:
             raise WeChatError(
                 None, "no upload cache configured", retryable=False, reason="no_uploads"
             )
         client = self.senders.mp if channel is Channel.MP else self.senders.work
-        path = Path(image["path"])
+        path = Path(body["path"])
         try:
-            media_id = self.uploads.media_id(channel.value, client, path)
+            media_id = self.uploads.media_id(channel.value, client, path, kind)
         except FileNotFoundError as exc:
             raise WeChatError(
-                None, f"image file missing: {path}", retryable=False, reason="file_missing"
+                None, f"{kind} file missing: {path}", retryable=False, reason="file_missing"
             ) from exc
-        return {**payload, "image": {"media_id": media_id}}
+        rest = {k: v for k, v in body.items() if k != "path"}
+        return {**rest, "media_id": media_id}
 
     def _add_fallback(self, session: Session, row: OutboxMessage) -> int:
         key = f"{row.dedupe_key}:fallback"
@@ -148,7 +155,8 @@ class Deliverer:
         return fallback.id
 
 
-def _deliverer() -> Deliverer:
+def deliverer_of_process() -> Deliverer:
+    """The installed container's deliverer (the worker's)."""
     c = current()
     return Deliverer(
         session_factory=c.session_factory,
@@ -161,14 +169,14 @@ def _deliverer() -> Deliverer:
 
 def send_outbox(outbox_id: int) -> str | None:
     """RQ job: deliver one outbox row."""
-    status = _deliverer().deliver(outbox_id)
+    status = deliverer_of_process().deliver(outbox_id)
     return None if status is None else status.value
 
 
 def send_outbox_batch(outbox_ids: list[int]) -> dict[str, int]:
     """RQ job: deliver several outbox rows (a reminder sweep's) one after the other; a row
     that must wait for a retry continues in a job of its own. Counts by outcome."""
-    deliverer = _deliverer()
+    deliverer = deliverer_of_process()
     counts: dict[str, int] = {}
     for outbox_id in outbox_ids:
         try:

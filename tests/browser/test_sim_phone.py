@@ -76,6 +76,17 @@ def setup() -> Iterator[tuple[LiveSim, FakeProduct]]:
     product.stop()
 
 
+def work_token(sim: LiveSim) -> str:
+    cfg = sim.config
+    return str(
+        requests.get(
+            sim.work_api_base + "/cgi-bin/gettoken",
+            params={"corpid": cfg.work_corp_id, "corpsecret": cfg.work_secret},
+            timeout=5,
+        ).json()["access_token"]
+    )
+
+
 def bot_reply(sim: LiveSim, openid: str, text: str) -> None:
     """What the product would do: a customer-service message through the (fake) MP API."""
     cfg = sim.config
@@ -140,11 +151,7 @@ def test_clinician_pastes_a_qr_text_to_scan(setup, page):
 def test_template_card_button_posts_a_card_event(setup, page):
     sim, product = setup
     cfg = sim.config
-    token = requests.get(
-        sim.work_api_base + "/cgi-bin/gettoken",
-        params={"corpid": cfg.work_corp_id, "corpsecret": cfg.work_secret},
-        timeout=5,
-    ).json()["access_token"]
+    token = work_token(sim)
     card = {
         "card_type": "button_interaction",
         "task_id": "maint_42",
@@ -195,3 +202,89 @@ def test_a_failed_callback_shows_in_the_chat(browser, page):
         page.click("#send")
         page.locator(".row.user .bubble", has_text="有人吗").wait_for(timeout=5000)
         page.locator(".notice.error", has_text="回调失败").wait_for(timeout=8000)
+
+
+AMR = b"#!AMR\n" + b"\x3c" + bytes(31) * 10
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(64)
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
+    b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def work_call(sim: LiveSim, token: str, api: str, **kw: Any) -> dict[str, Any]:
+    result = requests.post(
+        f"{sim.work_api_base}/cgi-bin/{api}", params={"access_token": token}, timeout=5, **kw
+    ).json()
+    assert result["errcode"] == 0, result
+    return result
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_phone_shows_a_group_chat_with_every_message_type(setup, page, tmp_path):
+    sim, product = setup
+    token = work_token(sim)
+    chat = {"chatid": "hz1", "name": "会诊·ZS·PICC·1", "owner": "x0001"}
+    work_call(sim, token, "appchat/create", json=chat | {"userlist": ["x0001", "n0001", "d0001"]})
+
+    def upload(kind: str, name: str, data: bytes) -> str:
+        files = {"media": (name, data)}
+        return str(work_call(sim, token, f"media/upload?type={kind}", files=files)["media_id"])
+
+    def send(msgtype: str, body: dict[str, Any]) -> None:
+        work_call(
+            sim, token, "appchat/send", json={"chatid": "hz1", "msgtype": msgtype, msgtype: body}
+        )
+
+    card = {
+        "title": "会诊病例",
+        "description": "PICC 右上臂，穿刺点红肿",
+        "url": "http://h5/case/1",
+    }
+    send("textcard", card)
+    send("image", {"media_id": upload("image", "p.png", PNG)})
+    send("voice", {"media_id": upload("voice", "v.amr", AMR)})
+    send("video", {"media_id": upload("video", "v.mp4", MP4)})
+    send("file", {"media_id": upload("file", "report.pdf", b"%PDF-1.4 x")})
+    send("markdown", {"content": "**会诊结论**：拔管"})
+
+    page.goto(sim.url + "/phone?role=work&user=x0001")
+    page.locator("#conv option[value=hz1]").wait_for(state="attached", timeout=8000)
+    assert page.locator("#conv option[value=hz1]").inner_text() == "群聊：会诊·ZS·PICC·1（3人）"
+    page.select_option("#conv", "hz1")
+    page.locator("#chatinfo-name", has_text="会诊·ZS·PICC·1").wait_for(timeout=5000)
+    assert page.locator("#chatinfo-count").inner_text() == "3 位成员 · 群主 x0001"
+    page.click("#chatinfo summary")
+    assert page.locator("#chatinfo-members li").all_inner_texts() == [
+        "x0001（群主）",
+        "n0001",
+        "d0001",
+    ]
+    tc = page.locator(".card.tc", has_text="会诊病例")
+    tc.wait_for(timeout=5000)
+    assert "穿刺点红肿" in tc.inner_text()
+    assert tc.locator("a").get_attribute("href") == "http://h5/case/1"
+    page.locator("img.thumb").wait_for(timeout=5000)
+    voice = page.locator(".bubble[data-kind=voice]")
+    assert "语音" in voice.inner_text()
+    href = voice.locator("a").get_attribute("href")
+    assert requests.get(sim.url + href, timeout=5).content == AMR
+    assert page.locator(".bubble[data-kind=video] video").count() == 1
+    assert page.locator(".bubble .file a").inner_text() == "report.pdf"
+    assert page.locator(".md b").inner_text() == "会诊结论"
+
+    # a member talks in the group: shown with the sender, never sent to the product
+    page.fill("#text", "同意拔管")
+    page.click("#send")
+    page.locator(".row.user .sender", has_text="x0001").wait_for(timeout=5000)
+    assert product.received == []
+
+    # back in the app's own chat, the member sends a voice note
+    page.select_option("#conv", "")
+    amr = tmp_path / "note.amr"
+    amr.write_bytes(AMR)
+    page.set_input_files("#voice-file", str(amr))
+    msg = product.wait_for(lambda m: m.type == "voice")
+    assert msg.source == "x0001" and msg.format == "amr"
+    page.locator(".row.user .bubble[data-kind=voice]").wait_for(timeout=5000)

@@ -237,14 +237,43 @@
     return b;
   }
 
+  function sizeText(n) {
+    if (n == null) return "";
+    return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} KB`;
+  }
+  function downloadLink(e, text) {
+    const u = safeUrl(e.media_url);
+    return u ? `<a href="${esc(u)}" download="${esc(e.media_name || "")}">${esc(text)}</a>` : "";
+  }
+  // Browsers cannot play AMR: show "语音" and offer the file.
+  function voiceBubble(e, p) {
+    const b = bubble(`<span class="voice">语音</span> ${downloadLink(e, "下载")}` +
+      (p.recognition ? `<br>${esc(p.recognition)}` : ""));
+    b.dataset.kind = "voice";
+    return b;
+  }
+  function videoBubble(e, p) {
+    const u = safeUrl(e.media_url);
+    if (!u) return bubble(`[视频] ${esc(p.title || "")}`);
+    const b = bubble(`<video controls preload="metadata" src="${esc(u)}"></video>` +
+      (p.title ? `<div>${esc(p.title)}</div>` : ""));
+    b.dataset.kind = "video";
+    return b;
+  }
+  function fileBubble(e) {
+    const name = e.media_name || "文件";
+    return bubble(`<div class="file">[文件] ${downloadLink(e, name) || esc(name)}` +
+      `<span class="size">${sizeText(e.media_size)}</span></div>`);
+  }
+
   function contentFor(e) {
     const p = payloadOf(e);
     switch (e.msgtype) {
       case "text": return bubble(richText(p.content));
       case "image": return e.media_url ? imageBubble(e.media_url) : bubble("[图片]");
-      case "voice": return bubble("[语音]" + (p.recognition ? " " + esc(p.recognition) : ""));
-      case "video": return bubble(`[视频] ${esc(p.title || "")}`);
-      case "file": return bubble("[文件]");
+      case "voice": return voiceBubble(e, p);
+      case "video": return videoBubble(e, p);
+      case "file": return fileBubble(e);
       case "music": return bubble(`[音乐] ${link(p.musicurl, p.title || "音乐")}`);
       case "location":
         return bubble(`[位置] ${esc(p.label || "")}<br><span style="font-size:12px;color:#555">${esc(p.lat)}, ${esc(p.lon)}</span>`);
@@ -347,14 +376,31 @@
     try {
       const data = await (await fetch(`/_sim/chats?user=${encodeURIComponent(S.user)}`, { cache: "no-store" })).json();
       const chats = data.chats || [];
-      const sig = JSON.stringify(chats.map((c) => [c.chatid, c.name]));
+      const sig = JSON.stringify(chats.map((c) => [c.chatid, c.name, c.owner, c.userlist]));
+      const current = chats.find((c) => c.chatid === S.conv);
+      showChatInfo(current || null);
       if (sig === S.chatsSig) return;
       S.chatsSig = sig;
       sel.innerHTML = `<option value="">应用消息：${esc(BOOT.work_app)}</option>` +
-        chats.map((c) => `<option value="${esc(c.chatid)}">群聊：${esc(c.name)}（${c.userlist.length}人）</option>`).join("");
+        chats.map((c) => `<option value="${esc(c.chatid)}">群聊：${esc(c.name || "（未命名）")}（${c.userlist.length}人）</option>`).join("");
       sel.value = S.conv;
       sel.hidden = chats.length === 0;
     } catch (e) { /* ignore */ }
+  }
+
+  function showChatInfo(c) {
+    const box = $("#chatinfo");
+    box.hidden = !c;
+    if (!c) return;
+    $("#chatinfo-name").textContent = `群聊：${c.name || "（未命名）"}`;
+    $("#chatinfo-count").textContent = `${c.userlist.length} 位成员 · 群主 ${c.owner}`;
+    const list = $("#chatinfo-members");
+    list.innerHTML = "";
+    c.userlist.forEach((u) => {
+      const li = document.createElement("li");
+      li.textContent = u === c.owner ? `${u}（群主）` : u;
+      list.appendChild(li);
+    });
   }
 
   // ------------------------------------------------------------------ menu
@@ -447,19 +493,24 @@
     sendText(text);
   });
 
-  $("#photo-file").addEventListener("change", async (ev) => {
-    const file = ev.target.files[0];
-    ev.target.value = "";
-    if (!file) return;
+  async function sendMedia(kind, file) {
     const fd = new FormData();
     fd.append("channel", S.channel);
     fd.append("user", S.user);
+    fd.append("kind", kind);
     fd.append("file", file);
     setTimeout(poll, 200);
-    const r = await fetch("/_sim/phone/photo", { method: "POST", body: fd });
+    const r = await fetch("/_sim/phone/media", { method: "POST", body: fd });
     const data = await r.json().catch(() => ({}));
     if (!r.ok && data.error) toast(data.error);
     await poll();
+  }
+  [["photo-file", "image"], ["voice-file", "voice"], ["video-file", "video"]].forEach(([id, kind]) => {
+    $("#" + id).addEventListener("change", (ev) => {
+      const file = ev.target.files[0];
+      ev.target.value = "";
+      if (file) sendMedia(kind, file);
+    });
   });
 
   function openLocation() {
@@ -522,6 +573,8 @@
     btn.addEventListener("click", () => {
       switch (btn.dataset.action) {
         case "photo": $("#photo-file").click(); break;
+        case "voice": $("#voice-file").click(); break;
+        case "video": $("#video-file").click(); break;
         case "location": openLocation(); break;
         case "scan": openScan(S.scanKeyFromMenu || "scan_patient", "scancode_waitmsg"); break;
         case "subscribe_msg": { const d = $("#dlg-subscribe"); d.returnValue = ""; d.showModal(); break; }
@@ -550,6 +603,7 @@
     S.chatsSig = "";
     S.conv = "";
     $("#conv").hidden = true;
+    showChatInfo(null);
     $("#composer").classList.toggle("work", S.channel === "work");
     const url = new URL(location.href);
     url.searchParams.set("role", S.channel);
@@ -576,6 +630,8 @@
     S.rendered.clear();
     $("#menubar").hidden = !!S.conv;
     $("#tools").hidden = !!S.conv;
+    S.chatsSig = "";
+    refreshChats();
     poll();
   });
 

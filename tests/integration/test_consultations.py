@@ -6,25 +6,34 @@ the 48-hour reminder)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot.adapters.media import MediaStore
+from bot.channels.outbox import SendLater
+from bot.jobs import consultations as jobs
 from bot.models import (
     AuditLog,
     Catheter,
     Complication,
+    ComplicationStep,
     ConsultantDuty,
     Consultation,
+    ConsultationMedia,
     Department,
     Institution,
+    OutboxMessage,
     Patient,
     Staff,
 )
-from bot.models.enums import ActorType, ConsultationStatus, StaffRole
+from bot.models.enums import ActorType, ConsultationStatus, DeliveryStatus, StaffRole
 from bot.services import access, audit
-from bot.services.consultations import ConsultationError, requests, roster
+from bot.services.consultations import ConsultationError, chat, decisions, requests, roster
+from devtools.wechat_sim.server import LiveSim
+from tests.support.callbacks import sim_config
 
 pytestmark = [pytest.mark.db]
 
@@ -210,3 +219,377 @@ def test_c5_1_an_empty_question_or_nobody_to_consult_is_refused_in_words(session
     session.commit()
     with pytest.raises(ConsultationError, match="没有可以接受会诊的专家"):
         ask(session, ward, settings)
+
+
+# --- the group chat, through the production client against the simulator -----------------
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+AMR = b"#!AMR\n" + bytes(range(256)) * 8
+
+
+@pytest.fixture
+def sim(settings):
+    with LiveSim(sim_config(settings)) as live:
+        yield live
+
+
+@pytest.fixture
+def ctx(settings, sim, redis_conn):
+    """The worker's container, pointed at the simulator: the job runs in-process."""
+    from bot import container
+    from server import bootstrap
+
+    live = replace(settings, wecom_api_base=sim.work_api_base, public_base_url=BASE)
+    c = bootstrap(live)
+    container.install(c)
+    yield c
+    container.install(None)
+
+
+def with_media(session, ctx, consultation, ward, *items):
+    store = MediaStore(ctx.settings.media_root)
+    for data, content_type, kind in items:
+        stored = store.save(data, content_type)
+        requests.attach_media(
+            session,
+            consultation,
+            stored,
+            kind,
+            actor=actor(ward["outside"]),
+            media_root=str(ctx.settings.media_root),
+        )
+    session.commit()
+
+
+def run_job(consultation_id):
+    return jobs.open_consultation(consultation_id)
+
+
+def creates(sim):
+    return sim.state.calls(path="/cgi-bin/appchat/create")
+
+
+def group(sim, chat_id):
+    return [(m["msgtype"], m["payload"]) for m in sim.state.messages("appchat", chat_id)]
+
+
+def reload(session, consultation):
+    session.expire_all()
+    return session.get(Consultation, consultation.id)
+
+
+def told(session, userid, *words):
+    rows = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == f"user:{userid}")
+    ).all()
+    return [r for r in rows if all(w in str(r.payload) for w in words)]
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_the_group_chat_gets_the_members_then_the_case_card_then_the_media(
+    session, ward, settings, ctx, sim
+):
+    c = ask(session, ward, settings, urgent=True)
+    with_media(session, ctx, c, ward, (PNG, "image/png", "image"), (AMR, "audio/amr", "voice"))
+    assert run_job(c.id) == "open"
+    [create] = creates(sim)
+    body = create["body"]
+    assert sorted(body["userlist"]) == ["e0001", "w0001"] and body["owner"] == "e0001"
+    assert body["name"] == f"会诊·张**·PICC·{c.id}号"
+    c = reload(session, c)
+    assert c.status is ConsultationStatus.OPEN and c.opened_at is not None
+    assert c.chat_id == body["chatid"] and len(c.chat_id) <= 32 and c.chat_id.isalnum()
+    posted = group(sim, c.chat_id)
+    assert [kind for kind, _ in posted] == ["textcard", "image", "voice"]
+    card = posted[0][1]
+    assert (
+        card["title"].startswith("【加急会诊】")
+        and card["url"] == f"{BASE}/staff/consultations/{c.id}"
+    )
+    text = card["description"]
+    assert "张**" in text and "张小明" not in text and "PICC" in text and "静脉炎2级" in text
+    assert "穿刺点红肿，是否需要拔管？" in text and "加急" in text
+    uploads = sim.state.calls(path="/cgi-bin/media/upload")
+    assert [u["params"]["type"] for u in uploads] == ["image", "voice"]
+    assert all(m.posted_at is not None for m in c.media)
+    for userid in ("w0001", "e0001"):
+        assert told(session, userid, "已建立会诊群", "请在企业微信消息列表中打开")
+    # run again (a retried job, a second enqueue): nothing is created or sent twice
+    assert run_job(c.id) == "posted"
+    assert len(creates(sim)) == 1 and len(group(sim, c.chat_id)) == 3
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_media_sent_after_the_chat_opened_is_posted_when_the_job_runs_again(
+    session, ward, settings, ctx, sim
+):
+    c = ask(session, ward, settings)
+    run_job(c.id)
+    with_media(session, ctx, c, ward, (PNG, "image/png", "image"))
+    run_job(c.id)
+    assert [k for k, _ in group(sim, reload(session, c).chat_id)] == ["textcard", "image"]
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_a_lost_answer_to_create_is_not_a_second_chat_and_nothing_is_sent_twice(
+    session, ward, settings, ctx, sim
+):
+    c = ask(session, ward, settings)
+    with_media(session, ctx, c, ward, (PNG, "image/png", "image"))
+    # the first attempt created the chat, but its answer never came back
+    chat_id = chat.chat_id_for(c.id, ctx.settings.secret_key)
+    sim.state.chats.create(chat_id, "会诊·张**·PICC", "e0001", ["e0001", "w0001"])
+    assert run_job(c.id) == "open"
+    c = reload(session, c)
+    assert c.chat_id == chat_id and len(sim.state.chats.all()) == 1
+    assert [k for k, _ in group(sim, chat_id)] == ["textcard", "image"]
+    assert all(m.in_chat for m in c.members)
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_a_network_failure_is_retried_and_then_makes_one_chat(
+    session, ward, settings, ctx, sim
+):
+    c = ask(session, ward, settings)
+    sim.state.add_fault("/work/cgi-bin/appchat/create", http_status=502)
+    with pytest.raises(jobs.ChatLater):
+        run_job(c.id)
+    c = reload(session, c)
+    assert c.status is ConsultationStatus.REQUESTED and c.chat_attempts == 1
+    assert "稍后自动重试" in c.chat_error
+    assert run_job(c.id) == "open"  # RQ's retry
+    c = reload(session, c)
+    assert c.chat_error is None and len(sim.state.chats.all()) == 1
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_a_busy_send_is_retried_without_posting_anything_out_of_order(
+    session, ward, settings, ctx, sim
+):
+    c = ask(session, ward, settings)
+    with_media(session, ctx, c, ward, (PNG, "image/png", "image"))
+    sim.state.add_fault("/work/cgi-bin/appchat/send", errcode=-1)  # the card: 系统繁忙
+    with pytest.raises(SendLater):
+        run_job(c.id)
+    c = reload(session, c)
+    assert c.status is ConsultationStatus.REQUESTED and group(sim, c.chat_id) == []
+    rows = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient.like("chat:%"))
+    ).all()
+    assert [r.dedupe_key for r in rows] == [f"consultation:{c.id}:card"]  # the image waits
+    assert run_job(c.id) == "open"
+    assert [k for k, _ in group(sim, c.chat_id)] == ["textcard", "image"]
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+@pytest.mark.parametrize(("errcode", "words"), [(60011, "可见范围"), (86216, "不在企业通讯录")])
+def test_c5_1_a_permanent_chat_error_keeps_the_request_and_tells_the_requester_and_admins(
+    session, ward, settings, ctx, sim, errcode, words
+):
+    c = ask(session, ward, settings)
+    sim.state.add_fault("/work/cgi-bin/appchat/create", errcode=errcode, times=2)
+    assert run_job(c.id) == f"failed: {errcode}"
+    c = reload(session, c)
+    assert c.status is ConsultationStatus.REQUESTED and c.chat_id is None
+    assert words in c.chat_error and str(errcode) in c.chat_error
+    assert len(told(session, "w0001", "会诊群暂未能建立", words)) == 1
+    assert len(told(session, "a0001", "会诊建群失败", "重试建群")) == 1
+    # run again with the same failure: nobody is told twice; the admin's retry then works
+    run_job(c.id)
+    assert len(told(session, "a0001", "会诊建群失败")) == 1
+    assert chat.retry(session, c) is True
+    session.commit()
+    assert run_job(c.id) == "open"
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_retries_exhausted_are_reported_not_lost(session, ward, settings, ctx, sim):
+    c = ask(session, ward, settings)
+    sim.state.add_fault("/work/cgi-bin/appchat/create", errcode=-1, times=chat.MAX_CHAT_ATTEMPTS)
+    for _ in range(chat.MAX_CHAT_ATTEMPTS - 1):
+        with pytest.raises(jobs.ChatLater):
+            run_job(c.id)
+    assert run_job(c.id) == "failed: exhausted"
+    c = reload(session, c)
+    assert c.status is ConsultationStatus.REQUESTED and "已重试" in c.chat_error
+    assert told(session, "w0001", "会诊群暂未能建立") and told(session, "a0001", "会诊建群失败")
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_a_member_without_wecom_is_left_out_and_the_requester_told(
+    session, ward, settings, ctx, sim
+):
+    ward["spare"].wecom_userid = None
+    session.commit()
+    c = ask(session, ward, settings, consultant_id=ward["spare"].id, question="请吴专家看看")
+    assert run_job(c.id) == "failed: no_consultant"
+    assert told(session, "w0001", "会诊群暂未能建立", "没有可用的企业微信账号")
+    assert creates(sim) == []
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_a_member_added_later_joins_the_chat_by_appchat_update(
+    session, ward, settings, ctx, sim
+):
+    c = ask(session, ward, settings)
+    run_job(c.id)
+    c = reload(session, c)
+    assert requests.add_member(session, c, ward["spare"], actor=actor(ward["outside"])) is True
+    assert requests.add_member(session, c, ward["spare"], actor=actor(ward["outside"])) is False
+    with pytest.raises(ConsultationError, match="只有会诊申请人"):
+        requests.add_member(session, c, ward["nurse"], actor=actor(ward["stranger"]))
+    session.commit()
+    run_job(c.id)
+    [update] = sim.state.calls(path="/cgi-bin/appchat/update")
+    assert update["body"]["add_user_list"] == ["e0002"]
+    assert "e0002" in sim.state.chat(c.chat_id)["userlist"]
+    assert all(m.in_chat for m in reload(session, c).members)
+
+
+# --- decisions --------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_the_conclusion_is_a_consultants_and_goes_to_the_group_the_record_and_the_requester(
+    session, ward, settings, ctx, sim
+):
+    c = ask(session, ward, settings)
+    run_job(c.id)
+    c = reload(session, c)
+    with pytest.raises(ConsultationError, match="只有本次会诊的会诊专家可以填写结论"):
+        decisions.record_note(
+            session, c, "拔管", conclusion=True, actor=actor(ward["outside"]), now=T0, base_url=BASE
+        )
+    with pytest.raises(ConsultationError, match="只有本次会诊的会诊专家可以填写结论"):
+        decisions.record_note(
+            session, c, "拔管", conclusion=True, actor=actor(ward["spare"]), now=T0, base_url=BASE
+        )
+    advice = decisions.record_note(
+        session,
+        c,
+        "先硫酸镁湿敷",
+        conclusion=False,
+        actor=actor(ward["outside"]),
+        now=T0,
+        base_url=BASE,
+    )
+    note = decisions.record_note(
+        session,
+        c,
+        "继续保留导管，硫酸镁湿敷三天后复查",
+        conclusion=True,
+        actor=actor(ward["day"]),
+        now=T0 + timedelta(hours=1),
+        base_url=BASE,
+    )
+    session.commit()
+    c = reload(session, c)
+    assert c.status is ConsultationStatus.CONCLUDED and c.concluded_by_id == ward["day"].id
+    assert c.conclusion == "继续保留导管，硫酸镁湿敷三天后复查"
+    step = session.scalar(
+        select(ComplicationStep).where(
+            ComplicationStep.complication_id == ward["complication"].id,
+            ComplicationStep.kind == "CONSULT",
+        )
+    )
+    assert step is not None and "继续保留导管" in step.action and step.staff_id == ward["day"].id
+    assert told(session, "w0001", "已有结论", "会诊结束", f"/staff/consultations/{c.id}")
+    assert decisions.pending_sends(session, c)  # the notes to the group, the question asked
+    run_job(c.id)  # the job posts what the group has not had
+    texts = [p["content"] for k, p in group(sim, c.chat_id) if k == "text"]
+    assert texts == [
+        "【会诊意见】赵外院：\n先硫酸镁湿敷",
+        "【会诊结论】周专家：\n继续保留导管，硫酸镁湿敷三天后复查",
+    ]
+    assert all(n.posted_at is not None for n in c.notes) and advice.id != note.id
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_the_requester_closes_and_the_same_question_may_be_asked_again(
+    session, ward, settings, ctx, sim
+):
+    c = ask(session, ward, settings)
+    run_job(c.id)
+    c = reload(session, c)
+    with pytest.raises(ConsultationError, match="只有会诊申请人或管理员"):
+        decisions.close(session, c, actor=actor(ward["day"]), now=T0)
+    assert decisions.close(session, c, actor=actor(ward["outside"]), now=T0) is True
+    assert decisions.close(session, c, actor=actor(ward["outside"]), now=T0) is False
+    session.commit()
+    c = reload(session, c)
+    assert c.status is ConsultationStatus.CLOSED and c.request_key is None
+    for outbox_id in decisions.pending_sends(session, c):
+        ctx_deliver(outbox_id)
+    assert group(sim, c.chat_id)[-1][1]["content"].startswith("【会诊已结束】")
+    again = ask(session, ward, settings)
+    assert again.id != c.id
+
+
+def ctx_deliver(outbox_id):
+    from bot.channels.outbox import deliverer_of_process
+
+    assert deliverer_of_process().deliver(outbox_id) is DeliveryStatus.SENT
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_a_consultation_without_a_conclusion_reminds_its_consultants_once_per_period(
+    session, ward, settings, ctx, sim
+):
+    c = ask(session, ward, settings)
+    run_job(c.id)
+    c = reload(session, c)
+    opened = c.opened_at
+
+    def sweep(hours):
+        ids = decisions.unconcluded(
+            session, opened + timedelta(hours=hours), hours=48, base_url=BASE
+        )
+        session.commit()
+        return ids
+
+    assert sweep(47) == []
+    first = sweep(48.5)
+    assert len(first) == 1
+    assert session.get(OutboxMessage, first[0]).recipient == "user:e0001"
+    assert sweep(60) == [] and sweep(90) == []
+    assert len(sweep(97)) == 1  # the next period
+    decisions.record_note(
+        session, c, "拔管", conclusion=True, actor=actor(ward["day"]), now=T0, base_url=BASE
+    )
+    session.commit()
+    assert sweep(200) == []
+
+
+@pytest.mark.req("C5.1")
+@pytest.mark.parametrize(
+    ("data", "content_type", "words"),
+    [
+        (b"#!AMR\n" + b"x" * (2 << 20), "audio/amr", "语音不能超过2MB"),
+        (b"ID3" + b"x" * 1000, "audio/mpeg", "AMR或SPEEX"),
+    ],
+)
+def test_c5_1_voice_over_2_mb_or_not_amr_is_refused_with_the_limit(
+    session, ward, settings, tmp_path, data, content_type, words
+):
+    c = ask(session, ward, settings)
+    stored = MediaStore(tmp_path).save(data, content_type)
+    with pytest.raises(ConsultationError, match=words):
+        requests.attach_media(
+            session, c, stored, "voice", actor=actor(ward["outside"]), media_root=str(tmp_path)
+        )
+    assert session.scalars(select(ConsultationMedia)).all() == []

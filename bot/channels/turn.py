@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.adapters.wechat import WeChatError
 from bot.container import Renderer, current
 from bot.dialogue import DialogueEngine, DialogueInput, EngineUnavailable, Reply
-from bot.jobs.queues import enqueue_send
+from bot.jobs.queues import enqueue_consultation, enqueue_send
 from bot.models import InboxMessage, OutboxMessage, utcnow
 from bot.models.enums import Channel, FollowUpStatus, InboxStatus
 from bot.services import dictionary as dictionary_service
 from bot.services import follow_ups, names, people
+from bot.services.consultations import chat_words as consultation_words
 from bot.uow import UnitOfWork
 
 from . import apologies, inputs, messages
@@ -93,6 +94,7 @@ class TurnRunner:
     fetch_media: MediaFetcher | None = None
     clock: Callable[[], datetime] = utcnow
     hospital_phone: str = ""
+    public_base_url: str = ""
 
     def run(self, inbox_id: int) -> None:
         with UnitOfWork(self.session_factory) as uow:
@@ -231,6 +233,10 @@ class TurnRunner:
             answered = self._follow_up_answer(session, row, turn, now)
             if answered is not None:
                 return answered
+        if sender.staff_id and turn.text and not turn.text.startswith("/"):
+            answered = self._consultation_words(session, row, turn, sender.staff_id, now)
+            if answered is not None:
+                return answered
         turn = self._with_media(row.channel, turn)
         hinted: dict[str, Any] = {}
         if sender.staff_id and turn.text:  # patient names, read from the clinician's text
@@ -289,6 +295,26 @@ class TurnRunner:
             with suppress(redis.RedisError):  # else the sweeper sends it
                 enqueue_send(self.redis, outbox_id)
         return replies
+
+    def _consultation_words(
+        self, session: Session, row: InboxMessage, turn: DialogueInput, staff_id: int, now: datetime
+    ) -> list[Reply] | None:
+        """A clinician's "会诊结论：…" / "会诊结束" (C5.1), whatever the model would make of it;
+        the group's posts and the requester's notice are sent after commit."""
+        outcome = consultation_words.answer(
+            session, staff_id, str(turn.text), now, base_url=self.public_base_url
+        )
+        if outcome is None:
+            return None
+        row.turn_input = {**turn.to_dict(), "consultation_id": outcome.consultation_id}
+        row.replies = outcome.replies
+        session.commit()
+        with suppress(redis.RedisError):  # else the sweeper sends them
+            for outbox_id in outcome.outbox_ids:
+                enqueue_send(self.redis, outbox_id)
+            if outcome.consultation_id is not None:
+                enqueue_consultation(self.redis, outcome.consultation_id)
+        return outcome.replies
 
     def _with_media(self, channel: Channel, turn: DialogueInput) -> DialogueInput:
         media_id = turn.entities.get("media_id")
@@ -403,4 +429,5 @@ def process_inbound(inbox_id: int) -> None:
         render=c.render,
         fetch_media=c.fetch_media,
         hospital_phone=c.settings.hospital_phone,
+        public_base_url=c.settings.public_base_url,
     ).run(inbox_id)

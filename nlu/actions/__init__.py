@@ -15,6 +15,8 @@ from . import (  # noqa: F401  (registers the actions)
     complication_lists,
     complication_photos,
     consultation,
+    consultation_lists,
+    consultation_media,
     follow_up,
     forms,
     handling,

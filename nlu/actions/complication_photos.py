@@ -40,6 +40,13 @@ def photo_target(complication_id: int, step_id: int | None) -> SlotSet:
 def _target(tracker: Tracker) -> tuple[int, int | None] | None:
     """Where a photo sent now goes: the later of this clinician's last handling step in chat
     and their last report, if within 30 minutes."""
+    found = latest(tracker)
+    return (found[1], found[2]) if found else None
+
+
+def latest(tracker: Tracker) -> tuple[datetime, int, int | None] | None:
+    """When, on which complication and step this clinician last reported or handled one in
+    chat, if within 30 minutes (a consultation requested later takes the photo instead)."""
     now = utcnow()
     value = tracker.get_slot(PHOTO_TARGET)
     step: tuple[datetime, int, int | None] | None = None
@@ -55,8 +62,7 @@ def _target(tracker: Tracker) -> tuple[int, int | None] | None:
             else None
         )
         report = (reported.reported_at, reported.id, None) if reported else None
-    found = max((x for x in (step, report) if x), default=None, key=lambda x: x[0])
-    return (found[1], found[2]) if found else None
+    return max((x for x in (step, report) if x), default=None, key=lambda x: x[0])
 
 
 def attach(

@@ -97,6 +97,7 @@ class ActionScanQr(gate.ClinicianAction):
             else [
                 {"title": "维护登记", "payload": "/register_maintenance"},
                 {"title": "上报并发症", "payload": "/report_complication"},
+                {"title": "请求会诊", "payload": "/request_consultation"},
             ]
         )
         dispatcher.utter_message(

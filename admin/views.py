@@ -19,6 +19,7 @@ from .base import Home
 from .board import BoardView
 from .problems import ProblemMessageView
 from .staff import StaffView
+from .trace import TraceView
 
 
 def init_admin(app: Flask) -> None:
@@ -46,6 +47,7 @@ def init_admin(app: Flask) -> None:
         )
     )
     admin.add_view(BoardView(name="并发症看板", endpoint="board", url="board"))
+    admin.add_view(TraceView(name="一键溯源", endpoint="trace", url="trace"))
     admin.add_view(
         ProblemMessageView(
             InboxMessage, container(app).request_sessions, name="异常消息", endpoint="problems"

@@ -14,6 +14,7 @@ from . import staff_reports as _staff_reports  # noqa: F401  isort: skip
 from . import staff_complications as _staff_complications  # noqa: F401  isort: skip
 from . import staff_follow_ups as _staff_follow_ups  # noqa: F401  isort: skip
 from . import staff_removal as _staff_removal  # noqa: F401  isort: skip
+from . import staff_trace as _staff_trace  # noqa: F401  isort: skip
 
 
 def init_app(app: Flask) -> None:

@@ -593,3 +593,23 @@ def test_c5_1_voice_over_2_mb_or_not_amr_is_refused_with_the_limit(
             session, c, stored, "voice", actor=actor(ward["outside"]), media_root=str(tmp_path)
         )
     assert session.scalars(select(ConsultationMedia)).all() == []
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_the_daily_group_limit_waits_for_tomorrow_and_says_so(
+    session, ward, settings, ctx, sim
+):
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    c = ask(session, ward, settings)
+    sim.state.add_fault("/work/cgi-bin/appchat/create", errcode=45009)
+    assert run_job(c.id) == "daily limit: retrying tomorrow"
+    c = reload(session, c)
+    assert c.status is ConsultationStatus.REQUESTED and "每天1000个" in c.chat_error
+    assert told(session, "w0001", "会诊群暂未能建立", "次日凌晨自动重试")
+    scheduled = ScheduledJobRegistry(queue=Queue("outbound", connection=ctx.redis))
+    [job_id] = scheduled.get_job_ids()
+    when = scheduled.get_scheduled_time(job_id)
+    assert timedelta(hours=1) < when - datetime.now(UTC) < timedelta(hours=25)

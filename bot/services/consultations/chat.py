@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 NAME_MAX = 50  # characters: WeChat Work cuts longer group names
 CARD_TITLE_BYTES, CARD_TEXT_BYTES = 128, 512  # textcard limits (UTF-8 bytes)
+QUESTION_BYTES = 240  # of the card's 512: the question, however long the facts above it
 # how many times the job tries a chat call that may work later before reporting it failed:
 # the first run and RQ's retries (bot.jobs.queues.CONSULTATION_RETRY)
 MAX_CHAT_ATTEMPTS = 9
@@ -210,7 +211,9 @@ def _cut(text: str, limit: int) -> str:
     """At most ``limit`` UTF-8 bytes, an ellipsis where it was cut."""
     if len(text.encode()) <= limit:
         return text
-    while len(text.encode()) > limit - 3:
+    if limit < 3:
+        return ""
+    while text and len(text.encode()) > limit - 3:
         text = text[:-1]
     return text + "…"
 
@@ -282,15 +285,14 @@ def case_card(
         lines.append(f"申请人：{requester.name}（{_institution_name(session, requester)}）")
     urgency = "加急" if consultation.urgent else "普通"
     head = "\n".join(lines) + f"\n紧急程度：{urgency}\n会诊问题："
-    question = _cut(
-        consultation.summary or consultation.title, CARD_TEXT_BYTES - len(head.encode())
-    )
+    # the question keeps room of its own; the whole is cut to the card's limit
+    question = _cut(consultation.summary or consultation.title, QUESTION_BYTES)
     title = ("【加急会诊】" if consultation.urgent else "【会诊】") + consultation.title
     return {
         "msgtype": "textcard",
         "textcard": {
             "title": _cut(title, CARD_TITLE_BYTES),
-            "description": head + question,
+            "description": _cut(head + question, CARD_TEXT_BYTES),
             "url": case_url(base_url, consultation),
             "btntxt": "病例详情",
         },

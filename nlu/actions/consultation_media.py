@@ -42,6 +42,7 @@ HELD = "k_media"  # media sent while the request form runs: [{"path", "sha256", 
 FORM = "consultation_form"
 KINDS = {"upload_image": "image", "voice_unrecognized": "voice", "upload_video": "video"}
 WORDS = {"image": "照片", "voice": "语音", "video": "视频"}
+VOICE_NOT_HEARD = "抱歉，没有听清这段语音。请再说一遍，或直接输入文字。"
 RECENT = timedelta(days=7)  # a complication this clinician reported or handled "recently"
 
 
@@ -234,7 +235,7 @@ class ActionClinicianMedia(Action):
         kind: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if kind == "voice":
-            dispatcher.utter_message(response="utter_voice_unrecognized")
+            dispatcher.utter_message(text=VOICE_NOT_HEARD)
         elif kind == "video":
             return common.ActionMediaUnsupported().run(dispatcher, tracker, domain)
         return []  # a patient's photo is a report (action_receive_report)

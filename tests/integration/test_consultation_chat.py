@@ -593,3 +593,12 @@ def test_c5_1_consultation_words_from_someone_without_one_are_answered_or_left_a
     assert rasa.requests == []
     chat("e2", "可以结束了")  # not theirs to read: the dialogue answers it
     assert rasa.messages_of("work:e2") == ["可以结束了"]
+
+
+def test_a_patients_voice_note_and_video_are_answered_as_before(ward, tmp_path):
+    f = FormDriver(
+        consultation.ValidateConsultationForm(), _domain(), "mp:o_pat", role="patient", channel="mp"
+    )
+    assert send(f, tmp_path, "voice", "note.amr") == consultation_media.VOICE_NOT_HEARD
+    assert "暂不支持这类消息" in send(f, tmp_path, "video", "clip.mp4")
+    assert send(f, tmp_path, "image", "report.jpg") == ""  # a report: action_receive_report's

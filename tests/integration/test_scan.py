@@ -90,6 +90,7 @@ def test_a_nurse_scan_shows_the_patient_card_and_is_audited(ward, session_factor
     assert [b["payload"] for b in card["buttons"]] == [
         "/register_maintenance",
         "/report_complication",
+        "/request_consultation",
     ]
     assert events == [
         {

@@ -38,14 +38,13 @@ class FontMissing(RuntimeError):
 
 
 def _font(path: Path = FONT_PATH) -> str:
-    if FONT in pdfmetrics.getRegisteredFontNames():
-        return FONT
-    if not path.is_file():
+    if not path.is_file():  # checked each time: a font removed later is told, not a crash
         raise FontMissing(
             f"中文字体缺失：{path}"
             "（请安装 Debian 软件包 fonts-wqy-zenhei，scripts/setup.sh 已列出）"
         )
-    pdfmetrics.registerFont(TTFont(FONT, str(path), subfontIndex=0))
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(FONT, str(path), subfontIndex=0))
     return FONT
 
 

@@ -23,6 +23,9 @@ from bot.care.rules import local_date
 from bot.models import (
     AuditLog,
     Catheter,
+    Consultation,
+    ConsultationMedia,
+    ConsultationMember,
     FollowUp,
     Institution,
     MaintenanceRecord,
@@ -139,8 +142,34 @@ def ward(session, settings, cipher):
             sent_at=utcnow(),
         )
     )
+    # a consultation the nurse asked for, with a photo
+    consultation = Consultation(
+        patient_id=patient.id,
+        catheter_id=catheter.id,
+        complication_id=phlebitis.id,
+        requested_by_id=nurse.id,
+        title="是否需要拔管？",
+        summary="是否需要拔管？",
+    )
+    session.add(consultation)
+    session.flush()
+    session.add(
+        ConsultationMember(consultation_id=consultation.id, staff_id=nurse.id, role="requester")
+    )
+    stored = MediaStore(settings.media_root).save(out.getvalue(), "image/jpeg")
+    consultation_media = ConsultationMedia(
+        consultation_id=consultation.id,
+        kind="image",
+        path=str(stored.path.relative_to(settings.media_root)),
+        sha256=stored.sha256,
+        content_type="image/jpeg",
+        size=stored.size,
+    )
+    session.add(consultation_media)
     session.commit()
     return {
+        "consultation": consultation,
+        "consultation_media": consultation_media,
         "nurse": nurse,
         "outsider": outsider,
         "patient": patient,
@@ -186,6 +215,8 @@ def staff_urls(app, ward, settings) -> list[tuple[str, str]]:
         "report_id": ward["report"].id,
         "complication_id": ward["complication"].id,
         "photo_id": ward["photo"].id,
+        "consultation_id": ward["consultation"].id,
+        "media_id": ward["consultation_media"].id,
     }
     urls = []
     for rule in app.url_map.iter_rules():
@@ -213,7 +244,18 @@ def test_every_staff_page_that_shows_a_patient_writes_an_audit_row(
     for endpoint, url in staff_urls(app, ward, settings):
         client = (
             admin
-            if endpoint.startswith(("admin", "staff.", "accounts.", "applications.", "problems."))
+            if endpoint.startswith(
+                (
+                    "admin",
+                    "staff.",
+                    "accounts.",
+                    "applications.",
+                    "problems.",
+                    "trace.",
+                    "roster.",
+                    "consultation_list.",
+                )
+            )
             else nurse
         )
         before = audited(session_factory, patient_id)
@@ -231,6 +273,20 @@ def test_every_staff_page_that_shows_a_patient_writes_an_audit_row(
         "clinic.due_list",
         "clinic.card",
         "clinic.report_photo",
+        "clinic.catheter_trace",
+        "clinic.catheter_trace_pdf",
+        "clinic.patient_trace",
+        "clinic.patient_trace_pdf",
+        "clinic.patient_timeline",
+        "clinic.patient_outside",
+        "trace.catheter",
+        "trace.catheter_pdf",
+        "trace.patient",
+        "trace.patient_pdf",
+        "clinic.consultations",
+        "clinic.consultation",
+        "clinic.consultation_media",
+        "consultation_list.index",
     } <= set(showing)
     # the admin's patient-account list and details are reads of personal data too
     with session_factory() as s:

@@ -10,7 +10,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from bot.models import InboxMessage, OutsideApplication, PatientAccount, Staff
+from bot.models import ConsultantDuty, InboxMessage, OutsideApplication, PatientAccount, Staff
 from web import container
 
 from .accounts import PatientAccountView
@@ -18,6 +18,7 @@ from .applications import ApplicationView
 from .base import Home
 from .board import BoardView
 from .problems import ProblemMessageView
+from .roster import ConsultationListView, RosterView
 from .staff import StaffView
 from .trace import TraceView
 
@@ -52,4 +53,12 @@ def init_admin(app: Flask) -> None:
         ProblemMessageView(
             InboxMessage, container(app).request_sessions, name="异常消息", endpoint="problems"
         )
+    )
+    admin.add_view(
+        RosterView(
+            ConsultantDuty, container(app).request_sessions, name="会诊排班", endpoint="roster"
+        )
+    )
+    admin.add_view(
+        ConsultationListView(name="会诊", endpoint="consultation_list", url="consultations")
     )

@@ -15,6 +15,7 @@ from . import staff_complications as _staff_complications  # noqa: F401  isort: 
 from . import staff_follow_ups as _staff_follow_ups  # noqa: F401  isort: skip
 from . import staff_removal as _staff_removal  # noqa: F401  isort: skip
 from . import staff_trace as _staff_trace  # noqa: F401  isort: skip
+from . import staff_consultations as _staff_consultations  # noqa: F401  isort: skip
 
 
 def init_app(app: Flask) -> None:

@@ -46,15 +46,9 @@ CLINICIAN_MENU = (
 NOT_YET = {
     "cancel_appointment": "取消预约",
     "my_appointments": "我的预约",
-    "outside_records": "外院记录汇总",
-    "my_consultations": "我的会诊",
     "card_button": "卡片操作",
     "subscription_decision": "订阅通知设置",
     "scan_scene": "扫码关注场景",
-}
-CLINICIAN_FEATURES = {
-    "outside_records",
-    "my_consultations",
 }
 
 
@@ -214,11 +208,6 @@ class ActionNotYet(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
-        if intent in CLINICIAN_FEATURES and (
-            refusal := gate.refusal_for_clinician_feature(tracker)
-        ):
-            dispatcher.utter_message(text=refusal)
-            return []
         if intent == "upload_report" and not gate.is_clinician(tracker):
             dispatcher.utter_message(
                 text="请直接发送报告照片（拍清整张报告，可一次发几张），收到后我会自动识别并把结果发给您。"

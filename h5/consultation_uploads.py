@@ -13,6 +13,10 @@ MAX_FILES = 9
 # kind → (the limit in bytes, its words)
 LIMITS = {"image": (10 * MB, "照片"), "voice": (2 * MB, "语音"), "video": (10 * MB, "视频")}
 UPLOAD_LIMIT = MAX_FILES * 10 * MB + MB  # nine 10 MB files and the form
+VOICE_SECONDS = 60  # WeChat Work's limit of a voice message
+# bytes of an AMR frame (its header byte included) by the header's frame type; 20 ms each
+AMR_NB_FRAME = [13, 14, 16, 18, 20, 21, 27, 32, 6, 1, 1, 1, 1, 1, 1, 1]
+AMR_WB_FRAME = [18, 24, 33, 37, 41, 47, 51, 59, 61, 6, 1, 1, 1, 1, 1, 1]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,21 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def amr_seconds(data: bytes) -> float | None:
+    """How long an AMR recording lasts (its frames counted), None if it is not AMR."""
+    if data.startswith(b"#!AMR-WB\n"):
+        sizes, at = AMR_WB_FRAME, 9
+    elif data.startswith(b"#!AMR\n"):
+        sizes, at = AMR_NB_FRAME, 6
+    else:
+        return None
+    frames = 0
+    while at < len(data):
+        at += sizes[(data[at] >> 3) & 0x0F]
+        frames += 1
+    return frames * 0.02
+
+
 def check(data: bytes, name: str, position: int) -> tuple[Upload | None, str | None]:
     """The upload, or why WeChat Work would not take it (in Chinese)."""
     label = f"第{position}个文件（{name}）"
@@ -53,6 +72,12 @@ def check(data: bytes, name: str, position: int) -> tuple[Upload | None, str | N
         return None, (
             f"{label}：{words}不能超过{limit // MB}MB（企业微信群的限制），"
             f"这个文件有{len(data) / MB:.1f}MB。"
+        )
+    seconds = amr_seconds(data) if kind == "voice" else None
+    if seconds is not None and seconds > VOICE_SECONDS:
+        return None, (
+            f"{label}：语音不能超过{VOICE_SECONDS}秒（企业微信群的限制），"
+            f"这段约{seconds:.0f}秒，请分段录制。"
         )
     return Upload(data, name, kind, content_type), None
 

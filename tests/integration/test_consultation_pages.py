@@ -251,6 +251,7 @@ def test_c5_1_the_request_form_checks_in_chinese_and_a_double_submit_is_one_cons
     [
         ("report.pdf", b"%PDF-1.4 not a photo", "只能上传 JPG/PNG 照片、AMR 语音或 MP4 视频"),
         ("long.amr", b"#!AMR\n" + b"\x3c" * (2 * 1024 * 1024 + 10), "语音不能超过2MB"),
+        ("talk.amr", b"#!AMR\n" + b"\x3c" * (32 * 3001), "语音不能超过60秒"),
         ("clip.mp4", MP4[:16] + b"\x00" * (10 * 1024 * 1024 + 10), "视频不能超过10MB"),
         ("empty.jpg", b"", "空文件"),
     ],

@@ -4,25 +4,19 @@ audited by the trace service; a PDF is audited as an export and kept in the expo
 
 from __future__ import annotations
 
-import io
-import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, request, send_file
+from flask import abort, request
 from flask_admin import BaseView, expose
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from bot.models import utcnow
 from bot.services import access, trace
 from bot.services import dictionary as dictionary_service
-from cards import trace_pdf
-from web import container, db, uow
+from web import container, db, downloads, uow
 
 from .base import AdminOnly, admin_actor
 
-log = logging.getLogger(__name__)
 CONTEXT = "admin_trace"
 
 
@@ -48,11 +42,11 @@ class TraceView(AdminOnly, BaseView):
 
     @expose("/catheter/<int:catheter_id>.pdf")
     def catheter_pdf(self, catheter_id: int) -> Response:
-        return _pdf(self._opened(trace.for_catheter, catheter_id, action="export"))
+        return downloads.trace_pdf(self._opened(trace.for_catheter, catheter_id, action="export"))
 
     @expose("/patient/<int:patient_id>.pdf")
     def patient_pdf(self, patient_id: int) -> Response:
-        return _pdf(self._opened(trace.for_patient, patient_id, action="export"))
+        return downloads.trace_pdf(self._opened(trace.for_patient, patient_id, action="export"))
 
     def _opened(
         self, open_trace: Callable[..., trace.Trace], object_id: int, action: str = "read"
@@ -76,26 +70,3 @@ class TraceView(AdminOnly, BaseView):
     def _page(self, t: trace.Trace) -> Any:
         uow().commit()
         return self.render("admin/trace.html", t=t, tz=container().settings.timezone)
-
-
-def _pdf(t: trace.Trace) -> Response:
-    try:
-        data = trace_pdf.render(
-            t,
-            generated_by=current_user.name,
-            generated_at=utcnow(),
-            tz=container().settings.timezone,
-        )
-    except trace_pdf.FontMissing as exc:
-        uow().rollback()
-        log.error("trace PDF not drawn: %s", exc)
-        return Response(str(exc), status=500, mimetype="text/plain")
-    trace.record_export(db(), current_user.id, t)
-    uow().commit()
-    name = f"trace-catheter-{t.catheter_id}" if t.catheter_id else f"trace-patient-{t.patient_id}"
-    return send_file(
-        io.BytesIO(data),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"{name}.pdf",
-    )

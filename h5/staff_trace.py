@@ -7,24 +7,18 @@ and audit it, and a PDF download is audited as an export and kept in the export 
 
 from __future__ import annotations
 
-import io
-import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, render_template, request, send_file
-from flask_login import current_user
+from flask import abort, render_template, request
 from werkzeug.wrappers import Response
 
-from bot.models import Patient, utcnow
+from bot.models import Patient
 from bot.services import access, outside_records, trace
 from bot.services import dictionary as dictionary_service
-from cards import trace_pdf
-from web import container, db, uow
+from web import container, db, downloads, uow
 
 from .staff import _actor, bp, clinician_required
-
-log = logging.getLogger(__name__)
 
 
 def _opened(open_trace: Callable[..., trace.Trace], object_id: int, **kwargs: Any) -> trace.Trace:
@@ -50,27 +44,6 @@ def _page(t: trace.Trace) -> str:
     return render_template("staff/trace.html", t=t, tz=container().settings.timezone)
 
 
-def _pdf(t: trace.Trace) -> Response:
-    """Draw the PDF, keep it in the export log and commit the export's audit row with it."""
-    tz = container().settings.timezone
-    now = utcnow()
-    try:
-        data = trace_pdf.render(t, generated_by=current_user.name, generated_at=now, tz=tz)
-    except trace_pdf.FontMissing as exc:
-        uow().rollback()
-        log.error("trace PDF not drawn: %s", exc)
-        return Response(str(exc), status=500, mimetype="text/plain")
-    trace.record_export(db(), current_user.id, t)
-    uow().commit()
-    name = f"trace-catheter-{t.catheter_id}" if t.catheter_id else f"trace-patient-{t.patient_id}"
-    return send_file(
-        io.BytesIO(data),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"{name}.pdf",
-    )
-
-
 @bp.get("/staff/catheters/<int:catheter_id>/trace")
 @clinician_required
 def catheter_trace(catheter_id: int) -> Any:
@@ -87,14 +60,14 @@ def patient_trace(patient_id: int) -> Any:
 @clinician_required
 def catheter_trace_pdf(catheter_id: int) -> Response:
     t = _opened(trace.for_catheter, catheter_id, context="h5-trace-pdf", action="export")
-    return _pdf(t)
+    return downloads.trace_pdf(t)
 
 
 @bp.get("/staff/patients/<int:patient_id>/trace.pdf")
 @clinician_required
 def patient_trace_pdf(patient_id: int) -> Response:
     t = _opened(trace.for_patient, patient_id, context="h5-trace-pdf", action="export")
-    return _pdf(t)
+    return downloads.trace_pdf(t)
 
 
 @bp.get("/staff/patients/<int:patient_id>")

@@ -3,10 +3,10 @@
 MEDIA_ROOT holds inbound photos and voice by content hash, badge photos, QR images (a cache:
 one per catheter, token version and public address) and export files. A file is kept while
 anything refers to it — a report, a complication photo, an application's badge, an article's
-cover, an export, a message still to be sent, a message still to be answered — and while it is
-younger than the grace period (a photo whose report is being written right now). Otherwise it
-goes: an old QR image after a reissue or an address change, a photo sent by someone who never
-bound, a half-written ``.part`` file of a crash.
+cover, an export, a consultation's media, a message still to be sent, a message still to be
+answered — and while it is younger than the grace period (a photo whose report is being
+written right now). Otherwise it goes: an old QR image after a reissue or an address change, a
+photo sent by someone who never bound, a half-written ``.part`` file of a crash.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from bot.models import (
     Catheter,
     ComplicationPhoto,
+    ConsultationMedia,
     EducationArticle,
     ExportLog,
     InboxMessage,
@@ -78,6 +79,10 @@ def referenced(session: Session, codes: QrCodes, media_root: Path) -> set[Path]:
         select(InboxMessage.turn_input).where(
             InboxMessage.status.in_([InboxStatus.PENDING, InboxStatus.PROCESSING])
         )
+    )
+    # a consultation's photos, voice notes, videos and files: stored relative to MEDIA_ROOT
+    keep |= _paths(
+        str(media_root / p) for p in session.scalars(select(ConsultationMedia.path)) if p
     )
     for payload in [*unsent, *unanswered]:
         keep |= _paths(_payload_paths(payload))

@@ -10,14 +10,17 @@ import pytest
 
 from bot.models import (
     Catheter,
+    Consultation,
+    ConsultationMedia,
     InboxMessage,
     OutboxMessage,
     OutsideApplication,
     Patient,
     Report,
+    Staff,
     utcnow,
 )
-from bot.models.enums import Channel, ReportSource
+from bot.models.enums import Channel, ReportSource, StaffRole
 from bot.services import media_cleanup
 from bot.services.qr import QrCodes
 
@@ -88,3 +91,37 @@ def test_only_old_files_nothing_refers_to_are_removed(session, settings, tmp_pat
     for kept in (report_photo, badge, to_send, unanswered, fresh, reissued_qr):
         assert kept.exists()
     assert not abandoned.exists() and not current_qr.exists()
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_a_consultations_media_stored_relative_to_media_root_is_kept(
+    session, settings, tmp_path
+):
+    from bot.models import Institution
+
+    root = tmp_path / "media"
+    codes = QrCodes.from_settings(settings)
+    home = Institution(code="H", name="本院", is_home=True)
+    patient = Patient(name="孙阿姨")
+    session.add_all([home, patient])
+    session.flush()
+    nurse = Staff(institution=home, staff_no="N1", name="李护士", role=StaffRole.NURSE)
+    session.add(nurse)
+    session.flush()
+    consultation = Consultation(patient_id=patient.id, requested_by_id=nurse.id, title="会诊")
+    session.add(consultation)
+    session.flush()
+    photo = old(root / "c1" / "c1ab.jpg")
+    session.add(
+        ConsultationMedia(
+            consultation_id=consultation.id,
+            kind="image",
+            path="c1/c1ab.jpg",
+            sha256="c1ab",
+            content_type="image/jpeg",
+            size=1,
+        )
+    )
+    session.commit()
+    assert media_cleanup.sweep(session, codes, root, utcnow()) == []
+    assert photo.exists()

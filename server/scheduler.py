@@ -19,6 +19,7 @@ def build(conn: redis.Redis) -> CronScheduler:
     cron.register(follow_ups.sweep_follow_ups, queue_name="default", interval=300)
     cron.register(complications.alert_stale_complications, queue_name="default", interval=600)
     cron.register(consultations.remind_unconcluded, queue_name="default", interval=600)
+    cron.register(consultations.sweep_stalled, queue_name="default", interval=300)
     cron.register(housekeeping.clean_media, queue_name="default", interval=86400)
     return cron
 

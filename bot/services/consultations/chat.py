@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.adapters.wechat import Senders, WeChatError
@@ -64,7 +64,7 @@ OPEN_COMPLICATIONS = (ComplicationStatus.OPEN, ComplicationStatus.HANDLING)
 # what a permanent failure means, in words for the requester and the administrators
 REASONS = {
     60011: "企业微信应用的可见范围不是全公司（根部门），应用无权建群。"
-    "请管理员在企业微信管理后台把本应用的可见范围设为根部门后，在管理后台点「重试建群」",
+    "请管理员在企业微信管理后台把本应用的可见范围设为根部门后，在会诊页面点「重试建群」",
     86216: "有成员不在企业通讯录中或不在应用的可见范围内，无法拉入群聊。"
     "请管理员核对成员的企业微信账号后点「重试建群」",
     40003: "有成员的企业微信账号无效。请管理员核对成员的企业微信账号后点「重试建群」",
@@ -162,20 +162,136 @@ def ensure_chat(
     return left_out
 
 
-def add_new_members(session: Session, consultation: Consultation, senders: Senders) -> list[Staff]:
-    """Members added after the chat was made (``add_member``) join it (``appchat/update``);
-    the ones added. Members without a userid stay out."""
+# why a member could not be brought into the chat (``appchat/update``), in words
+MEMBER_REASONS = {
+    86216: "不在企业通讯录中或不在应用的可见范围内",
+    81013: "不在应用的可见范围内",
+    40003: "企业微信账号无效",
+    45009: "企业微信接口调用次数已达上限，多次重试仍未成功",
+}
+
+
+def not_added_key(consultation: Consultation, staff: Staff) -> str:
+    return f"consultation:{consultation.id}:not-added:{staff.id}"
+
+
+def _refused_before(session: Session, consultation: Consultation) -> set[str]:
+    return set(
+        session.scalars(
+            select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.dedupe_key.like(f"consultation:{consultation.id}:not-added:%")
+            )
+        )
+    )
+
+
+def waiting_members(session: Session, consultation: Consultation) -> list[tuple[Any, Staff]]:
+    """Members added after the chat was made, reachable, not refused by WeChat Work before."""
+    refused = _refused_before(session, consultation)
+    return [
+        (m, s)
+        for m, s in people(session, consultation)
+        if not m.in_chat and _reachable(s) and not_added_key(consultation, s) not in refused
+    ]
+
+
+def add_new_members(session: Session, consultation: Consultation, senders: Senders) -> list[int]:
+    """Members added after the chat was made (``add_member``) join it (``appchat/update``).
+    A member WeChat Work refuses for good (86216, 81013, 40003…) stays out (``in_chat``
+    False) and whoever invited them, and the requester, are told once; the others join. The
+    outbox ids of those notices. A retryable error is raised (``WeChatError``)."""
     if not consultation.chat_id:
         return []
-    waiting = [(m, s) for m, s in people(session, consultation) if not m.in_chat and _reachable(s)]
+    waiting = waiting_members(session, consultation)
     if not waiting:
         return []
     add = list(dict.fromkeys(str(s.wecom_userid) for _, s in waiting))
-    senders.update_chat(consultation.chat_id, add=add)
-    for member, _ in waiting:
+    try:
+        senders.update_chat(consultation.chat_id, add=add)
+        joined = waiting
+        refused: list[tuple[Staff, WeChatError]] = []
+    except WeChatError as exc:
+        if exc.retryable:
+            raise
+        # one at a time: who is refused stays out, the others join
+        joined, refused = [], []
+        for member, staff in waiting:
+            try:
+                senders.update_chat(consultation.chat_id, add=[str(staff.wecom_userid)])
+                joined.append((member, staff))
+            except WeChatError as one:
+                if one.retryable:
+                    raise
+                refused.append((staff, one))
+    for member, _ in joined:
         member.in_chat = True
+    ids = [i for staff, exc in refused for i in notify_not_added(session, consultation, staff, exc)]
     session.flush()
-    return [s for _, s in waiting]
+    return ids
+
+
+def give_up_members(session: Session, consultation: Consultation, exc: WeChatError) -> list[int]:
+    """After the last retry of a WeChat error that may pass, the members still waiting stay
+    out and the requester and their inviters are told once."""
+    ids = []
+    for _, staff in waiting_members(session, consultation):
+        ids += notify_not_added(session, consultation, staff, exc)
+    session.flush()
+    return ids
+
+
+def _inviter(session: Session, consultation: Consultation, staff: Staff) -> Staff | None:
+    from bot.models import AuditLog
+
+    rows = session.scalars(
+        select(AuditLog).where(
+            AuditLog.action == "add_member",
+            AuditLog.object_type == "consultation",
+            AuditLog.object_id == str(consultation.id),
+        )
+    ).all()
+    for row in rows:
+        if (row.detail or {}).get("staff_id") == staff.id and row.actor_id is not None:
+            return session.get(Staff, row.actor_id)
+    return None
+
+
+def notify_not_added(
+    session: Session, consultation: Consultation, staff: Staff, exc: WeChatError
+) -> list[int]:
+    """The requester and whoever invited ``staff`` hear, once, that WeChat Work would not
+    bring them into the group. The row's key also marks the member as not to be tried again
+    (until an administrator's retry)."""
+    words = MEMBER_REASONS.get(exc.errcode or 0, "企业微信拒绝将其加入群聊")
+    log.warning(
+        "consultation %s: staff %s not added to the chat: %s", consultation.id, staff.id, exc
+    )
+    text = (
+        f"会诊（{consultation.id}号：{consultation.title}）：{staff.name}未能拉入会诊群"
+        f"（{words}）。会诊群其他成员照常讨论；可以电话联系{staff.name}，"
+        "或请管理员核对其企业微信账号后再邀请。"
+    )
+    requester = session.get(Staff, consultation.requested_by_id)
+    told: list[Staff] = []
+    for person in (requester, _inviter(session, consultation, staff)):
+        if person is not None and _reachable(person) and person not in told:
+            told.append(person)
+    ids = []
+    for i, person in enumerate(told):
+        key = not_added_key(consultation, staff) + ("" if i == 0 else f":{person.id}")
+        ids.append(notify.text(session, Channel.WORK, str(person.wecom_userid), text, key=key))
+    if not told:  # nobody to tell: the mark alone, never sent
+        row = OutboxMessage(
+            dedupe_key=not_added_key(consultation, staff),
+            channel=Channel.WORK,
+            recipient="none",
+            msg_type="text",
+            payload={"msgtype": "text", "text": {"content": text}},
+            status=DeliveryStatus.FAILED,
+            last_error="no recipient",
+        )
+        session.add(row)
+    return ids
 
 
 # --- what is posted ----------------------------------------------------------------------
@@ -256,6 +372,19 @@ def _open_complications(session: Session, d: Dictionary, patient_id: int) -> str
     return "、".join(labels) or "无"
 
 
+def masked(text: str, name: str | None) -> str:
+    """``text`` with the patient's full name (and a given name of two characters or more) as
+    initials: the group chat never sees the full name."""
+    if not name or not text:
+        return text
+    short = initials(name)
+    text = text.replace(name, short)
+    given = name[1:]
+    if len(given) >= 2 and not name.isascii():
+        text = text.replace(given, "*" * len(given))
+    return text
+
+
 def case_card(
     session: Session,
     d: Dictionary,
@@ -286,8 +415,11 @@ def case_card(
     urgency = "加急" if consultation.urgent else "普通"
     head = "\n".join(lines) + f"\n紧急程度：{urgency}\n会诊问题："
     # the question keeps room of its own; the whole is cut to the card's limit
-    question = _cut(consultation.summary or consultation.title, QUESTION_BYTES)
-    title = ("【加急会诊】" if consultation.urgent else "【会诊】") + consultation.title
+    name = patient.name if patient else None
+    question = _cut(masked(consultation.summary or consultation.title, name), QUESTION_BYTES)
+    title = ("【加急会诊】" if consultation.urgent else "【会诊】") + masked(
+        consultation.title, name
+    )
     return {
         "msgtype": "textcard",
         "textcard": {
@@ -304,18 +436,59 @@ def _institution_name(session: Session, staff: Staff) -> str:
     return (inst.short_name or inst.name) if inst else ""
 
 
+def is_amr(media: ConsultationMedia) -> bool:
+    content_type = (media.content_type or "").split(";")[0].strip().lower()
+    return content_type == "audio/amr" or media.path.lower().endswith(".amr")
+
+
+def posted_kind(media: ConsultationMedia) -> str:
+    """How the media goes to the group: WeChat Work takes voice uploads in AMR only, so a
+    SPEEX voice note is sent as a file."""
+    if media.kind == "voice" and not is_amr(media):
+        return "file"
+    return media.kind
+
+
+def kind_words(media: ConsultationMedia) -> str:
+    if media.kind == "voice" and not is_amr(media):
+        return "语音（SPEEX格式，以文件发送）"
+    return KIND_WORDS.get(media.kind, "文件")
+
+
 def media_body(media: ConsultationMedia, media_root: Path) -> dict[str, Any]:
     """The outbox body of one media: its file by path, uploaded when it is sent."""
     path = str(media_root / media.path)
-    if media.kind == "video":
+    kind = posted_kind(media)
+    if kind == "video":
         return {"msgtype": "video", "video": {"path": path, "title": "会诊视频"}}
-    return {"msgtype": media.kind, media.kind: {"path": path}}
+    return {"msgtype": kind, kind: {"path": path}}
+
+
+def notify_media_failed(
+    session: Session, consultation: Consultation, media: ConsultationMedia, *, base_url: str
+) -> list[int]:
+    """The requester hears, once per media, that one could not be posted to the group."""
+    requester = session.get(Staff, consultation.requested_by_id)
+    if requester is None or not _reachable(requester):
+        return []
+    text = (
+        f"会诊（{consultation.id}号：{consultation.title}）：您发送的一份{kind_words(media)}"
+        "未能转发到会诊群。资料已保存，会诊专家可在病例页查看。\n"
+        f"{case_url(base_url, consultation)}"
+    )
+    key = f"consultation:{consultation.id}:media-failed:{media.id}"
+    return [notify.text(session, Channel.WORK, str(requester.wecom_userid), text, key=key)]
 
 
 def note_body(session: Session, note: ConsultationNote) -> dict[str, Any]:
     who = session.scalar(select(Staff.name).where(Staff.id == note.staff_id)) or ""
     head = "【会诊结论】" if note.kind == "conclusion" else "【会诊意见】"
-    return {"msgtype": "text", "text": {"content": f"{head}{who}：\n{note.text}"}}
+    name = session.scalar(
+        select(Patient.name)
+        .join(Consultation, Consultation.patient_id == Patient.id)
+        .where(Consultation.id == note.consultation_id)
+    )
+    return {"msgtype": "text", "text": {"content": f"{head}{who}：\n{masked(note.text, name)}"}}
 
 
 def posts(
@@ -464,7 +637,7 @@ def report_failure(
     if requester is not None and _reachable(requester):
         text = (
             f"您的会诊申请（{consultation.id}号：{consultation.title}）已记录，"
-            f"但会诊群暂未能建立：{failure.reason}。管理员已收到通知；"
+            f"但会诊群暂未能建立：{failure.reason}。已通知管理员处理；"
             f"紧急情况请直接电话联系静脉治疗专科。\n{case_url(base_url, consultation)}"
         )
         key = f"consultation:{consultation.id}:failed:{failure.code}:{requester.id}"
@@ -472,7 +645,8 @@ def report_failure(
     for admin in admins(session):
         text = (
             f"【会诊建群失败】会诊{consultation.id}号（{consultation.title}）："
-            f"{failure.reason}。处理后请在管理后台的会诊列表点「重试建群」。"
+            f"{failure.reason}。处理后请打开会诊页面点「重试建群」：\n"
+            f"{case_url(base_url, consultation)}"
         )
         key = f"consultation:{consultation.id}:failed:{failure.code}:{admin.id}"
         if admin.id != (requester.id if requester else None):
@@ -480,25 +654,79 @@ def report_failure(
     return ids
 
 
+# a WeChat error's reason code, in words (the raw errmsg and code stay in the logs)
+REASON_WORDS = {
+    "network": "网络连接失败",
+    "system_busy": "企业微信系统繁忙",
+    "rate_limited": "接口调用过于频繁",
+    "daily_quota_exhausted": "接口调用次数已达上限",
+    "token_invalid": "接口凭证失效",
+    "token_expired": "接口凭证过期",
+}
+
+
+def reason_words(exc: WeChatError) -> str:
+    """Why a WeChat call failed, in Chinese, for people (never WeChat's English errmsg)."""
+    return REASON_WORDS.get(exc.reason, "企业微信接口错误")
+
+
 def failure_of(exc: WeChatError, attempts: int) -> ChatFailed | None:
     """A WeChat error as a failure to report (permanent, or retried ``MAX_CHAT_ATTEMPTS``
     times), None while it is worth retrying."""
     if exc.retryable and attempts < MAX_CHAT_ATTEMPTS:
         return None
+    log.warning("WeChat error after %s attempts: %s", attempts, exc)
     if exc.retryable:
         return ChatFailed(
-            f"企业微信接口暂时不可用，已重试{attempts}次仍未成功（{exc.reason}）", "exhausted"
+            f"企业微信接口暂时不可用，已重试{attempts}次仍未成功（{reason_words(exc)}）",
+            "exhausted",
         )
-    words = REASONS.get(exc.errcode or 0) or f"企业微信返回错误{exc.errcode}：{exc.errmsg}"
+    words = REASONS.get(exc.errcode or 0) or "企业微信拒绝了建群请求，请管理员查看系统日志"
     return ChatFailed(f"{words}（错误码{exc.errcode}）", str(exc.errcode or exc.reason))
 
 
+def _rekey(session: Session, key: str) -> None:
+    """A row that failed for good is renamed (``:failed<n>``), so the next run writes and
+    sends its message again under the original key."""
+    row = session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == key, OutboxMessage.status == DeliveryStatus.FAILED
+        )
+    )
+    if row is None:
+        return
+    n = session.scalar(
+        select(func.count(OutboxMessage.id)).where(OutboxMessage.dedupe_key.like(f"{key}:failed%"))
+    )
+    row.dedupe_key = f"{key}:failed{(n or 0) + 1}"
+
+
 def retry(session: Session, consultation: Consultation) -> bool:
-    """An administrator's "重试建群": the attempts count starts again and the error is cleared;
-    True when there is something to retry (the caller commits, then enqueues
-    ``enqueue_consultation``). A consultation past REQUESTED: False."""
-    if consultation.status is not ConsultationStatus.REQUESTED:
+    """An administrator's "重试建群": the attempts count starts again, the error is cleared,
+    and the card and media that failed for good (and members WeChat Work refused) are tried
+    again. True when there is something to retry (the caller commits, then enqueues
+    ``enqueue_consultation``): any consultation not closed that has no chat yet, or whose
+    card or media failed. A closed one: False."""
+    if consultation.status is ConsultationStatus.CLOSED:
         return False
+    failed = list(
+        session.scalars(
+            select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.dedupe_key.like(f"consultation:{consultation.id}:%"),
+                OutboxMessage.status == DeliveryStatus.FAILED,
+            )
+        )
+    )
+    ours = {card_key(consultation)} | {media_key(m) for m in consultation.media}
+    again = [k for k in failed if k in ours or ":not-added:" in k]
+    if (
+        consultation.chat_id
+        and not again
+        and consultation.status is not (ConsultationStatus.REQUESTED)
+    ):
+        return False
+    for key in again:
+        _rekey(session, key)
     consultation.chat_attempts = 0
     consultation.chat_error = None
     session.flush()

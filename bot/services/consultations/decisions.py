@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.models import Consultation, ConsultationNote, OutboxMessage, Staff
@@ -161,24 +161,32 @@ def pending_sends(session: Session, consultation: Consultation) -> list[int]:
 
 
 def _may_close(session: Session, consultation: Consultation, staff_id: int | None) -> bool:
+    """An admin at any time; the requester once there is a conclusion."""
+    if requests.is_admin(session, staff_id):
+        return True
     role = requests.role_of(session, consultation, staff_id)
-    return role == "requester" or requests.is_admin(session, staff_id)
+    return role == "requester" and bool(consultation.conclusion)
 
 
 def close(
     session: Session, consultation: Consultation, *, actor: audit.Actor, now: datetime
 ) -> bool:
-    """Close (the requester, or an admin). False if closed already. Clears ``request_key`` so
+    """Close (the requester once there is a conclusion, or an admin at any time; anyone else
+    → ``ConsultationError``). False if closed already. Clears ``request_key`` so
     the same question may be asked again later. Posts "会诊已结束" to the group."""
-    if not _may_close(session, consultation, actor.id):
-        raise ConsultationError("只有会诊申请人或管理员可以结束会诊。")
     if consultation.status is ConsultationStatus.CLOSED:
         return False
+    if not _may_close(session, consultation, actor.id):
+        if requests.role_of(session, consultation, actor.id) == "requester":
+            raise ConsultationError("会诊专家尚未填写结论，暂不能结束会诊；如需撤销请联系管理员。")
+        raise ConsultationError("只有会诊申请人（有结论后）或管理员可以结束会诊。")
     consultation.status = ConsultationStatus.CLOSED
     consultation.closed_at, consultation.closed_by_id = now, actor.id
     consultation.request_key = None
     who = session.scalar(select(Staff.name).where(Staff.id == actor.id)) or ""
-    _to_group(session, consultation, f"【会诊已结束】{who}确认本次会诊结束，感谢各位专家。", now)
+    _to_group(
+        session, consultation, f"【会诊已结束】{who}确认本次会诊结束，感谢各位专家。", "close"
+    )
     _audit(session, consultation, actor, "close")
     return True
 
@@ -200,14 +208,20 @@ def reopen(
     else:
         consultation.status = ConsultationStatus.REQUESTED
     consultation.closed_at = consultation.closed_by_id = None
-    _to_group(session, consultation, "【会诊重新开启】请继续讨论。", now)
+    _to_group(session, consultation, "【会诊重新开启】请继续讨论。", "reopen")
     _audit(session, consultation, actor, "reopen")
     return True
 
 
-def _to_group(session: Session, consultation: Consultation, text: str, now: datetime) -> None:
+def _to_group(session: Session, consultation: Consultation, text: str, event: str) -> None:
+    """A status message for the group, keyed by a counter of the consultation's status
+    messages (close then reopen within a second are two messages)."""
     if consultation.chat_id:
-        key = f"consultation:{consultation.id}:status:{int(now.timestamp())}"
+        prefix = f"consultation:{consultation.id}:status:"
+        count = session.scalar(
+            select(func.count(OutboxMessage.id)).where(OutboxMessage.dedupe_key.like(f"{prefix}%"))
+        )
+        key = f"{prefix}{(count or 0) + 1}:{event}"
         body = {"msgtype": "text", "text": {"content": text}}
         chat.to_chat(session, consultation.chat_id, body, key=key)
 

@@ -314,8 +314,22 @@ def attach_media(
         size=stored.size,
         uploaded_by_id=actor.id,
     )
-    session.add(media)
-    session.flush()
+    try:
+        with session.begin_nested():  # the same file uploaded twice at once: one row
+            session.add(media)
+            session.flush()
+    except IntegrityError:
+        if (
+            session.scalar(
+                select(ConsultationMedia.id).where(
+                    ConsultationMedia.consultation_id == consultation.id,
+                    ConsultationMedia.sha256 == stored.sha256,
+                )
+            )
+            is None
+        ):
+            raise
+        return False
     audit.record(
         session,
         actor,
@@ -352,11 +366,17 @@ def add_member(
 ) -> bool:
     """Invite one more clinician (role "member"); the chat job adds them to the group chat
     (``appchat/update``). False if they were a member already. Only the requester, a consultant
-    or an admin may add; ``ConsultationError`` otherwise."""
-    if role_of(session, consultation, actor.id) not in ("requester", "consultant") and not (
-        is_admin(session, actor.id)
-    ):
+    or an admin may add, and an outside clinician (who then sees the patient) only a
+    consultant or an admin; ``ConsultationError`` otherwise."""
+    inviter_role = role_of(session, consultation, actor.id)
+    admin = is_admin(session, actor.id)
+    if inviter_role not in ("requester", "consultant") and not admin:
         raise ConsultationError("只有会诊申请人、会诊专家或管理员可以邀请成员。")
+    if staff.role is StaffRole.OUTSIDE_CLINICIAN and inviter_role != "consultant" and not admin:
+        # an invited member sees the patient: outside clinicians only by a consultant or admin
+        raise ConsultationError(
+            f"{staff.name}是外院医护人员，加入会诊后可查看该患者资料，只能由会诊专家或管理员邀请。"
+        )
     if consultation.status is ConsultationStatus.CLOSED:
         raise ConsultationError("该会诊已结束，不能再邀请成员。")
     if not staff.active:
@@ -364,8 +384,14 @@ def add_member(
     if role_of(session, consultation, staff.id) is not None:
         return False
     member = ConsultationMember(consultation_id=consultation.id, staff_id=staff.id, role="member")
-    session.add(member)
-    session.flush()
+    try:
+        with session.begin_nested():  # invited twice at once: one membership
+            session.add(member)
+            session.flush()
+    except IntegrityError:
+        if role_of(session, consultation, staff.id) is None:
+            raise
+        return False
     audit.record(
         session,
         actor,

@@ -20,11 +20,12 @@ from werkzeug.wrappers import Response
 from bot.care.dictionary import Dictionary
 from bot.care.rules import local_date
 from bot.jobs.queues import enqueue_send
-from bot.models import Catheter, Complication, Department, Staff, utcnow
+from bot.models import Catheter, Complication, Consultation, Department, Staff, utcnow
 from bot.models.enums import CatheterState, ComplicationStatus
 from bot.services import access
 from bot.services import complications as svc
 from bot.services import dictionary as dictionary_service
+from bot.services.consultations import views as consultation_views
 from web import container, db, require_csrf, uow
 
 from .report_parts import image_response
@@ -49,6 +50,17 @@ def _record(complication_id: int) -> Complication:
     except access.NotVisible:
         uow().commit()  # a refusal of an existing record is audited as denied
         abort(404)
+
+
+def _consultations(s: Any, complication_id: int) -> list[Consultation]:
+    """The complication's consultations this clinician may see: all for home staff, only
+    those they take part in for an outside clinician (as the case page decides)."""
+    listed = svc.consultations(s, complication_id)
+    shown = consultation_views.shown_to(s.get_one(Staff, current_user.id))
+    ids = set(
+        s.scalars(select(Consultation.id).where(Consultation.id.in_([k.id for k in listed]), shown))
+    )
+    return [k for k in listed if k.id in ids]
 
 
 def _d() -> Dictionary:
@@ -130,7 +142,7 @@ def _record_page(
         svc=svc,
         names=names,
         department=department,
-        consultations=svc.consultations(s, c.id),
+        consultations=_consultations(s, c.id),
         tz=container().settings.timezone,
         csrf=generate_csrf(),
         key=uuid.uuid4().hex,

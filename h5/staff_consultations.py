@@ -10,10 +10,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import redis
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
@@ -25,6 +27,10 @@ from bot.services import access
 from bot.services import complications as complication_service
 from bot.services import dictionary as dictionary_service
 from bot.services.consultations import (
+    NOT_CLOSER,
+    NOT_CONSULTANT,
+    NOT_INVITER,
+    NOT_MEMBER,
     ConsultationError,
     chat,
     decisions,
@@ -38,10 +44,6 @@ from .consultation_uploads import UPLOAD_LIMIT, Upload, read_uploads, too_large
 from .staff import CLINICAL, _actor, _open, bp, clinician_required
 
 log = logging.getLogger(__name__)
-NOT_CONSULTANT = "只有本次会诊的会诊专家可以填写结论。"
-NOT_MEMBER = "只有本次会诊的成员可以填写会诊意见。"
-NOT_CLOSER = "只有会诊发起人或管理员可以结束会诊。"
-NOT_INVITER = "只有会诊发起人、会诊专家或管理员可以邀请成员。"
 
 
 @bp.app_template_global("consultation_status")
@@ -77,10 +79,15 @@ def _is_admin() -> bool:
 
 def _enqueue(consultation_id: int, outbox_ids: list[int] | None = None) -> None:
     """After the commit: the chat job posts what changed (a note, a member, the case), and
-    the messages a decision wrote (the note to the group, the requester asked) go out."""
-    for outbox_id in outbox_ids or []:
-        enqueue_send(container().redis, outbox_id)
-    enqueue_consultation(container().redis, consultation_id)
+    the messages a decision wrote (the note to the group, the requester asked) go out. The
+    change is saved whatever Redis says: a job not queued is logged, and the scheduled sweep
+    queues the consultation (and the outbox its unsent rows) again."""
+    try:
+        for outbox_id in outbox_ids or []:
+            enqueue_send(container().redis, outbox_id)
+        enqueue_consultation(container().redis, consultation_id)
+    except redis.RedisError:
+        log.exception("consultation %s: could not enqueue its jobs", consultation_id)
 
 
 @bp.get("/staff/consultations")
@@ -189,7 +196,9 @@ def consultation_conclusion(consultation_id: int) -> Any:
 
 def _note(consultation_id: int, *, conclusion: bool) -> Any:
     require_csrf()
-    k = _consultation(consultation_id, "conclude" if conclusion else "advise")
+    # opened as a read: record_note audits the advice or conclusion it writes, a refusal
+    # below writes nothing of it
+    k = _consultation(consultation_id, "read")
     uow().commit()
     role = svc.role_of(k, current_user.id)
     if conclusion and role != "consultant":
@@ -225,7 +234,7 @@ def _note(consultation_id: int, *, conclusion: bool) -> Any:
 @clinician_required
 def close_consultation(consultation_id: int) -> Any:
     require_csrf()
-    k = _consultation(consultation_id, "close")
+    k = _consultation(consultation_id, "read")  # the service audits the close
     uow().commit()
     role = svc.role_of(k, current_user.id)
     if role != "requester" and not _is_admin():
@@ -248,22 +257,27 @@ def add_consultation_member(consultation_id: int) -> Any:
     """Invite a clinician by name or staff number (a staff id when the page offered a choice
     between people of the same name)."""
     require_csrf()
-    k = _consultation(consultation_id, "invite")
+    k = _consultation(consultation_id, "read")  # the service audits the invite
     uow().commit()
     if svc.role_of(k, current_user.id) not in ("requester", "consultant") and not _is_admin():
         return _refused(consultation_id, NOT_INVITER, 403)
     found, problem = _clinician(request.form.get("who") or "", request.form.get("staff_id"))
     if found is None:
         return _refused(consultation_id, problem, 400)
+    name = found.name
     try:
         added = requests.add_member(db(), k, found, actor=_actor())
+        uow().commit()
     except ConsultationError as exc:
         return _refused(consultation_id, str(exc), 400)
-    uow().commit()
+    except IntegrityError:  # the same person added twice at once: the other request won
+        uow().rollback()
+        log.info("consultation %s: %s was added meanwhile", consultation_id, name)
+        added = False
     if added:
-        _enqueue(k.id)
-    flash(f"已邀请{found.name}加入会诊。" if added else f"{found.name}已在本次会诊中。")
-    return redirect(url_for("clinic.consultation", consultation_id=k.id) + "#members")
+        _enqueue(consultation_id)
+    flash(f"已邀请{name}加入会诊。" if added else f"{name}已在本次会诊中。")
+    return redirect(url_for("clinic.consultation", consultation_id=consultation_id) + "#members")
 
 
 def _clinician(who: str, staff_id: str | None) -> tuple[Staff | None, str]:
@@ -321,16 +335,19 @@ def new_consultation() -> Any:
     notes and videos within WeChat Work's limits. The same form sent twice is one request."""
     uploads: list[Upload] = []
     error = None
+    oversize = False
     if request.method == "POST":
         try:
             uploads, error = read_uploads(request)
         except RequestEntityTooLarge:
-            error = too_large()
+            error, oversize = too_large(), True
     subject = _subject()
     uow().commit()  # the read is kept whatever happens to the form
     s = db()
     form: dict[str, Any] = {"question": "", "urgent": False, "consultant": ""}
-    if request.method == "POST":
+    # an oversize body is never parsed (request.form would raise 413 again): the friendly
+    # error alone, nothing saved, so no CSRF check is needed for it
+    if request.method == "POST" and not oversize:
         require_csrf()
         form = {
             "question": (request.form.get("question") or "").strip(),
@@ -352,7 +369,7 @@ def new_consultation() -> Any:
         csrf=generate_csrf(),
         limit_mb=UPLOAD_LIMIT // 1024 // 1024,
         tz=container().settings.timezone,
-    ), (400 if error and request.method == "POST" else 200)
+    ), (413 if oversize else 400 if error and request.method == "POST" else 200)
 
 
 class Subject:

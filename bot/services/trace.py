@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.care.dictionary import Dictionary
@@ -36,6 +36,7 @@ from . import access, audit, follow_ups, outside_records, reminders
 from . import reports as report_service
 from . import trace_words as words
 from .consultations import status_label as consultation_status
+from .consultations import views as consultation_views
 
 LABELS = {
     "placement": "置管",
@@ -115,7 +116,8 @@ def for_catheter(
     audited); ``access.NotVisible`` otherwise. Reports and consultations count when made
     about this catheter or, about none, during its dwell."""
     c = access.open_catheter(session, actor, catheter_id, context=context, action=action)
-    return _trace(session, d, c.patient, [c], tz, cipher, catheter=c)
+    shown = consultation_views.shown_to(access.staff_of(session, actor))
+    return _trace(session, d, c.patient, [c], tz, cipher, shown, catheter=c)
 
 
 def for_patient(
@@ -136,7 +138,8 @@ def for_patient(
             select(Catheter).where(Catheter.patient_id == patient.id).order_by(Catheter.placed_at)
         )
     )
-    return _trace(session, d, patient, catheters, tz, cipher)
+    shown = consultation_views.shown_to(access.staff_of(session, actor))
+    return _trace(session, d, patient, catheters, tz, cipher, shown)
 
 
 def record_export(
@@ -166,6 +169,7 @@ def _trace(
     catheters: list[Catheter],
     tz: ZoneInfo,
     cipher: PiiCipher | None,
+    shown: ColumnElement[bool],
     catheter: Catheter | None = None,
 ) -> Trace:
     names = words.Names(session)
@@ -173,7 +177,7 @@ def _trace(
     events: list[Event] = []
     for c in catheters:
         events += _catheter_events(session, d, names, c, outside, tz)
-    events += _consultations(session, names, patient.id, catheter, tz)
+    events += _consultations(session, names, patient.id, catheter, tz, shown)
     events += _reports(session, names, patient.id, outside["report"], catheter, tz)
     events.sort(key=lambda e: e.at)
     number = cipher.decrypt(patient.id_card_enc, context="patient.id_card") if cipher else None
@@ -356,11 +360,16 @@ def _consultations(
     patient_id: int,
     catheter: Catheter | None,
     tz: ZoneInfo,
+    shown: ColumnElement[bool],
 ) -> list[Event]:
+    """The patient's consultations (those ``shown`` to the viewer: an outside clinician sees
+    only the ones they take part in); for a catheter's trace, those about it or its
+    complications whenever they were held, and those about nothing in particular during its
+    dwell."""
     query = (
         select(Consultation)
         .options(selectinload(Consultation.members))
-        .where(Consultation.patient_id == patient_id)
+        .where(Consultation.patient_id == patient_id, shown)
     )
     if catheter is not None:
         query = query.outerjoin(
@@ -376,7 +385,8 @@ def _consultations(
         )
     events = []
     for k in session.scalars(query):
-        if catheter is not None and not _during(catheter, k.created_at, tz):
+        unlinked = k.catheter_id is None and k.complication_id is None
+        if catheter is not None and unlinked and not _during(catheter, k.created_at, tz):
             continue
         consultants = [names.person(m.staff_id) for m in k.members if m.role == "consultant"]
         requester = names.staff(k.requested_by_id)

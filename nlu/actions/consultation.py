@@ -166,17 +166,20 @@ class ActionSubmitConsultation(forms.SubmitAction):
                 if m.role == "consultant" and (s := uow.session.get(Staff, m.staff_id))
             )
             uow.commit()
-        if not fresh:
-            dispatcher.utter_message(
-                text=f"这个会诊已经申请过了（编号 {number}），不会重复提交。"
-                "可以继续发送照片、语音或视频，会一并带入群聊。"
-            )
-            return
+        # the media held during the form go to the consultation, a new one or the same
+        # request sent before; the job posts them (and opens the chat if it is not yet)
         attached = consultation_media.attach_held(dispatcher, tracker, number)
         try:
             enqueue_consultation(rt.redis, number)
-        except redis.RedisError:  # new media, a note or the admin's "重试建群" enqueue it again
+        except redis.RedisError:  # the scheduled sweep and new media or notes enqueue it again
             log.exception("could not enqueue consultation %s", number)
+        if not fresh:
+            dispatcher.utter_message(
+                text=f"这个会诊已经申请过了（编号 {number}），不会重复提交。"
+                + (f"已把{attached}个附件带入该会诊。" if attached else "")
+                + "可以继续发送照片、语音或视频，会一并带入群聊。"
+            )
+            return
         dispatcher.utter_message(
             text=f"会诊申请已提交（编号 {number}）：正在建立会诊群，专家：{experts}；"
             + (f"已带上{attached}个附件；" if attached else "")

@@ -37,7 +37,7 @@ from bot.models.enums import ActorType, CatheterState, ConsultationStatus, Staff
 from bot.services import audit
 from bot.services import complications as complication_service
 from bot.services import dictionary as dictionary_service
-from bot.services.consultations import requests
+from bot.services.consultations import chat_words, requests
 from nlu.actions import consultation, consultation_lists, consultation_media
 from server import bootstrap, create_app
 from tests.support import callbacks as cb
@@ -266,6 +266,26 @@ def test_c5_1_the_same_request_twice_is_one_consultation_and_says_so(
     said = request(again, "请求会诊，穿刺点渗液两天了", "普通", "确认")
     [c] = consultations(session_factory)
     assert f"已经申请过了（编号 {c.id}）" in said and "会诊申请已提交" not in said
+
+
+@pytest.mark.redis
+@pytest.mark.req("C5.1")
+def test_c5_1_media_held_during_a_repeated_request_go_to_the_consultation_asked_before(
+    ward, session_factory, redis_conn, tmp_path
+):
+    first = clinician(ward, scanned_catheter_id=ward["fang"].id)
+    request(first, "请求会诊，穿刺点渗液两天了", "普通", "确认")
+    [c] = consultations(session_factory)
+    redis_conn.flushdb()  # the first request's job already ran
+    again = clinician(ward, scanned_catheter_id=ward["fang"].id)
+    again.say("请求会诊，穿刺点渗液两天了", "request_consultation")
+    assert "已收到1个附件" in send(again, tmp_path, "image", "again.jpg")
+    again.say("普通")
+    again.say("确认")
+    said = again.submit(consultation.ActionSubmitConsultation())
+    assert f"已经申请过了（编号 {c.id}）" in said and "已把1个附件带入该会诊" in said
+    assert count(session_factory, ConsultationMedia, ConsultationMedia.consultation_id == c.id) == 1
+    assert ("bot.jobs.consultations.open_consultation", (c.id,)) in jobs(redis_conn)
 
 
 @pytest.mark.redis
@@ -602,3 +622,44 @@ def test_a_patients_voice_note_and_video_are_answered_as_before(ward, tmp_path):
     assert send(f, tmp_path, "voice", "note.amr") == consultation_media.VOICE_NOT_HEARD
     assert "暂不支持这类消息" in send(f, tmp_path, "video", "clip.mp4")
     assert send(f, tmp_path, "image", "report.jpg") == ""  # a report: action_receive_report's
+
+
+# --- the answers' words (C5.1) --------------------------------------------------------------
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_a_consultant_who_writes_close_is_told_only_the_requester_closes(
+    ward, session_factory
+):
+    cid = asked(session_factory, ward, ward["fang"])
+    with session_factory() as s:
+        out = chat_words.answer(s, ward["expert"].id, "会诊结束", utcnow(), base_url="https://x")
+    assert out is not None
+    said = out.replies[0]["text"]
+    assert "只有会诊申请人可以结束会诊" in said and "没有进行中的会诊" not in said
+    with session_factory() as s:
+        assert s.get(Consultation, cid).status is ConsultationStatus.OPEN
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_a_conclusion_is_said_to_be_queued_and_the_requester_asked_only_with_an_account(
+    ward, session_factory
+):
+    asked(session_factory, ward, ward["fang"])
+    with session_factory() as s:
+        out = chat_words.answer(
+            s, ward["expert"].id, "会诊结论：建议拔管", utcnow(), base_url="https://x"
+        )
+        s.commit()
+    said = out.replies[0]["text"]
+    assert "将发到会诊群" in said and "已发到" not in said and "已请申请人确认" in said
+    with session_factory() as s:  # a requester without WeChat Work: nobody is asked
+        s.get_one(Staff, ward["nurse"].id).wecom_userid = None
+        s.commit()
+    asked(session_factory, ward, ward["li"])
+    with session_factory() as s:
+        out = chat_words.answer(
+            s, ward["expert"].id, "会诊结论：继续观察", utcnow(), base_url="https://x"
+        )
+    said = out.replies[0]["text"]
+    assert "已请申请人确认" not in said and "申请人可在会诊页面确认结束会诊" in said

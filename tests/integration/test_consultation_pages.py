@@ -344,7 +344,7 @@ def test_c5_1_the_case_page_shows_masked_basics_and_never_the_full_id_or_phone(
         "血小板 45↓",
         "穿刺点红肿3天，是否需要拔管？",
         "李护士",
-        "发起人",
+        "申请人",
         "陈医生",
         "会诊专家",
         "【待建群】",
@@ -509,7 +509,7 @@ def test_c5_1_only_a_consultant_may_conclude_and_the_requester_closes(
     assert "会诊结论" in page and "确认结束会诊" in page
     doctors = csrf(doctor.get(f"/staff/consultations/{k}").get_data(as_text=True))
     refused = doctor.post(f"/staff/consultations/{k}/close", data={"csrf_token": doctors})
-    assert refused.status_code == 403 and "只有会诊发起人或管理员" in refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "只有会诊申请人或管理员" in refused.get_data(as_text=True)
     closed = nurse.post(f"/staff/consultations/{k}/close", data={"csrf_token": csrf(page)})
     assert closed.status_code == 302
     page = nurse.get(closed.location).get_data(as_text=True)
@@ -693,3 +693,166 @@ def test_c5_1_the_admin_keeps_the_roster_create_edit_and_deactivate(ward, sessio
         ).all()
     assert changes == ["create", "update", "deactivate"]
     assert client_of(ward, "N001").get("/admin/roster/").status_code == 403
+
+
+# --- review fixes ----------------------------------------------------------------------------
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_a_redis_error_after_the_commit_still_shows_success(
+    ward, session, session_factory, monkeypatch
+):
+    import redis
+
+    from h5 import staff_consultations
+
+    def down(*args, **kwargs):
+        raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(staff_consultations, "enqueue_consultation", down)
+    monkeypatch.setattr(staff_consultations, "enqueue_send", down)
+    k = ask(session, ward)
+    nurse = client_of(ward, "N001")
+    token = csrf(nurse.get(f"/staff/consultations/{k}").get_data(as_text=True))
+    r = nurse.post(f"/staff/consultations/{k}/advice", data={"csrf_token": token, "text": "已湿敷"})
+    assert r.status_code == 302
+    assert "会诊意见已保存" in nurse.get(r.location).get_data(as_text=True)
+    assert _count(session_factory, ConsultationNote) == 1
+
+
+@pytest.mark.req("C5.1", "X.1")
+def test_c5_1_a_refused_conclusion_is_not_audited_as_one_and_a_real_one_is_audited_once(
+    ward, session, session_factory
+):
+    k = ask(session, ward)
+    nurse = client_of(ward, "N001")
+    token = csrf(nurse.get(f"/staff/consultations/{k}").get_data(as_text=True))
+    forged = nurse.post(
+        f"/staff/consultations/{k}/conclusion", data={"csrf_token": token, "text": "拔管"}
+    )
+    assert forged.status_code == 403
+
+    def concluded():
+        with session_factory() as s:
+            return s.scalars(
+                select(AuditLog.actor_id).where(
+                    AuditLog.action == "conclude", AuditLog.object_id == str(k)
+                )
+            ).all()
+
+    assert concluded() == []
+    doctor = client_of(ward, "E002")
+    token = csrf(doctor.get(f"/staff/consultations/{k}").get_data(as_text=True))
+    done = doctor.post(
+        f"/staff/consultations/{k}/conclusion", data={"csrf_token": token, "text": "暂不拔管"}
+    )
+    assert done.status_code == 302
+    assert concluded() == [ward["doctor"]]
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_an_oversize_upload_shows_the_friendly_error(ward, session_factory, monkeypatch):
+    from h5 import consultation_uploads
+
+    monkeypatch.setattr(consultation_uploads, "UPLOAD_LIMIT", 64 * 1024)
+    nurse = client_of(ward, "N001")
+    query = f"catheter={ward['catheter']}"
+    token = _new_form(nurse, query)
+    r = _post_new(
+        nurse,
+        query,
+        token,
+        question="穿刺点红肿，是否拔管？",
+        media=[(io.BytesIO(b"\xff\xd8\xff" + b"\x00" * 200 * 1024), "big.jpg")],
+    )
+    assert r.status_code == 413
+    assert "一次上传的文件合计不能超过" in r.get_data(as_text=True)
+    assert _count(session_factory, Consultation) == 0
+
+
+@pytest.mark.req("C5.1")
+def test_c5_1_a_member_added_twice_at_once_is_said_to_be_in_the_consultation(
+    ward, session, session_factory, monkeypatch
+):
+    k = ask(session, ward)
+    nurse = client_of(ward, "N001")
+    token = csrf(nurse.get(f"/staff/consultations/{k}").get_data(as_text=True))
+
+    def invite():
+        return nurse.post(
+            f"/staff/consultations/{k}/members", data={"csrf_token": token, "who": "N002"}
+        )
+
+    assert invite().status_code == 302
+    # the second request read the members before the first one committed
+    real = requests.role_of
+    late = ward["other_nurse"]
+    monkeypatch.setattr(
+        requests,
+        "role_of",
+        lambda s, c, staff_id: None if staff_id == late else real(s, c, staff_id),
+    )
+    again = invite()
+    assert again.status_code == 302
+    assert "孙护士已在本次会诊中" in nurse.get(again.location).get_data(as_text=True)
+    assert _count(session_factory, ConsultationMember, ConsultationMember.staff_id == late) == 1
+
+
+@pytest.mark.req("C3.5", "A7.5")
+def test_c3_5_an_outside_clinician_sees_in_lists_only_the_consultations_they_take_part_in(
+    ward, session, session_factory
+):
+    from bot.services import dictionary as dictionary_service
+    from bot.services import trace
+
+    theirs = ask(session, ward, by="outsider", question="外院的问题")
+    nurses = ask(session, ward, question="本院护士的问题")
+    outsider = client_of(ward, "13900009999")
+    record = outsider.get(f"/staff/complications/{ward['complication']}").get_data(as_text=True)
+    assert f"/staff/consultations/{theirs}" in record
+    assert f"/staff/consultations/{nurses}" not in record
+    home = client_of(ward, "N002")
+    record = home.get(f"/staff/complications/{ward['complication']}").get_data(as_text=True)
+    assert f"/staff/consultations/{theirs}" in record and f"/staff/consultations/{nurses}" in record
+
+    def texts(who, by_patient):
+        with session_factory() as s:
+            d = dictionary_service.current(s)
+            actor = audit.Actor(ActorType.STAFF, ward[who])
+            tz = ward["settings"].timezone
+            t = (
+                trace.for_patient(s, d, ward["patient"], actor=actor, tz=tz)
+                if by_patient
+                else trace.for_catheter(s, d, ward["catheter"], actor=actor, tz=tz)
+            )
+            return " ".join(e.text for e in t.events if e.kind.startswith("consultation"))
+
+    for by_patient in (True, False):
+        seen = texts("outsider", by_patient)
+        assert "外院的问题" in seen and "本院护士的问题" not in seen
+        seen = texts("other_nurse", by_patient)
+        assert "外院的问题" in seen and "本院护士的问题" in seen
+
+
+@pytest.mark.req("A7.5")
+def test_a7_5_a_consultation_about_the_catheter_after_its_removal_is_in_its_trace(
+    ward, session, session_factory
+):
+    from bot.models.enums import CatheterState
+    from bot.services import dictionary as dictionary_service
+    from bot.services import trace
+
+    c = session.get(Catheter, ward["catheter"])
+    c.removed_on = (utcnow() - timedelta(days=5)).date()
+    c.state = CatheterState.REMOVED
+    session.commit()
+    k = ask(session, ward, question="拔管后穿刺点仍红肿，如何处理？")
+    with session_factory() as s:
+        t = trace.for_catheter(
+            s,
+            dictionary_service.current(s),
+            ward["catheter"],
+            actor=audit.Actor(ActorType.STAFF, ward["nurse"]),
+            tz=ward["settings"].timezone,
+        )
+    assert [e for e in t.events if e.kind == "consultation" and "拔管后穿刺点" in e.text], k

@@ -28,6 +28,11 @@ STATUS_LABELS = {
     ConsultationStatus.CONCLUDED: "已出结论",
     ConsultationStatus.CLOSED: "已结束",
 }
+# the refusals, one wording for the pages, the chat and the service
+NOT_CONSULTANT = "只有本次会诊的会诊专家可以填写结论。"
+NOT_MEMBER = "只有本次会诊的成员可以填写会诊意见。"
+NOT_CLOSER = "只有会诊申请人或管理员可以结束会诊。"
+NOT_INVITER = "只有会诊申请人、会诊专家或管理员可以邀请成员。"
 # media sent in the app chat within this many minutes of a request attach to it
 MEDIA_WINDOW_MINUTES = 30
 

@@ -20,10 +20,10 @@ from bot.models import Consultation, ConsultationMember, Staff
 from bot.models.enums import ActorType, ConsultationStatus
 
 from .. import audit
-from . import STATUS_LABELS, ConsultationError, decisions
+from . import NOT_CONSULTANT, STATUS_LABELS, ConsultationError, decisions
 
 CONCLUSION, ADVICE, CLOSE = "conclusion", "advice", "close"
-NOT_CONSULTANT = "只有本次会诊的会诊专家可以填写结论。"
+NOT_REQUESTER = "只有会诊申请人可以结束会诊。"
 
 _NUMBER = r"(?:第?\s*#?\s*([0-9０-９]{1,9})\s*号?\s*)?"
 _NOTE = re.compile(rf"^\s*{_NUMBER}(会诊)?\s*(结论|意见)\s*[:：]\s*(.*)$", re.S)
@@ -88,6 +88,8 @@ def answer(
         chosen = [(c, r) for c, r in taking_part if r == "requester"]
         if not chosen and not words.explicit:
             return None
+        if not chosen and taking_part:  # a consultant or member: not theirs to close
+            return _say(NOT_REQUESTER + "如问题已解决，请提醒申请人在会诊页面确认结束。")
     elif words.kind == CONCLUSION:
         chosen = [(c, r) for c, r in taking_part if r == "consultant"]
         if not chosen and taking_part:
@@ -162,13 +164,17 @@ def _note(
         base_url=base_url,
     )
     where = (
-        f"已发到会诊群“{consultation.chat_name}”"
+        f"将发到会诊群“{consultation.chat_name}”"
         if consultation.chat_id
         else "会诊群建立后将发到群里"
     )
     said = f"已记录第{consultation.id}号会诊的{what}：{words.text}\n{where}。"
     if words.kind == CONCLUSION:
-        said += "已请申请人确认结束会诊。"
+        requester = session.get(Staff, consultation.requested_by_id)
+        if requester is not None and requester.active and requester.wecom_userid:
+            said += "已请申请人确认结束会诊。"
+        else:  # no WeChat Work account to ask: the case page is where it is closed
+            said += "申请人可在会诊页面确认结束会诊。"
     return _done(session, consultation, said)
 
 
@@ -182,7 +188,7 @@ def _close(
 ) -> Outcome:
     page = f"{base_url}/staff/consultations/{consultation.id}"
     if role != "requester":
-        return _say(f"只有会诊申请人可以结束会诊。会诊页面：{page}")
+        return _say(f"{NOT_REQUESTER}会诊页面：{page}")
     if consultation.status is not ConsultationStatus.CONCLUDED:
         return _say(
             f"第{consultation.id}号会诊还没有结论，暂不能结束。请等待会诊专家给出结论；"

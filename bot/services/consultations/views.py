@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select, true
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, selectinload
 
@@ -38,7 +38,7 @@ from .. import dictionary as dictionary_service
 from .. import reports as report_service
 from . import STATUS_LABELS, roster
 
-ROLE_LABELS = {"requester": "发起人", "consultant": "会诊专家", "member": "参与者"}
+ROLE_LABELS = {"requester": "申请人", "consultant": "会诊专家", "member": "参与者"}
 MEDIA_LABELS = {"image": "照片", "voice": "语音", "video": "视频", "file": "文件"}
 SEX_LABELS = {Sex.MALE: "男", Sex.FEMALE: "女", Sex.UNKNOWN: "未知"}
 OPEN_COMPLICATIONS = (ComplicationStatus.OPEN, ComplicationStatus.HANDLING)
@@ -149,6 +149,22 @@ def role_of(consultation: Consultation, staff_id: int) -> str | None:
         if member.staff_id == staff_id:
             return member.role
     return "requester" if consultation.requested_by_id == staff_id else None
+
+
+def shown_to(staff: Staff) -> ColumnElement[bool]:
+    """The consultations ``staff`` may see in lists of a patient they may see (the trace, a
+    complication's page): all of them for home staff, only those they take part in (a member,
+    or the requester) for an outside clinician — as ``open_consultation`` decides."""
+    if staff.role is not StaffRole.OUTSIDE_CLINICIAN:
+        return true()
+    return or_(
+        Consultation.requested_by_id == staff.id,
+        Consultation.id.in_(
+            select(ConsultationMember.consultation_id).where(
+                ConsultationMember.staff_id == staff.id
+            )
+        ),
+    )
 
 
 def open_consultation(

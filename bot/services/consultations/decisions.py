@@ -179,7 +179,7 @@ def close(
     if not _may_close(session, consultation, actor.id):
         if requests.role_of(session, consultation, actor.id) == "requester":
             raise ConsultationError("会诊专家尚未填写结论，暂不能结束会诊；如需撤销请联系管理员。")
-        raise ConsultationError("只有会诊申请人（有结论后）或管理员可以结束会诊。")
+        raise ConsultationError("只有会诊申请人或管理员可以结束会诊（申请人须在有结论后）。")
     consultation.status = ConsultationStatus.CLOSED
     consultation.closed_at, consultation.closed_by_id = now, actor.id
     consultation.request_key = None

@@ -642,6 +642,10 @@ def test_c5_1_a_member_wechat_refuses_stays_out_and_the_posting_goes_on(
     assert len(told(session, "w0001", "吴专家未能拉入会诊群", "不在企业通讯录")) == 1
     run_job(c.id)  # not tried again, not told twice
     assert len(told(session, "w0001", "吴专家未能拉入会诊群")) == 1
+    assert chat.retry(session, reload(session, c)) is True  # the admin fixed the account
+    session.commit()
+    run_job(c.id)
+    assert "e0002" in sim.state.chat(c.chat_id)["userlist"]
 
 
 @pytest.mark.redis

@@ -718,7 +718,14 @@ def retry(session: Session, consultation: Consultation) -> bool:
         )
     )
     ours = {card_key(consultation)} | {media_key(m) for m in consultation.media}
-    again = [k for k in failed if k in ours or ":not-added:" in k]
+    again = [k for k in failed if k in ours]
+    # members WeChat Work refused are tried again: their notice's key is the mark
+    refused = [k for k in _refused_before(session, consultation) if ":failed" not in k]
+    for key in refused:
+        row = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+        if row is not None:
+            row.dedupe_key = f"{key}:failed{row.id}"
+    again += refused
     if (
         consultation.chat_id
         and not again
@@ -726,7 +733,8 @@ def retry(session: Session, consultation: Consultation) -> bool:
     ):
         return False
     for key in again:
-        _rekey(session, key)
+        if key not in refused:
+            _rekey(session, key)
     consultation.chat_attempts = 0
     consultation.chat_error = None
     session.flush()

@@ -19,7 +19,7 @@ from bot.models.enums import Channel, ConsultationStatus, DeliveryStatus
 from .. import access, audit, notify
 from .. import complications as complication_service
 from .. import dictionary as dictionary_service
-from . import ConsultationError, chat, requests
+from . import NOT_CLOSER, NOT_CONSULTANT, NOT_MEMBER, ConsultationError, chat, requests
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,9 @@ def record_note(
         raise ConsultationError("该会诊已结束，不能再填写。如需继续讨论，请先重新开启会诊。")
     role = requests.role_of(session, consultation, staff.id)
     if conclusion and role != "consultant":
-        raise ConsultationError("只有本次会诊的会诊专家可以填写结论。")
+        raise ConsultationError(NOT_CONSULTANT)
     if role is None:
-        raise ConsultationError("只有本次会诊的成员可以填写会诊意见。")
+        raise ConsultationError(NOT_MEMBER)
     what = "会诊结论" if conclusion else "会诊意见"
     note = ConsultationNote(
         consultation_id=consultation.id,
@@ -179,7 +179,7 @@ def close(
     if not _may_close(session, consultation, actor.id):
         if requests.role_of(session, consultation, actor.id) == "requester":
             raise ConsultationError("会诊专家尚未填写结论，暂不能结束会诊；如需撤销请联系管理员。")
-        raise ConsultationError("只有会诊申请人或管理员可以结束会诊（申请人须在有结论后）。")
+        raise ConsultationError(NOT_CLOSER)
     consultation.status = ConsultationStatus.CLOSED
     consultation.closed_at, consultation.closed_by_id = now, actor.id
     consultation.request_key = None

@@ -311,7 +311,7 @@ def test_c5_1_the_group_chat_gets_the_members_then_the_case_card_then_the_media(
         and card["url"] == f"{BASE}/staff/consultations/{c.id}"
     )
     text = card["description"]
-    assert "张**" in text and "张小明" not in text and "PICC" in text and "静脉炎2级" in text
+    assert "张**" in text and "张小明" not in text and "PICC" in text and "静脉炎 2级" in text
     assert "穿刺点红肿，是否需要拔管？" in text and "加急" in text
     uploads = sim.state.calls(path="/cgi-bin/media/upload")
     assert [u["params"]["type"] for u in uploads] == ["image", "voice"]

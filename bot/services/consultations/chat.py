@@ -25,20 +25,16 @@ from bot.care import rules
 from bot.care.dictionary import Dictionary
 from bot.models import (
     Catheter,
-    Complication,
     Consultation,
     ConsultationMedia,
     ConsultationMember,
     ConsultationNote,
-    Institution,
-    MaintenanceRecord,
     OutboxMessage,
     Patient,
     Staff,
 )
 from bot.models.enums import (
     Channel,
-    ComplicationStatus,
     ConsultationStatus,
     DeliveryStatus,
     Sex,
@@ -47,6 +43,7 @@ from bot.models.enums import (
 from bot.security.masking import initials
 
 from .. import notify
+from . import facts
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +53,8 @@ QUESTION_BYTES = 240  # of the card's 512: the question, however long the facts 
 # how many times the job tries a chat call that may work later before reporting it failed:
 # the first run and RQ's retries (bot.jobs.queues.CONSULTATION_RETRY)
 MAX_CHAT_ATTEMPTS = 9
-SEX_WORDS = {Sex.MALE: "男", Sex.FEMALE: "女"}
 KIND_WORDS = {"image": "图片", "voice": "语音", "video": "视频", "file": "文件"}
 ROLE_ORDER = {"consultant": 0, "requester": 1, "member": 2}
-OPEN_COMPLICATIONS = (ComplicationStatus.OPEN, ComplicationStatus.HANDLING)
 
 # what a permanent failure means, in words for the requester and the administrators
 REASONS = {
@@ -334,44 +329,6 @@ def _cut(text: str, limit: int) -> str:
     return text + "…"
 
 
-def _age(born: date | None, today: date) -> str | None:
-    if born is None:
-        return None
-    return f"{today.year - born.year - ((today.month, today.day) < (born.month, born.day))}岁"
-
-
-def _placement(session: Session, catheter: Catheter, tz: ZoneInfo) -> str:
-    where = catheter.outside_institution_name
-    if catheter.institution_id is not None:
-        inst = session.get(Institution, catheter.institution_id)
-        where = inst.short_name or inst.name if inst else where
-    placed = rules.local_date(catheter.placed_at, tz)
-    return f"{placed:%Y-%m-%d}" + (f"（{where}）" if where else "")
-
-
-def _last_maintenance(session: Session, catheter: Catheter, tz: ZoneInfo) -> str:
-    last = session.scalar(
-        select(MaintenanceRecord.performed_at)
-        .where(MaintenanceRecord.catheter_id == catheter.id)
-        .order_by(MaintenanceRecord.performed_at.desc())
-        .limit(1)
-    )
-    return f"{rules.local_date(last, tz):%Y-%m-%d}" if last else "无记录"
-
-
-def _open_complications(session: Session, d: Dictionary, patient_id: int) -> str:
-    found = session.scalars(
-        select(Complication)
-        .where(Complication.patient_id == patient_id, Complication.status.in_(OPEN_COMPLICATIONS))
-        .order_by(Complication.onset_on)
-    ).all()
-    labels = [
-        d.label("complications", c.type) + (f"{c.grade}级" if c.grade is not None else "")
-        for c in found
-    ]
-    return "、".join(labels) or "无"
-
-
 def masked(text: str, name: str | None) -> str:
     """``text`` with the patient's full name (and a given name of two characters or more) as
     initials: the group chat never sees the full name."""
@@ -397,21 +354,34 @@ def case_card(
     """The textcard that opens the group: masked patient basics, device and placement, last
     maintenance, open complications, the question and urgency; the link to the case page."""
     patient = session.get(Patient, consultation.patient_id)
-    catheter = session.get(Catheter, consultation.catheter_id) if consultation.catheter_id else None
+    catheter = facts.catheter_of(session, consultation)
     requester = session.get(Staff, consultation.requested_by_id)
     basics = [initials(patient.name) if patient else "患者"]
-    if patient is not None and patient.sex in SEX_WORDS:
-        basics.append(SEX_WORDS[patient.sex])
-    age = _age(patient.birth_date if patient else None, today)
-    if age:
-        basics.append(age)
+    if patient is not None and patient.sex is not Sex.UNKNOWN:
+        basics.append(facts.SEX_LABELS[patient.sex])
+    age = facts.age(patient.birth_date if patient else None, today)
+    if age is not None:
+        basics.append(f"{age}岁")
     lines = [f"患者：{'，'.join(basics)}"]
     if catheter is not None:
-        lines.append(f"导管：{device_label(d, catheter)}，置管{_placement(session, catheter, tz)}")
-        lines.append(f"最近维护：{_last_maintenance(session, catheter, tz)}")
-    lines.append(f"未结案并发症：{_open_complications(session, d, consultation.patient_id)}")
+        where = facts.placed_where(session, catheter)
+        placed = f"{rules.local_date(catheter.placed_at, tz):%Y-%m-%d}" + (
+            f"（{where}）" if where else ""
+        )
+        lines.append(f"导管：{device_label(d, catheter)}，置管{placed}")
+        last = facts.last_maintenance(session, catheter.id)
+        done = "无记录"
+        if last is not None:
+            where = facts.institution_name(session, last.institution_id)
+            done = f"{rules.local_date(last.performed_at, tz):%Y-%m-%d}" + (
+                f"（{where}）" if where else ""
+            )
+        lines.append(f"最近维护：{done}")
+    found = facts.open_complications(session, d, consultation.patient_id)
+    lines.append(f"未结案并发症：{'、'.join(c.label for c in found) or '无'}")
     if requester is not None:
-        lines.append(f"申请人：{requester.name}（{_institution_name(session, requester)}）")
+        place = facts.institution_name(session, requester.institution_id)
+        lines.append(f"申请人：{requester.name}（{place}）")
     urgency = "加急" if consultation.urgent else "普通"
     head = "\n".join(lines) + f"\n紧急程度：{urgency}\n会诊问题："
     # the question keeps room of its own; the whole is cut to the card's limit
@@ -429,11 +399,6 @@ def case_card(
             "btntxt": "病例详情",
         },
     }
-
-
-def _institution_name(session: Session, staff: Staff) -> str:
-    inst = session.get(Institution, staff.institution_id)
-    return (inst.short_name or inst.name) if inst else ""
 
 
 def is_amr(media: ConsultationMedia) -> bool:

@@ -13,35 +13,29 @@ from sqlalchemy import ColumnElement, Select, or_, select, true
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, selectinload
 
-from bot.care.dictionary import Dictionary
 from bot.care.rules import local_date
 from bot.models import (
     Catheter,
-    Complication,
     ConsultantDuty,
     Consultation,
     ConsultationMedia,
     ConsultationMember,
-    Institution,
-    MaintenanceRecord,
     Patient,
     Report,
     Staff,
     utcnow,
 )
-from bot.models.enums import ActorType, ComplicationStatus, ConsultationStatus, Sex, StaffRole
+from bot.models.enums import ActorType, ConsultationStatus, StaffRole
 from bot.security.crypto import PiiCipher
 from bot.security.masking import initials, mask_id_card, mask_phone
 
 from .. import access, audit
 from .. import dictionary as dictionary_service
 from .. import reports as report_service
-from . import STATUS_LABELS, roster
+from . import STATUS_LABELS, facts, roster
 
 ROLE_LABELS = {"requester": "申请人", "consultant": "会诊专家", "member": "参与者"}
 MEDIA_LABELS = {"image": "照片", "voice": "语音", "video": "视频", "file": "文件"}
-SEX_LABELS = {Sex.MALE: "男", Sex.FEMALE: "女", Sex.UNKNOWN: "未知"}
-OPEN_COMPLICATIONS = (ComplicationStatus.OPEN, ComplicationStatus.HANDLING)
 ARROWS = {"H": "↑", "L": "↓"}
 RECENT_REPORTS = 5
 
@@ -101,13 +95,6 @@ class ReportLine:
 
 
 @dataclass(frozen=True)
-class ComplicationLine:
-    id: int
-    label: str  # "静脉炎 2级"
-    onset_on: date
-
-
-@dataclass(frozen=True)
 class Case:
     """The case page's facts: the patient masked (never a full name, ID or phone)."""
 
@@ -123,7 +110,7 @@ class Case:
     placed_at_institution: str | None
     last_maintenance: date | None
     last_maintenance_institution: str | None
-    complications: list[ComplicationLine]
+    complications: list[facts.ComplicationLine]
     reports: list[ReportLine]
     question: str
     urgent: bool
@@ -231,28 +218,28 @@ def case(
     d = dictionary_service.current(session)
     today = local_date(utcnow(), tz) if tz else utcnow().date()
     patient = session.get_one(Patient, k.patient_id)
-    catheter = _catheter_of(session, k)
-    last = _last_maintenance(session, catheter.id) if catheter else None
+    catheter = facts.catheter_of(session, k)
+    last = facts.last_maintenance(session, catheter.id) if catheter else None
     names = _staff(session, k)
     viewer = actor.id or 0
     return Case(
         consultation=k,
         viewer_role=role_of(k, viewer),
         patient_initials=initials(patient.name),
-        sex=SEX_LABELS.get(patient.sex, "未知"),
-        age=_age(patient.birth_date, today),
+        sex=facts.SEX_LABELS.get(patient.sex, "未知"),
+        age=facts.age(patient.birth_date, today),
         id_card=_masked(cipher, patient.id_card_enc, "patient.id_card", mask_id_card),
         phone=_masked(cipher, patient.phone_enc, "patient.phone", mask_phone),
         device=d.label("device_types", catheter.device_type) if catheter else None,
         placed_on=local_date(catheter.placed_at, tz) if catheter and tz else None,
-        placed_at_institution=_placed_where(session, catheter) if catheter else None,
+        placed_at_institution=facts.placed_where(session, catheter) if catheter else None,
         last_maintenance=(local_date(last.performed_at, tz) if tz else last.performed_at.date())
         if last
         else (catheter.last_maintained_on if catheter else None),
-        last_maintenance_institution=_institution_name(session, last.institution_id)
+        last_maintenance_institution=facts.institution_name(session, last.institution_id)
         if last
         else None,
-        complications=_open_complications(session, d, k.patient_id),
+        complications=facts.open_complications(session, d, k.patient_id),
         reports=_recent_reports(session, k.patient_id),
         question=k.summary or k.title,
         urgent=k.urgent,
@@ -373,57 +360,6 @@ def consultant_choices(session: Session) -> list[Staff]:
     )
 
 
-def _catheter_of(session: Session, k: Consultation) -> Catheter | None:
-    """The catheter asked about: named, or the complication's, or the patient's latest."""
-    if k.catheter_id:
-        return session.get(Catheter, k.catheter_id)
-    if k.complication_id:
-        complication = session.get(Complication, k.complication_id)
-        if complication:
-            return session.get(Catheter, complication.catheter_id)
-    return session.scalar(
-        select(Catheter)
-        .where(Catheter.patient_id == k.patient_id)
-        .order_by(Catheter.placed_at.desc(), Catheter.id.desc())
-        .limit(1)
-    )
-
-
-def _last_maintenance(session: Session, catheter_id: int) -> MaintenanceRecord | None:
-    return session.scalar(
-        select(MaintenanceRecord)
-        .where(MaintenanceRecord.catheter_id == catheter_id)
-        .order_by(MaintenanceRecord.performed_at.desc(), MaintenanceRecord.id.desc())
-        .limit(1)
-    )
-
-
-def _institution_name(session: Session, institution_id: int | None) -> str | None:
-    found = session.get(Institution, institution_id) if institution_id else None
-    return found.name if found else None
-
-
-def _placed_where(session: Session, catheter: Catheter) -> str | None:
-    return _institution_name(session, catheter.institution_id) or catheter.outside_institution_name
-
-
-def _open_complications(session: Session, d: Dictionary, patient_id: int) -> list[ComplicationLine]:
-    found = session.scalars(
-        select(Complication)
-        .where(Complication.patient_id == patient_id, Complication.status.in_(OPEN_COMPLICATIONS))
-        .order_by(Complication.onset_on, Complication.id)
-    )
-    return [
-        ComplicationLine(
-            id=c.id,
-            label=d.label("complications", c.type)
-            + (f" {c.grade}级" if c.grade is not None else ""),
-            onset_on=c.onset_on,
-        )
-        for c in found
-    ]
-
-
 def _recent_reports(session: Session, patient_id: int) -> list[ReportLine]:
     return [
         _report_line(r) for r in report_service.for_patient(session, patient_id, RECENT_REPORTS)
@@ -471,12 +407,6 @@ def _members(k: Consultation, names: dict[int, Staff]) -> list[Member]:
         for m in members
         if m.staff_id in names
     ]
-
-
-def _age(birth: date | None, today: date) -> int | None:
-    if birth is None:
-        return None
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
 def _masked(

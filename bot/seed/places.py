@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.models import Department, Institution, Patient, Staff
+from bot.models import ConsultantDuty, Department, Institution, Patient, Staff
 from bot.models.enums import StaffRole
 
 from .context import Builder
@@ -115,6 +115,19 @@ def staff(b: Builder) -> None:
     b.s.add_all(everyone)
     b.s.flush()
     b.counts["staff"] = len(everyone)
+    # the consultation roster (会诊排班): the first expert on weekday days, the others on call
+    duties = [
+        ConsultantDuty(
+            staff_id=expert.id,
+            weekdays=[1, 2, 3, 4, 5] if i == 0 else [],
+            starts_at="08:00" if i == 0 else "00:00",
+            ends_at="17:30" if i == 0 else "24:00",
+            note="工作日白班" if i == 0 else "全天值班",
+        )
+        for i, expert in enumerate(b.experts)
+    ]
+    b.s.add_all(duties)
+    b.counts["roster"] = len(duties)
 
 
 def patients(b: Builder) -> None:

@@ -9,10 +9,13 @@ from typing import Any
 
 from flask import abort, request
 from flask_admin import BaseView, expose
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from bot.models import utcnow
 from bot.services import access, trace
 from bot.services import dictionary as dictionary_service
+from cards import trace_pdf
 from web import container, db, downloads, uow
 
 from .base import AdminOnly, admin_actor
@@ -42,11 +45,11 @@ class TraceView(AdminOnly, BaseView):
 
     @expose("/catheter/<int:catheter_id>.pdf")
     def catheter_pdf(self, catheter_id: int) -> Response:
-        return downloads.trace_pdf(self._opened(trace.for_catheter, catheter_id, action="export"))
+        return _pdf(self._opened(trace.for_catheter, catheter_id, action="export"))
 
     @expose("/patient/<int:patient_id>.pdf")
     def patient_pdf(self, patient_id: int) -> Response:
-        return downloads.trace_pdf(self._opened(trace.for_patient, patient_id, action="export"))
+        return _pdf(self._opened(trace.for_patient, patient_id, action="export"))
 
     def _opened(
         self, open_trace: Callable[..., trace.Trace], object_id: int, action: str = "read"
@@ -70,3 +73,13 @@ class TraceView(AdminOnly, BaseView):
     def _page(self, t: trace.Trace) -> Any:
         uow().commit()
         return self.render("admin/trace.html", t=t, tz=container().settings.timezone)
+
+
+def _pdf(t: trace.Trace) -> Response:
+    """The trace as a PDF download, kept in the export log (web.downloads)."""
+    tz, me = container().settings.timezone, current_user
+    return downloads.pdf(
+        t.file_name,
+        lambda: trace_pdf.render(t, generated_by=me.name, generated_at=utcnow(), tz=tz),
+        lambda: trace.record_export(db(), me.id, t),
+    )

@@ -11,11 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, render_template, request
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from bot.models import Patient
+from bot.models import Patient, utcnow
 from bot.services import access, outside_records, trace
 from bot.services import dictionary as dictionary_service
+from cards import trace_pdf
 from web import container, db, downloads, uow
 
 from .staff import _actor, bp, clinician_required
@@ -60,14 +62,14 @@ def patient_trace(patient_id: int) -> Any:
 @clinician_required
 def catheter_trace_pdf(catheter_id: int) -> Response:
     t = _opened(trace.for_catheter, catheter_id, context="h5-trace-pdf", action="export")
-    return downloads.trace_pdf(t)
+    return _pdf(t)
 
 
 @bp.get("/staff/patients/<int:patient_id>/trace.pdf")
 @clinician_required
 def patient_trace_pdf(patient_id: int) -> Response:
     t = _opened(trace.for_patient, patient_id, context="h5-trace-pdf", action="export")
-    return downloads.trace_pdf(t)
+    return _pdf(t)
 
 
 @bp.get("/staff/patients/<int:patient_id>")
@@ -116,3 +118,13 @@ def outside_patients() -> Any:
     )
     uow().commit()
     return render_template("staff/outside_records.html", patients=found)
+
+
+def _pdf(t: trace.Trace) -> Response:
+    """The trace as a PDF download, kept in the export log (web.downloads)."""
+    tz, me = container().settings.timezone, current_user
+    return downloads.pdf(
+        t.file_name,
+        lambda: trace_pdf.render(t, generated_by=me.name, generated_at=utcnow(), tz=tz),
+        lambda: trace.record_export(db(), me.id, t),
+    )

@@ -68,3 +68,8 @@ class Trace:
     @property
     def newest_first(self) -> list[Event]:
         return self.events[::-1]
+
+    @property
+    def file_name(self) -> str:
+        of = f"catheter-{self.catheter_id}" if self.catheter_id else f"patient-{self.patient_id}"
+        return f"trace-{of}.pdf"

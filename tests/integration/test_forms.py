@@ -27,7 +27,7 @@ from bot.models import (
     Staff,
     utcnow,
 )
-from bot.models.enums import CatheterState, StaffRole
+from bot.models.enums import CatheterState, ConsultationStatus, StaffRole
 from nlu.actions import (
     application,
     appointment,
@@ -413,7 +413,22 @@ def test_a_clinician_cannot_book_and_an_unbound_patient_is_told_to_bind(domain, 
 
 
 @pytest.mark.req("C5.1")
-def test_consultation_request_is_recorded_with_its_requester(domain, ward, session_factory):
+def test_c5_1_consultation_request_is_recorded_with_its_requester_and_consultant(
+    domain, ward, session_factory
+):
+    with session_factory() as s:  # the home hospital's vascular-access expert
+        nurse = s.get(Staff, ward["nurse"].id)
+        expert = Staff(
+            institution_id=nurse.institution_id,
+            staff_no="E900",
+            name="周静",
+            role=StaffRole.NURSE,
+            is_vascular_expert=True,
+            wecom_userid="e900",
+        )
+        s.add(expert)
+        s.commit()
+        expert_id = expert.id
     f = nurse_form(consultation.ValidateConsultationForm(), domain, ward)
     f.say("申请会诊", "request_consultation", [("patient_name", "王丽娟")])
     assert "5到500个字" in f.say("会诊")
@@ -421,11 +436,14 @@ def test_consultation_request_is_recorded_with_its_requester(domain, ward, sessi
     assert "普通" in f.say("随便")
     f.say("加急")
     f.say("确认")
-    assert "会诊申请已记录" in f.submit(consultation.ActionSubmitConsultation())
+    said = f.submit(consultation.ActionSubmitConsultation())
+    assert "会诊申请已提交" in said and "周静" in said
     with session_factory() as s:
         c = s.scalars(select(Consultation)).one()
-        assert c.title.startswith("【加急】王丽娟") and c.requested_by_id == ward["nurse"].id
-        assert [m.staff_id for m in c.members] == [ward["nurse"].id]
+        assert c.title.startswith("右上臂肿胀三天") and c.requested_by_id == ward["nurse"].id
+        assert c.status is ConsultationStatus.REQUESTED and c.urgent
+        roles = {(m.staff_id, m.role) for m in c.members}
+        assert roles == {(ward["nurse"].id, "requester"), (expert_id, "consultant")}
 
 
 # --- follow-up plan (set_next_maintenance / set_follow_up) --------------------------------

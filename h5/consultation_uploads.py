@@ -8,10 +8,15 @@ from dataclasses import dataclass
 
 from flask import Request
 
-MB = 1024 * 1024
+from bot.services.consultations.requests import LIMITS as GROUP_LIMITS
+from bot.services.consultations.requests import MB
+
 MAX_FILES = 9
-# kind → (the limit in bytes, its words)
-LIMITS = {"image": (10 * MB, "照片"), "voice": (2 * MB, "语音"), "video": (10 * MB, "视频")}
+# kind → (WeChat Work's limit in bytes, as the service checks it; the kind in words)
+LIMITS = {
+    kind: (GROUP_LIMITS[kind][0], words)
+    for kind, words in (("image", "照片"), ("voice", "语音"), ("video", "视频"))
+}
 UPLOAD_LIMIT = MAX_FILES * 10 * MB + MB  # nine 10 MB files and the form
 VOICE_SECONDS = 60  # WeChat Work's limit of a voice message
 # bytes of an AMR frame (its header byte included) by the header's frame type; 20 ms each

@@ -33,7 +33,7 @@ from bot.models import (
     utcnow,
 )
 from bot.models.enums import ComplicationStatus
-from bot.services.consultations import MEDIA_WINDOW_MINUTES, ConsultationError, requests
+from bot.services.consultations import MEDIA_WINDOW_MINUTES, ConsultationError, requests, views
 
 from . import catheters, common, complication_photos, forms, gate
 
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 HELD = "k_media"  # media sent while the request form runs: [{"path", "sha256", ...}]
 FORM = "consultation_form"
 KINDS = {"upload_image": "image", "voice_unrecognized": "voice", "upload_video": "video"}
-WORDS = {"image": "照片", "voice": "语音", "video": "视频"}
+WORDS = views.MEDIA_LABELS
 VOICE_NOT_HEARD = "抱歉，没有听清这段语音。请再说一遍，或直接输入文字。"
 RECENT = timedelta(days=7)  # a complication this clinician reported or handled "recently"
 

@@ -44,6 +44,7 @@ from bot.security.masking import initials
 
 from .. import notify
 from . import facts
+from .requests import KIND_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,6 @@ QUESTION_BYTES = 240  # of the card's 512: the question, however long the facts 
 # how many times the job tries a chat call that may work later before reporting it failed:
 # the first run and RQ's retries (bot.jobs.queues.CONSULTATION_RETRY)
 MAX_CHAT_ATTEMPTS = 9
-KIND_WORDS = {"image": "图片", "voice": "语音", "video": "视频", "file": "文件"}
 ROLE_ORDER = {"consultant": 0, "requester": 1, "member": 2}
 
 # what a permanent failure means, in words for the requester and the administrators

@@ -40,7 +40,7 @@ from bot.services import dictionary as dictionary_service
 from devtools.wechat_sim import callbacks as sim_cb
 from tests.conftest import TEST_DATA_KEY
 from tests.support import processes
-from tests.support.simulated import simulated_wechat
+from tests.support.simulated import simulated_wechat, work_reply
 
 pytestmark = [pytest.mark.db, pytest.mark.redis, pytest.mark.rasa]
 
@@ -148,27 +148,7 @@ def test_a7_4_follow_up_to_complication_to_removal_end_to_end(
                 assert answered.level == "CONCERN"
 
             def nurse_says(xml: str, expect: str) -> str:
-                seen = len(sim.state.messages("work", "n0001"))
-                sim_cb.post_work(cfg, xml)
-                try:
-                    return said_after(seen, expect)
-                except AssertionError as exc:
-                    got = texts("work", "n0001")[seen:]
-                    raise AssertionError(f"{exc}; the nurse got {got}") from exc
-
-            def said_after(seen: int, expect: str) -> str:
-                return processes.wait_until(
-                    lambda: next(
-                        (
-                            str(m["payload"])
-                            for m in sim.state.messages("work", "n0001")[seen:]
-                            if expect in str(m["payload"])
-                        ),
-                        None,
-                    ),
-                    timeout=60,
-                    what=f"{expect!r}",
-                )
+                return work_reply(sim, cfg, "n0001", xml, expect)
 
             # 3. she reports phlebitis grade 2 in chat, then sends a photo of the site
             nurse_says(sim_cb.work_text("n0001", "赵大爷 静脉炎2级，今天发现的"), "病史")

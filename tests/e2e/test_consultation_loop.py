@@ -35,7 +35,7 @@ from bot.services.qr import QrCodes
 from devtools.wechat_sim import callbacks as sim_cb
 from tests.conftest import TEST_DATA_KEY
 from tests.support import processes
-from tests.support.simulated import simulated_wechat
+from tests.support.simulated import simulated_wechat, work_reply
 
 pytestmark = [pytest.mark.db, pytest.mark.redis, pytest.mark.rasa]
 
@@ -130,18 +130,7 @@ def test_c5_1_outside_nurse_consultation_in_a_group_chat_end_to_end(
         ):
 
             def says(user: str, xml: str, expect: str) -> str:
-                seen = len(sim.state.messages("work", user))
-                sim_cb.post_work(cfg, xml)
-
-                def found() -> str | None:
-                    got = [str(m["payload"]) for m in sim.state.messages("work", user)[seen:]]
-                    return next((t for t in got if expect in t), None)
-
-                try:
-                    return processes.wait_until(found, timeout=60, what=repr(expect))
-                except AssertionError as exc:
-                    got = [str(m["payload"]) for m in sim.state.messages("work", user)[seen:]]
-                    raise AssertionError(f"{exc}; {user} got {got}") from exc
+                return work_reply(sim, cfg, user, xml, expect)
 
             # 1. she scans the patient's code at her clinic: the patient card
             with session_factory() as s:

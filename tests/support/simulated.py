@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.config import Settings
+from devtools.wechat_sim import callbacks
 from devtools.wechat_sim.config import SimConfig
 from devtools.wechat_sim.server import LiveSim
 from tests.support import processes
@@ -45,3 +46,24 @@ def simulated_wechat(
             yield sim, cfg, env, ports
         finally:
             processes.stop_embedded_redis(instance)
+
+
+def work_reply(sim: LiveSim, cfg: SimConfig, user: str, xml: str, expect: str) -> str:
+    """Post a signed WeChat Work callback from ``user`` and wait (up to a minute) for the first
+    message the bot then sends them that contains ``expect``; the failure lists what they got."""
+    seen = len(sim.state.messages("work", user))
+    callbacks.post_work(cfg, xml)
+
+    def since() -> list[str]:
+        return [str(m["payload"]) for m in sim.state.messages("work", user)[seen:]]
+
+    try:
+        return str(
+            processes.wait_until(
+                lambda: next((t for t in since() if expect in t), None),
+                timeout=60,
+                what=repr(expect),
+            )
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; {user} got {since()}") from exc

@@ -84,6 +84,13 @@ class Settings:
     ocr_model_dir: Path | None = None
     # a consultation open this many hours without a conclusion reminds its consultants (C5.1)
     consultation_remind_hours: int = 48
+    # Tencent Location Service (腾讯位置服务) WebService API: the geocoder that turns an
+    # institution's address or a typed district into GCJ-02 coordinates (A3.1, P5.1); the key,
+    # and the secret key when the key requires signed requests (SN check). Empty: no geocoder,
+    # coordinates are typed in the admin web.
+    lbs_api_base: str = "https://apis.map.qq.com"
+    lbs_key: str = ""
+    lbs_secret_key: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -226,6 +233,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ocr_engine=(ocr_engine := _choice(env, "OCR_ENGINE", ("rapidocr", "paddleocr"))),
         ocr_model_dir=_ocr_model_dir(env, ocr_engine),
         consultation_remind_hours=_optional_int(env, "CONSULTATION_REMIND_HOURS") or 48,
+        lbs_api_base=env.get("LBS_API_BASE", "https://apis.map.qq.com").rstrip("/"),
+        lbs_key=env.get("LBS_KEY", ""),
+        lbs_secret_key=env.get("LBS_SECRET_KEY", ""),
     )
 
 

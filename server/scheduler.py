@@ -6,7 +6,16 @@ import redis
 from dotenv import load_dotenv
 from rq.cron import CronScheduler
 
-from bot.jobs import complications, consultations, follow_ups, housekeeping, reminders, sweeper
+from bot.jobs import (
+    appointments,
+    complications,
+    consultations,
+    content,
+    follow_ups,
+    housekeeping,
+    reminders,
+    sweeper,
+)
 
 from .bootstrap import bootstrap
 
@@ -21,6 +30,9 @@ def build(conn: redis.Redis) -> CronScheduler:
     cron.register(consultations.remind_unconcluded, queue_name="default", interval=600)
     cron.register(consultations.sweep_stalled, queue_name="default", interval=300)
     cron.register(housekeeping.clean_media, queue_name="default", interval=86400)
+    cron.register(content.send_stage_articles, queue_name="default", interval=900)
+    cron.register(appointments.remind_appointments, queue_name="default", interval=600)
+    cron.register(appointments.extend_clinic_slots, queue_name="default", interval=3600)
     return cron
 
 

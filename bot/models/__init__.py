@@ -3,6 +3,8 @@
 from .admin import (
     Agreement,
     AgreementAcceptance,
+    ArticleDelivery,
+    ArticleVersion,
     AuditLog,
     ClinicalDictionary,
     EducationArticle,
@@ -24,6 +26,8 @@ from .people import Patient, PatientAccount, PatientProfile
 from .records import (
     Appointment,
     AppointmentSlot,
+    ClinicClosure,
+    ClinicSession,
     ConsultantDuty,
     Consultation,
     ConsultationMedia,
@@ -36,8 +40,12 @@ from .records import (
 __all__ = [
     "Agreement",
     "AgreementAcceptance",
+    "ArticleDelivery",
+    "ArticleVersion",
     "Appointment",
     "AppointmentSlot",
+    "ClinicClosure",
+    "ClinicSession",
     "AuditLog",
     "Base",
     "Catheter",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
@@ -30,6 +30,49 @@ class EducationArticle(Timestamped, Base):
     )
     published_at: Mapped[datetime | None]
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # ArticleStage value: the moment of the device's life it is for (pushed then, P7.1)
+    stage: Mapped[str | None] = mapped_column(String(24), index=True)
+    version: Mapped[int] = mapped_column(default=1)  # the latest ArticleVersion's number
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    read_count: Mapped[int] = mapped_column(default=0)
+
+
+class ArticleVersion(Base):
+    """Every saved text of an article, never edited (A4.1: versions kept)."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("education_articles.id"), index=True)
+    version: Mapped[int]
+    title: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str | None] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(40))
+    device_types: Mapped[list[Any]] = mapped_column(default=list)
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    stage: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(String(255))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ArticleDelivery(Base):
+    """An article sent to a patient by itself for their device's stage (P7.1): each article
+    once per patient, at most one a day (``sent_on``, the hospital's local date)."""
+
+    __tablename__ = "article_deliveries"
+    __table_args__ = (UniqueConstraint("patient_id", "article_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("education_articles.id"))
+    catheter_id: Mapped[int | None] = mapped_column(ForeignKey("catheters.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("patient_accounts.id"))
+    stage: Mapped[str] = mapped_column(String(24))
+    sent_on: Mapped[date] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Agreement(Base):
@@ -43,7 +86,8 @@ class Agreement(Base):
     version: Mapped[int]
     title: Mapped[str] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text)
-    published_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]  # None: a draft, not yet in force
+    note: Mapped[str | None] = mapped_column(String(255))  # what changed in this version
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -128,8 +128,19 @@ class ConsultationStatus(StrEnum):
 
 class PublishStatus(StrEnum):
     DRAFT = "draft"
+    REVIEW = "review"  # submitted, waiting for a second administrator to publish
     PUBLISHED = "published"
-    ARCHIVED = "archived"
+    ARCHIVED = "archived"  # unpublished (下线): kept, not shown to patients
+
+
+class ArticleStage(StrEnum):
+    """The moment of the device's life an article is for (A4.1); the stage pushes (P7.1)."""
+
+    AFTER_PLACEMENT = "after_placement"  # 置管后
+    DAILY_CARE = "daily_care"  # 日常护理
+    BEFORE_MAINTENANCE = "before_maintenance"  # 维护前
+    WARNING_SIGNS = "warning_signs"  # 并发症预警信号
+    AFTER_REMOVAL = "after_removal"  # 拔管后
 
 
 class AgreementKind(StrEnum):

@@ -32,6 +32,10 @@ class Institution(Timestamped, Base):
     opening_hours: Mapped[str | None] = mapped_column(String(255))
     # service codes from the dictionary, e.g. ["PICC_MAINT", "PORT_MAINT"]
     services: Mapped[list[Any]] = mapped_column(default=list)
+    # device types it maintains (PICC, PORT, CVC, MIDLINE): who is shown it as nearby (P5.1)
+    device_types: Mapped[list[Any]] = mapped_column(default=list)
+    # where the coordinates (GCJ-02, Tencent Maps) came from: "manual", "geocoder", "seed"
+    coordinates_source: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
 
     departments: Mapped[list[Department]] = relationship(back_populates="institution")

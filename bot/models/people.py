@@ -32,6 +32,10 @@ class Patient(Timestamped, Base):
     reminder_channels: Mapped[list[Any]] = mapped_column(default=lambda: ["inapp", "mp", "sms"])
     quiet_start: Mapped[str] = mapped_column(String(5), default="21:00")
     quiet_end: Mapped[str] = mapped_column(String(5), default="08:00")
+    # A1.1: a record deactivated by an administrator is kept (its clinical records stay) but no
+    # longer offered; a duplicate merged into another record points at it
+    active: Mapped[bool] = mapped_column(default=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
 
 
 class PatientAccount(Timestamped, Base):
@@ -47,6 +51,9 @@ class PatientAccount(Timestamped, Base):
     subscribed: Mapped[bool] = mapped_column(default=True)
     bound_at: Mapped[datetime | None]
     last_inbound_at: Mapped[datetime | None]  # opens WeChat's 48-hour service window
+    # the person asked for the account to be deleted (个人信息保护法 第47条): its personal data
+    # erased and its 就诊人 unbound; clinical records stay with the hospital
+    erased_at: Mapped[datetime | None]
     active_profile_id: Mapped[int | None] = mapped_column(
         ForeignKey("patient_profiles.id", use_alter=True, ondelete="SET NULL")
     )

@@ -77,6 +77,40 @@ class AppointmentSlot(Base):
     ends_at: Mapped[datetime]
     capacity: Mapped[int]
     booked: Mapped[int] = mapped_column(default=0)
+    # a closure (holiday, staff away): no longer bookable; bookings on it are cancelled and told
+    closed: Mapped[bool] = mapped_column(default=False)
+    closed_reason: Mapped[str | None] = mapped_column(String(120))
+
+
+class ClinicSession(Base):
+    """The weekly schedule of a maintenance clinic (P8.1): from it the slots of the coming
+    weeks are generated; edited in the admin web."""
+
+    __tablename__ = "clinic_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    service: Mapped[str] = mapped_column(String(24))  # PICC_MAINT / PORT_MAINT
+    weekday: Mapped[int]  # 0 Monday … 6 Sunday
+    starts_at: Mapped[str] = mapped_column(String(5))  # "08:00", local time
+    ends_at: Mapped[str] = mapped_column(String(5))
+    capacity: Mapped[int]
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ClinicClosure(Base):
+    """A day a clinic does not open (holiday, training): no slots that day."""
+
+    __tablename__ = "clinic_closures"
+    __table_args__ = (UniqueConstraint("institution_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    day: Mapped[date]
+    reason: Mapped[str] = mapped_column(String(120))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Appointment(Base):
@@ -93,6 +127,12 @@ class Appointment(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(120))
+    # a change of day or time: the new booking points at the one it replaces
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    reminded_at: Mapped[datetime | None]  # the reminder the day before, sent once
+    marked_at: Mapped[datetime | None]  # arrived / no-show, by whom
+    marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
     slot: Mapped[AppointmentSlot] = relationship()
 

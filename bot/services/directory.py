@@ -1,17 +1,18 @@
-"""Finding institutions near a patient (P5.1) and education articles (P7.1)."""
+"""Finding institutions near a patient (P5.1): by position (GCJ-02, haversine) or by district,
+for the device types the patient has in place; and education articles (P7.1)."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.models import EducationArticle, Institution
-from bot.models.enums import PublishStatus
+from bot.models import Catheter, EducationArticle, Institution
+from bot.models.enums import CatheterState, PublishStatus
 
 SERVICE_LABELS = {
     "PICC_MAINT": "PICC维护",
@@ -19,7 +20,15 @@ SERVICE_LABELS = {
     "PICC_PLACE": "PICC置管",
     "PORT_PLACE": "输液港植入",
 }
+DEVICE_LABELS = {"PICC": "PICC", "PORT": "输液港", "CVC": "CVC", "MIDLINE": "中线导管"}
 EARTH_RADIUS_KM = 6371.0
+# a rectangle around China: a position outside it is a wrong or foreign one (GPS off, abroad)
+CHINA_LAT = (3.8, 53.6)
+CHINA_LNG = (73.5, 135.1)
+
+
+def in_china(lat: float, lng: float) -> bool:
+    return CHINA_LAT[0] <= lat <= CHINA_LAT[1] and CHINA_LNG[0] <= lng <= CHINA_LNG[1]
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -33,43 +42,100 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 @dataclass(frozen=True)
 class Place:
     name: str
-    distance_km: float
+    distance_km: float | None  # None when found by district, not by position
     service_labels: tuple[str, ...]
     phone: str | None
     opening_hours: str | None
     address: str | None
+    id: int = 0
+    latitude: float | None = None
+    longitude: float | None = None
+    device_labels: tuple[str, ...] = ()
+
+
+def _maintainers(session: Session, device_types: Collection[str] | None) -> list[Institution]:
+    """Active institutions that maintain one of ``device_types`` (any device type if empty)."""
+    rows = session.scalars(
+        select(Institution).where(Institution.active.is_(True)).order_by(Institution.id)
+    ).all()
+    wanted = set(device_types or ())
+    return [
+        i
+        for i in rows
+        if i.device_types and (not wanted or wanted.intersection(i.device_types or []))
+    ]
+
+
+def _place(inst: Institution, distance: float | None) -> Place:
+    return Place(
+        name=inst.name,
+        distance_km=distance,
+        service_labels=tuple(SERVICE_LABELS.get(s, s) for s in inst.services or []),
+        phone=inst.phone,
+        opening_hours=inst.opening_hours,
+        address=inst.address,
+        id=inst.id,
+        latitude=inst.latitude,
+        longitude=inst.longitude,
+        device_labels=tuple(DEVICE_LABELS.get(d, d) for d in inst.device_types or []),
+    )
 
 
 def nearby(
-    session: Session, lat: float, lon: float, *, service: str | None = None, limit: int = 3
+    session: Session,
+    lat: float,
+    lon: float,
+    *,
+    device_types: Collection[str] | None = None,
+    limit: int | None = 3,
 ) -> list[Place]:
-    """Active institutions that maintain vascular access, nearest first."""
+    """Active institutions with coordinates that maintain one of the patient's device types
+    (every maintaining institution when none is given), nearest first."""
+    places = [
+        _place(i, distance_km(lat, lon, float(i.latitude), float(i.longitude)))
+        for i in _maintainers(session, device_types)
+        if i.latitude is not None and i.longitude is not None
+    ]
+    places.sort(key=lambda p: p.distance_km or 0.0)
+    return places if limit is None else places[:limit]
+
+
+def in_district(
+    session: Session, words: str, *, device_types: Collection[str] | None = None
+) -> list[Place]:
+    """Institutions whose district or address contains what the patient typed (e.g.
+    "西湖区", "文三路"), for when no position is known: in the table's order, no distance."""
+    text = re.sub(r"\s+", "", words)
+    if not text:
+        return []
+    stem = re.sub(r"(新区|区|县|市)$", "", text) or text
+    return [
+        _place(i, None)
+        for i in _maintainers(session, device_types)
+        if any(w in (i.district or "") + (i.address or "") for w in {text, stem})
+    ]
+
+
+def patient_device_types(session: Session, patient_id: int | None) -> list[str]:
+    """The device types of a patient's catheters in place ([] when none or no patient)."""
+    if not patient_id:
+        return []
     rows = session.scalars(
-        select(Institution).where(
-            Institution.active.is_(True),
-            Institution.latitude.is_not(None),
-            Institution.longitude.is_not(None),
-        )
+        select(Catheter.device_type)
+        .where(Catheter.patient_id == patient_id, Catheter.state == CatheterState.IN_PLACE)
+        .distinct()
     ).all()
-    places = []
-    for inst in rows:
-        services = list(inst.services or [])
-        maintains = [s for s in services if s.endswith("_MAINT")]
-        if not maintains or (service and service not in services):
-            continue
-        places.append(
-            Place(
-                name=inst.name,
-                distance_km=distance_km(
-                    lat, lon, float(inst.latitude or 0), float(inst.longitude or 0)
-                ),
-                service_labels=tuple(SERVICE_LABELS.get(s, s) for s in maintains),
-                phone=inst.phone,
-                opening_hours=inst.opening_hours,
-                address=inst.address,
-            )
-        )
-    return sorted(places, key=lambda p: p.distance_km)[:limit]
+    return sorted(rows)
+
+
+def district_in(session: Session, text: str) -> str | None:
+    """A district of the institutions table that a message mentions ("西湖区附近哪里能维护
+    PICC" → "西湖区"), the longest one if several."""
+    districts = session.scalars(
+        select(Institution.district).where(Institution.district.is_not(None)).distinct()
+    ).all()
+    found = [d for d in districts if d and d in text]
+    return max(found, key=len) if found else None
 
 
 @dataclass(frozen=True)

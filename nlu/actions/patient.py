@@ -13,13 +13,6 @@ from bot.services import directory
 
 from . import gate
 
-DEVICE_SERVICE = {
-    "PICC": "PICC_MAINT",
-    "CVC": "PICC_MAINT",
-    "MIDLINE": "PICC_MAINT",
-    "PORT": "PORT_MAINT",
-}
-
 URGENT = {
     "FEVER": "发热可能是导管相关血流感染的信号",
     "BLEEDING": "穿刺点出血需要尽快压迫止血并处理",
@@ -37,6 +30,9 @@ ADVICE = {
 
 
 class ActionNearbyInstitutions(Action):
+    """Institutions that maintain the patient's catheters, nearest first (P5.1): by a shared
+    location, else by a district named in the message, else ask — with the map page's link."""
+
     def name(self) -> str:
         return "action_nearby_institutions"
 
@@ -45,33 +41,61 @@ class ActionNearbyInstitutions(Action):
     ) -> list[EventType]:
         lat, lon = gate.entity(tracker, "latitude"), gate.entity(tracker, "longitude")
         device = gate.entity(tracker, "device_type")
-        if lat is None or lon is None:
+        rt = container()
+        page = f"{rt.settings.public_base_url}/h5/nearby"
+        with rt.uow() as uow:
+            s = uow.session
+            devices = (
+                [str(device)]
+                if device
+                else directory.patient_device_types(
+                    s, gate.metadata(tracker).get("active_patient_id")
+                )
+            )
+            place = (
+                None
+                if lat is not None
+                else directory.district_in(s, str(tracker.latest_message.get("text") or ""))
+            )
+            if lat is not None and lon is not None and directory.in_china(float(lat), float(lon)):
+                found = directory.nearby(s, float(lat), float(lon), device_types=devices)
+            elif place:
+                found = directory.in_district(s, place, device_types=devices)[:3]
+            else:
+                found = None
+        if found is None:
+            outside = "您发送的位置不在国内，" if lat is not None else ""
             dispatcher.utter_message(
-                text="请发送您的位置（点击输入框旁的“+”，选择“位置”），我会按距离列出附近可以维护导管的医疗机构。"
+                text=f"{outside}请发送您的位置（点击输入框旁的“+”，选择“位置”），或告诉我您所在的区县"
+                f"（如“西湖区”），我会列出附近可以维护导管的医疗机构。也可打开地图查看：{page}"
             )
             return []
-        service = DEVICE_SERVICE.get(str(device)) if device else None
-        with container().uow() as uow:
-            found = directory.nearby(uow.session, float(lat), float(lon), service=service, limit=3)
         if not found:
-            dispatcher.utter_message(text="附近暂未找到可维护导管的医疗机构，请联系置管医院咨询。")
-            return []
-        dispatcher.utter_message(text="离您最近的可维护导管的医疗机构：")
-        for place in found:
             dispatcher.utter_message(
-                json_message={
-                    "card": "notice",
-                    "title": place.name,
-                    "subtitle": f"约{place.distance_km:.1f}公里",
-                    "fields": [
-                        ["服务", "、".join(place.service_labels) or "导管维护"],
-                        ["电话", place.phone or "—"],
-                        ["时间", place.opening_hours or "—"],
-                        ["地址", place.address or "—"],
-                    ],
-                }
+                text=f"{place or '附近'}暂未找到可维护您导管的医疗机构，请联系置管医院咨询。"
+                f"查看全部机构：{page}"
             )
+            return []
+        where = f"{place}可维护导管的医疗机构：" if place else "离您最近的可维护导管的医疗机构："
+        dispatcher.utter_message(text=where)
+        for p in found:
+            dispatcher.utter_message(json_message=_place_card(p))
+        dispatcher.utter_message(text=f"在地图中查看、一键导航：{page}")
         return []
+
+
+def _place_card(p: directory.Place) -> dict[str, Any]:
+    return {
+        "card": "notice",
+        "title": p.name,
+        "subtitle": f"约{p.distance_km:.1f}公里" if p.distance_km is not None else "",
+        "fields": [
+            ["服务", "、".join(p.service_labels) or "导管维护"],
+            ["电话", p.phone or "—"],
+            ["时间", p.opening_hours or "—"],
+            ["地址", p.address or "—"],
+        ],
+    }
 
 
 class ActionEducation(Action):

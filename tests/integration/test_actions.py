@@ -48,6 +48,7 @@ def ward(session, settings):
         latitude=30.27,
         longitude=120.16,
         services=["PICC_MAINT", "PORT_MAINT"],
+        device_types=["PICC", "PORT"],
         opening_hours="周一至周五 8:00-17:00",
     )
     near = Institution(
@@ -56,6 +57,7 @@ def ward(session, settings):
         latitude=30.28,
         longitude=120.15,
         services=["PICC_MAINT"],
+        device_types=["PICC"],
     )
     far = Institution(
         code="C2",
@@ -63,6 +65,7 @@ def ward(session, settings):
         latitude=30.9,
         longitude=121.0,
         services=["PICC_MAINT", "PORT_MAINT"],
+        device_types=["PICC", "PORT"],
     )
     none = Institution(
         code="C3", name="不做维护的诊所", latitude=30.271, longitude=120.161, services=[]

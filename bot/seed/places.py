@@ -18,7 +18,7 @@ CITY = "杭州市"
 
 def institutions(b: Builder) -> None:
     spec = {k: v for k, v in INSTITUTIONS["home"].items() if k != "departments"}
-    home = Institution(code=HOME_CODE, city=CITY, is_home=True, **spec)
+    home = Institution(code=HOME_CODE, city=CITY, is_home=True, coordinates_source="seed", **spec)
     b.home = home
     b.home_departments = {
         code: Department(institution=home, code=code, name=name)
@@ -28,7 +28,7 @@ def institutions(b: Builder) -> None:
     b.other_departments = {}
     for other in INSTITUTIONS["others"]:
         spec = {k: v for k, v in other.items() if k != "department"}
-        inst = Institution(city=CITY, is_home=False, **spec)
+        inst = Institution(city=CITY, is_home=False, coordinates_source="seed", **spec)
         b.others[inst.code] = inst
         b.other_departments[inst.code] = Department(institution=inst, **other["department"])
     b.s.add(home)

@@ -1,0 +1,70 @@
+"""Maintenance-clinic appointments (P8.1). ``booking``: book, cancel, change, the patient's
+bookings; ``clinic``: the day's list per clinic and arrived / no-show; ``schedule``: slots
+generated from weekly sessions, capacity edits, closures; ``notices``: the reminder the day
+before and what a closure tells patients."""
+
+from __future__ import annotations
+
+from .booking import (
+    SERVICES,
+    STATUS_LABELS,
+    Booked,
+    Booking,
+    BookingRefused,
+    Refused,
+    account_patients,
+    book,
+    bookable_institutions,
+    bookings,
+    cancel,
+    change,
+    open_days,
+    open_slots,
+    release,
+    upcoming,
+)
+from .clinic import DayEntry, clinics_for, day_list, mark, may_run
+from .notices import remind_due
+from .schedule import (
+    HORIZON_DAYS,
+    apply_session,
+    close_day,
+    closure_preview,
+    extend,
+    generate,
+    retire_session,
+    set_capacity,
+)
+
+__all__ = [
+    "HORIZON_DAYS",
+    "SERVICES",
+    "STATUS_LABELS",
+    "Booked",
+    "Booking",
+    "BookingRefused",
+    "DayEntry",
+    "Refused",
+    "account_patients",
+    "apply_session",
+    "book",
+    "bookable_institutions",
+    "bookings",
+    "cancel",
+    "change",
+    "close_day",
+    "closure_preview",
+    "clinics_for",
+    "day_list",
+    "extend",
+    "generate",
+    "mark",
+    "may_run",
+    "open_days",
+    "open_slots",
+    "release",
+    "remind_due",
+    "retire_session",
+    "set_capacity",
+    "upcoming",
+]

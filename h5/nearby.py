@@ -42,7 +42,8 @@ def nearby() -> Any:
     assert account is not None
     devices = _device_types(account)
     words = (request.args.get("district") or "").strip()
-    places, problem = [], ""
+    places: list[directory.Place] = []
+    problem = ""
     if words:
         places, problem = _by_district(words, devices)
     return render_template(

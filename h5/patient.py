@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import select
 
 from bot.adapters import wechat_oauth
@@ -23,7 +24,7 @@ from bot.care.rules import local_date
 from bot.models import Catheter, InAppMessage, PatientAccount, PatientProfile, utcnow
 from bot.models.enums import CatheterState
 from bot.security.masking import initials
-from bot.services import access, binding, history, reminders
+from bot.services import access, binding, history, markdown, reminders
 from bot.services import dictionary as dictionary_service
 from bot.services.maintenance import ITEM_LABELS
 from web import container, db, limiter, require_csrf, uow
@@ -33,8 +34,10 @@ STATE_TTL = 600  # seconds an OAuth state stays valid
 
 
 def _account() -> PatientAccount | None:
+    """The signed-in follower; an account erased since (注销) signs nobody in."""
     account_id = session.get("account_id")
-    return db().get(PatientAccount, account_id) if account_id else None
+    account = db().get(PatientAccount, account_id) if account_id else None
+    return account if account is not None and account.erased_at is None else None
 
 
 def follower_required(view):
@@ -132,7 +135,12 @@ def agreements():
         return redirect(_safe(request.args.get("next")))
     if not pending:
         return redirect(_safe(request.args.get("next")))
-    return render_template("h5/agreements.html", agreements=pending, csrf=generate_csrf())
+    return render_template(
+        "h5/agreements.html",
+        agreements=pending,
+        bodies={a.id: Markup(markdown.to_html(a.body)) for a in pending},
+        csrf=generate_csrf(),
+    )
 
 
 @bp.get("/bind")

@@ -1,18 +1,18 @@
 """Finding institutions near a patient (P5.1): by position (GCJ-02, haversine) or by district,
-for the device types the patient has in place; and education articles (P7.1)."""
+for the device types the patient has in place. (Education articles: bot/services/education.)"""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import Catheter, EducationArticle, Institution
-from bot.models.enums import CatheterState, PublishStatus
+from bot.models import Catheter, Institution
+from bot.models.enums import CatheterState
 
 SERVICE_LABELS = {
     "PICC_MAINT": "PICC维护",
@@ -136,39 +136,3 @@ def district_in(session: Session, text: str) -> str | None:
     ).all()
     found = [d for d in districts if d and d in text]
     return max(found, key=len) if found else None
-
-
-@dataclass(frozen=True)
-class ArticleSummary:
-    id: int
-    title: str
-    excerpt: str
-
-
-def articles(session: Session, words: Sequence[str], *, limit: int = 3) -> list[ArticleSummary]:
-    """Published articles matching any of the words (title, summary or body), newest first."""
-    query = select(EducationArticle).where(EducationArticle.status == PublishStatus.PUBLISHED)
-    terms = [w for w in words if w]
-    if terms:
-        query = query.where(
-            or_(
-                *[
-                    c.contains(w)
-                    for w in terms
-                    for c in (
-                        EducationArticle.title,
-                        EducationArticle.summary,
-                        EducationArticle.body,
-                    )
-                ]
-            )
-        )
-    rows = session.scalars(query.order_by(EducationArticle.published_at.desc()).limit(limit)).all()
-    if not rows and terms:
-        return articles(session, [], limit=limit)  # nothing specific: the newest articles
-    return [ArticleSummary(a.id, a.title, _excerpt(a.summary or a.body)) for a in rows]
-
-
-def _excerpt(text: str, size: int = 120) -> str:
-    flat = re.sub(r"\s+", " ", re.sub(r"[#*>`]", "", text)).strip()
-    return flat if len(flat) <= size else flat[:size] + "……"

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.container import current as container
 from bot.services import directory
 
-from . import gate
+from . import education, gate
 
 URGENT = {
     "FEVER": "发热可能是导管相关血流感染的信号",
@@ -105,22 +105,7 @@ class ActionEducation(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        words = [
-            w for w in (gate.entity(tracker, "topic"), gate.entity(tracker, "device_type")) if w
-        ]
-        with container().uow() as uow:
-            articles = directory.articles(uow.session, [str(w) for w in words], limit=3)
-        if not articles:
-            dispatcher.utter_message(text="暂时没有找到相关的科普内容，您可以发送“找护士”咨询。")
-            return []
-        for article in articles:
-            dispatcher.utter_message(
-                json_message={
-                    "card": "notice",
-                    "title": article.title,
-                    "description": article.excerpt,
-                }
-            )
+        education.answer(dispatcher, tracker)  # the whole message, ranked retrieval (P7.1)
         return []
 
 

@@ -1,0 +1,80 @@
+"""What ``action_education`` answers (P7.1): the published articles that best match the whole
+message the patient typed, as news cards opening the H5 article page; an honest "no matching
+article" with the article list otherwise. A menu click (no words) gets the list and the
+articles for the stage of the patient's device. The question is never asked again."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.container import current as container
+from bot.models import Catheter
+from bot.models.enums import ArticleStage, CatheterState
+from bot.services import education
+
+from . import gate
+
+MAX_CARDS = 3
+STAGE_CARDS = 2
+NOTHING_FOUND = (
+    "暂时没有找到与您的问题直接相关的科普文章。您可以在“护理科普”里按主题查看全部文章；"
+    "如有不适或疑问，请发送“找护士”。"
+)
+
+
+def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    text = str(tracker.latest_message.get("text") or "").strip()
+    asked = "" if text.startswith("/") else text  # a menu click or button: no words
+    base = container().settings.public_base_url
+    patient_id = gate.metadata(tracker).get("active_patient_id")
+    with container().uow() as uow:
+        devices, removed = _devices(uow.session, int(patient_id) if patient_id else None)
+        if asked:
+            found = education.search(uow.session, asked, device_types=devices, limit=MAX_CARDS)
+            cards = [_card(base, m.id, m.title, m.summary) for m in found]
+        else:
+            stage = ArticleStage.AFTER_REMOVAL if removed and not devices else None
+            articles = education.published_list(
+                uow.session, devices, stage=(stage or ArticleStage.DAILY_CARE).value
+            )
+            cards = [_card(base, a.id, a.title, a.summary or "") for a in articles[:STAGE_CARDS]]
+    if asked and not cards:
+        dispatcher.utter_message(text=NOTHING_FOUND)
+        dispatcher.utter_message(custom=_list_card(base))
+        return
+    if not asked:
+        dispatcher.utter_message(custom=_list_card(base))
+    for card in cards:
+        dispatcher.utter_message(custom=card)
+
+
+def _devices(session: Session, patient_id: int | None) -> tuple[list[str], bool]:
+    """The device types of the patient's lines in place, and whether one was removed."""
+    if patient_id is None:
+        return [], False
+    rows = session.execute(
+        select(Catheter.device_type, Catheter.state).where(Catheter.patient_id == patient_id)
+    ).all()
+    in_place = [d for d, state in rows if state is CatheterState.IN_PLACE]
+    return list(dict.fromkeys(in_place)), any(s is CatheterState.REMOVED for _, s in rows)
+
+
+def _card(base: str, article_id: int, title: str, summary: str) -> dict[str, str]:
+    return {
+        "card": "news",
+        "title": title,
+        "description": summary or "点击阅读全文",
+        "url": f"{base}/h5/articles/{article_id}",
+    }
+
+
+def _list_card(base: str) -> dict[str, str]:
+    return {
+        "card": "news",
+        "title": "护理科普",
+        "description": "PICC、输液港居家护理、并发症预警、拔管后注意事项……按主题查看全部文章。",
+        "url": f"{base}/h5/articles",
+    }

@@ -199,10 +199,13 @@ def open_report(
 def find_patients(
     session: Session, actor: audit.Actor, name: str, *, context: str, limit: int = 5
 ) -> list[Patient]:
-    """Patients of that name whom ``actor`` may see, each read audited."""
+    """Active patients of that name whom ``actor`` may see, each read audited (a record
+    deactivated or merged in the admin web is not offered, A1.1)."""
     staff = _staff(session, actor)
     found = session.scalars(
-        select(Patient).where(Patient.name == name, visible_patients_clause(staff)).limit(limit)
+        select(Patient)
+        .where(Patient.name == name, Patient.active.is_(True), visible_patients_clause(staff))
+        .limit(limit)
     ).all()
     for patient in found:
         audit.record(

@@ -108,6 +108,10 @@ def bind(
             continue
         index = cipher.blind_index(number, kind="id_card")
         patient = session.scalar(select(Patient).where(Patient.id_card_index == index))
+        if patient is not None and not patient.active:
+            # deactivated in the admin web (A1.1); a merged duplicate has no ID card left
+            result.refused.append(f"{mask_name(p.name)}：该就诊人的档案已停用，请联系医院")
+            continue
         if patient is None:
             patient = Patient(
                 name=p.name,

@@ -45,7 +45,11 @@ def visible_names(session: Session, staff: Staff, text: str) -> list[str]:
     names = set(
         session.scalars(
             select(Patient.name)
-            .where(Patient.name.in_(candidates), visible_patients_clause(staff))
+            .where(
+                Patient.name.in_(candidates),
+                Patient.active.is_(True),  # a deactivated record is not offered (A1.1)
+                visible_patients_clause(staff),
+            )
             .distinct()
         )
     )

@@ -15,10 +15,15 @@ from bot.models.enums import ActorType
 from bot.services import appointments, audit
 
 from . import forms, gate, parsing
+from .appointment_cancel import (  # noqa: F401  (registers 我的预约 and 取消预约)
+    ActionCancelAppointment,
+    ActionMyAppointments,
+    ValidateAppointmentCancelForm,
+)
 
 FORM = "appointment_form"
 HORIZON_DAYS = 30
-SERVICES = {"PICC_MAINT": "PICC维护", "PORT_MAINT": "输液港维护"}
+SERVICES = appointments.SERVICES
 
 
 def refusal(tracker: Tracker) -> str | None:
@@ -175,29 +180,3 @@ class ActionSubmitAppointment(forms.SubmitAction):
             uow.commit()
         prefix = "预约成功" if result.created else "您已预约过该时段"
         dispatcher.utter_message(text=f"{prefix}：{text}。请携带导管维护手册按时就诊。")
-
-
-class ActionMyAppointments(gate.PatientAction):
-    """“我的预约” (P8.1). (Issue 16: to be built.)"""
-
-    def name(self) -> str:
-        return "action_my_appointments"
-
-    def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[Any]:
-        dispatcher.utter_message(text="“我的预约”功能即将上线。")
-        return []
-
-
-class ActionCancelAppointment(gate.PatientAction):
-    """“取消预约” (P8.1). (Issue 16: to be built.)"""
-
-    def name(self) -> str:
-        return "action_cancel_appointment"
-
-    def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[Any]:
-        dispatcher.utter_message(text="“取消预约”功能即将上线。")
-        return []

@@ -1,16 +1,20 @@
-"""Patient accounts (A1.1): listed and unbound; every list and details read is audited."""
+"""Patient accounts (A1.1): listed, unbound and — at the person's request — erased (个人信息
+保护法: the account's personal data deleted, clinical records kept); every list and details
+read is audited."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import flash
+from flask import flash, redirect, request
+from flask_admin import expose
 from flask_admin.actions import action
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from bot.models import PatientAccount
-from bot.services import audit
-from web import uow
+from bot.services import account_erasure, audit
+from web import require_csrf, uow
 
 from .base import SecureModelView, admin_actor
 
@@ -30,6 +34,7 @@ class PatientAccountView(SecureModelView):
         "bound_at",
         "profiles",
         "last_inbound_at",
+        "erased_at",
     ]
     column_labels = {
         "id": "编号",
@@ -40,6 +45,7 @@ class PatientAccountView(SecureModelView):
         "bound_at": "绑定时间",
         "profiles": "就诊人数",
         "last_inbound_at": "最近消息",
+        "erased_at": "注销时间",
     }
     column_formatters = {
         "openid": lambda v, c, m, n: (
@@ -73,3 +79,34 @@ class PatientAccountView(SecureModelView):
             binding.unbind(self.session, account)
         uow().commit()
         flash(f"已解除 {len(ids)} 个账号的绑定")
+
+    @action("erase", "注销账号（删除个人信息）")
+    def erase(self, ids: list[str]) -> Any:
+        """The reason is asked on a page of its own before anything is erased."""
+        return redirect(self.get_url(".erase_form", ids=",".join(ids)))
+
+    @expose("/erase", methods=["GET", "POST"])
+    def erase_form(self) -> Any:
+        ids = [int(i) for i in (request.values.get("ids") or "").split(",") if i.isdigit()]
+        accounts = list(
+            self.session.scalars(select(PatientAccount).where(PatientAccount.id.in_(ids)))
+        )
+        if request.method == "POST":
+            require_csrf()
+            reason = (request.form.get("reason") or "").strip()
+            if not reason:
+                flash("请填写注销原因（如：患者本人来电申请）。", "error")
+            else:
+                erased = sum(
+                    account_erasure.erase(self.session, a, admin_actor(), reason) for a in accounts
+                )
+                uow().commit()
+                skipped = len(accounts) - erased
+                flash(
+                    f"已注销 {erased} 个账号，个人信息已删除，就诊记录由医院保留"
+                    + (f"；{skipped} 个账号此前已注销，未再处理" if skipped else "")
+                )
+                return redirect(self.get_url(".index_view"))
+        return self.render(
+            "admin/account_erase.html", accounts=accounts, ids=ids, csrf=generate_csrf()
+        )

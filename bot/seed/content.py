@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.models import Agreement, AppointmentSlot, EducationArticle
+from bot.models import Agreement, AppointmentSlot, ArticleVersion, EducationArticle
 from bot.models.enums import PublishStatus
 
 from .context import Builder
@@ -17,13 +17,15 @@ def content(b: Builder) -> None:
     articles = []
     for i, spec in enumerate(ARTICLES):
         published = spec["status"] is PublishStatus.PUBLISHED
-        written = b.at(b.today - timedelta(days=90 - i * 20), (9, 0), (17, 0))
+        written = b.at(b.today - timedelta(days=90 - i * 4), (9, 0), (17, 0))
         articles.append(
             EducationArticle(
                 author_id=author.id,
+                reviewed_by_id=b.admin.id if published else None,
                 published_at=written + timedelta(days=2) if published else None,
                 created_at=written,
                 updated_at=written + timedelta(days=2),
+                version=1,
                 **spec,
             )
         )
@@ -40,8 +42,27 @@ def content(b: Builder) -> None:
     ]
     b.s.add_all(articles)
     b.s.add_all(agreements)
+    b.s.flush()
+    b.s.add_all(_first_version(a) for a in articles)  # every article's text is kept (A4.1)
     b.counts["education_articles"] = len(articles)
     b.counts["agreements"] = len(agreements)
+
+
+def _first_version(a: EducationArticle) -> ArticleVersion:
+    return ArticleVersion(
+        article_id=a.id,
+        version=1,
+        title=a.title,
+        summary=a.summary,
+        body=a.body,
+        category=a.category,
+        device_types=list(a.device_types),
+        keywords=list(a.keywords),
+        stage=a.stage,
+        note="初稿",
+        created_by_id=a.author_id,
+        created_at=a.created_at,
+    )
 
 
 def slots(b: Builder) -> None:

@@ -18,6 +18,7 @@ from bot.care.rules import DueStatus
 from bot.models import (
     Agreement,
     AppointmentSlot,
+    ArticleVersion,
     Base,
     Catheter,
     Complication,
@@ -322,9 +323,18 @@ def test_complications_and_records_from_other_hospitals(session, dictionary, see
 def test_content_agreements_and_clinic_slots(session, seeded):
     articles = session.scalars(select(EducationArticle)).all()
     published = [a for a in articles if a.status is PublishStatus.PUBLISHED]
-    assert len(published) == 3 and all(a.published_at for a in published)
+    assert len(published) >= 16 and all(a.published_at for a in published)
     assert sum(a.status is PublishStatus.DRAFT for a in articles) == 1
-    assert all(len(a.body) > 300 for a in published)
+    assert all(len(a.body) > 300 and a.version == 1 for a in published)
+    assert {a.stage for a in published} >= {
+        "after_placement",
+        "daily_care",
+        "before_maintenance",
+        "warning_signs",
+        "after_removal",
+    }
+    versions = session.scalars(select(ArticleVersion)).all()
+    assert sorted(v.article_id for v in versions) == sorted(a.id for a in articles)
 
     agreements = session.scalars(select(Agreement)).all()
     assert {(a.kind, a.version) for a in agreements} == {

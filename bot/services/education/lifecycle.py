@@ -30,7 +30,7 @@ STATUS_LABELS = {
     PublishStatus.PUBLISHED: "已发布",
     PublishStatus.ARCHIVED: "已下线",
 }
-STAGE_LABELS = {
+STAGE_LABELS: dict[str, str] = {
     ArticleStage.AFTER_PLACEMENT: "置管后",
     ArticleStage.DAILY_CARE: "日常护理",
     ArticleStage.BEFORE_MAINTENANCE: "维护前",

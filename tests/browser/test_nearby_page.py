@@ -7,24 +7,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 
-from bot.models import (
-    Catheter,
-    Institution,
-    Patient,
-    PatientAccount,
-    PatientProfile,
-    Staff,
-    utcnow,
-)
-from bot.models.enums import CatheterState, StaffRole
+from bot.models import Institution, PatientAccount, Staff, utcnow
+from bot.models.enums import StaffRole
 from bot.services import auth
 from devtools.lbs_sim import DEV_KEY, DEV_SECRET_KEY, LbsState, create_lbs_sim_app
 from devtools.wechat_sim.server import LiveSim
 from server import create_app
+from tests.integration.test_nearby import add_follower
 from tests.support.callbacks import sim_config
 from tests.support.servers import serve
 
@@ -65,35 +57,17 @@ def test_p5_1_an_institution_the_admin_adds_appears_on_the_patients_nearby_page(
     settings, engine, redis_conn, session, browser
 ):
     home = Institution(code="HOME", name="本院", is_home=True, city="杭州市")
-    patient, account = Patient(name="钱阿姨"), PatientAccount(openid="o_qian")
-    session.add_all(
-        [
-            Staff(
-                institution=home,
-                staff_no="A001",
-                name="王管理",
-                role=StaffRole.ADMIN,
-                password_hash=auth.hash_password("Admin1234"),
-                password_changed_at=utcnow(),
-            ),
-            patient,
-            account,
-        ]
-    )
-    session.flush()
-    profile = PatientProfile(account_id=account.id, patient_id=patient.id, relation="本人")
-    session.add(profile)
-    session.flush()
-    account.active_profile_id = profile.id
     session.add(
-        Catheter(
-            patient_id=patient.id,
-            device_type="PICC",
-            state=CatheterState.IN_PLACE,
-            placed_at=utcnow() - timedelta(days=7),
+        Staff(
+            institution=home,
+            staff_no="A001",
+            name="王管理",
+            role=StaffRole.ADMIN,
+            password_hash=auth.hash_password("Admin1234"),
+            password_changed_at=utcnow(),
         )
     )
-    session.commit()
+    add_follower(session, "o_qian", "钱阿姨", "PICC")  # commits
     expected = hand_distance_km(PATIENT_AT, (30.2790, 120.1330))
     assert 3.7 < expected < 3.9  # ~2.2 km north, ~3.1 km west
 

@@ -147,25 +147,32 @@ def test_p5_1_an_institution_without_coordinates_is_found_by_district_only(sessi
 # ---- the H5 page --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def follower(settings, engine, redis_conn, session, places):
-    """A follower whose active 就诊人 has a PICC in place; a browser signed in as them."""
-    patient, account = Patient(name="钱阿姨"), PatientAccount(openid="o_qian")
+def add_follower(session, openid: str, name: str, device_type: str | None) -> PatientAccount:
+    """A follower whose active 就诊人 has a catheter of ``device_type`` in place (committed)."""
+    patient, account = Patient(name=name), PatientAccount(openid=openid)
     session.add_all([patient, account])
     session.flush()
     profile = PatientProfile(account_id=account.id, patient_id=patient.id, relation="本人")
     session.add(profile)
     session.flush()
     account.active_profile_id = profile.id
-    session.add(
-        Catheter(
-            patient_id=patient.id,
-            device_type="PICC",
-            state=CatheterState.IN_PLACE,
-            placed_at=utcnow() - timedelta(days=10),
+    if device_type:
+        session.add(
+            Catheter(
+                patient_id=patient.id,
+                device_type=device_type,
+                state=CatheterState.IN_PLACE,
+                placed_at=utcnow() - timedelta(days=10),
+            )
         )
-    )
     session.commit()
+    return account
+
+
+@pytest.fixture
+def follower(settings, engine, redis_conn, session, places):
+    """A follower whose active 就诊人 has a PICC in place; a browser signed in as them."""
+    account = add_follower(session, "o_qian", "钱阿姨", "PICC")
 
     def client(live_settings=settings):
         c = create_app(live_settings).test_client()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from .booking import (
     SERVICES,
     STATUS_LABELS,
+    WEEKDAYS,
     Booked,
     Booking,
     BookingRefused,
@@ -40,6 +41,7 @@ __all__ = [
     "HORIZON_DAYS",
     "SERVICES",
     "STATUS_LABELS",
+    "WEEKDAYS",
     "Booked",
     "Booking",
     "BookingRefused",

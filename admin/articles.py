@@ -203,7 +203,7 @@ def _labels() -> dict[str, Any]:
 
 
 def _staff_names() -> dict[int, str]:
-    return dict(db().execute(select(Staff.id, Staff.name)).tuples())
+    return {staff_id: name for staff_id, name in db().execute(select(Staff.id, Staff.name))}
 
 
 def _keywords(text: str) -> list[str]:

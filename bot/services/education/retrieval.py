@@ -328,7 +328,7 @@ def _bm25(docs: list[list[str]]) -> Any:
     negative there and the hospital starts with a handful of articles)."""
     from rank_bm25 import BM25Okapi
 
-    class Lucene(BM25Okapi):  # type: ignore[misc]
+    class Lucene(BM25Okapi):
         def _calc_idf(self, nd: dict[str, int]) -> None:
             self.idf = {word: _idf(n, self.corpus_size) for word, n in nd.items()}
 

@@ -28,6 +28,7 @@ from bot.models import (
     PatientProfile,
     Removal,
     Staff,
+    utcnow,
 )
 from bot.models.enums import ActorType, CatheterState, PublishStatus, StaffRole
 from bot.seed.tables import ARTICLES
@@ -377,3 +378,29 @@ def test_p7_1_unpublished_articles_are_never_pushed(session, settings, family, a
     push(session, settings)
     assert delivered(session, p) and "PICC居家护理指南" not in delivered(session, p)
     assert SHOWER not in delivered(session, p)
+
+
+@pytest.mark.req("P7.1")
+@pytest.mark.redis
+@pytest.mark.usefixtures("action_runtime")
+def test_p7_1_the_scheduled_job_sends_once_and_one_run_at_a_time(
+    session, settings, family, redis_conn
+):
+    from bot.jobs import content
+
+    p, _ = family
+    c = place(session, p, days_ago=1)
+    c.placed_at = utcnow() - timedelta(days=1)
+    session.commit()
+    held = redis_conn.lock(content.LOCK, timeout=60)
+    assert held.acquire()
+    try:
+        assert content.send_stage_articles() == "another stage-article run is going"
+    finally:
+        held.release()
+    quiet = session.get(Patient, p.id)
+    quiet.quiet_start, quiet.quiet_end = "00:00", "00:00"  # never quiet, whatever the hour
+    session.commit()
+    assert content.send_stage_articles().startswith("sent 1 ")
+    assert content.send_stage_articles().startswith("sent 0 ")
+    assert delivered(session, p) == ["PICC居家护理指南"]

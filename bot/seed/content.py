@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.models import Agreement, AppointmentSlot, ArticleVersion, EducationArticle
+from bot.models import Agreement, ArticleVersion, ClinicSession, EducationArticle
 from bot.models.enums import PublishStatus
+from bot.services import appointments
 
 from .context import Builder
 from .tables import AGREEMENTS, ARTICLES, INSTITUTIONS
@@ -66,25 +67,26 @@ def _first_version(a: EducationArticle) -> ArticleVersion:
 
 
 def slots(b: Builder) -> None:
-    """The clinic's sessions on the working days of the coming weeks, none booked yet."""
+    """The clinic's weekly sessions (institutions.yaml) and the slots of the coming weeks
+    generated from them, as the hourly job does, none booked yet."""
     clinic = INSTITUTIONS["clinic"]
     department = b.home_departments[clinic["department"]]
-    rows = []
-    for ahead in range(1, clinic["days_ahead"] + 1):
-        day = b.today + timedelta(days=ahead)
-        if day.weekday() >= 5:
-            continue
-        for session in clinic["sessions"]:
-            rows.append(
-                AppointmentSlot(
-                    institution_id=b.home.id,
-                    department_id=department.id,
-                    service=session["service"],
-                    starts_at=b.local(day, *session["start"]),
-                    ends_at=b.local(day, *session["end"]),
-                    capacity=clinic["capacity"],
-                    booked=0,
-                )
-            )
-    b.s.add_all(rows)
-    b.counts["appointment_slots"] = len(rows)
+    sessions = [
+        ClinicSession(
+            institution_id=b.home.id,
+            department_id=department.id,
+            service=spec["service"],
+            weekday=weekday,
+            starts_at="{:02d}:{:02d}".format(*spec["start"]),
+            ends_at="{:02d}:{:02d}".format(*spec["end"]),
+            capacity=clinic["capacity"],
+        )
+        for weekday in clinic["weekdays"]
+        for spec in clinic["sessions"]
+    ]
+    b.s.add_all(sessions)
+    b.s.flush()
+    first, last = b.today + timedelta(days=1), b.today + timedelta(days=clinic["days_ahead"])
+    made = appointments.generate(b.s, b.tz, first, last, now=b.local(b.today, 0))
+    b.counts["clinic_sessions"] = len(sessions)
+    b.counts["appointment_slots"] = made

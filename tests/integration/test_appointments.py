@@ -527,3 +527,18 @@ def test_p8_1_other_institutions_staff_cannot_see_or_mark_the_clinic(session, cl
     session.commit()
     assert session.scalar(select(AuditLog).where(AuditLog.action == "denied")) is not None
     assert appointments.clinics_for(session, outsider) == []
+
+
+@pytest.mark.redis
+@pytest.mark.usefixtures("action_runtime", "redis_conn")
+def test_p8_1_the_scheduled_jobs_generate_slots_and_remind(session, session_factory, clinic):
+    from bot.jobs import appointments as jobs
+
+    _sessions(session, clinic)
+    assert jobs.extend_clinic_slots().startswith("created ")
+    assert jobs.extend_clinic_slots() == "created 0 slots"
+    book(session, clinic, "afternoon")
+    local_hour = utcnow().astimezone(clinic["tz"]).hour
+    expected = "queued 0" if local_hour >= 21 or local_hour < 8 else "queued 1"
+    assert jobs.remind_appointments() == expected
+    assert jobs.remind_appointments() == "queued 0"

@@ -4,8 +4,6 @@ request does nothing; audited; the same person following again gets a new accoun
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import func, select, text
 
@@ -15,12 +13,10 @@ from bot.models import (
     AuditLog,
     Catheter,
     InboxMessage,
-    Institution,
     OutboxMessage,
     Patient,
     PatientAccount,
     PatientProfile,
-    Staff,
     utcnow,
 )
 from bot.models.enums import (
@@ -29,19 +25,14 @@ from bot.models.enums import (
     Channel,
     DeliveryStatus,
     InboxStatus,
-    StaffRole,
 )
-from bot.services import account_erasure, audit, auth, people
+from bot.services import account_erasure, audit, people
 from server import create_app
-from tests.integration.test_staff_web import sign_in
+from tests.support.web_clients import add_admin, admin_client, follower_client, form_token
 
 pytestmark = [pytest.mark.db, pytest.mark.redis]
 
 OPENID = "oErase0000000000000001"
-
-
-def token(html: str) -> str:
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
 
 
 @pytest.fixture
@@ -109,17 +100,7 @@ def world(settings, engine, redis_conn, session):
             ),
         ]
     )
-    home = Institution(code="HOME", name="本院", is_home=True)
-    session.add(
-        Staff(
-            institution=home,
-            staff_no="A001",
-            name="王管理",
-            role=StaffRole.ADMIN,
-            password_hash=auth.hash_password("Admin1234"),
-            password_changed_at=utcnow(),
-        )
-    )
+    add_admin(session)
     session.commit()
     return {
         "app": create_app(settings),
@@ -157,10 +138,7 @@ def tracker(engine):
 
 
 def follower(world):
-    client = world["app"].test_client()
-    with client.session_transaction() as web_session:
-        web_session["account_id"] = world["account"]
-    return client
+    return follower_client(world["app"], world["account"])
 
 
 @pytest.mark.req("A1.1")
@@ -172,12 +150,12 @@ def test_a1_1_a_patient_deletes_their_account_and_the_hospital_keeps_the_records
     assert 'href="/h5/account/delete"' in home
     page = client.get("/h5/account/delete").get_data(as_text=True)
     assert "将被删除" in page and "医院依法保留" in page and "诊疗记录" in page
-    r = client.post("/h5/account/delete", data={"csrf_token": token(page)})
+    r = client.post("/h5/account/delete", data={"csrf_token": form_token(page)})
     assert "请勾选" in r.get_data(as_text=True)  # not confirmed: nothing erased
     session.expire_all()
     assert session.get(PatientAccount, world["account"]).erased_at is None
     assert client.post("/h5/account/delete", data={"confirm": "yes"}).status_code == 400  # no CSRF
-    r = client.post("/h5/account/delete", data={"csrf_token": token(page), "confirm": "yes"})
+    r = client.post("/h5/account/delete", data={"csrf_token": form_token(page), "confirm": "yes"})
     assert r.status_code == 302 and r.headers["Location"] == "/h5/account/deleted"
     assert "账号已注销" in client.get("/h5/account/deleted").get_data(as_text=True)
     session.expire_all()
@@ -243,18 +221,17 @@ def test_a1_1_a_returning_follower_gets_a_new_account(world, session):
 
 @pytest.mark.req("A1.1")
 def test_a1_1_an_administrator_erases_an_account_with_a_reason(world, session):
-    admin = world["app"].test_client()
-    assert sign_in(admin, "A001", "Admin1234").status_code == 302
+    admin = admin_client(world["app"])
     page = admin.get("/admin/accounts/").get_data(as_text=True)
     assert "注销账号（删除个人信息）" in page
     r = admin.post(
         "/admin/accounts/action/",
-        data={"csrf_token": token(page), "action": "erase", "rowid": str(world["account"])},
+        data={"csrf_token": form_token(page), "action": "erase", "rowid": str(world["account"])},
     )
     assert r.status_code == 302 and "/admin/accounts/erase" in r.headers["Location"]
     form = admin.get(r.headers["Location"]).get_data(as_text=True)
     assert "诊疗记录" in form and f"编号 {world['account']}" in form
-    data = {"csrf_token": token(form), "ids": str(world["account"])}
+    data = {"csrf_token": form_token(form), "ids": str(world["account"])}
     assert "请填写注销原因" in admin.post("/admin/accounts/erase", data=data).get_data(as_text=True)
     session.expire_all()
     assert session.get(PatientAccount, world["account"]).erased_at is None

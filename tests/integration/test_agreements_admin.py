@@ -14,36 +14,20 @@ from bot.models import (
     Agreement,
     AgreementAcceptance,
     AuditLog,
-    Institution,
     PatientAccount,
-    Staff,
     utcnow,
 )
-from bot.models.enums import AgreementKind, StaffRole
-from bot.services import auth, binding
+from bot.models.enums import AgreementKind
+from bot.services import binding
 from server import create_app
-from tests.integration.test_staff_web import sign_in
+from tests.support.web_clients import add_admin, admin_client, follower_client, form_token
 
 pytestmark = [pytest.mark.db, pytest.mark.redis]
 
 
-def token(html: str) -> str:
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
-
-
 @pytest.fixture
 def world(settings, engine, redis_conn, session):
-    home = Institution(code="HOME", name="本院", is_home=True)
-    session.add(
-        Staff(
-            institution=home,
-            staff_no="A001",
-            name="王管理",
-            role=StaffRole.ADMIN,
-            password_hash=auth.hash_password("Admin1234"),
-            password_changed_at=utcnow(),
-        )
-    )
+    add_admin(session)
     v1 = Agreement(
         kind=AgreementKind.SERVICE,
         version=1,
@@ -61,21 +45,23 @@ def world(settings, engine, redis_conn, session):
         binding.accept(session, account.id, [v1.id, privacy.id])
     session.commit()
     app = create_app(settings)
-    admin = app.test_client()
-    assert sign_in(admin, "A001", "Admin1234").status_code == 302
-    return {"app": app, "admin": admin, "v1": v1.id, "accounts": [a.id for a in accounts]}
+    return {
+        "app": app,
+        "admin": admin_client(app),
+        "v1": v1.id,
+        "accounts": [a.id for a in accounts],
+    }
 
 
 def follower(world, which: int = 0):
-    client = world["app"].test_client()
-    with client.session_transaction() as web_session:
-        web_session["account_id"] = world["accounts"][which]
-    return client
+    return follower_client(world["app"], world["accounts"][which])
 
 
 def new_draft(admin) -> tuple[int, str]:
     page = admin.get("/admin/agreements/").get_data(as_text=True)
-    r = admin.post("/admin/agreements/new", data={"csrf_token": token(page), "kind": "service"})
+    r = admin.post(
+        "/admin/agreements/new", data={"csrf_token": form_token(page), "kind": "service"}
+    )
     assert r.status_code == 302
     draft_id = int(re.search(r"id=(\d+)", r.headers["Location"]).group(1))
     return draft_id, admin.get(f"/admin/agreements/edit?id={draft_id}").get_data(as_text=True)
@@ -85,7 +71,7 @@ def save(admin, draft_id: int, page: str, body: str, do: str = "save"):
     return admin.post(
         f"/admin/agreements/edit?id={draft_id}",
         data={
-            "csrf_token": token(page),
+            "csrf_token": form_token(page),
             "title": "服务协议",
             "body": body,
             "note": "新增第5条",
@@ -118,12 +104,12 @@ def test_a5_1_publishing_makes_every_patient_accept_again_and_records_when(world
     page = admin.get(f"/admin/agreements/edit?id={draft_id}").get_data(as_text=True)
     assert "所有患者下次使用前都须重新同意" in page
     # without the confirmation nothing is published
-    admin.post("/admin/agreements/publish", data={"csrf_token": token(page), "id": draft_id})
+    admin.post("/admin/agreements/publish", data={"csrf_token": form_token(page), "id": draft_id})
     session.expire_all()
     assert session.get(Agreement, draft_id).published_at is None
     r = admin.post(
         "/admin/agreements/publish",
-        data={"csrf_token": token(page), "id": draft_id, "confirm": "yes"},
+        data={"csrf_token": form_token(page), "id": draft_id, "confirm": "yes"},
     )
     assert r.status_code == 302
     session.expire_all()
@@ -137,7 +123,7 @@ def test_a5_1_publishing_makes_every_patient_accept_again_and_records_when(world
     assert "第2版" in page and "第二版正文" in page and "本版更新：新增第5条" in page
     before = utcnow()
     r = client.post(
-        "/h5/agreements?next=/h5/home", data={"csrf_token": token(page), "agree": "yes"}
+        "/h5/agreements?next=/h5/home", data={"csrf_token": form_token(page), "agree": "yes"}
     )
     assert r.status_code == 302 and client.get("/h5/home").status_code == 200
     accepted = session.scalar(
@@ -189,7 +175,7 @@ def test_a5_1_a_published_version_is_never_edited(world, session):
     assert session.get(Agreement, world["v1"]).body == "第一版正文"
     r = admin.post(
         "/admin/agreements/publish",
-        data={"csrf_token": token(page), "id": world["v1"], "confirm": "yes"},
+        data={"csrf_token": form_token(page), "id": world["v1"], "confirm": "yes"},
     )
     session.expire_all()
     assert session.get(Agreement, world["v1"]).version == 1
@@ -211,7 +197,7 @@ def test_a5_1_markdown_is_sanitised_on_the_patients_page(world, session):
     page = admin.get(f"/admin/agreements/edit?id={draft_id}").get_data(as_text=True)
     admin.post(
         "/admin/agreements/publish",
-        data={"csrf_token": token(page), "id": draft_id, "confirm": "yes"},
+        data={"csrf_token": form_token(page), "id": draft_id, "confirm": "yes"},
     )
     html = follower(world).get("/h5/agreements").get_data(as_text=True)
     assert "<h2>第一条</h2>" in html and "<li>条目</li>" in html

@@ -23,6 +23,7 @@ from bot.models import (
 )
 from bot.models.enums import AgreementKind
 from server import create_app
+from tests.support.web_clients import follower_client
 
 pytestmark = [pytest.mark.db, pytest.mark.redis]
 
@@ -92,10 +93,7 @@ def world(settings, engine, redis_conn, session):
 
 
 def follower(world):
-    client = world["app"].test_client()
-    with client.session_transaction() as web_session:
-        web_session["account_id"] = world["account"]
-    return client
+    return follower_client(world["app"], world["account"])
 
 
 def links(world) -> dict[str, str]:
@@ -162,10 +160,7 @@ def test_p2_5_a_follower_not_yet_bound_is_offered_binding_and_the_open_services(
         ]
     )
     session.commit()
-    client = world["app"].test_client()
-    with client.session_transaction() as web_session:
-        web_session["account_id"] = stranger.id
-    page = client.get("/h5/home").get_data(as_text=True)
+    page = follower_client(world["app"], stranger.id).get("/h5/home").get_data(as_text=True)
     assert 'href="/h5/bind"' in page
     for path in ("/h5/nearby", "/h5/articles", "/h5/account/delete", "/h5/agreements/service"):
         assert f'href="{path}"' in page

@@ -4,7 +4,6 @@ duplicates merged with every related row moved; records deactivated and no longe
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -31,11 +30,11 @@ from bot.models import (
 )
 from bot.models.enums import ActorType, Channel, ReminderKind, StaffRole
 from bot.security import idcard
-from bot.services import access, audit, auth
+from bot.services import access, audit
 from bot.services import patient_records as records
 from server import create_app
-from tests.integration.test_staff_web import sign_in
 from tests.support.reports import add_report
+from tests.support.web_clients import add_admin, admin_client, form_token
 
 pytestmark = [pytest.mark.db, pytest.mark.redis]
 
@@ -43,33 +42,19 @@ GOOD = "11010519491231002X"  # a valid check digit, born 1949-12-31, female
 BAD = "110105194912310021"  # the same with a wrong check digit
 
 
-def token(html: str) -> str:
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
-
-
 @pytest.fixture
 def world(settings, engine, redis_conn, session):
     home = Institution(code="HOME", name="本院", is_home=True)
-    admin = Staff(
-        institution=home,
-        staff_no="A001",
-        name="王管理",
-        role=StaffRole.ADMIN,
-        password_hash=auth.hash_password("Admin1234"),
-        password_changed_at=utcnow(),
-    )
-    session.add(admin)
-    session.commit()
+    admin = add_admin(session, home)
     app = create_app(settings)
-    client = app.test_client()
-    assert sign_in(client, "A001", "Admin1234").status_code == 302
+    client = admin_client(app)
     return {"app": app, "admin": client, "admin_id": admin.id, "home": home.id}
 
 
 def create(client, **fields):
     page = client.get("/admin/patients/new").get_data(as_text=True)
     data = {"name": "", "sex": "", "birth_date": "", "id_card": "", "phone": ""}
-    data |= {"hospital_patient_id": "", **fields, "csrf_token": token(page)}
+    data |= {"hospital_patient_id": "", **fields, "csrf_token": form_token(page)}
     return client.post("/admin/patients/new", data=data)
 
 
@@ -128,7 +113,7 @@ def test_a1_1_an_edit_is_audited_with_the_fields_changed_never_the_numbers(world
     session.commit()
     client = world["admin"]
     page = client.get(f"/admin/patients/{patient.id}/edit").get_data(as_text=True)
-    form = {"csrf_token": token(page), "name": "孙秀英", "sex": "", "birth_date": ""}
+    form = {"csrf_token": form_token(page), "name": "孙秀英", "sex": "", "birth_date": ""}
     r = client.post(
         f"/admin/patients/{patient.id}/edit",
         data=form | {"id_card": GOOD, "phone": "13912345678", "hospital_patient_id": "H001"},
@@ -244,7 +229,12 @@ def test_a1_1_a_merge_moves_every_related_row_and_deactivates_the_duplicate(
     assert "1101**********002X" in html and GOOD not in html
     r = client.post(
         "/admin/patients/merge",
-        data={"csrf_token": token(html), "keep": keep.id, "duplicate": dup.id, "confirm": "yes"},
+        data={
+            "csrf_token": form_token(html),
+            "keep": keep.id,
+            "duplicate": dup.id,
+            "confirm": "yes",
+        },
     )
     assert r.status_code == 302
     session.expire_all()
@@ -280,7 +270,7 @@ def test_a1_1_records_with_different_id_cards_are_not_merged(world, session, cip
     r = world["admin"].post(
         "/admin/patients/merge",
         data={
-            "csrf_token": token(html.get_data(as_text=True)),
+            "csrf_token": form_token(html.get_data(as_text=True)),
             "keep": a.id,
             "duplicate": b.id,
             "confirm": "yes",
@@ -300,7 +290,7 @@ def test_a1_1_a_deactivated_record_is_no_longer_offered_and_can_be_reactivated(w
     client = world["admin"]
     page = client.get(f"/admin/patients/{patient.id}").get_data(as_text=True)
     r = client.post(
-        f"/admin/patients/{patient.id}/active", data={"csrf_token": token(page), "active": "0"}
+        f"/admin/patients/{patient.id}/active", data={"csrf_token": form_token(page), "active": "0"}
     )
     assert r.status_code == 302
     session.expire_all()
@@ -311,7 +301,7 @@ def test_a1_1_a_deactivated_record_is_no_longer_offered_and_can_be_reactivated(w
     assert access.find_patients(session, nurse_actor, "孙秀英", context="test") == []
     assert session.scalar(select(AuditLog).where(AuditLog.action == "deactivate"))
     client.post(
-        f"/admin/patients/{patient.id}/active", data={"csrf_token": token(page), "active": "1"}
+        f"/admin/patients/{patient.id}/active", data={"csrf_token": form_token(page), "active": "1"}
     )
     session.expire_all()
     assert session.get(Patient, patient.id).active is True

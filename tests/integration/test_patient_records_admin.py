@@ -308,3 +308,45 @@ def test_a1_1_a_deactivated_record_is_no_longer_offered_and_can_be_reactivated(w
     assert [p.id for p in access.find_patients(session, nurse_actor, "孙秀英", context="t")] == [
         patient.id
     ]
+
+
+@pytest.mark.req("A1.1")
+def test_a1_1_a_merge_keeps_one_profile_and_one_booking_where_both_records_had_one(world, session):
+    keep, dup = Patient(name="孙秀英"), Patient(name="孙秀英")
+    account = PatientAccount(openid="o_sun")
+    slot = AppointmentSlot(
+        institution_id=world["home"],
+        service="PICC_MAINT",
+        starts_at=utcnow() + timedelta(days=1),
+        ends_at=utcnow() + timedelta(days=1, hours=1),
+        capacity=5,
+        booked=2,
+    )
+    session.add_all([keep, dup, account, slot])
+    session.flush()
+    kept_profile = PatientProfile(account_id=account.id, patient_id=keep.id)
+    dup_profile = PatientProfile(account_id=account.id, patient_id=dup.id, relation="母亲")
+    session.add_all(
+        [
+            kept_profile,
+            dup_profile,
+            Appointment(slot_id=slot.id, patient_id=keep.id),
+            Appointment(slot_id=slot.id, patient_id=dup.id),
+        ]
+    )
+    session.flush()
+    account.active_profile_id = dup_profile.id
+    session.commit()
+    actor = audit.Actor(ActorType.STAFF, world["admin_id"])
+    merged = records.merge(session, keep.id, dup.id, actor)
+    session.commit()
+    assert merged.cancelled_appointments == 1
+    session.expire_all()
+    profiles = session.scalars(select(PatientProfile)).all()
+    assert [(p.id, p.patient_id) for p in profiles] == [(kept_profile.id, keep.id)]
+    assert session.get(PatientAccount, account.id).active_profile_id == kept_profile.id
+    bookings = session.scalars(select(Appointment)).all()
+    assert [b.patient_id for b in bookings] == [keep.id]
+    assert session.get(AppointmentSlot, slot.id).booked == 1  # the twin's place given back
+    with pytest.raises(records.RecordRefused, match="已合并到"):
+        records.merge(session, keep.id, dup.id, actor)

@@ -94,7 +94,12 @@ def test_a3_1_an_edit_is_audited_with_what_changed(
     create(admin, latitude="30.2790", longitude="120.1330")
     inst = saved(session_factory)
     url = f"/admin/institutions/edit/?id={inst.id}"
-    token = csrf(admin.get(url).get_data(as_text=True))
+    form = admin.get(url).get_data(as_text=True)
+    ticked = re.findall(
+        r'<input checked id="[^"]+" name="(\w+)" type="checkbox" value="(\w+)"', form
+    )
+    assert ticked == [("device_types", "PICC"), ("device_types", "CVC"), ("services", "PICC_MAINT")]
+    token = csrf(form)
     data = {"csrf_token": token, **FORM, "latitude": "30.2790", "longitude": "120.1330"}
     data |= {"phone": "0571-88111111", "device_types": ["PICC", "CVC", "PORT"]}
     assert admin.post(url, data=data).status_code == 302

@@ -7,6 +7,7 @@ are in bot/services/education."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, request
@@ -69,18 +70,13 @@ class ArticleView(AdminOnly, BaseView):
             abort(404)
         if request.method == "POST":
             require_csrf()
-            if request.form.get("do") != "preview":
-                try:
-                    education.save(
-                        db(), id, _draft(request.form), admin_actor(), request.form.get("note")
-                    )
-                except education.LifecycleRefused as exc:
-                    uow().rollback()
-                    flash(str(exc), "error")
-                else:
-                    uow().commit()
-                    flash(f"已保存第{article.version}版（草稿，须重新审核发布）。")
-                    return redirect(self.get_url(".edit", id=id))
+            if request.form.get("do") != "preview" and _changed(
+                lambda: education.save(
+                    db(), id, _draft(request.form), admin_actor(), request.form.get("note")
+                ),
+                lambda a: f"已保存第{a.version}版（草稿，须重新审核发布）。",
+            ):
+                return redirect(self.get_url(".edit", id=id))
             return self._editor(article, _form_values(request.form))
         return self._editor(article, _form_values(None, article))
 
@@ -100,14 +96,7 @@ class ArticleView(AdminOnly, BaseView):
         if step not in actions:
             abort(404)
         run, done = actions[step]
-        try:
-            run()
-        except education.LifecycleRefused as exc:
-            uow().rollback()
-            flash(str(exc), "error")
-        else:
-            uow().commit()
-            flash(done)
+        _changed(run, lambda _: done)
         return redirect(self.get_url(".edit", id=id))
 
     @expose("/<int:id>/versions/<int:version>")
@@ -134,14 +123,10 @@ class ArticleView(AdminOnly, BaseView):
     @expose("/<int:id>/versions/<int:version>/restore", methods=["POST"])
     def restore(self, id: int, version: int) -> Any:
         require_csrf()
-        try:
-            article = education.restore(db(), id, version, admin_actor())
-        except education.LifecycleRefused as exc:
-            uow().rollback()
-            flash(str(exc), "error")
-        else:
-            uow().commit()
-            flash(f"已将第{version}版的内容恢复为第{article.version}版（草稿，须重新审核发布）。")
+        _changed(
+            lambda: education.restore(db(), id, version, admin_actor()),
+            lambda a: f"已将第{version}版的内容恢复为第{a.version}版（草稿，须重新审核发布）。",
+        )
         return redirect(self.get_url(".edit", id=id))
 
     @expose("/preview", methods=["POST"])
@@ -191,6 +176,21 @@ class ArticleView(AdminOnly, BaseView):
             **_labels(),
             tz=container().settings.timezone,
         )
+
+
+def _changed(
+    change: Callable[[], EducationArticle], done: Callable[[EducationArticle], str]
+) -> bool:
+    """Run a lifecycle step and commit it with its message, or roll back and show why not."""
+    try:
+        article = change()
+    except education.LifecycleRefused as exc:
+        uow().rollback()
+        flash(str(exc), "error")
+        return False
+    uow().commit()
+    flash(done(article))
+    return True
 
 
 def _labels() -> dict[str, Any]:

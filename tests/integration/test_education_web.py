@@ -44,10 +44,10 @@ def png() -> bytes:
     return buf.getvalue()
 
 
-@pytest.fixture
-def world(settings, engine, redis_conn, session):
-    retrieval.forget()
-    home = Institution(code="HOME", name="本院", is_home=True)
+def add_admins(session) -> None:
+    """Two administrators of the home hospital (A001 writes, A002 reviews), password
+    Admin1234."""
+    home = Institution(code="HOME", name="本院", is_home=True, phone="0571-88888888")
     for no, name in (("A001", "王管理"), ("A002", "李审核")):
         session.add(
             Staff(
@@ -60,6 +60,12 @@ def world(settings, engine, redis_conn, session):
             )
         )
     session.commit()
+
+
+@pytest.fixture
+def world(settings, engine, redis_conn, session):
+    retrieval.forget()
+    add_admins(session)
     app = create_app(settings)
     writer, reviewer = app.test_client(), app.test_client()
     assert sign_in(writer, "A001", "Admin1234").status_code == 302

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import flash, g, redirect, request, url_for
 from flask_admin import Admin, BaseView, expose
-from flask_admin.actions import action
 from flask_admin.form import SecureForm
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
@@ -84,7 +83,8 @@ def _old_definition(form: Any, model: ClinicSession) -> ClinicSession | None:
 
 
 class ClinicSessionView(SecureModelView):
-    """门诊排班: weekly sessions, created, edited and deactivated (never deleted)."""
+    """门诊排班: weekly sessions, created, edited and deactivated (“启用” unticked on the edit
+    page; never deleted)."""
 
     form = SessionForm
     column_list = ["institution", "service", "weekday", "hours", "capacity", "active"]
@@ -142,34 +142,6 @@ class ClinicSessionView(SecureModelView):
                 "slots_changed": changed,
             },
         )
-        uow().commit()
-
-    @action("deactivate", "停用", "停用后不再生成新号源，已约的预约保留。确定停用吗？")
-    def deactivate(self, ids: list[str]) -> None:
-        self._set_active(ids, False)
-        flash(f"已停用 {len(ids)} 条排班")
-
-    @action("activate", "启用", "确定启用所选排班吗？")
-    def activate(self, ids: list[str]) -> None:
-        self._set_active(ids, True)
-        flash(f"已启用 {len(ids)} 条排班")
-
-    def _set_active(self, ids: list[str], active: bool) -> None:
-        tz, now = container().settings.timezone, utcnow()
-        rows = self.session.scalars(
-            select(ClinicSession).where(ClinicSession.id.in_([int(i) for i in ids]))
-        )
-        for cs in rows:
-            cs.active = active
-            appointments.apply_session(self.session, cs, tz, now)
-            audit.record(
-                self.session,
-                admin_actor(),
-                "activate" if active else "deactivate",
-                "clinic_session",
-                cs.id,
-                context="admin",
-            )
         uow().commit()
 
 

@@ -136,6 +136,16 @@ def test_p8_1_editing_a_session_updates_future_slots_never_below_booked(
     assert appointments.bookable_institutions(session, utcnow()) != []  # Tuesdays
     with session_factory() as s:
         assert s.get(AppointmentSlot, first.id).booked == 2
+    # deactivated: no new bookings on any of its slots, the booked ones stay
+    deactivated = session_form(people, weekday="1")
+    del deactivated["active"]
+    r = admin.post(edit, data={"csrf_token": token(admin, edit), **deactivated})
+    assert r.status_code == 302
+    assert all(s.capacity == s.booked for s in slots(session_factory))
+    assert appointments.bookable_institutions(session, utcnow()) == []
+    with session_factory() as s:
+        assert s.get(AppointmentSlot, first.id).booked == 2
+        assert not s.scalar(select(ClinicSession)).active
 
 
 def test_p8_1_slot_capacity_is_edited_never_below_booked(admin, people, session, session_factory):

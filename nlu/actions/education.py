@@ -14,9 +14,17 @@ from bot.container import current as container
 from bot.models import Catheter
 from bot.models.enums import ArticleStage, CatheterState
 from bot.services import education
+from bot.services.education.retrieval import tokens
 
 from . import gate
 
+# words that ask for education in general, not about a topic
+ASKING_FOR_THE_LIST = set(
+    tokens(
+        "科普 导管科普 宣教 健康宣教 宣教资料 科普文章 文章 资料"
+        " 知识 护理知识 导管护理知识 视频 看看"
+    )
+)
 MAX_CARDS = 3
 STAGE_CARDS = 2
 NOTHING_FOUND = (
@@ -27,7 +35,9 @@ NOTHING_FOUND = (
 
 def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     text = str(tracker.latest_message.get("text") or "").strip()
-    asked = "" if text.startswith("/") else text  # a menu click or button: no words
+    words = set(tokens(text))
+    # a menu click or button, or only "科普" / "宣教资料": the list, not a search
+    asked = "" if text.startswith("/") or words <= ASKING_FOR_THE_LIST else text
     base = container().settings.public_base_url
     patient_id = gate.metadata(tracker).get("active_patient_id")
     with container().uow() as uow:

@@ -212,7 +212,10 @@ def _xlsx(data: bytes) -> list[list[Any]]:
 
 def check_rows(session: Session, rows: list[dict[str, str]]) -> list[ImportRow]:
     """Every row checked: its values normalised, or what is wrong with it, in Chinese."""
-    existing = set(session.scalars(select(Institution.code)).all())
+    existing = {
+        code: lat is not None
+        for code, lat in session.execute(select(Institution.code, Institution.latitude))
+    }
     seen: dict[str, int] = {}
     checked = []
     for n, raw in enumerate(rows, start=2):
@@ -225,6 +228,8 @@ def check_rows(session: Session, rows: list[dict[str, str]]) -> list[ImportRow]:
         elif code:
             seen[code] = n
             row.exists = code in existing
+            if row.exists and existing[code] and row.values.get("latitude") is None and row.ok:
+                row.notes = ["未填坐标：保留原有坐标"]
         checked.append(row)
     return checked
 
@@ -290,8 +295,10 @@ def save_rows(
         if inst is None:
             inst = Institution(code=values["code"], name=values["name"])
             session.add(inst)
+        keep = values.get("latitude") is None and inst.latitude is not None
         for f in FIELDS:
-            setattr(inst, f, values.get(f))
+            if not (keep and f in ("latitude", "longitude")):  # blank cells keep coordinates
+                setattr(inst, f, values.get(f))
         if inst.latitude is not None and "latitude" in changes(inst):
             inst.coordinates_source = "manual"
         why = locate(inst, geocoder)

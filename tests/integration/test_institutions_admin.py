@@ -216,6 +216,10 @@ def test_a3_1_an_import_with_bad_rows_reports_each_and_saves_only_good_rows_when
     settings, engine, redis_conn, session, session_factory
 ):
     admin = admin_of(settings, session)  # makes the home institution (code HOME)
+    with session_factory() as s:
+        home = s.scalars(select(Institution).where(Institution.code == "HOME")).one()
+        home.latitude, home.longitude, home.coordinates_source = 30.2547, 120.1798, "seed"
+        s.commit()
     page = html.unescape(upload(admin, CSV.encode("utf-8-sig"), "机构.csv").get_data(as_text=True))
     rows = report_rows(page)
     assert [r[0] for r in rows] == ["2", "3", "4", "5", "6", "7"]
@@ -223,7 +227,7 @@ def test_a3_1_an_import_with_bad_rows_reports_each_and_saves_only_good_rows_when
     assert "机构编码不能为空" in rows[1][4]
     assert "坐标不在中国境内" in rows[2][4]
     assert "未知的导管类型“胃管”" in rows[3][4]
-    assert "无坐标" in rows[4][4]
+    assert "未填坐标：保留原有坐标" in rows[4][4]
     assert "与第2行重复" in rows[5][4]
     assert "确认导入2行" in page
     # nothing saved before the confirmation
@@ -237,6 +241,7 @@ def test_a3_1_an_import_with_bad_rows_reports_each_and_saves_only_good_rows_when
     assert good.services == ["PICC_MAINT", "PORT_MAINT"]
     home = saved(session_factory, "HOME")
     assert home.name == "本院更新" and home.device_types == ["PICC"]
+    assert (home.latitude, home.longitude, home.coordinates_source) == (30.2547, 120.1798, "seed")
     assert saved(session_factory, "BAD_2") is None and saved(session_factory, "BAD_3") is None
     assert {(a.action, a.detail["via"]) for a in audits(session_factory)} == {
         ("create", "import"),

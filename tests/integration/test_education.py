@@ -404,3 +404,15 @@ def test_p7_1_the_scheduled_job_sends_once_and_one_run_at_a_time(
     assert content.send_stage_articles().startswith("sent 1 ")
     assert content.send_stage_articles().startswith("sent 0 ")
     assert delivered(session, p) == ["PICC居家护理指南"]
+
+
+@pytest.mark.req("P7.1")
+def test_p7_1_old_lines_and_patients_nobody_follows_get_nothing(session, settings, family):
+    p, _ = family
+    place(session, p, days_ago=45)  # placed before this feature could greet it
+    alone = Patient(name="周明")
+    session.add(alone)
+    session.commit()
+    place(session, alone, days_ago=1)  # no bound account: nobody would read it
+    assert push(session, settings).sent == 0
+    assert session.scalar(select(func.count(InAppMessage.id))) == 0

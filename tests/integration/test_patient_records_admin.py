@@ -299,12 +299,17 @@ def test_a1_1_a_deactivated_record_is_no_longer_offered_and_can_be_reactivated(w
     assert "孙秀英" in client.get("/admin/patients/?q=孙&all=1").get_data(as_text=True)
     nurse_actor = audit.Actor(ActorType.STAFF, world["admin_id"])
     assert access.find_patients(session, nurse_actor, "孙秀英", context="test") == []
+    from bot.services import names
+
+    staff = session.get(Staff, world["admin_id"])
+    assert names.visible_names(session, staff, "查一下孙秀英的维护记录") == []
     assert session.scalar(select(AuditLog).where(AuditLog.action == "deactivate"))
     client.post(
         f"/admin/patients/{patient.id}/active", data={"csrf_token": form_token(page), "active": "1"}
     )
     session.expire_all()
     assert session.get(Patient, patient.id).active is True
+    assert names.visible_names(session, staff, "查一下孙秀英的维护记录") == ["孙秀英"]
     assert [p.id for p in access.find_patients(session, nurse_actor, "孙秀英", context="t")] == [
         patient.id
     ]
@@ -350,3 +355,25 @@ def test_a1_1_a_merge_keeps_one_profile_and_one_booking_where_both_records_had_o
     assert session.get(AppointmentSlot, slot.id).booked == 1  # the twin's place given back
     with pytest.raises(records.RecordRefused, match="已合并到"):
         records.merge(session, keep.id, dup.id, actor)
+
+
+@pytest.mark.req("A1.1", "P1.3")
+def test_a1_1_a_binding_does_not_link_a_deactivated_record_and_says_why(world, session, cipher):
+    from bot.adapters.internet_hospital import IhPatient, IhUser
+    from bot.services import binding
+
+    patient = Patient(
+        name="孙秀英",
+        id_card_enc=cipher.encrypt(GOOD, context="patient.id_card"),
+        id_card_index=cipher.blind_index(GOOD, kind="id_card"),
+        active=False,
+    )
+    account = PatientAccount(openid="o_sun")
+    session.add_all([patient, account])
+    session.commit()
+    person = IhPatient("p1", "本人", "孙秀英", "F", None, GOOD, None, None)
+    result = binding.bind(session, cipher, account, IhUser("u1", "孙秀英", None), [person])
+    session.commit()
+    assert result.linked == [] and result.created == 0
+    assert result.refused == ["孙*英：该就诊人的档案已停用，请联系医院"]
+    assert session.scalar(select(func.count(PatientProfile.id))) == 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Column, MetaData, String, Table, delete, inspect, update
+from sqlalchemy import Column, MetaData, String, Table, delete, func, inspect, update
 from sqlalchemy.orm import Session
 
 from bot.models import InboxMessage, OutboxMessage, PatientAccount, PatientProfile, utcnow
@@ -60,7 +60,13 @@ def erase(session: Session, account: PatientAccount, actor: audit.Actor, reason:
     outbox = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.channel == Channel.MP, OutboxMessage.recipient == openid)
-        .values(recipient=gone, payload={})
+        .values(
+            recipient=gone,
+            payload={},
+            # keys such as "hold:mp:<openid>:…" name the follower too; still unique after
+            dedupe_key=func.replace(OutboxMessage.dedupe_key, openid, gone),
+            last_error=None,
+        )
     ).rowcount  # type: ignore[attr-defined]
     session.execute(
         update(OutboxMessage)

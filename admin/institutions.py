@@ -33,8 +33,20 @@ IMPORT_LIMIT = 2 * 1024 * 1024
 SOURCES = {"manual": "手动", "geocoder": "地址解析", "seed": "初始数据"}
 
 
+class InlineCheckboxes:
+    """Checkboxes in a row: Flask-Admin gives every field Bootstrap's ``form-control`` class,
+    which squeezes a list of checkboxes into one input's height."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        boxes = Markup("").join(
+            Markup('<label class="mr-4 mb-0">{} {}</label>').format(box(), box.label.text)
+            for box in field
+        )
+        return Markup('<div id="{}" class="py-1">{}</div>').format(field.id, boxes)
+
+
 class Checkboxes(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
+    widget = InlineCheckboxes()
     option_widget = widgets.CheckboxInput()
 
 

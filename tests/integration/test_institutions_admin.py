@@ -84,6 +84,7 @@ def test_a3_1_typed_coordinates_are_saved_audited_and_listed_as_nearby(
         ]
     listing = admin.get("/admin/institutions/").get_data(as_text=True)
     assert FORM["name"] in listing and "30.2790, 120.1330（手动）" in listing
+    assert 'href="/admin/institutions/import/"' in listing
 
 
 @pytest.mark.req("A3.1")

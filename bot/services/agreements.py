@@ -161,7 +161,9 @@ def acceptances(
         like = f"%{account}%"
         by_text = or_(PatientAccount.openid.like(like), PatientAccount.nickname.like(like))
         query = query.where(
-            or_(PatientAccount.id == int(account), by_text) if account.isdigit() else by_text
+            or_(PatientAccount.id == int(account), by_text)
+            if account.isdigit() and len(account) <= 9  # an id, not an overflow
+            else by_text
         )
     audit.record(session, actor, "read", "agreement_acceptances", None, detail={"account": account})
     return [

@@ -151,6 +151,11 @@ def test_a5_1_publishing_makes_every_patient_accept_again_and_records_when(world
         (world["accounts"][0], "隐私政策", 1),
     }
     assert all("o_agree_one" not in who for _, who, _, _ in rows)  # masked
+    by_openid = admin.get("/admin/agreements/acceptances?account=agree_two").get_data(as_text=True)
+    assert f"<tr><td>{world['accounts'][1]}</td>" in by_openid
+    assert f"<tr><td>{world['accounts'][0]}</td>" not in by_openid
+    huge = admin.get("/admin/agreements/acceptances?account=" + "9" * 30)
+    assert huge.status_code == 200 and "没有同意记录" in huge.get_data(as_text=True)
     index = re.sub(r">\s+<", "><", admin.get("/admin/agreements/").get_data(as_text=True))
     assert re.search(
         r"第2版</td><td>服务协议</td><td>已发布[^<]*</td><td>新增第5条</td><td>1</td>", index

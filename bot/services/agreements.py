@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session, attributes
 
 from bot.models import Agreement, AgreementAcceptance, PatientAccount, utcnow
 from bot.models.enums import AgreementKind
@@ -27,6 +28,10 @@ TITLE_MAX, NOTE_MAX = 80, 255
 
 class AgreementRefused(Exception):
     """The change cannot be made; the message says why, in Chinese."""
+
+
+class PublishedAgreementIsFrozen(Exception):
+    """Something tried to change a published version's words (a bug: refused at flush)."""
 
 
 @dataclass(frozen=True)
@@ -178,3 +183,14 @@ def masked_account(account: PatientAccount) -> str:
         return mask_name(account.nickname)
     openid = account.openid
     return openid[:4] + "…" + openid[-3:] if len(openid) > 8 else openid
+
+
+@event.listens_for(Agreement, "before_update")
+def _refuse_edits_of_published(_mapper: Any, _conn: Any, target: Agreement) -> None:
+    """Whatever code path writes it, a version patients may have accepted keeps its words."""
+    was_published = attributes.get_history(target, "published_at").deleted or [target.published_at]
+    if was_published[0] is None:
+        return  # a draft, or the draft being published now
+    for name in ("kind", "version", "title", "body", "note", "published_at"):
+        if attributes.get_history(target, name).has_changes():
+            raise PublishedAgreementIsFrozen(f"agreement {target.id} is published: {name} frozen")

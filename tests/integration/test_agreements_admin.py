@@ -18,7 +18,7 @@ from bot.models import (
     utcnow,
 )
 from bot.models.enums import AgreementKind
-from bot.services import binding
+from bot.services import agreements, binding
 from server import create_app
 from tests.support.web_clients import add_admin, admin_client, follower_client, form_token
 
@@ -184,6 +184,12 @@ def test_a5_1_a_published_version_is_never_edited(world, session):
     )
     session.expire_all()
     assert session.get(Agreement, world["v1"]).version == 1
+    # whatever code path tries it, the words of a published version do not change
+    published = session.get(Agreement, world["v1"])
+    published.body = "改了"
+    with pytest.raises(agreements.PublishedAgreementIsFrozen):
+        session.flush()
+    session.rollback()
     # a second "new version" opens the same draft: one draft per kind, no gap in numbers
     first, _ = new_draft(admin)
     second, _ = new_draft(admin)

@@ -10,13 +10,25 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from bot.models import ConsultantDuty, InboxMessage, OutsideApplication, PatientAccount, Staff
+from bot.models import (
+    ConsultantDuty,
+    InboxMessage,
+    Institution,
+    OutsideApplication,
+    PatientAccount,
+    Staff,
+)
 from web import container
 
+from . import clinics
 from .accounts import PatientAccountView
+from .agreements import AgreementView
 from .applications import ApplicationView
+from .articles import ArticleView
 from .base import Home
 from .board import BoardView
+from .institutions import InstitutionView
+from .patients import PatientRecordView
 from .problems import ProblemMessageView
 from .roster import ConsultationListView, RosterView
 from .staff import StaffView
@@ -47,6 +59,19 @@ def init_admin(app: Flask) -> None:
             PatientAccount, container(app).request_sessions, name="患者账号", endpoint="accounts"
         )
     )
+    admin.add_view(PatientRecordView(name="患者档案", endpoint="patients", url="patients"))
+    admin.add_view(
+        AgreementView(name="服务协议与隐私政策", endpoint="agreements", url="agreements")
+    )
+    admin.add_view(ArticleView(name="科普宣教", endpoint="articles", url="articles"))
+    admin.add_view(
+        InstitutionView(
+            Institution,
+            container(app).request_sessions,
+            name="医疗机构",
+            endpoint="institutions",
+        )
+    )
     admin.add_view(BoardView(name="并发症看板", endpoint="board", url="board"))
     admin.add_view(TraceView(name="一键溯源", endpoint="trace", url="trace"))
     admin.add_view(
@@ -62,3 +87,4 @@ def init_admin(app: Flask) -> None:
     admin.add_view(
         ConsultationListView(name="会诊", endpoint="consultation_list", url="consultations")
     )
+    clinics.add_views(admin, container(app).request_sessions)

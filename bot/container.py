@@ -21,6 +21,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
+from bot.adapters.lbs import TencentGeocoder
 from bot.adapters.media import MediaStore, UploadCache
 from bot.adapters.rasa import RasaEngine
 from bot.adapters.sms import AliyunSms, TencentSms
@@ -101,6 +102,14 @@ class Container:
         return TencentSms(
             s.sms_api_base, s.sms_secret_id, s.sms_secret_key, s.sms_sdk_app_id, s.sms_sign_name
         )
+
+    @cached_property
+    def geocoder(self) -> TencentGeocoder | None:
+        """Tencent Location Service's geocoder (LBS_KEY), or None: coordinates typed by hand."""
+        s = self.settings
+        if not s.lbs_key:
+            return None
+        return TencentGeocoder(s.lbs_api_base, s.lbs_key, s.lbs_secret_key)
 
     @cached_property
     def senders(self) -> Senders:

@@ -59,6 +59,14 @@ def exports(environ: dict[str, str]) -> list[str]:
         wanted["SMS_SECRET_ID"] = aliyun.DEV_ACCESS_KEY_ID
         wanted["SMS_SECRET_KEY"] = aliyun.DEV_ACCESS_KEY_SECRET
         wanted["SMS_TEMPLATES"] = json.dumps(SMS_DEV_TEMPLATES_ALIYUN)
+    # the Tencent Location Service simulator (devtools/lbs_sim, Procfile "lbssim"): the geocoder
+    from devtools.lbs_sim import DEV_KEY as LBS_DEV_KEY
+    from devtools.lbs_sim import DEV_SECRET_KEY as LBS_DEV_SECRET_KEY
+
+    if not configured.get("LBS_KEY"):
+        wanted["LBS_API_BASE"] = f"http://127.0.0.1:{configured.get('LBS_SIM_PORT', '5084')}"
+        wanted["LBS_KEY"] = LBS_DEV_KEY
+        wanted["LBS_SECRET_KEY"] = LBS_DEV_SECRET_KEY
     return [f"export {k}={shlex.quote(v)}" for k, v in wanted.items() if not configured.get(k)]
 
 

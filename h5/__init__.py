@@ -16,6 +16,11 @@ from . import staff_follow_ups as _staff_follow_ups  # noqa: F401  isort: skip
 from . import staff_removal as _staff_removal  # noqa: F401  isort: skip
 from . import staff_trace as _staff_trace  # noqa: F401  isort: skip
 from . import staff_consultations as _staff_consultations  # noqa: F401  isort: skip
+from . import articles as _articles  # noqa: F401  isort: skip
+from . import appointments as _appointments  # noqa: F401  isort: skip
+from . import staff_appointments as _staff_appointments  # noqa: F401  isort: skip
+from . import account as _patient_account  # noqa: F401  isort: skip
+from . import nearby as _nearby  # noqa: F401  isort: skip
 
 
 def init_app(app: Flask) -> None:

@@ -21,6 +21,8 @@ import nlu.actions
 from bot.adapters.media import MediaStore
 from bot.care.rules import local_date
 from bot.models import (
+    Appointment,
+    AppointmentSlot,
     AuditLog,
     Catheter,
     Consultation,
@@ -166,6 +168,18 @@ def ward(session, settings, cipher):
         size=stored.size,
     )
     session.add(consultation_media)
+    # a booking at the clinic today (the clinic's day list, P8.1)
+    slot = AppointmentSlot(
+        institution_id=home.id,
+        service="PICC_MAINT",
+        starts_at=utcnow() - timedelta(minutes=1),
+        ends_at=utcnow() + timedelta(hours=3),
+        capacity=4,
+        booked=1,
+    )
+    session.add(slot)
+    session.flush()
+    session.add(Appointment(slot_id=slot.id, patient_id=patient.id, account_id=account.id))
     session.commit()
     return {
         "consultation": consultation,
@@ -217,6 +231,7 @@ def staff_urls(app, ward, settings) -> list[tuple[str, str]]:
         "photo_id": ward["photo"].id,
         "consultation_id": ward["consultation"].id,
         "media_id": ward["consultation_media"].id,
+        "version": 1,
     }
     urls = []
     for rule in app.url_map.iter_rules():
@@ -254,6 +269,12 @@ def test_every_staff_page_that_shows_a_patient_writes_an_audit_row(
                     "trace.",
                     "roster.",
                     "consultation_list.",
+                    "patients.",
+                    "agreements.",
+                    "institutions.",
+                    "articles.",
+                    "clinic_sessions.",
+                    "clinic_calendar.",
                 )
             )
             else nurse
@@ -287,6 +308,10 @@ def test_every_staff_page_that_shows_a_patient_writes_an_audit_row(
         "clinic.consultation",
         "clinic.consultation_media",
         "consultation_list.index",
+        "patients.index",
+        "patients.details",
+        "patients.edit",
+        "clinic.clinic_day",
     } <= set(showing)
     # the admin's patient-account list and details are reads of personal data too
     with session_factory() as s:

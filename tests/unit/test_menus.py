@@ -13,8 +13,11 @@ def test_shipped_menus_respect_wechat_limits():
 
 @pytest.mark.req("P1.2")
 def test_p1_2_vascular_access_entry_is_at_most_two_taps_from_the_patient_menu():
-    for key in ("my_catheter", "show_qr", "upload_report", "nearby_institutions", "history"):
+    for key in ("my_catheter", "show_qr", "upload_report", "history", "education"):
         assert menus.taps_to(MENU["mp"], key) in (1, 2), key
+    # the pages of issue 16 open straight from the menu (P5.1, P8.1)
+    for page in ("/h5/nearby", "/h5/appointments"):
+        assert menus.taps_to(MENU["mp"], page) == 2, page
 
 
 @pytest.mark.req("P1.1", "P1.2")

@@ -10,21 +10,26 @@ import logging
 import re
 from typing import Any
 
-from flask import jsonify, render_template, request
+from flask import jsonify, render_template, request, session
 from sqlalchemy import select
 
-from bot.adapters.lbs import LbsError
+from bot.adapters.lbs import CachedGeocoder, LbsError
 from bot.models import Institution, PatientAccount, PatientProfile
 from bot.services import directory
 from web import container, db, limiter
 
-from .patient import _account, bp, follower_required
+from .patient import _account, agreements_accepted, bp, follower_required
 from .reports import _jssdk
 
 log = logging.getLogger(__name__)
 LIMIT = 10  # institutions listed at most
 DISTRICT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9（）()·\-\s]{2,40}")
 ASK_DISTRICT = "请输入您所在的区县（如“西湖区”），我们按区县为您查找。"
+
+
+def _per_account() -> str:
+    """Rate limits count per signed-in follower, not per address (WeChat's proxies share few)."""
+    return f"account:{session.get('account_id')}"
 
 
 def _device_types(account: PatientAccount) -> list[str]:
@@ -36,6 +41,8 @@ def _device_types(account: PatientAccount) -> list[str]:
 
 @bp.get("/nearby")
 @follower_required
+@agreements_accepted
+@limiter.limit("60 per hour", key_func=_per_account)
 def nearby() -> Any:
     """The page; with ``?district=…`` the institutions of that district (no script needed)."""
     account = _account()
@@ -59,7 +66,8 @@ def nearby() -> Any:
 
 @bp.get("/nearby/list")
 @follower_required
-@limiter.limit("120 per hour")
+@agreements_accepted
+@limiter.limit("120 per hour", key_func=_per_account)
 def nearby_list() -> Any:
     """JSON for the page's script: ``{ok, places, html}``, or ``{ok: false, message}`` when the
     position is unusable (the page then asks for a district)."""
@@ -89,8 +97,9 @@ def _by_district(words: str, devices: list[str]) -> tuple[list[directory.Place],
     those whose district or address contains the words; or what to tell the patient."""
     if not DISTRICT.fullmatch(words):
         return [], "请输入区县或街道名称（2–40个字），如“西湖区”。"
-    geocoder = container().geocoder
-    if geocoder is not None:
+    c = container()
+    if c.geocoder is not None:
+        geocoder = CachedGeocoder(c.geocoder, c.redis)  # the key's daily quota is shared
         city = db().scalar(select(Institution.city).where(Institution.is_home.is_(True)))
         try:
             spot = geocoder.geocode(words, region=city or None)

@@ -10,11 +10,16 @@ md5 of the request path + "?" + the parameters sorted by name as ``k=v`` joined 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
+import redis
 import requests
+
+log = logging.getLogger(__name__)
 
 GEOCODER_PATH = "/ws/geocoder/v1/"
 TIMEOUT = 5
@@ -33,6 +38,7 @@ MESSAGES = {
     347: "未能解析该地址，请补充省市区后重试或手动填写坐标",
 }
 RETRYABLE = {120}
+UNKNOWN = {310, 347}  # the address itself is at fault: the same words fail again tomorrow
 
 
 class LbsError(Exception):
@@ -102,6 +108,62 @@ class TencentGeocoder:
             reliability=_int(result.get("reliability")),
             level=_int(result.get("level")),
         )
+
+
+class Geocoder(Protocol):
+    def geocode(self, address: str, *, region: str | None = None) -> Geocoded: ...
+
+
+class CachedGeocoder:
+    """A geocoder whose answers are kept in Redis, so that the same words asked again (a
+    patient's district, typed over and over) do not spend the key's daily quota: a position
+    for ``found_ttl`` seconds, an address the service does not know for ``unknown_ttl``.
+    Other failures (quota, key, network) are not kept. Without Redis it asks every time."""
+
+    PREFIX = "lbs:geocode:"
+
+    def __init__(
+        self,
+        inner: Geocoder,
+        store: redis.Redis,
+        *,
+        found_ttl: int = 24 * 3600,
+        unknown_ttl: int = 3600,
+    ) -> None:
+        self.inner, self.store = inner, store
+        self.found_ttl, self.unknown_ttl = found_ttl, unknown_ttl
+
+    def _key(self, address: str, region: str | None) -> str:
+        words = f"{address.strip()}\n{region or ''}".encode()
+        return self.PREFIX + hashlib.sha256(words).hexdigest()
+
+    def geocode(self, address: str, *, region: str | None = None) -> Geocoded:
+        key = self._key(address, region)
+        try:
+            kept = self.store.get(key)
+        except redis.RedisError as exc:
+            log.warning("geocoder cache unavailable: %s", exc)
+            return self.inner.geocode(address, region=region)
+        if isinstance(kept, (bytes, str)):
+            answer = json.loads(kept)
+            if "unknown" in answer:
+                status, message = answer["unknown"]
+                raise LbsError(status, message)
+            return Geocoded(**answer)
+        try:
+            found = self.inner.geocode(address, region=region)
+        except LbsError as exc:
+            if exc.status in UNKNOWN:
+                self._keep(key, {"unknown": [exc.status, exc.message]}, self.unknown_ttl)
+            raise
+        self._keep(key, asdict(found), self.found_ttl)
+        return found
+
+    def _keep(self, key: str, answer: dict[str, Any], ttl: int) -> None:
+        try:
+            self.store.set(key, json.dumps(answer, ensure_ascii=False), ex=ttl)
+        except redis.RedisError as exc:
+            log.warning("geocoder cache unavailable: %s", exc)
 
 
 def _int(value: Any) -> int | None:

@@ -13,9 +13,17 @@ from datetime import timedelta
 import pytest
 import requests
 
-from bot.adapters.lbs import GEOCODER_PATH, LbsError, TencentGeocoder
-from bot.models import Catheter, Institution, Patient, PatientAccount, PatientProfile, utcnow
-from bot.models.enums import CatheterState
+from bot.adapters.lbs import GEOCODER_PATH, CachedGeocoder, LbsError, TencentGeocoder
+from bot.models import (
+    Agreement,
+    Catheter,
+    Institution,
+    Patient,
+    PatientAccount,
+    PatientProfile,
+    utcnow,
+)
+from bot.models.enums import AgreementKind, CatheterState
 from bot.services import directory
 from devtools.lbs_sim import DEV_KEY, DEV_SECRET_KEY, LbsState, create_lbs_sim_app
 from nlu.actions import patient as patient_actions
@@ -224,6 +232,75 @@ def test_p5_1_a_typed_district_is_geocoded_and_sorted_by_distance(settings, foll
     html = page.get_data(as_text=True)
     assert html.index("五公里PICC门诊") < html.index("两公里PICC门诊")
     assert "约1.1公里" in html and "约4.4公里" in html
+
+
+@pytest.mark.req("P5.1")
+def test_p5_1_a_districts_position_is_asked_once_a_day_unknown_words_once_an_hour(
+    settings, follower, lbs, redis_conn
+):
+    """Typing the same district again is answered from Redis, not from the key's quota."""
+    state, url = lbs
+    state.places["测试区"] = (HOME[0] + 0.06, HOME[1], "测试区")
+    live = replace(settings, lbs_api_base=url, lbs_key=DEV_KEY, lbs_secret_key=DEV_SECRET_KEY)
+    client = follower(live)
+    for _ in range(3):
+        html = client.get("/h5/nearby", query_string={"district": "测试区"}).get_data(as_text=True)
+        assert html.index("五公里PICC门诊") < html.index("两公里PICC门诊")
+    for _ in range(3):
+        html = client.get("/h5/nearby", query_string={"district": "火星区"}).get_data(as_text=True)
+        assert "没有找到“火星区”" in html
+    asked = [
+        c["params"]["address"] for c in requests.get(f"{url}/_sim/calls", timeout=5).json()["calls"]
+    ]
+    assert asked == ["测试区", "火星区"]
+    ttls = sorted(redis_conn.ttl(k) for k in redis_conn.scan_iter(f"{CachedGeocoder.PREFIX}*"))
+    assert len(ttls) == 2 and 3000 < ttls[0] <= 3600 and 86000 < ttls[1] <= 86400
+
+
+def test_a3_1_failures_other_than_an_unknown_address_are_not_kept(lbs, redis_conn):
+    state, url = lbs
+    cached = CachedGeocoder(TencentGeocoder(url, DEV_KEY, DEV_SECRET_KEY), redis_conn)
+    requests.post(f"{url}/_sim/fail", json={"status": 121}, timeout=5)
+    with pytest.raises(LbsError):
+        cached.geocode("文三路318号")
+    assert cached.geocode("浙江省杭州市西湖区文三路318号").district == "西湖区"  # asked again
+    assert cached.geocode("浙江省杭州市西湖区文三路318号").district == "西湖区"  # kept
+    assert len(state.calls) == 2
+
+
+@pytest.mark.req("P5.1")
+def test_p5_1_one_follower_cannot_spend_the_map_quota(settings, follower, lbs, session):
+    """The page is limited per follower: another follower is not held up by the first."""
+    _, url = lbs
+    live = replace(settings, lbs_api_base=url, lbs_key=DEV_KEY, lbs_secret_key=DEV_SECRET_KEY)
+    client = follower(live)
+    for n in range(60):
+        r = client.get("/h5/nearby", query_string={"district": f"区县{n:02d}号"})
+        assert r.status_code == 200
+    assert client.get("/h5/nearby", query_string={"district": "西湖区"}).status_code == 429
+    other = add_follower(session, "o_zhao", "赵先生", "PICC")
+    c = create_app(live).test_client()
+    with c.session_transaction() as web_session:
+        web_session["account_id"] = other.id
+    assert c.get("/h5/nearby", query_string={"district": "西湖区"}).status_code == 200
+
+
+@pytest.mark.req("P5.1", "A5.1")
+def test_a5_1_a_new_agreement_version_is_accepted_before_the_nearby_page(follower, session):
+    session.add(
+        Agreement(
+            kind=AgreementKind.SERVICE,
+            version=2,
+            title="服务协议",
+            body="新版",
+            published_at=utcnow(),
+        )
+    )
+    session.commit()
+    client = follower()
+    for path in ("/h5/nearby", "/h5/nearby/list?lat=30&lng=120"):
+        r = client.get(path)
+        assert r.status_code == 302 and "/h5/agreements" in r.headers["Location"], path
 
 
 # ---- chat ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """科普宣教 (A4.1): articles written in Markdown with a live preview (rendered and sanitised by
-the server, as patients will see it), images uploaded once by content hash, filed by category,
-device types and stage; draft → 提交审核 → 发布 (by another administrator) → 下线; every save a
+the server, as patients will see it), images uploaded once by content hash into the articles'
+own folder (MEDIA_ROOT/articles/: public, never cleaned up), filed by category, device types
+and stage; draft → 提交审核 → 发布 (by another administrator) → 下线; every save a
 version with a note, each old text viewable and restorable. The lifecycle and its audit rows
 are in bot/services/education."""
 
@@ -16,11 +17,10 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
-from bot.adapters.media import MediaStore
 from bot.models import ArticleVersion, EducationArticle, Staff, utcnow
 from bot.models.enums import ArticleStage, PublishStatus
 from bot.security.images import NotAnImage, check_photo
-from bot.services import audit, education, markdown
+from bot.services import audit, directory, education, markdown
 from web import container, db, require_csrf, uow
 
 from .base import AdminOnly, admin_actor
@@ -137,8 +137,9 @@ class ArticleView(AdminOnly, BaseView):
 
     @expose("/upload", methods=["POST"])
     def upload(self) -> Any:
-        """A JPG or PNG of at most 5 MB (checked by its content), stored once under MEDIA_ROOT
-        by its hash; answers the Markdown that shows it."""
+        """A JPG or PNG of at most 5 MB (checked by its content), stored once by its hash in
+        the articles' image folder (never with patients' photos); answers the Markdown that
+        shows it."""
         require_csrf()
         file = request.files.get("image")
         data = file.read(MAX_IMAGE_BYTES + 1) if file else b""
@@ -148,7 +149,7 @@ class ArticleView(AdminOnly, BaseView):
             content_type = check_photo(data)
         except NotAnImage as exc:
             return jsonify(error=str(exc)), 400
-        stored = MediaStore(container().settings.media_root).save(data, content_type)
+        stored = education.images.store(container().settings.media_root, data, content_type)
         audit.record(
             db(),
             admin_actor(),
@@ -161,7 +162,7 @@ class ArticleView(AdminOnly, BaseView):
         uow().commit()
         alt = re.sub(r"[\[\]()]", "", (file.filename if file else "") or "")[:40] or "图片"
         alt = alt.rsplit(".", 1)[0]
-        url = f"/h5/articles/media/{stored.path.name}"
+        url = education.images.url(stored)
         return jsonify(markdown=f"![{alt}]({url})", url=url)
 
     def _editor(self, article: EducationArticle | None, form: dict[str, Any]) -> Any:
@@ -197,7 +198,7 @@ def _labels() -> dict[str, Any]:
     return {
         "status_labels": {s.value: label for s, label in education.STATUS_LABELS.items()},
         "stage_labels": dict(education.STAGE_LABELS),
-        "device_labels": education.DEVICE_LABELS,
+        "device_labels": directory.DEVICE_LABELS,
         "stages": [(s.value, education.STAGE_LABELS[s]) for s in ArticleStage],
     }
 

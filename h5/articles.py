@@ -1,6 +1,7 @@
 """Health-education pages for patients (P7.1): the published articles by stage of the device's
 life (the patient's device types first) and one article as sanitised HTML, its read counted
-once per reader and day; the images administrators uploaded (by content hash).
+once per reader and day (not counted when Redis is down); the images administrators uploaded,
+served only from the articles' own folder (MEDIA_ROOT/articles/, never patients' photos).
 
 Public pages, no sign-in: articles are public health education, and a link sent in chat must
 open at once, also when forwarded to a family member. A follower who is signed in (the H5
@@ -9,24 +10,21 @@ session) sees their devices' articles first. Anything not published is "not foun
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
 
 from flask import abort, render_template, request, send_file, session
 from markupsafe import Markup
-from sqlalchemy import select
 
 from bot.care.rules import local_date
-from bot.models import Catheter, PatientAccount, PatientProfile, utcnow
-from bot.models.enums import ArticleStage, CatheterState
-from bot.services import education
+from bot.models import PatientAccount, PatientProfile, utcnow
+from bot.models.enums import ArticleStage
+from bot.services import directory, education
 from bot.services.markdown import to_html
 from web import container, db, uow
 
 from .patient import bp
 
-IMAGE_NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|png)$")
 STAGES = [(s.value, education.STAGE_LABELS[s]) for s in ArticleStage]
 
 
@@ -48,8 +46,8 @@ def articles() -> Any:
         groups=ordered,
         stages=STAGES,
         stage=stage,
-        devices=[education.DEVICE_LABELS.get(d, d) for d in devices],
-        device_labels=education.DEVICE_LABELS,
+        devices=[directory.DEVICE_LABELS.get(d, d) for d in devices],
+        device_labels=directory.DEVICE_LABELS,
     )
 
 
@@ -73,17 +71,16 @@ def article(article_id: int) -> Any:
         published_on=local_date(a.published_at, tz) if a.published_at else None,
         html=Markup(to_html(a.body)),  # noqa: S704  sanitised by nh3 (bot/services/markdown.py)
         stage_label=education.STAGE_LABELS.get(a.stage or ""),
-        devices=[education.DEVICE_LABELS.get(d, d) for d in a.device_types or []],
+        devices=[directory.DEVICE_LABELS.get(d, d) for d in a.device_types or []],
     )
 
 
 @bp.get("/articles/media/<name>")
 def article_image(name: str) -> Any:
-    """An image inserted into an article, kept under MEDIA_ROOT by its content hash."""
-    if not IMAGE_NAME.match(name):
-        abort(404)
-    path = container().settings.media_root / name[:2] / name
-    if not path.is_file():
+    """An image inserted into an article, by its content hash: only from the articles' image
+    folder, so no other file under MEDIA_ROOT (a patient's photo) is served here."""
+    path = education.images.path_of(container().settings.media_root, name)
+    if path is None:
         abort(404)
     response = send_file(path, mimetype="image/png" if name.endswith(".png") else "image/jpeg")
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -111,15 +108,4 @@ def _devices() -> list[str]:
     if account is None or not account.active_profile_id:
         return []
     profile = s.get(PatientProfile, account.active_profile_id)
-    if profile is None:
-        return []
-    return list(
-        dict.fromkeys(
-            s.scalars(
-                select(Catheter.device_type).where(
-                    Catheter.patient_id == profile.patient_id,
-                    Catheter.state == CatheterState.IN_PLACE,
-                )
-            )
-        )
-    )
+    return directory.patient_device_types(s, profile.patient_id if profile else None)

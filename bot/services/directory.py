@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.care.defaults import DEFAULT_DICTIONARY
 from bot.models import Catheter, Institution
 from bot.models.enums import CatheterState
 
@@ -20,7 +21,11 @@ SERVICE_LABELS = {
     "PICC_PLACE": "PICC置管",
     "PORT_PLACE": "输液港植入",
 }
-DEVICE_LABELS = {"PICC": "PICC", "PORT": "输液港", "CVC": "CVC", "MIDLINE": "中线导管"}
+# the device types and their short names as the clinical dictionary ships them ("PORT" → "输液港"),
+# for forms and pages that list them without a session (institutions, articles)
+DEVICE_LABELS: dict[str, str] = {
+    d["code"]: d.get("short") or d["code"] for d in DEFAULT_DICTIONARY["device_types"]
+}
 EARTH_RADIUS_KM = 6371.0
 # a rectangle around China: a position outside it is a wrong or foreign one (GPS off, abroad)
 CHINA_LAT = (3.8, 53.6)
@@ -126,6 +131,19 @@ def patient_device_types(session: Session, patient_id: int | None) -> list[str]:
         .distinct()
     ).all()
     return sorted(rows)
+
+
+def had_removal(session: Session, patient_id: int | None) -> bool:
+    """Whether one of the patient's catheters has been removed."""
+    if not patient_id:
+        return False
+    return bool(
+        session.scalar(
+            select(Catheter.id)
+            .where(Catheter.patient_id == patient_id, Catheter.state == CatheterState.REMOVED)
+            .limit(1)
+        )
+    )
 
 
 def district_in(session: Session, text: str) -> str | None:

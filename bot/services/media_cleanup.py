@@ -7,6 +7,11 @@ cover, an export, a consultation's media, a message still to be sent, a message 
 answered — and while it is younger than the grace period (a photo whose report is being
 written right now). Otherwise it goes: an old QR image after a reissue or an address change, a
 photo sent by someone who never bound, a half-written ``.part`` file of a crash.
+
+The images inserted into articles (``MEDIA_ROOT/articles/``, bot/services/education/images.py)
+are never removed: only an article's Markdown or one of its versions names them. An image
+uploaded before that folder existed (directly under MEDIA_ROOT) is kept while an article text
+names it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import (
+    ArticleVersion,
     Catheter,
     ComplicationPhoto,
     ConsultationMedia,
@@ -33,6 +39,7 @@ from bot.models import (
 )
 from bot.models.enums import DeliveryStatus, InboxStatus
 
+from .education import images as article_images
 from .qr import QrCodes
 
 log = logging.getLogger(__name__)
@@ -86,6 +93,10 @@ def referenced(session: Session, codes: QrCodes, media_root: Path) -> set[Path]:
     )
     for payload in [*unsent, *unanswered]:
         keep |= _paths(_payload_paths(payload))
+    # article images uploaded before they had their own folder, named in an article's text
+    for column in (EducationArticle.body, ArticleVersion.body):
+        for text in session.scalars(select(column)):
+            keep |= _paths(str(media_root / n[:2] / n) for n in article_images.named_in(text))
     for catheter in session.scalars(select(Catheter)):
         keep.add(codes.png_path(catheter, media_root).resolve())
     return keep
@@ -100,8 +111,11 @@ def sweep(
         return []
     keep = referenced(session, codes, media_root)
     cutoff = (now - grace).timestamp()
+    articles = article_images.root(media_root)
     removed = []
     for path in sorted(p for p in media_root.rglob("*") if p.is_file()):
+        if path.is_relative_to(articles):
+            continue  # article images: named only inside the articles' Markdown
         if path.stat().st_mtime > cutoff or path.resolve() in keep:
             continue
         path.unlink(missing_ok=True)

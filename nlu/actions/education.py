@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.container import current as container
-from bot.models import Catheter
-from bot.models.enums import ArticleStage, CatheterState
-from bot.services import education
+from bot.models.enums import ArticleStage
+from bot.services import directory, education
 from bot.services.education.retrieval import tokens
 
 from . import gate
@@ -39,17 +36,17 @@ def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     # a menu click or button, or only "科普" / "宣教资料": the list, not a search
     asked = "" if text.startswith("/") or words <= ASKING_FOR_THE_LIST else text
     base = container().settings.public_base_url
-    patient_id = gate.metadata(tracker).get("active_patient_id")
+    raw_id = gate.metadata(tracker).get("active_patient_id")
+    patient_id = int(raw_id) if raw_id else None
     with container().uow() as uow:
-        devices, removed = _devices(uow.session, int(patient_id) if patient_id else None)
+        devices = directory.patient_device_types(uow.session, patient_id)
         if asked:
             found = education.search(uow.session, asked, device_types=devices, limit=MAX_CARDS)
             cards = [_card(base, m.id, m.title, m.summary) for m in found]
         else:
-            stage = ArticleStage.AFTER_REMOVAL if removed and not devices else None
-            articles = education.published_list(
-                uow.session, devices, stage=(stage or ArticleStage.DAILY_CARE).value
-            )
+            removed = not devices and directory.had_removal(uow.session, patient_id)
+            stage = ArticleStage.AFTER_REMOVAL if removed else ArticleStage.DAILY_CARE
+            articles = education.published_list(uow.session, devices, stage=stage.value)
             cards = [_card(base, a.id, a.title, a.summary or "") for a in articles[:STAGE_CARDS]]
     if asked and not cards:
         dispatcher.utter_message(text=NOTHING_FOUND)
@@ -59,17 +56,6 @@ def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         dispatcher.utter_message(custom=_list_card(base))
     for card in cards:
         dispatcher.utter_message(custom=card)
-
-
-def _devices(session: Session, patient_id: int | None) -> tuple[list[str], bool]:
-    """The device types of the patient's lines in place, and whether one was removed."""
-    if patient_id is None:
-        return [], False
-    rows = session.execute(
-        select(Catheter.device_type, Catheter.state).where(Catheter.patient_id == patient_id)
-    ).all()
-    in_place = [d for d, state in rows if state is CatheterState.IN_PLACE]
-    return list(dict.fromkeys(in_place)), any(s is CatheterState.REMOVED for _, s in rows)
 
 
 def _card(base: str, article_id: int, title: str, summary: str) -> dict[str, str]:

@@ -220,18 +220,26 @@ def test_p7_1_chat_says_honestly_when_no_article_matches(session, settings, seed
 
 @pytest.mark.req("P7.1")
 @pytest.mark.usefixtures("action_runtime")
+@pytest.mark.parametrize(
+    ("state", "titles"),
+    [
+        (CatheterState.IN_PLACE, {"输液港日常维护须知", "输液港无损伤针：带针回家要注意什么"}),
+        (CatheterState.REMOVED, {"拔管后需要注意什么", "输液港取出后的伤口观察"}),
+    ],
+    ids=["in_place_daily_care", "removed_after_removal"],
+)
 def test_p7_1_a_menu_click_gets_the_list_and_the_articles_for_the_patients_device(
-    session, settings, seeded_articles
+    session, settings, seeded_articles, state, titles
 ):
     p = Patient(name="孙兰")
     session.add(p)
     session.flush()
-    session.add(Catheter(patient_id=p.id, device_type="PORT", placed_at=TZ_NOON))
+    session.add(Catheter(patient_id=p.id, device_type="PORT", placed_at=TZ_NOON, state=state))
     session.commit()
     messages = ask("/education", active_patient_id=p.id)
     cards = [m["custom"] for m in messages]
     assert cards[0]["url"].endswith("/h5/articles")
-    assert cards[1]["title"] in {"输液港日常维护须知", "输液港无损伤针：带针回家要注意什么"}
+    assert cards[1]["title"] in titles
 
 
 # --- articles sent by themselves ------------------------------------------------------------

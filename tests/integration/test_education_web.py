@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from bot.adapters.media import MediaStore
 from bot.models import (
     ArticleVersion,
     AuditLog,
@@ -22,10 +23,11 @@ from bot.models import (
     Patient,
     PatientAccount,
     PatientProfile,
+    Report,
     Staff,
     utcnow,
 )
-from bot.models.enums import PublishStatus, StaffRole
+from bot.models.enums import PublishStatus, ReportSource, StaffRole
 from bot.services import auth
 from bot.services.education import retrieval
 from server import create_app
@@ -287,3 +289,62 @@ def test_p7_1_the_list_puts_the_patients_device_first(world, session):
     mine = follower.get("/h5/articles").get_data(as_text=True)
     assert mine.index("输液港文章") < mine.index("PICC文章")
     assert "已优先显示适合您的输液港的文章" in mine
+
+
+@pytest.mark.req("A4.1", "P7.1")
+def test_p7_1_the_article_image_route_serves_article_images_only_never_a_patients_photo(
+    world, session, settings
+):
+    """Patients' photos are kept by content hash under MEDIA_ROOT as well, and their hashes are
+    in the database: the public image route must not serve them (only access-checked pages do)."""
+    writer = world["writer"]
+    page = writer.get("/admin/articles/new").get_data(as_text=True)
+    r = writer.post(
+        "/admin/articles/upload",
+        data={"csrf_token": token(page), "image": (io.BytesIO(png()), "港.png")},
+        content_type="multipart/form-data",
+    )
+    url = r.json["url"]
+    name = url.rsplit("/", 1)[1]
+    assert (settings.media_root / "articles" / name[:2] / name).read_bytes() == png()
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(buf, "JPEG")
+    photo = MediaStore(settings.media_root).save(buf.getvalue(), "image/jpeg")  # as chat does
+    p = Patient(name="周敏")
+    session.add(p)
+    session.flush()
+    session.add(
+        Report(
+            patient_id=p.id,
+            source=ReportSource.SELF,
+            image_path=str(photo.path),
+            image_sha256=photo.sha256,
+        )
+    )
+    session.commit()
+    anyone = world["app"].test_client()
+    assert anyone.get(url).status_code == 200
+    assert anyone.get(f"/h5/articles/media/{photo.path.name}").status_code == 404
+    escaped = settings.media_root / "articles" / photo.sha256[:2] / photo.path.name
+    escaped.parent.mkdir(parents=True, exist_ok=True)
+    escaped.symlink_to(photo.path)  # a link out of the articles' folder is not followed
+    assert anyone.get(f"/h5/articles/media/{photo.path.name}").status_code == 404
+    escaped.unlink()
+
+
+@pytest.mark.req("P7.1")
+def test_p7_1_the_article_page_opens_when_redis_is_down(world, session, caplog):
+    import redis
+
+    class Down:
+        def set(self, *args, **kwargs):
+            raise redis.ConnectionError("redis is down")
+
+    a = publish_directly(session, title="Redis停了也能看")
+    world["app"].extensions["vam"].__dict__["redis"] = Down()  # the container's cached client
+    r = world["app"].test_client().get(f"/h5/articles/{a.id}")
+    assert r.status_code == 200 and "Redis停了也能看" in r.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(EducationArticle, a.id).read_count == 0
+    assert "read not counted" in caplog.text

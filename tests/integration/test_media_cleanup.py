@@ -8,10 +8,13 @@ from datetime import timedelta
 
 import pytest
 
+from bot.adapters.media import MediaStore
 from bot.models import (
+    ArticleVersion,
     Catheter,
     Consultation,
     ConsultationMedia,
+    EducationArticle,
     InboxMessage,
     OutboxMessage,
     OutsideApplication,
@@ -20,8 +23,8 @@ from bot.models import (
     Staff,
     utcnow,
 )
-from bot.models.enums import Channel, ReportSource, StaffRole
-from bot.services import media_cleanup
+from bot.models.enums import Channel, PublishStatus, ReportSource, StaffRole
+from bot.services import education, media_cleanup
 from bot.services.qr import QrCodes
 
 pytestmark = [pytest.mark.db, pytest.mark.req("P4.1", "P2.2")]
@@ -125,3 +128,49 @@ def test_c5_1_a_consultations_media_stored_relative_to_media_root_is_kept(
     session.commit()
     assert media_cleanup.sweep(session, codes, root, utcnow()) == []
     assert photo.exists()
+
+
+@pytest.mark.req("A4.1")
+def test_a4_1_article_images_outlive_the_grace_period(session, settings, tmp_path):
+    """An image inserted into an article is named only inside its Markdown: the clean-up leaves
+    the articles' folder alone, and keeps an older upload (directly under MEDIA_ROOT) while an
+    article text or version names it."""
+    root = tmp_path / "media"
+    codes = QrCodes.from_settings(settings)
+    in_article = education.images.store(root, b"\x89PNG in the article", "image/png")
+    in_old_version = education.images.store(root, b"\x89PNG only in version 1", "image/png")
+    legacy = MediaStore(root).save(b"\xff\xd8 uploaded before the folder", "image/jpeg")
+    for stored in (in_article, in_old_version, legacy):
+        old(stored.path, days=60)
+    abandoned = old(root / "99" / "9999.jpg")
+    article = EducationArticle(
+        title="输液港日常维护",
+        body=f"正文\n\n![港]({education.images.url(in_article)})",
+        status=PublishStatus.PUBLISHED,
+        device_types=["PORT"],
+        keywords=[],
+    )
+    session.add(article)
+    session.flush()
+    session.add_all(
+        [
+            ArticleVersion(
+                article_id=article.id,
+                version=1,
+                title=article.title,
+                body=(
+                    f"![旧图]({education.images.url(in_old_version)})\n"
+                    f"![更旧]({education.images.URL_PREFIX}{legacy.path.name})"
+                ),
+            ),
+            ArticleVersion(
+                article_id=article.id, version=2, title=article.title, body=article.body
+            ),
+        ]
+    )
+    session.commit()
+    assert in_article.path.parent.parent == root / "articles"
+    removed = media_cleanup.sweep(session, codes, root, utcnow())
+    assert removed == [abandoned]
+    for kept in (in_article, in_old_version, legacy):
+        assert kept.path.exists()

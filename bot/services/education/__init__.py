@@ -1,11 +1,12 @@
 """Health education (P7.1, A4.1): articles written, reviewed and published by the hospital's
 staff (``lifecycle``), found for a patient's question by ranked retrieval (``retrieval``), sent
-by themselves for the stage of a patient's device (``pushes``), and read on H5 (``reading``)."""
+by themselves for the stage of a patient's device (``pushes``), and read on H5 (``reading``), with
+the images inserted into them (``images``)."""
 
 from __future__ import annotations
 
+from . import images
 from .lifecycle import (
-    DEVICE_LABELS,
     STAGE_LABELS,
     STATUS_LABELS,
     Draft,
@@ -22,7 +23,6 @@ from .reading import count_read, published, published_list
 from .retrieval import Match, search
 
 __all__ = [
-    "DEVICE_LABELS",
     "STAGE_LABELS",
     "STATUS_LABELS",
     "Draft",
@@ -30,6 +30,7 @@ __all__ = [
     "Match",
     "count_read",
     "create",
+    "images",
     "publish",
     "published",
     "published_list",

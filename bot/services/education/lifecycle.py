@@ -23,6 +23,7 @@ from bot.models import ArticleVersion, EducationArticle
 from bot.models.enums import ArticleStage, PublishStatus
 
 from .. import audit
+from ..directory import DEVICE_LABELS
 
 STATUS_LABELS = {
     PublishStatus.DRAFT: "草稿",
@@ -37,7 +38,6 @@ STAGE_LABELS: dict[str, str] = {
     ArticleStage.WARNING_SIGNS: "并发症预警",
     ArticleStage.AFTER_REMOVAL: "拔管后",
 }
-DEVICE_LABELS = {"PICC": "PICC", "PORT": "输液港", "CVC": "CVC", "MIDLINE": "中线导管"}
 OBJECT = "education_article"
 
 
@@ -71,7 +71,7 @@ class Draft:
         if self.category and len(self.category) > 40:
             wrong["category"] = "分类最多40字"
         if any(d not in DEVICE_LABELS for d in self.device_types):
-            wrong["device_types"] = "导管类型只能选 PICC、输液港、CVC、中线导管"
+            wrong["device_types"] = "导管类型只能选 " + "、".join(DEVICE_LABELS.values())
         if self.stage and self.stage not in {s.value for s in ArticleStage}:
             wrong["stage"] = "请选择有效的阶段"
         if any(len(k) > 20 for k in self.keywords):

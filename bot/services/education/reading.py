@@ -1,9 +1,11 @@
 """What patients read (P7.1): the published articles, listed with the patient's devices first,
 one article's page, and its read count — once per reader per article per day (a Redis key),
-without touching ``updated_at`` (the retrieval index is keyed on it)."""
+without touching ``updated_at`` (the retrieval index is keyed on it). Without Redis the read is
+not counted and the page is shown all the same."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 
@@ -13,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from bot.models import EducationArticle
 from bot.models.enums import ArticleStage, PublishStatus
+
+log = logging.getLogger(__name__)
 
 READ_KEY_TTL = 2 * 24 * 3600
 STAGE_ORDER = [s.value for s in ArticleStage]
@@ -56,9 +60,15 @@ def published_list(
 
 def count_read(session: Session, r: redis.Redis, article_id: int, reader: str, today: date) -> bool:
     """Count one read of the article by ``reader`` (an account, or a browser session) unless
-    they read it today already; True when counted."""
+    they read it today already; True when counted. Not counted (False) when Redis, which
+    remembers who read it today, cannot be reached."""
     key = f"vam:article-read:{article_id}:{reader}:{today.isoformat()}"
-    if not r.set(key, 1, nx=True, ex=READ_KEY_TTL):
+    try:
+        first_today = r.set(key, 1, nx=True, ex=READ_KEY_TTL)
+    except redis.RedisError as exc:
+        log.warning("article %s: read not counted, Redis unavailable (%s)", article_id, exc)
+        return False
+    if not first_today:
         return False
     session.execute(
         update(EducationArticle)

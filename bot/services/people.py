@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from bot.models import PatientAccount, PatientProfile, Staff
 from bot.models.enums import Channel
 
+from .binding import pending_agreements
+
 
 @dataclass(frozen=True)
 class Sender:
@@ -41,13 +43,17 @@ def resolve(session: Session, channel: Channel, user: str, now: datetime) -> Sen
         if account.active_profile_id:
             profile = session.get(PatientProfile, account.active_profile_id)
             active_patient = profile.patient_id if profile else None
+        bound = account.ih_user_id is not None
         meta = {
             "channel": "mp",
             "role": "patient",
             "account_id": account.id,
-            "bound": account.ih_user_id is not None,
+            "bound": bound,
             "active_patient_id": active_patient,
             "first_contact": first_contact,
+            # a bound account must accept a newly published version before the next use
+            # (A5.1); an unbound one accepts on the way to binding
+            "agreements_pending": bound and bool(pending_agreements(session, account.id)),
         }
         return Sender(channel, user, "patient", account_id=account.id, metadata=meta)
     staff = session.scalar(select(Staff).where(Staff.wecom_userid == user, Staff.active.is_(True)))

@@ -9,10 +9,19 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.container import current as container
+
 CLINICAL_ROLES = {"nurse", "doctor", "outside_clinician", "admin"}
 PATIENT_ONLY = "该功能面向患者，请在医院公众号中使用。"
 CLINICIAN_ONLY = "该功能仅向医护人员开放，请在医院企业微信中使用。如需帮助，请发送“菜单”。"
 UNKNOWN_STAFF = "您的企业微信账号尚未与医院工号关联，请联系信息科或静脉治疗专科管理员开通。"
+AGREEMENTS_FIRST = (
+    "《服务协议》和《隐私政策》已更新，请先阅读并同意后再继续使用：{base}/h5/agreements"
+)
+# patient actions open while a new agreement version waits: binding and unbinding (leaving
+# must stay possible); viewing the agreements, help, greeting and the fallback are no
+# patient features and never ask
+OPEN_WITH_AGREEMENTS_PENDING = frozenset({"action_bind_account", "action_unbind_account"})
 
 
 def metadata(tracker: Tracker) -> dict[str, Any]:
@@ -28,9 +37,16 @@ def is_clinician(tracker: Tracker) -> bool:
     return role(tracker) in CLINICAL_ROLES
 
 
-def refusal_for_patient_feature(tracker: Tracker) -> str | None:
-    """None if the sender may use a patient feature, else what to tell them."""
-    return PATIENT_ONLY if is_clinician(tracker) else None
+def refusal_for_patient_feature(tracker: Tracker, *, agreements: bool = True) -> str | None:
+    """None if the sender may use a patient feature, else what to tell them: a clinician is
+    sent to the official account; a bound patient who has not accepted the current service
+    agreement or privacy policy (the worker's ``agreements_pending``) is sent to accept them
+    first, unless ``agreements`` is false."""
+    if is_clinician(tracker):
+        return PATIENT_ONLY
+    if agreements and metadata(tracker).get("agreements_pending"):
+        return AGREEMENTS_FIRST.format(base=container().settings.public_base_url)
+    return None
 
 
 def refusal_for_clinician_feature(tracker: Tracker) -> str | None:
@@ -76,7 +92,9 @@ class GatedAction(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         refusal = (
-            refusal_for_patient_feature(tracker)
+            refusal_for_patient_feature(
+                tracker, agreements=self.name() not in OPEN_WITH_AGREEMENTS_PENDING
+            )
             if self.audience == "patient"
             else refusal_for_clinician_feature(tracker)
         )

@@ -325,8 +325,9 @@ def _patient_references() -> list[tuple[Table, str]]:
 def _clear_conflicts(session: Session, keep_id: int, dup_id: int) -> int:
     """Rows that cannot move because the kept record already has their twin: a 就诊人 of the
     same account (removed; the account's active one repointed), a booking of the same slot
-    (removed, its place given back if it was still booked) and a delivery of the same article
-    (removed: the kept record was sent it). Returns the bookings given back."""
+    (the duplicate's removed, its place given back if both were booked; but a live booking of
+    the duplicate's is kept and the kept record's cancelled twin removed) and a delivery of the
+    same article (removed: the kept record was sent it). Returns the bookings given back."""
     for profile in session.scalars(
         select(PatientProfile).where(PatientProfile.patient_id == dup_id)
     ):
@@ -350,22 +351,36 @@ def _clear_conflicts(session: Session, keep_id: int, dup_id: int) -> int:
                 select(Appointment.slot_id).where(Appointment.patient_id == keep_id)
             ),
         )
-    ):
-        if booking.status is AppointmentStatus.BOOKED:
+    ).all():
+        kept = session.scalar(
+            select(Appointment).where(
+                Appointment.patient_id == keep_id, Appointment.slot_id == booking.slot_id
+            )
+        )
+        live = booking.status is AppointmentStatus.BOOKED
+        if kept is not None and live and kept.status is not AppointmentStatus.BOOKED:
+            _delete_booking(session, kept)  # the live booking moves over; its place stays taken
+            continue
+        if live:  # both booked: one patient holds the place once
             slot = session.get(AppointmentSlot, booking.slot_id)
             if slot is not None and slot.booked > 0:
                 slot.booked -= 1
             cancelled += 1
-        session.execute(
-            sql_update(Appointment)
-            .where(Appointment.replaces_id == booking.id)
-            .values(replaces_id=None)
-        )
-        session.flush()
-        session.delete(booking)
+        _delete_booking(session, booking)
     _drop_twin_deliveries(session, keep_id, dup_id)
     session.flush()
     return cancelled
+
+
+def _delete_booking(session: Session, booking: Appointment) -> None:
+    session.execute(
+        sql_update(Appointment)
+        .where(Appointment.replaces_id == booking.id)
+        .values(replaces_id=None)
+    )
+    session.flush()
+    session.delete(booking)
+    session.flush()
 
 
 def _drop_twin_deliveries(session: Session, keep_id: int, dup_id: int) -> None:

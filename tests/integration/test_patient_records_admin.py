@@ -28,7 +28,7 @@ from bot.models import (
     Staff,
     utcnow,
 )
-from bot.models.enums import ActorType, Channel, ReminderKind, StaffRole
+from bot.models.enums import ActorType, AppointmentStatus, Channel, ReminderKind, StaffRole
 from bot.security import idcard
 from bot.services import access, audit
 from bot.services import patient_records as records
@@ -355,6 +355,36 @@ def test_a1_1_a_merge_keeps_one_profile_and_one_booking_where_both_records_had_o
     assert session.get(AppointmentSlot, slot.id).booked == 1  # the twin's place given back
     with pytest.raises(records.RecordRefused, match="已合并到"):
         records.merge(session, keep.id, dup.id, actor)
+
+
+@pytest.mark.req("A1.1")
+def test_a1_1_a_merge_keeps_the_duplicates_live_booking_over_a_cancelled_twin(world, session):
+    """The kept record cancelled that slot, the duplicate still holds it: the live booking
+    survives the merge (moved to the kept record) and its place stays taken."""
+    keep, dup = Patient(name="周建国"), Patient(name="周建国")
+    slot = AppointmentSlot(
+        institution_id=world["home"],
+        service="PICC_MAINT",
+        starts_at=utcnow() + timedelta(days=1),
+        ends_at=utcnow() + timedelta(days=1, hours=1),
+        capacity=5,
+        booked=1,
+    )
+    session.add_all([keep, dup, slot])
+    session.flush()
+    cancelled = Appointment(slot_id=slot.id, patient_id=keep.id, status=AppointmentStatus.CANCELLED)
+    live = Appointment(slot_id=slot.id, patient_id=dup.id)
+    session.add_all([cancelled, live])
+    session.commit()
+    merged = records.merge(session, keep.id, dup.id, audit.Actor(ActorType.STAFF, None))
+    session.commit()
+    assert merged.cancelled_appointments == 0
+    session.expire_all()
+    bookings = session.scalars(select(Appointment)).all()
+    assert [(b.id, b.patient_id, b.status) for b in bookings] == [
+        (live.id, keep.id, AppointmentStatus.BOOKED)
+    ]
+    assert session.get(AppointmentSlot, slot.id).booked == 1
 
 
 @pytest.mark.req("A1.1", "P1.3")

@@ -31,6 +31,7 @@ from .base import AdminOnly, SecureModelView, admin_actor
 WEEKDAYS = list(enumerate(WEEKDAY_NAMES))
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 SHOWN_DAYS = appointments.HORIZON_DAYS
+MAX_CAPACITY = 500
 
 
 def institutions() -> list[Institution]:
@@ -50,7 +51,9 @@ class SessionForm(SecureForm):
     starts_at = StringField("开始时间", default="08:00", description="24小时制，如 08:00")
     ends_at = StringField("结束时间", default="11:30", description="如 11:30")
     capacity = IntegerField(
-        "名额", default=8, validators=[NumberRange(min=0, max=500, message="名额应为0到500")]
+        "名额",
+        default=8,
+        validators=[NumberRange(min=0, max=MAX_CAPACITY, message=f"名额应为0到{MAX_CAPACITY}")],
     )
     active = BooleanField("启用", default=True)
 
@@ -205,8 +208,8 @@ class ClinicCalendarView(AdminOnly, BaseView):
         require_csrf()
         raw = request.form.get("capacity", "").strip()
         place = request.form.get("institution", type=int)
-        if not raw.isdigit():
-            flash("名额请填写0或正整数。", "error")
+        if not raw.isdigit() or int(raw) > MAX_CAPACITY:
+            flash(f"名额应为0到{MAX_CAPACITY}的整数。", "error")
             return self._back(place)
         try:
             slot = appointments.set_capacity(db(), slot_id, int(raw))
@@ -247,7 +250,8 @@ class ClinicCalendarView(AdminOnly, BaseView):
                 place=place,
                 day=day,
                 reason=reason,
-                cancels=appointments.closure_preview(db(), place.id, day, tz),
+                cancels=appointments.closure_preview(db(), place.id, day, tz, now),
+                today=day == now.astimezone(tz).date(),
                 csrf=generate_csrf(),
             )
         try:

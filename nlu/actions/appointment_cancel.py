@@ -157,7 +157,11 @@ class ValidateAppointmentCancelForm(forms.ChatForm):
     ) -> dict[str, Any]:
         bookings = _upcoming(tracker)
         text = str(value)
-        if text.startswith("#") and int(text[1:]) in {b.id for b in bookings}:
+        if (
+            text.startswith("#")
+            and text[1:].isdecimal()
+            and int(text[1:]) in {b.id for b in bookings}
+        ):
             return {"ca_appointment": text}
         index = parsing.choice(text, len(bookings))
         if index is None:

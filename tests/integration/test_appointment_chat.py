@@ -96,6 +96,21 @@ def test_p8_1_cancelling_in_chat_asks_which_then_confirms_and_frees_the_place(
     assert all(v is None for k, v in f.slots.items() if k.startswith("ca_"))
 
 
+def test_p8_1_a_typed_hash_that_is_not_a_booking_number_is_asked_again(
+    domain, ward, session, session_factory
+):
+    picc, _ = book_both(session, ward)
+    f = cancel_form(domain, ward)
+    f.say("取消预约", "cancel_appointment")
+    for typed in ("#abc", "#", "#²", "#99999999"):  # no crash: what is expected is said again
+        assert "请回复上面列表中预约前的序号" in f.say(typed), typed
+        assert f.asking == "ca_appointment"
+    said = f.say(f"#{picc}")  # the form's own way of naming a booking still works
+    assert f.asking == "ca_confirm" and "PICC维护" in said
+    f.cancel()
+    assert status(session_factory, picc) is AppointmentStatus.BOOKED
+
+
 def test_p8_1_a_cancel_button_skips_the_choice_and_no_keeps_the_booking(
     domain, ward, session, session_factory
 ):

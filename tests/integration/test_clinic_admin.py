@@ -118,18 +118,21 @@ def test_p8_1_editing_a_session_updates_future_slots_never_below_booked(
     first = _book_first(session, session_factory, 2)
     cs = session.scalar(select(ClinicSession))
     edit = f"/admin/clinic_sessions/edit/?id={cs.id}"
-    r = admin.post(
-        edit, data={"csrf_token": token(admin, edit), **session_form(people, capacity="1")}
-    )
+    changed = session_form(people, capacity="1", ends_at="12:00")
+    r = admin.post(edit, data={"csrf_token": token(admin, edit), **changed})
     assert r.status_code == 302
+    tz = settings.timezone
     for s in slots(session_factory):
         assert s.capacity == (2 if s.id == first.id else 1)
+        # a new end time reaches the slots too (the start would be another slot)
+        assert f"{s.starts_at.astimezone(tz):%H:%M}-{s.ends_at.astimezone(tz):%H:%M}" == (
+            "08:00-12:00"
+        )
     # moved to Tuesday: the Monday slots take no new bookings, the booked ones stay
     r = admin.post(
         edit, data={"csrf_token": token(admin, edit), **session_form(people, weekday="1")}
     )
     assert r.status_code == 302
-    tz = settings.timezone
     mondays = [s for s in slots(session_factory) if s.starts_at.astimezone(tz).weekday() == 0]
     tuesdays = [s for s in slots(session_factory) if s.starts_at.astimezone(tz).weekday() == 1]
     assert all(s.capacity == s.booked for s in mondays) and tuesdays
@@ -157,8 +160,11 @@ def test_p8_1_slot_capacity_is_edited_never_below_booked(admin, people, session,
     post = f"/admin/clinic-calendar/slots/{first.id}/capacity"
     r = admin.post(post, data={"csrf_token": t, "capacity": "1"}, follow_redirects=True)
     assert "名额不能少于已预约人数（2人）" in r.get_data(as_text=True)
-    r = admin.post(post, data={"csrf_token": t, "capacity": "abc"}, follow_redirects=True)
-    assert "名额请填写0或正整数" in r.get_data(as_text=True)
+    for wrong in ("abc", "501", "99999999999"):  # not a number, or beyond what a clinic seats
+        r = admin.post(post, data={"csrf_token": t, "capacity": wrong}, follow_redirects=True)
+        assert r.status_code == 200 and "名额应为0到500的整数" in r.get_data(as_text=True)
+    with session_factory() as s:
+        assert s.get(AppointmentSlot, first.id).capacity == 6
     r = admin.post(post, data={"csrf_token": t, "capacity": "9"}, follow_redirects=True)
     assert "名额已更新" in r.get_data(as_text=True) and "2 / 9" in r.get_data(as_text=True)
 
@@ -179,6 +185,10 @@ def test_p8_1_a_closure_shows_what_it_cancels_then_cancels_and_tells(
     }
     preview = admin.post("/admin/clinic-calendar/closures", data=form).get_data(as_text=True)
     assert "将取消 <strong>2</strong> 个已有预约" in preview
+    assert "今天停诊只关闭尚未开始的时段" not in preview
+    today = {**form, "day": utcnow().astimezone(settings.timezone).date().isoformat()}
+    preview = admin.post("/admin/clinic-calendar/closures", data=today).get_data(as_text=True)
+    assert "今天停诊只关闭尚未开始的时段" in preview  # what a closure of today leaves alone
     with session_factory() as s:  # nothing done yet
         assert s.scalar(select(func.count()).select_from(ClinicClosure)) == 0
     r = admin.post(

@@ -11,6 +11,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -82,12 +83,27 @@ class Booking:
 WEEKDAYS = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
 
 
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The first instant of a local day and of the next one, in UTC."""
+    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+
+
+def on_day(day: date, tz: ZoneInfo) -> Any:
+    """The condition on ``AppointmentSlot``: it starts on this local day."""
+    start, end = day_bounds(day, tz)
+    return (AppointmentSlot.starts_at >= start) & (AppointmentSlot.starts_at < end)
+
+
 def bookable(now: datetime) -> Any:
-    """Slots that can still be booked at ``now``: in the future, open, with room."""
+    """Slots that can still be booked at ``now``: in the future, open, with room, at an active
+    institution."""
+    active = select(Institution.id).where(Institution.active.is_(True))
     return (
         (AppointmentSlot.starts_at > now)
         & AppointmentSlot.closed.is_(False)
         & (AppointmentSlot.booked < AppointmentSlot.capacity)
+        & AppointmentSlot.institution_id.in_(active)
     )
 
 
@@ -116,15 +132,12 @@ def open_days(session: Session, institution_id: int, tz: ZoneInfo, now: datetime
 def open_slots(
     session: Session, institution_id: int, day: date, tz: ZoneInfo, now: datetime
 ) -> list[AppointmentSlot]:
-    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-    end = start + timedelta(days=1)
     return list(
         session.scalars(
             select(AppointmentSlot)
             .where(
                 AppointmentSlot.institution_id == institution_id,
-                AppointmentSlot.starts_at >= start,
-                AppointmentSlot.starts_at < end,
+                on_day(day, tz),
                 bookable(now),
             )
             .order_by(AppointmentSlot.starts_at, AppointmentSlot.service)
@@ -141,35 +154,29 @@ def book(
     actor: audit.Actor,
     context: str = "chat",
 ) -> Booked:
-    """Book a place; a second booking of the same slot for the same patient is the same one.
-    Refused when the slot is full, closed or past (nothing written then)."""
+    """Book a place; a second booking of the same slot for the same patient is the same one,
+    also when both come at once (a double tap): one row, one place. Refused when the slot is
+    full, closed, past or at an institution no longer active (nothing written then)."""
+    slot = session.get(AppointmentSlot, slot_id)
+    if slot is None:
+        raise Refused("没有这个时段，请重新选择。")
+    place = session.get(Institution, slot.institution_id)
+    if place is None or not place.active:
+        raise Refused("该机构已暂停预约，请选择其他机构。")
     existing = session.scalar(
         select(Appointment).where(
             Appointment.slot_id == slot_id, Appointment.patient_id == patient_id
         )
     )
-    if existing is not None and existing.status is AppointmentStatus.BOOKED:
-        return Booked(existing, False)
-    # One conditional UPDATE takes the place or fails: no overbooking under concurrency.
-    taken = rowcount(
-        session.execute(
-            update(AppointmentSlot)
-            .where(AppointmentSlot.id == slot_id, bookable(utcnow()))
-            .values(booked=AppointmentSlot.booked + 1)
-        )
-    )
-    if not taken:
-        raise Refused("该时段已约满或已停诊，请选择其他时段。")
-    if existing is not None:  # booked before and cancelled: book again
-        existing.status = AppointmentStatus.BOOKED
-        existing.account_id = account_id
-        existing.cancelled_at = existing.cancel_reason = existing.reminded_at = None
-        existing.replaces_id = None
-        appointment = existing
+    if existing is not None:
+        appointment = _book_again(session, existing, account_id)
+        if appointment is None:
+            return Booked(existing, False)
     else:
-        appointment = Appointment(slot_id=slot_id, patient_id=patient_id, account_id=account_id)
-        session.add(appointment)
-    session.flush()
+        inserted = _book_new(session, slot_id, patient_id, account_id)
+        if isinstance(inserted, Booked):
+            return inserted
+        appointment = inserted
     audit.record(
         session,
         actor,
@@ -180,6 +187,80 @@ def book(
         context=context,
     )
     return Booked(appointment, True)
+
+
+def _take_place(session: Session, slot_id: int) -> None:
+    """One conditional UPDATE takes the place or fails: no overbooking under concurrency."""
+    taken = rowcount(
+        session.execute(
+            update(AppointmentSlot)
+            .where(AppointmentSlot.id == slot_id, bookable(utcnow()))
+            .values(booked=AppointmentSlot.booked + 1)
+        )
+    )
+    if not taken:
+        raise Refused("该时段已约满或已停诊，请选择其他时段。")
+
+
+def _book_again(
+    session: Session, existing: Appointment, account_id: int | None
+) -> Appointment | None:
+    """A booking of this slot cancelled before, booked again: the row is claimed from
+    CANCELLED in one conditional UPDATE, and only the request that claimed it takes a place.
+    None when it is booked already (a concurrent request claimed it). A new booking round:
+    ``created_at`` is the time it was booked again, the reminder not yet sent."""
+    with session.begin_nested():  # a full slot undoes the claim
+        claimed = rowcount(
+            session.execute(
+                update(Appointment)
+                .where(
+                    Appointment.id == existing.id,
+                    Appointment.status == AppointmentStatus.CANCELLED,
+                )
+                .values(
+                    status=AppointmentStatus.BOOKED,
+                    account_id=account_id,
+                    created_at=utcnow(),
+                    cancelled_at=None,
+                    cancel_reason=None,
+                    reminded_at=None,
+                    replaces_id=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if claimed:
+            _take_place(session, existing.slot_id)
+    session.refresh(existing)
+    if claimed:
+        return existing
+    if existing.status is AppointmentStatus.BOOKED:
+        return None
+    raise Refused("该时段已过，不能再预约，请选择其他时段。")  # attended or missed
+
+
+def _book_new(
+    session: Session, slot_id: int, patient_id: int, account_id: int | None
+) -> Appointment | Booked:
+    """A first booking of this slot for this patient: the place and the row in one savepoint.
+    When a concurrent request inserted the row first (the unique slot + patient), both are
+    undone and its booking is the one: ``Booked(..., False)``."""
+    try:
+        with session.begin_nested():
+            _take_place(session, slot_id)
+            appointment = Appointment(slot_id=slot_id, patient_id=patient_id, account_id=account_id)
+            session.add(appointment)
+            session.flush()
+    except IntegrityError:
+        other = session.scalar(
+            select(Appointment).where(
+                Appointment.slot_id == slot_id, Appointment.patient_id == patient_id
+            )
+        )
+        if other is None or other.status is not AppointmentStatus.BOOKED:
+            raise Refused("预约未成功，请稍后重试。") from None
+        return Booked(other, False)
+    return appointment
 
 
 def account_patients(session: Session, account_id: int) -> list[int]:

@@ -5,7 +5,7 @@ is a staff read of patient data (audited), a refusal is audited as denied."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from bot.models import Appointment, AppointmentSlot, ClinicSession, Institution,
 from bot.models.enums import AppointmentStatus, StaffRole
 
 from .. import access, audit
-from .booking import SERVICES, STATUS_LABELS, Refused
+from .booking import SERVICES, STATUS_LABELS, Refused, on_day
 
 MARKS = {"attended": AppointmentStatus.ATTENDED, "no_show": AppointmentStatus.NO_SHOW}
 CLINIC_ROLES = {StaffRole.NURSE, StaffRole.DOCTOR}
@@ -87,15 +87,13 @@ def day_list(
     """The bookings of one clinic on one local day (cancelled ones left out), by time; the
     read is audited with the patients shown. NotVisible for staff who may not run it."""
     _check(session, actor, institution_id, context)
-    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
     rows = session.execute(
         select(Appointment, AppointmentSlot, Patient.name)
         .join(AppointmentSlot, AppointmentSlot.id == Appointment.slot_id)
         .join(Patient, Patient.id == Appointment.patient_id)
         .where(
             AppointmentSlot.institution_id == institution_id,
-            AppointmentSlot.starts_at >= start,
-            AppointmentSlot.starts_at < start + timedelta(days=1),
+            on_day(day, tz),
             Appointment.status != AppointmentStatus.CANCELLED,
         )
         .order_by(AppointmentSlot.starts_at, AppointmentSlot.service, Appointment.id)

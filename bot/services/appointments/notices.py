@@ -1,6 +1,7 @@
 """What patients are told about their bookings (P8.1): the reminder the day before, and the
 cancellation when a clinic closes. Each is an in-app message and a WeChat message to every
-follower of the 就诊人 through the outbox (unique key per booking, notice and follower); the
+follower of the 就诊人 through the outbox (unique key per booking round — a booking cancelled
+and booked again is told again —, notice and follower); the
 reminder carries the maintenance reminders' subscribe / template message for when WeChat's
 48-hour window is closed (``reminders.WeChatFallback``), which the outbox sends instead."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -27,7 +28,7 @@ from bot.models.enums import AppointmentStatus, Channel
 
 from .. import notify
 from ..reminders import WeChatFallback, in_quiet_hours
-from .booking import SERVICES, WEEKDAYS, rowcount
+from .booking import SERVICES, WEEKDAYS, on_day, rowcount
 
 log = logging.getLogger(__name__)
 KIND = "appointment"
@@ -60,8 +61,9 @@ def tell(
     link: str,
     fallback: dict[str, object] | None = None,
 ) -> list[int]:
-    """The in-app message and one outbox row per follower (``appointment:{id}:{key}:{n}``);
-    the outbox ids, to enqueue after commit."""
+    """The in-app message and one outbox row per follower
+    (``appointment:{id}:{round}:{key}:{n}``, the round being when it was booked, or booked
+    again after a cancellation); the outbox ids, to enqueue after commit."""
     session.add(
         InAppMessage(
             patient_id=appointment.patient_id,
@@ -77,10 +79,9 @@ def tell(
     }
     if fallback:
         body["_fallback"] = fallback
+    prefix = f"appointment:{appointment.id}:{appointment.created_at:%Y%m%d%H%M%S%f}:{key}"
     return [
-        notify.payload(
-            session, Channel.MP, openid, body, key=f"appointment:{appointment.id}:{key}:{n}"
-        )
+        notify.payload(session, Channel.MP, openid, body, key=f"{prefix}:{n}")
         for n, openid in enumerate(followers(session, appointment.patient_id))
     ]
 
@@ -103,7 +104,6 @@ def remind_due(
     quiet hours (those in them are reminded by a later run the same day). ``reminded_at`` is
     claimed by a conditional UPDATE, so concurrent runs remind once. The outbox ids."""
     tomorrow = now.astimezone(tz).date() + timedelta(days=1)
-    start = datetime.combine(tomorrow, time(0), tzinfo=tz).astimezone(UTC)
     rows = session.execute(
         select(Appointment, AppointmentSlot, Institution.name, Patient)
         .join(AppointmentSlot, AppointmentSlot.id == Appointment.slot_id)
@@ -113,8 +113,7 @@ def remind_due(
             Appointment.status == AppointmentStatus.BOOKED,
             Appointment.reminded_at.is_(None),
             AppointmentSlot.closed.is_(False),
-            AppointmentSlot.starts_at >= start,
-            AppointmentSlot.starts_at < start + timedelta(days=1),
+            on_day(tomorrow, tz),
         )
         .order_by(Appointment.id)
     ).all()

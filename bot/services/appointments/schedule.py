@@ -1,8 +1,10 @@
 """Clinic schedules (P8.1): the slots of the coming weeks generated from the weekly sessions
 (``clinic_sessions``) minus closed days, and closures. Generation only inserts what is missing
 (the unique institution + service + start), so it can run any number of times; a session's
-edit reaches its future slots (``apply_session``), never below what is booked. A closure closes
-the day's slots and cancels their bookings, telling each patient."""
+edit reaches its future slots (``apply_session``: capacity, never below what is booked, and end
+time). A closure closes the day's slots not yet begun and cancels their bookings, telling each
+patient; on a day already under way the slots that have begun are left to the clinic, whose
+patients may have been seen already."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -25,7 +27,7 @@ from bot.models.enums import AppointmentStatus
 
 from .. import audit
 from ..reminders.common import insert_into
-from .booking import Refused, release, rowcount
+from .booking import Refused, on_day, release, rowcount
 from .notices import Notice, describe, tell
 
 HORIZON_DAYS = 28
@@ -89,31 +91,44 @@ def extend(session: Session, tz: ZoneInfo, now: datetime, days: int = HORIZON_DA
     return generate(session, tz, today, today + timedelta(days=days - 1), now)
 
 
-def _session_slots(
-    session: Session, cs: ClinicSession, tz: ZoneInfo, now: datetime, **changes: object
-) -> int:
-    """Apply ``changes`` to the future open slots that ``cs`` generated (same institution,
-    service, weekday and start time); the number changed."""
+def _session_starts(
+    session: Session, cs: ClinicSession, tz: ZoneInfo, now: datetime
+) -> dict[datetime, datetime]:
+    """The starts of the slots ``cs`` may have generated from today on, each with its end."""
     last = session.scalar(
         select(func.max(AppointmentSlot.starts_at)).where(
             AppointmentSlot.institution_id == cs.institution_id
         )
     )
     if last is None:
-        return 0
+        return {}
     today = now.astimezone(tz).date()
-    starts = [
-        _at(day, cs.starts_at, tz)
+    return {
+        _at(day, cs.starts_at, tz): _at(day, cs.ends_at, tz)
         for day in _days(today, last.astimezone(tz).date())
         if day.weekday() == cs.weekday
-    ]
+    }
+
+
+def _session_slots(
+    session: Session, cs: ClinicSession, tz: ZoneInfo, now: datetime, **changes: object
+) -> int:
+    """Apply ``changes`` to the future open slots that ``cs`` generated (same institution,
+    service, weekday and start time); the number changed. ``ends_at=True`` sets each slot's
+    end from the session's end time."""
+    starts = _session_starts(session, cs, tz, now)
+    if not starts:
+        return 0
+    if changes.pop("ends_at", False):
+        ends: ColumnElement[datetime] = case(starts, value=AppointmentSlot.starts_at)
+        changes["ends_at"] = ends
     return rowcount(
         session.execute(
             update(AppointmentSlot)
             .where(
                 AppointmentSlot.institution_id == cs.institution_id,
                 AppointmentSlot.service == cs.service,
-                AppointmentSlot.starts_at.in_(starts),
+                AppointmentSlot.starts_at.in_(list(starts)),
                 AppointmentSlot.starts_at > now,
                 AppointmentSlot.closed.is_(False),
             )
@@ -125,13 +140,14 @@ def _session_slots(
 
 def apply_session(session: Session, cs: ClinicSession, tz: ZoneInfo, now: datetime) -> int:
     """After a session was created or edited: its future slots take its capacity (never below
-    what is booked; none new for a deactivated one), and missing ones are generated."""
+    what is booked; none new for a deactivated one) and its end time, and missing ones are
+    generated."""
     if not cs.active:
         return retire_session(session, cs, tz, now)
     capacity = case(
         (AppointmentSlot.booked > cs.capacity, AppointmentSlot.booked), else_=cs.capacity
     )
-    changed = _session_slots(session, cs, tz, now, capacity=capacity)
+    changed = _session_slots(session, cs, tz, now, capacity=capacity, ends_at=True)
     return changed + extend(session, tz, now)
 
 
@@ -162,25 +178,27 @@ def set_capacity(session: Session, slot_id: int, capacity: int) -> AppointmentSl
     return slot
 
 
-def _day_slots(institution_id: int, day: date, tz: ZoneInfo) -> tuple[Any, ...]:
-    """The conditions on ``AppointmentSlot`` of one clinic's local day."""
-    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+def _closing(institution_id: int, day: date, tz: ZoneInfo, now: datetime) -> tuple[Any, ...]:
+    """The conditions on ``AppointmentSlot`` of the slots a closure of one clinic's local day
+    closes: those not yet begun (on today, the rest of the day)."""
     return (
         AppointmentSlot.institution_id == institution_id,
-        AppointmentSlot.starts_at >= start,
-        AppointmentSlot.starts_at < start + timedelta(days=1),
+        on_day(day, tz),
+        AppointmentSlot.starts_at > now,
     )
 
 
-def closure_preview(session: Session, institution_id: int, day: date, tz: ZoneInfo) -> int:
-    """How many bookings closing the clinic that day would cancel."""
+def closure_preview(
+    session: Session, institution_id: int, day: date, tz: ZoneInfo, now: datetime
+) -> int:
+    """How many bookings closing the clinic that day would cancel (those not yet begun)."""
     return (
         session.scalar(
             select(func.count())
             .select_from(Appointment)
             .join(AppointmentSlot, AppointmentSlot.id == Appointment.slot_id)
             .where(
-                *_day_slots(institution_id, day, tz),
+                *_closing(institution_id, day, tz, now),
                 Appointment.status == AppointmentStatus.BOOKED,
             )
         )
@@ -199,9 +217,11 @@ def close_day(
     now: datetime,
     base_url: str,
 ) -> tuple[ClinicClosure, list[int]]:
-    """Close a clinic for a day: the closure row, the day's slots closed, each booking on them
-    cancelled with the reason and its patient told (in-app and WeChat). The closure and the
-    outbox ids, to enqueue after commit. A day closed already keeps its first closure."""
+    """Close a clinic for a day: the closure row, the day's slots not yet begun closed, each
+    booking on them cancelled with the reason and its patient told (in-app and WeChat); the
+    slots of today that have begun stay as they are (their patients may have been seen). The
+    closure and the outbox ids, to enqueue after commit. A day closed already keeps its first
+    closure."""
     reason = reason.strip()[:120]
     if not reason:
         raise Refused("请填写停诊原因。")
@@ -223,7 +243,7 @@ def close_day(
     )
     session.add(closure)
     session.flush()
-    where = _day_slots(institution_id, day, tz)
+    where = _closing(institution_id, day, tz, now)
     session.execute(
         update(AppointmentSlot)
         .where(*where)

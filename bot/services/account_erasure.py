@@ -39,6 +39,19 @@ def erase(session: Session, account: PatientAccount, actor: audit.Actor, reason:
     if account.erased_at is not None:
         log.info("account %s already erased on %s", account.id, account.erased_at)
         return False
+    # claim the row: of two requests at the same moment (a double tap, an administrator and
+    # the patient) the second waits for the first's row lock, then finds it erased
+    now = utcnow()
+    claimed = session.execute(
+        update(PatientAccount)
+        .where(PatientAccount.id == account.id, PatientAccount.erased_at.is_(None))
+        .values(erased_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not claimed:
+        session.refresh(account)
+        log.info("account %s erased meanwhile on %s", account.id, account.erased_at)
+        return False
     openid, gone = account.openid, placeholder(account.id)
     profiles = len(account.profiles)
     account.active_profile_id = None
@@ -76,7 +89,7 @@ def erase(session: Session, account: PatientAccount, actor: audit.Actor, reason:
     tracker = _erase_tracker(session, f"{Channel.MP.value}:{openid}")
     account.openid, account.unionid, account.ih_user_id = gone, None, None
     account.nickname, account.subscribed, account.bound_at = None, False, None
-    account.erased_at = utcnow()
+    account.erased_at = now
     session.expire(account, ["profiles"])
     audit.record(
         session,

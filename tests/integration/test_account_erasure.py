@@ -4,6 +4,8 @@ request does nothing; audited; the same person following again gets a new accoun
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select, text
 
@@ -204,6 +206,40 @@ def test_a1_1_deleting_an_account_twice_erases_nothing_more_and_raises_nothing(w
     session.commit()
     session.expire_all()
     assert session.get(PatientAccount, world["account"]).openid == placeholder
+    assert session.scalar(select(func.count()).where(AuditLog.action == "erase")) == 1
+
+
+@pytest.mark.req("A1.1")
+def test_a1_1_two_deletions_at_the_same_moment_erase_once(world, session, session_factory, engine):
+    """Two requests that both read the account before either erased it (a double tap, an
+    administrator and the patient): the second waits for the first's row lock and then finds
+    the account erased — one audit row, the first erasure's time kept."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    first, second = session_factory(), session_factory()
+    try:
+        mine = first.get(PatientAccount, world["account"])
+        theirs = second.get(PatientAccount, world["account"])
+        assert mine.erased_at is None and theirs.erased_at is None  # both read it alive
+        actor = audit.Actor(ActorType.PATIENT, mine.id)
+        assert account_erasure.erase(first, mine, actor, "本人申请") is True
+        outcome: list[bool] = []
+        waiting = threading.Thread(
+            target=lambda: outcome.append(account_erasure.erase(second, theirs, actor, "管理员"))
+        )
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive()  # blocked on the first request's row lock
+        first.commit()
+        erased_at = mine.erased_at
+        waiting.join(10)
+        second.commit()
+        assert outcome == [False]
+    finally:
+        first.close()
+        second.close()
+    session.expire_all()
+    assert session.get(PatientAccount, world["account"]).erased_at == erased_at
     assert session.scalar(select(func.count()).where(AuditLog.action == "erase")) == 1
 
 

@@ -53,6 +53,8 @@ HEADERS = {
 LENGTHS = {"code": 32, "name": 120, "level": 40, "address": 255, "city": 40, "district": 40}
 LENGTHS |= {"opening_hours": 255, "phone": 40}
 NO = {"0", "否", "停用", "false", "False", "n", "N", "no"}
+PHONE = re.compile(r"[0-9+\-() 转]+")  # as the form checks it
+PHONE_PROBLEM = "电话只能包含数字、空格、+、-、括号或“转”"
 NO_COORDINATES = "没有坐标，不会出现在患者的附近机构中"
 
 
@@ -230,6 +232,9 @@ def check_rows(session: Session, rows: list[dict[str, str]]) -> list[ImportRow]:
             row.exists = code in existing
             if row.exists and existing[code] and row.values.get("latitude") is None and row.ok:
                 row.notes = ["未填坐标：保留原有坐标"]
+            kept = [HEADERS[f] for f in _blank(row.values) if f not in ("latitude", "longitude")]
+            if row.exists and row.ok and kept:
+                row.notes.append(f"空白单元格保留原有内容：{'、'.join(kept)}")
         checked.append(row)
     return checked
 
@@ -252,7 +257,9 @@ def _check(raw: dict[str, str], n: int) -> ImportRow:
     v["latitude"], v["longitude"] = lat, lng
     v["device_types"] = _codes(raw.get("device_types"), DEVICE_LABELS, "导管类型", row)
     v["services"] = _codes(raw.get("services"), SERVICE_LABELS, "服务项目", row)
-    v["active"] = (raw.get("active") or "是") not in NO
+    if v["phone"] and not PHONE.fullmatch(v["phone"]):
+        row.problems.append(PHONE_PROBLEM)
+    v["active"] = raw["active"] not in NO if raw.get("active") else None  # None: as on file
     if lat is None and row.ok:
         row.notes.append("无坐标：保存时按地址解析" if v["address"] else NO_COORDINATES)
     return row
@@ -283,6 +290,11 @@ def _codes(text: str | None, labels: dict[str, str], what: str, row: ImportRow) 
     return codes
 
 
+def _blank(values: dict[str, Any]) -> list[str]:
+    """The fields of a checked row whose cells were left blank."""
+    return [f for f in FIELDS if values.get(f) in (None, "", [])]
+
+
 def save_rows(
     session: Session, rows: list[dict[str, Any]], actor: audit.Actor, geocoder: Geocoder | None
 ) -> tuple[int, int, list[str]]:
@@ -295,10 +307,11 @@ def save_rows(
         if inst is None:
             inst = Institution(code=values["code"], name=values["name"])
             session.add(inst)
-        keep = values.get("latitude") is None and inst.latitude is not None
+        blank = _blank(values)
         for f in FIELDS:
-            if not (keep and f in ("latitude", "longitude")):  # blank cells keep coordinates
-                setattr(inst, f, values.get(f))
+            if f in blank and not is_new:
+                continue  # a blank cell keeps what is on file (the form clears a field)
+            setattr(inst, f, True if f == "active" and f in blank else values.get(f))
         if inst.latitude is not None and "latitude" in changes(inst):
             inst.coordinates_source = "manual"
         why = locate(inst, geocoder)

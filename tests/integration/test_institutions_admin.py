@@ -275,3 +275,57 @@ def test_a3_1_an_xlsx_import_and_a_file_that_is_not_a_table(
     assert "请上传 CSV 或 XLSX 文件" in other
     template = admin.get("/admin/institutions/import/template.csv")
     assert template.status_code == 200 and "机构编码,机构名称" in template.data.decode("utf-8-sig")
+
+
+@pytest.mark.req("A3.1")
+def test_a3_1_an_import_update_keeps_what_blank_cells_leave_out_and_checks_the_phone(session):
+    """Blank cells of an existing institution keep what is on file — a blank 启用 does not turn
+    a deactivated institution back on — and the phone is checked as the form checks it."""
+    from bot.models.enums import ActorType
+    from bot.services import audit, institutions
+
+    session.add(
+        Institution(
+            code="OLD",
+            name="停用的门诊",
+            address="西湖区文三路1号",
+            phone="0571-88000001",
+            opening_hours="周一至周五",
+            device_types=["PICC"],
+            services=["PICC_MAINT"],
+            active=False,
+        )
+    )
+    session.commit()
+    rows = institutions.check_rows(
+        session,
+        [
+            {"code": "OLD", "name": "改名的门诊", "phone": "", "active": "", "address": ""},
+            {"code": "NEW", "name": "新门诊", "phone": "0571-8800 转 12", "active": ""},
+            {"code": "BAD", "name": "乱填电话", "phone": "打电话找王护士"},
+        ],
+    )
+    old, new, bad = rows
+    assert old.ok and any("空白单元格保留原有内容" in n and "电话" in n for n in old.notes)
+    assert new.ok and bad.problems == [institutions.PHONE_PROBLEM]
+    actor = audit.Actor(ActorType.STAFF, None)
+    assert institutions.save_rows(session, [old.values, new.values], actor, None)[:2] == (1, 1)
+    session.commit()
+    session.expire_all()
+    kept = session.scalars(select(Institution).where(Institution.code == "OLD")).one()
+    assert (kept.name, kept.phone, kept.opening_hours, kept.address) == (
+        "改名的门诊",
+        "0571-88000001",
+        "周一至周五",
+        "西湖区文三路1号",
+    )
+    assert kept.active is False and kept.device_types == ["PICC"]
+    assert kept.services == ["PICC_MAINT"]
+    added = session.scalars(select(Institution).where(Institution.code == "NEW")).one()
+    assert added.active is True and added.phone == "0571-8800 转 12"
+    switched = institutions.check_rows(
+        session, [{"code": "OLD", "name": "改名的门诊", "active": "是"}]
+    )
+    institutions.save_rows(session, [switched[0].values], actor, None)
+    session.commit()
+    assert session.scalars(select(Institution).where(Institution.code == "OLD")).one().active

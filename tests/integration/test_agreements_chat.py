@@ -5,6 +5,7 @@ answer with the agreements link; binding, unbinding and the agreements themselve
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -55,7 +56,12 @@ def turn(session, openid: str, action, intent: str = "my_catheter"):
     """What the worker would pass with the next message, and what the action answers."""
     meta = people.resolve(session, Channel.MP, openid, utcnow()).metadata
     session.commit()
-    message = {"intent": {"name": intent}, "entities": [], "text": "", "metadata": meta}
+    message: dict[str, Any] = {
+        "intent": {"name": intent},
+        "entities": [],
+        "text": "",
+        "metadata": meta,
+    }
     d = CollectingDispatcher()
     action.run(d, Tracker("mp:" + openid, {}, message, [], False, None, {}, "action_listen"), {})
     return d.messages
@@ -100,7 +106,12 @@ def test_a5_1_a_new_version_is_accepted_before_the_next_chat_request(
 def _tracker(session) -> Tracker:
     meta = people.resolve(session, Channel.MP, "o_terms", utcnow()).metadata
     session.commit()
-    message = {"intent": {"name": "book"}, "entities": [], "text": "", "metadata": meta}
+    message: dict[str, Any] = {
+        "intent": {"name": "book"},
+        "entities": [],
+        "text": "",
+        "metadata": meta,
+    }
     return Tracker("mp:o_terms", {}, message, [], False, None, {}, "action_listen")
 
 

@@ -46,6 +46,9 @@ class ActionReceiveReport(Action):
     ) -> list[EventType]:
         if gate.is_clinician(tracker):
             return []
+        if refused := gate.refusal_for_patient_feature(tracker):  # a new agreement first
+            dispatcher.utter_message(text=f"照片未保存，同意后请重新发送。\n{refused}")
+            return []
         patient_id = _patient(tracker)
         if patient_id is None:
             dispatcher.utter_message(

@@ -151,6 +151,9 @@ class ActionShowQr(Action):
                 text="请点击菜单“扫码”扫描患者的置管二维码，或发送“查患者 姓名”查找患者。"
             )
             return []
+        if refused := gate.refusal_for_patient_feature(tracker):  # a new agreement first
+            dispatcher.utter_message(text=refused)
+            return []
         patient_id = gate.metadata(tracker).get("active_patient_id")
         if not patient_id:
             dispatcher.utter_message(text="请先绑定就诊人，再查看置管二维码。")

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.models import Agreement, Catheter, Patient, PatientAccount, PatientProfile, utcnow
 from bot.models.enums import AgreementKind, Channel
 from bot.services import binding, people
-from nlu.actions import account, appointment, appointment_cancel, common, home
+from nlu.actions import account, appointment, appointment_cancel, common, home, report, scan
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("action_runtime")]
 LINK = "/h5/agreements"
@@ -87,6 +87,8 @@ def test_a5_1_a_new_version_is_accepted_before_the_next_chat_request(
         home.ActionHistory(),
         account.ActionSwitchProfile(),
         appointment_cancel.ActionMyAppointments(),
+        scan.ActionShowQr(),  # the code opens the record: not before accepting
+        report.ActionReceiveReport(),  # a report photo is personal data: not kept before
     ):
         messages = turn(session, "o_terms", action)
         assert f"{settings.public_base_url}{LINK}" in text(messages), action.name()

@@ -186,10 +186,14 @@ def masked_account(account: PatientAccount) -> str:
 
 
 @event.listens_for(Agreement, "before_update")
-def _refuse_edits_of_published(_mapper: Any, _conn: Any, target: Agreement) -> None:
-    """Whatever code path writes it, a version patients may have accepted keeps its words."""
-    was_published = attributes.get_history(target, "published_at").deleted or [target.published_at]
-    if was_published[0] is None:
+def _refuse_edits_of_published(_mapper: Any, conn: Any, target: Agreement) -> None:
+    """Whatever code path writes it, a version patients may have accepted keeps its words.
+    Whether it was published is read from the row itself: the object's history is empty when
+    the attribute was expired (after a commit) and set without being loaded first."""
+    stored = conn.scalar(
+        select(Agreement.__table__.c.published_at).where(Agreement.__table__.c.id == target.id)
+    )
+    if stored is None:
         return  # a draft, or the draft being published now
     for name in ("kind", "version", "title", "body", "note", "published_at"):
         if attributes.get_history(target, name).has_changes():

@@ -15,10 +15,11 @@ from bot.models import (
     AgreementAcceptance,
     AuditLog,
     PatientAccount,
+    Staff,
     utcnow,
 )
-from bot.models.enums import AgreementKind
-from bot.services import agreements, binding
+from bot.models.enums import ActorType, AgreementKind, StaffRole
+from bot.services import agreements, audit, binding
 from server import create_app
 from tests.support.web_clients import add_admin, admin_client, follower_client, form_token
 
@@ -215,3 +216,20 @@ def test_a5_1_markdown_is_sanitised_on_the_patients_page(world, session):
     shown = html[html.index('class="agreement"') :]
     assert "<script" not in shown and 'href="javascript:' not in shown and "onerror" not in shown
     assert "&lt;h2&gt;" not in html  # rendered, not escaped
+
+
+@pytest.mark.req("A5.1")
+def test_a5_1_a_draft_published_in_the_session_that_made_it_is_then_frozen(world, session):
+    """The service calls in one session (a script, the CLI): create, commit, publish — the
+    draft is published, and only then are its words frozen."""
+    admin_id = session.scalar(select(Staff.id).where(Staff.role == StaffRole.ADMIN))
+    actor = audit.Actor(ActorType.STAFF, admin_id)
+    draft = agreements.new_draft(session, AgreementKind.PRIVACY, actor)
+    session.commit()  # expires the draft: its published_at is not loaded when publish sets it
+    agreements.publish(session, draft.id, actor)
+    session.commit()
+    assert session.get(Agreement, draft.id).published_at is not None
+    session.get(Agreement, draft.id).body = "改了"
+    with pytest.raises(agreements.PublishedAgreementIsFrozen):
+        session.flush()
+    session.rollback()

@@ -117,14 +117,19 @@ def tracker(engine):
     with engine.begin() as conn:
         existed = engine.dialect.has_table(conn, "events")
         if not existed:
+            # the columns of Rasa 3.6's SQLTrackerStore (the real table exists once the engine
+            # has run against this database, e.g. after the end-to-end tests)
             conn.execute(
                 text(
-                    "CREATE TABLE events (id serial PRIMARY KEY, sender_id varchar(255), data text)"
+                    "CREATE TABLE events (id serial PRIMARY KEY, sender_id varchar(255) NOT NULL,"
+                    " type_name varchar(255) NOT NULL, timestamp float, intent_name varchar(255),"
+                    " action_name varchar(255), data text)"
                 )
             )
         conn.execute(
             text(
-                "INSERT INTO events (sender_id, data) VALUES (:a, '我的手臂有点红肿'), (:b, '别人')"
+                "INSERT INTO events (sender_id, type_name, timestamp, data) VALUES"
+                " (:a, 'user', 1.0, '我的手臂有点红肿'), (:b, 'user', 2.0, '别人')"
             ),
             {"a": f"mp:{OPENID}", "b": "mp:oSomeoneElse"},
         )

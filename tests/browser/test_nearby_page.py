@@ -105,7 +105,11 @@ def test_p5_1_an_institution_the_admin_adds_appears_on_the_patients_nearby_page(
             admin.fill("#opening_hours", "周一至周五 08:00-17:00")
             admin.fill("#phone", "0571-88776655")
             admin.click("input.btn-primary[type=submit]")  # 保存
-            admin.locator(".alert", has_text="已按地址解析").wait_for()
+            try:
+                admin.locator(".alert", has_text="已按地址解析").wait_for()
+            except Exception as exc:  # say what the page showed instead (a form error?)
+                body = admin.inner_text("body")[:1500]
+                raise AssertionError(f"no geocoded notice after saving; the page: {body}") from exc
             admin_context.close()
 
             # the patient opens the nearby page in WeChat

@@ -82,7 +82,7 @@ class InstitutionForm(SecureForm):
         "电话",
         40,
         Optional(),
-        Regexp(r"^[0-9+\-() 转]+$", message="电话只能包含数字、空格、+、-、括号或“转”"),
+        Regexp(f"^{institutions.PHONE.pattern}$", message=institutions.PHONE_PROBLEM),
     )
     active = BooleanField("启用", default=True)
 

@@ -7,7 +7,6 @@ patient. Administrators only; every change audited."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,9 +26,9 @@ from bot.services.appointments import WEEKDAYS as WEEKDAY_NAMES
 from web import container, db, require_csrf, uow
 
 from .base import AdminOnly, SecureModelView, admin_actor
+from .roster import TIME  # HH:MM, one rule for both schedules
 
 WEEKDAYS = list(enumerate(WEEKDAY_NAMES))
-TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 SHOWN_DAYS = appointments.HORIZON_DAYS
 MAX_CAPACITY = 500
 

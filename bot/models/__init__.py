@@ -9,6 +9,7 @@ from .admin import (
     ClinicalDictionary,
     EducationArticle,
     ExportLog,
+    LowcodeBatch,
 )
 from .base import Base, utcnow
 from .catheters import (
@@ -63,6 +64,7 @@ __all__ = [
     "EducationArticle",
     "ExportLog",
     "InAppMessage",
+    "LowcodeBatch",
     "InboxMessage",
     "Institution",
     "MaintenanceRecord",

@@ -141,21 +141,55 @@ class AuditLog(Base):
 
 
 class ExportLog(Base):
-    """An export job (A6.2, A7.6), keyed by its RQ job id."""
+    """An export (A6.2, A7.6), keyed by its RQ job id: who asked for what (kind, filters,
+    format), whether identifiers were shown in full and why, how many rows, the file's hash,
+    and how far its push to the hospital's low-code platform has got. A scheduled export (the
+    monthly indicator set) has no staff."""
 
     __tablename__ = "export_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
-    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)  # period and filters
+    format: Mapped[str | None] = mapped_column(String(8))  # xlsx / csv / pdf / json
+    full_identifiers: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str | None] = mapped_column(Text)  # required for full identifiers
     status: Mapped[ExportStatus] = mapped_column(
         enum_type(ExportStatus), default=ExportStatus.QUEUED
     )
     rq_job_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     row_count: Mapped[int | None]
+    rows_written: Mapped[int] = mapped_column(default=0)  # progress while running
     file_path: Mapped[str | None] = mapped_column(String(255))
-    lowcode_record_id: Mapped[str | None] = mapped_column(String(64))
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    lowcode_record_id: Mapped[str | None] = mapped_column(String(64))  # the export's own record
+    # LowcodeStatus value; None: not to be pushed (the platform is not configured)
+    lowcode_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    lowcode_attempts: Mapped[int] = mapped_column(default=0)
+    lowcode_error: Mapped[str | None] = mapped_column(Text)  # the platform's message
+    lowcode_next_attempt_at: Mapped[datetime | None]
+    lowcode_pushed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class LowcodeBatch(Base):
+    """One batch of ≤ 100 rows of an export sent to the low-code platform (A7.6). The
+    ``transaction_id`` is the platform's idempotency key: a retried batch is the same
+    transaction, so a row is never kept twice; the record ids the platform gave are kept."""
+
+    __tablename__ = "lowcode_batches"
+    __table_args__ = (UniqueConstraint("export_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    export_id: Mapped[int] = mapped_column(ForeignKey("export_log.id"), index=True)
+    seq: Mapped[int]  # 0: the export's own record; 1…: its rows, in order
+    transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    row_count: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending / done / failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    record_ids: Mapped[list[Any]] = mapped_column(default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]

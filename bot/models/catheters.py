@@ -46,7 +46,7 @@ class Catheter(Timestamped, Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     inserter_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     inserter_name: Mapped[str | None] = mapped_column(String(40))
-    placed_at: Mapped[datetime]
+    placed_at: Mapped[datetime] = mapped_column(index=True)
     brand: Mapped[str | None] = mapped_column(String(60))
     model: Mapped[str | None] = mapped_column(String(60))
     lot_number: Mapped[str | None] = mapped_column(String(40))
@@ -150,7 +150,7 @@ class Complication(Timestamped, Base):
     type: Mapped[str] = mapped_column(String(24), index=True)
     # a client-generated key: a double tap on the H5 form's "save" creates one record
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    onset_on: Mapped[date]
+    onset_on: Mapped[date] = mapped_column(index=True)
     grade: Mapped[int | None]
     basic_info: Mapped[str | None] = mapped_column(Text)
     brief_history: Mapped[str | None] = mapped_column(Text)
@@ -214,7 +214,7 @@ class Removal(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"), unique=True)
-    removed_on: Mapped[date]
+    removed_on: Mapped[date] = mapped_column(index=True)
     reason: Mapped[str] = mapped_column(String(24))  # dictionary: removal_reasons
     unplanned: Mapped[bool] = mapped_column(default=False)  # the quality indicator (A6.1)
     complication_id: Mapped[int | None] = mapped_column(ForeignKey("complications.id"))

@@ -69,6 +69,8 @@ class Staff(Timestamped, Base):
     role: Mapped[StaffRole] = mapped_column(enum_type(StaffRole))
     title: Mapped[str | None] = mapped_column(String(40))  # 主管护师, 副主任医师 …
     is_vascular_expert: Mapped[bool] = mapped_column(default=False)
+    # may export records with identifiers in full (stating a reason each time, A6.2); admins only
+    may_export_identifiers: Mapped[bool] = mapped_column(default=False)
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))

@@ -447,6 +447,31 @@ def test_p8_1_the_reminder_goes_the_day_before_once_and_not_in_quiet_hours(
         assert s.get(Appointment, mine).reminded_at is not None
 
 
+def test_p8_1_a_booking_made_in_the_evenings_quiet_hours_is_reminded_the_next_morning(
+    session, session_factory, settings, clinic
+):
+    tz, tomorrow = clinic["tz"], clinic["today"] + timedelta(days=1)
+    evening = book(session, clinic, "afternoon")  # tomorrow 13:00, booked today
+    same_day = book(session, clinic, "afternoon", "son")
+    session.get(Appointment, same_day).created_at = at(tomorrow, 7, tz)  # booked that morning
+    session.commit()
+    # 22:00 and 07:00: quiet hours (21:00–08:00); at midnight the booking became "today's"
+    assert (
+        appointments.remind_due(session, at(clinic["today"], 22, tz), tz, fallback(settings)) == []
+    )
+    assert appointments.remind_due(session, at(tomorrow, 7, tz), tz, fallback(settings)) == []
+    outbox = appointments.remind_due(session, at(tomorrow, 9, tz), tz, fallback(settings))
+    session.commit()
+    assert len(outbox) == 1  # the evening's booking; the son's was made that morning
+    with session_factory() as s:
+        (row,) = s.scalars(select(OutboxMessage)).all()
+        assert "今日门诊预约提醒" in row.payload["text"]["content"]
+        assert "您预约了今天的导管维护" in row.payload["text"]["content"]
+        assert s.get(Appointment, evening).reminded_at is not None
+        assert s.get(Appointment, same_day).reminded_at is None
+    assert appointments.remind_due(session, at(tomorrow, 10, tz), tz, fallback(settings)) == []
+
+
 def test_p8_1_a_booking_cancelled_and_booked_again_is_reminded_again_on_wechat(
     session, session_factory, settings, clinic
 ):

@@ -28,7 +28,7 @@ from bot.models.enums import AppointmentStatus, Channel
 
 from .. import notify
 from ..reminders import WeChatFallback, in_quiet_hours
-from .booking import SERVICES, WEEKDAYS, on_day, rowcount
+from .booking import SERVICES, WEEKDAYS, day_bounds, on_day, rowcount
 
 log = logging.getLogger(__name__)
 KIND = "appointment"
@@ -101,9 +101,18 @@ def remind_due(
     fallback: WeChatFallback,
 ) -> list[int]:
     """Remind each booking of tomorrow (the hospital's calendar) once, outside the patient's
-    quiet hours (those in them are reminded by a later run the same day). ``reminded_at`` is
+    quiet hours (those in them are reminded by a later run the same day). A booking of today
+    made before today whose reminder the evening's quiet hours held back (booked late in the
+    evening) is reminded this morning instead, if it has not begun. ``reminded_at`` is
     claimed by a conditional UPDATE, so concurrent runs remind once. The outbox ids."""
-    tomorrow = now.astimezone(tz).date() + timedelta(days=1)
+    today = now.astimezone(tz).date()
+    tomorrow = today + timedelta(days=1)
+    today_start, _ = day_bounds(today, tz)
+    held_back = (
+        on_day(today, tz)
+        & (AppointmentSlot.starts_at > now)
+        & (Appointment.created_at < today_start)
+    )
     rows = session.execute(
         select(Appointment, AppointmentSlot, Institution.name, Patient)
         .join(AppointmentSlot, AppointmentSlot.id == Appointment.slot_id)
@@ -113,7 +122,7 @@ def remind_due(
             Appointment.status == AppointmentStatus.BOOKED,
             Appointment.reminded_at.is_(None),
             AppointmentSlot.closed.is_(False),
-            on_day(tomorrow, tz),
+            on_day(tomorrow, tz) | held_back,
         )
         .order_by(Appointment.id)
     ).all()
@@ -136,10 +145,12 @@ def remind_due(
         )
         if not claimed:  # a concurrent run has it
             continue
-        title = "明日门诊预约提醒"
+        day = slot.starts_at.astimezone(tz).date()
+        word = "明天" if day == tomorrow else "今天"
+        title = "明日门诊预约提醒" if day == tomorrow else "今日门诊预约提醒"
         notice = Notice(
             title,
-            f"{patient.name}，您预约了明天的导管维护：{describe(slot, place, tz)}。"
+            f"{patient.name}，您预约了{word}的导管维护：{describe(slot, place, tz)}。"
             "请携带导管维护手册按时就诊；不能前往请在“我的预约”中取消。",
         )
         service = SERVICES.get(slot.service, slot.service)
@@ -149,7 +160,7 @@ def remind_due(
             notice,
             key="reminder",
             link=f"{fallback.base_url}/h5/appointments",
-            fallback=fallback.message(service, tomorrow, title),
+            fallback=fallback.message(service, day, title),
         )
     if outbox:
         log.info("appointment reminders: %s outbox rows", len(outbox))

@@ -273,6 +273,27 @@ class ClinicCalendarView(AdminOnly, BaseView):
         flash(f"已设置{day:%m月%d日}停诊，已取消并通知相关预约。")
         return self._back(place.id)
 
+    @expose("/closures/<int:closure_id>/withdraw", methods=["POST"])
+    def withdraw(self, closure_id: int) -> Any:
+        """撤销停诊: the day's slots open again; cancelled bookings stay cancelled."""
+        require_csrf()
+        place = request.form.get("institution", type=int)
+        try:
+            closure = appointments.reopen_day(
+                db(),
+                closure_id,
+                actor=admin_actor(),
+                tz=container().settings.timezone,
+                now=utcnow(),
+            )
+        except appointments.Refused as exc:
+            uow().rollback()
+            flash(str(exc), "error")
+            return self._back(place)
+        uow().commit()
+        flash(f"已撤销{closure.day:%m月%d日}的停诊，当天号源已重新开放；已取消的预约不会恢复。")
+        return self._back(closure.institution_id)
+
 
 def add_views(admin: Admin, sessions: Any) -> None:
     """门诊排班 and 停诊与号源, under 门诊预约."""

@@ -210,6 +210,57 @@ def test_p8_1_a_closure_shows_what_it_cancels_then_cancels_and_tells(
     assert "不能为已过去的日期设置停诊" in r.get_data(as_text=True)
 
 
+def test_p8_1_a_closure_can_be_withdrawn_and_the_day_opens_again(
+    admin, people, session, session_factory, settings
+):
+    url = "/admin/clinic_sessions/new/"
+    admin.post(url, data={"csrf_token": token(admin, url), **session_form(people)})
+    first = _book_first(session, session_factory, 1)
+    day = first.starts_at.astimezone(settings.timezone).date()
+    calendar = "/admin/clinic-calendar/"
+    form = {
+        "csrf_token": token(admin, calendar),
+        "institution": str(people["home"].id),
+        "day": day.isoformat(),
+        "reason": "护士培训",
+        "confirm": "yes",
+    }
+    admin.post("/admin/clinic-calendar/closures", data=form)
+    with session_factory() as s:
+        closure = s.scalars(select(ClinicClosure)).one()
+        assert s.get(AppointmentSlot, first.id).closed
+    withdraw = f"/admin/clinic-calendar/closures/{closure.id}/withdraw"
+    assert admin.post(withdraw, data={"institution": str(people["home"].id)}).status_code == 400
+    r = admin.post(
+        withdraw,
+        data={"csrf_token": token(admin, calendar), "institution": str(people["home"].id)},
+        follow_redirects=True,
+    )
+    assert "已撤销" in r.get_data(as_text=True) and "已取消的预约不会恢复" in r.get_data(
+        as_text=True
+    )
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(ClinicClosure)) == 0
+        slot = s.get(AppointmentSlot, first.id)
+        assert not slot.closed and slot.closed_reason is None  # bookable again
+        (booking,) = s.scalars(select(Appointment)).all()
+        assert booking.status is AppointmentStatus.CANCELLED  # told it was cancelled; stays so
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(AuditLog)
+                .where(AuditLog.object_type == "clinic_closure", AuditLog.action == "delete")
+            )
+            == 1
+        )
+    r = admin.post(
+        withdraw,
+        data={"csrf_token": token(admin, calendar), "institution": str(people["home"].id)},
+        follow_redirects=True,
+    )
+    assert "没有找到这个停诊日" in r.get_data(as_text=True)
+
+
 def test_p8_1_only_administrators_edit_clinic_schedules(settings, engine, redis_conn, people):
     client = create_app(settings).test_client()
     sign_in(client, "N001", "Nurse1234")

@@ -33,6 +33,7 @@ from .schedule import (
     closure_preview,
     extend,
     generate,
+    reopen_day,
     retire_session,
     set_capacity,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "open_days",
     "open_slots",
     "release",
+    "reopen_day",
     "remind_due",
     "retire_session",
     "set_capacity",

@@ -280,3 +280,32 @@ def close_day(
         detail={"day": day.isoformat(), "cancelled": len(booked), "reason": reason},
     )
     return closure, outbox
+
+
+def reopen_day(
+    session: Session, closure_id: int, *, actor: audit.Actor, tz: ZoneInfo, now: datetime
+) -> ClinicClosure:
+    """Withdraw a closure set by mistake or no longer needed: the row goes, the day's slots it
+    closed that have not begun open again, and the slots never generated because of it are
+    generated. Bookings it cancelled stay cancelled — their patients were told and may have
+    booked elsewhere; they can book again. A closure of a past day stays (it is history)."""
+    closure = session.get(ClinicClosure, closure_id)
+    if closure is None:
+        raise Refused("没有找到这个停诊日。")
+    if closure.day < now.astimezone(tz).date():
+        raise Refused("已过去的停诊日不能撤销。")
+    session.execute(
+        update(AppointmentSlot)
+        .where(*_closing(closure.institution_id, closure.day, tz, now), AppointmentSlot.closed)
+        .values(closed=False, closed_reason=None)
+        .execution_options(synchronize_session=False)
+    )
+    detail = {"day": closure.day.isoformat(), "reason": closure.reason}
+    session.delete(closure)
+    session.flush()
+    if closure.day < now.astimezone(tz).date() + timedelta(days=HORIZON_DAYS):
+        generate(session, tz, closure.day, closure.day, now)
+    audit.record(
+        session, actor, "delete", "clinic_closure", closure_id, context="admin", detail=detail
+    )
+    return closure

@@ -43,12 +43,10 @@ CLINICIAN_MENU = (
 )
 
 # What each feature that is not built yet is called, for an honest answer.
-NOT_YET = {
-    "cancel_appointment": "取消预约",
-    "my_appointments": "我的预约",
-    "card_button": "卡片操作",
-    "subscription_decision": "订阅通知设置",
-    "scan_scene": "扫码关注场景",
+# events that are not a request: what each is answered with (ActionNotYet below)
+EVENT_REPLIES = {
+    "card_button": "已收到您的选择。",
+    "scan_scene": "欢迎回来！发送“菜单”查看可用功能，或点击下方菜单。",
 }
 
 
@@ -199,7 +197,9 @@ class ActionMediaUnsupported(Action):
 
 
 class ActionNotYet(Action):
-    """Features that are not built yet say so (the README's feature table says "not yet")."""
+    """Inputs no feature waits for: the report button (send the photo), WeChat's events that are
+    not a request (a subscription pop-up's choice, a card button, a follower scanning a
+    parametric code), and a stray answer to no question."""
 
     def name(self) -> str:
         return "action_not_yet"
@@ -218,13 +218,25 @@ class ActionNotYet(Action):
                 )
             )
             return []
-        if intent == "inform" or intent not in NOT_YET:
-            dispatcher.utter_message(
-                text="我没有在等待您填写的内容。请问您想做什么？发送“菜单”查看可用功能。"
-            )
+        if intent == "subscription_decision":
+            dispatcher.utter_message(text=subscription_reply(tracker))
             return []
-        feature = NOT_YET[intent]
+        if intent in EVENT_REPLIES:
+            dispatcher.utter_message(text=EVENT_REPLIES[intent])
+            return []
         dispatcher.utter_message(
-            text=f"“{feature}”功能即将上线，敬请期待。现在可以发送“菜单”查看可用功能。"
+            text="我没有在等待您填写的内容。请问您想做什么？发送“菜单”查看可用功能。"
         )
         return []
+
+
+def subscription_reply(tracker: Tracker) -> str:
+    """The answer to the patient's choice in WeChat's subscription pop-up."""
+    entities = tracker.latest_message.get("entities") or []
+    chosen = {e.get("entity"): e.get("value") for e in entities}
+    if chosen.get("accepted"):
+        return "好的，已开启微信服务通知：导管维护到期前会通知您。"
+    return (
+        "您没有开启微信服务通知。维护提醒仍会在“我的提醒”和站内消息中显示，"
+        "设置了短信提醒的也会发短信。"
+    )

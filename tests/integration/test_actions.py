@@ -197,9 +197,17 @@ def test_patient_search_applies_the_access_rules_and_copes_without_a_birth_date(
         )
 
 
-def test_features_not_built_yet_say_so(domain):
-    messages, _ = run(common.ActionNotYet(), tracker("my_appointments"), domain)
-    assert "“我的预约”功能即将上线" in texts(messages)
+@pytest.mark.req("P3.2")
+def test_p3_2_a_choice_in_the_subscription_pop_up_is_answered_for_what_it_means(domain):
+    accepted = tracker("subscription_decision", entities=[("accepted", ["tpl-1"])])
+    messages, _ = run(common.ActionNotYet(), accepted, domain)
+    assert "已开启微信服务通知" in texts(messages)
+    rejected = tracker("subscription_decision", entities=[("rejected", ["tpl-1"])])
+    messages, _ = run(common.ActionNotYet(), rejected, domain)
+    assert "您没有开启微信服务通知" in texts(messages) and "我的提醒" in texts(messages)
+    for event in ("scan_scene", "card_button", "inform"):  # nothing says "coming soon" any more
+        messages, _ = run(common.ActionNotYet(), tracker(event), domain)
+        assert texts(messages) and "即将上线" not in texts(messages)
 
 
 @pytest.mark.req("P5.1")

@@ -74,3 +74,8 @@ class Dashboard:
     filters: Filters
     indicators: list[Indicator]
     tables: dict[str, Table]  # by Table.code
+
+
+from .dashboard import compute  # noqa: E402 (the interface above is what it builds)
+
+__all__ = ["NO_DATA", "Dashboard", "Filters", "Indicator", "Table", "compute"]

@@ -140,7 +140,7 @@ def record_monthly_indicators(ctx: Container, today: date) -> int | None:
         if session.scalar(select(ExportLog.id).where(ExportLog.rq_job_id == job_id)):
             return None
         filters = stats.Filters(start, end)
-        board = stats.compute(  # type: ignore[attr-defined,unused-ignore]  # helper A
+        board = stats.compute(
             session, filters, tz=tz, today=today, dictionary=dictionary_service.current(session)
         )
         rows = [

@@ -82,6 +82,7 @@ def mark_pending(export: ExportLog, now: datetime) -> None:
     """Queued for a push (by the export job or an administrator's 重试): the attempt counter
     starts again, and the sweep picks it up should its job go missing."""
     export.lowcode_status = PENDING
+    export.lowcode_attempts = 0
     export.lowcode_error = None
     export.lowcode_next_attempt_at = now + STALE
 
@@ -156,6 +157,7 @@ def push(
     session.commit()
     sent = 0
     try:
+        check_file(export, media_root)  # before anything is sent
         if not _done(kept.get(0)):
             ids = _send(
                 session,
@@ -298,19 +300,28 @@ def export_file(export: ExportLog, media_root: Path) -> Path:
     return path if path.is_absolute() else media_root / path
 
 
-def read_rows(export: ExportLog, media_root: Path) -> Iterator[dict[str, Any]]:
-    """The export's rows as objects keyed by the header row, streamed from its file (CSV,
-    XLSX's first sheet, or JSON ``{"rows": [...]}``), after checking the file's hash."""
+def check_file(export: ExportLog, media_root: Path) -> Path:
+    """The export's file, there and with the hash its log names; ExportFileError otherwise."""
     path = export_file(export, media_root)
     if not path.is_file():
         raise ExportFileError(f"导出文件不存在：{path.name}")
     if export.file_sha256 and _sha256(path) != export.file_sha256:
         raise ExportFileError(f"导出文件 {path.name} 与登记的哈希不一致，文件已被改动")
+    return path
+
+
+def read_rows(export: ExportLog, media_root: Path) -> Iterator[dict[str, Any]]:
+    """The export's rows as objects keyed by the header row, streamed from its file (CSV,
+    XLSX — every sheet, each with its header —, or JSON ``{"rows": [...]}``); ``push`` has
+    checked its hash."""
+    path = export_file(export, media_root)
+    if not path.is_file():
+        raise ExportFileError(f"导出文件不存在：{path.name}")
     fmt = (export.format or path.suffix.lstrip(".")).lower()
     if fmt == "csv":
         yield from _keyed(_csv_rows(path))
     elif fmt == "xlsx":
-        yield from _keyed(_xlsx_rows(path))
+        yield from _xlsx_rows(path)
     elif fmt == "json":
         data = json.loads(path.read_text(encoding="utf-8"))
         yield from (dict(row) for row in data["rows"])
@@ -332,13 +343,14 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
         yield from csv.reader(f)
 
 
-def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
+def _xlsx_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Every sheet in order (a long export goes on in another sheet), each with its header."""
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True, data_only=True)
     try:
-        for row in book.worksheets[0].iter_rows(values_only=True):
-            yield list(row)
+        for sheet in book.worksheets:
+            yield from _keyed(list(row) for row in sheet.iter_rows(values_only=True))
     finally:
         book.close()
 

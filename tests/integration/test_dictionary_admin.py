@@ -1,0 +1,258 @@
+"""临床字典 in the admin web (A7.1): the version in force shown section by section, a section
+edited as JSON, previewed as a diff and published through the same rules as
+``flask dictionary publish``; a rule-breaking or malformed edit refused with its reasons and
+nothing published; the history and the diff between versions; administrators only."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.care import rules
+from bot.models import (
+    AuditLog,
+    Catheter,
+    ClinicalDictionary,
+    Institution,
+    Patient,
+    Staff,
+    utcnow,
+)
+from bot.models.enums import ActorType, CatheterState, StaffRole
+from bot.services import audit, auth
+from bot.services import dictionary as dictionary_service
+from server import create_app
+from tests.integration.test_staff_web import sign_in
+from tests.support.web_clients import add_admin, admin_client, form_token
+
+pytestmark = [pytest.mark.db, pytest.mark.redis, pytest.mark.req("A7.1")]
+
+EDIT = "/admin/dictionary/edit?section="
+
+
+@pytest.fixture
+def world(settings, engine, redis_conn, session):
+    admin = add_admin(session)
+    app = create_app(settings)
+    return {"app": app, "admin": admin_client(app), "admin_id": admin.id}
+
+
+def versions(session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(ClinicalDictionary))
+
+
+def text_of(page: str) -> str:
+    """The editor's text as the browser would submit it."""
+    found = re.search(r'<textarea[^>]*name="text"[^>]*>(.*?)</textarea>', page, re.S)
+    assert found, "the page has no editor"
+    return html.unescape(found.group(1))
+
+
+def previewed(page: str) -> str:
+    return re.search(r'name="previewed" value="([^"]*)"', page).group(1)
+
+
+def submit(client, section: str, page: str, text: str, note: str, do: str = "preview"):
+    return client.post(
+        EDIT + section,
+        data={
+            "csrf_token": form_token(page),
+            "previewed": previewed(page),
+            "text": text,
+            "note": note,
+            "do": do,
+        },
+    )
+
+
+def changed_picc(text: str, days) -> str:
+    rules_ = json.loads(text)
+    for r in rules_:
+        if (r["device_type"], r["when"]) == ("PICC", "TRANSPARENT"):
+            r["days"] = days
+    return json.dumps(rules_, ensure_ascii=False, indent=2)
+
+
+def change_rows(page: str) -> list[str]:
+    """The rows of the changes table, as text."""
+    table = page.split('class="table table-sm table-bordered dictionary-changes"', 1)[1]
+    table = table.split("</table>", 1)[0]
+    rows = re.findall(r'<tr class="table-[a-z]+">(.*?)</tr>', table, re.S)
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", r)).split()) for r in rows]
+
+
+def test_a7_1_the_version_in_force_is_shown_section_by_section_in_chinese(world):
+    page = world["admin"].get("/admin/dictionary/").get_data(as_text=True)
+    assert "临床字典 · 第1版" in page and "现行" in page
+    for section in ("导管类型", "维护间隔", "随访分级", "红旗阈值", "并发症目录", "检验项目"):
+        assert f"<h4>{section}" in page
+    # a device type with its name, SNOMED CT codes and maintenance intervals on one row
+    picc = re.search(r"<tr><td>PICC</td>.*?</tr>", page, re.S).group(0)
+    assert "经外周静脉置入中心静脉导管" in picc and "1396526001" in picc
+    assert "透明敷料 每 7 天" in picc and "纱布敷料 每 2 天" in picc
+    # a complication with its grades, a removal reason, a lab item
+    assert re.search(r"<td>PHLEBITIS</td><td>静脉炎</td>.*?<td>0、1、2、3、4级</td>", page, re.S)
+    assert "治疗结束" in page and "白细胞计数" in page
+
+
+def test_a7_1_an_admin_changes_the_picc_interval_and_the_care_rules_use_it(world, session):
+    admin = world["admin"]
+    page = admin.get(EDIT + "maintenance_intervals").get_data(as_text=True)
+    text = changed_picc(text_of(page), 5)
+    preview = submit(admin, "maintenance_intervals", page, text, "PICC 透明敷料改为每5天")
+    preview_page = preview.get_data(as_text=True)
+    # the preview names exactly the change, and nothing is in force yet
+    assert change_rows(preview_page) == [
+        "修改 维护间隔 › PICC/TRANSPARENT（冲封管、透明敷料及输液接头更换） › 间隔天数 7 5"
+    ]
+    assert versions(session) == 1
+    done = submit(
+        admin, "maintenance_intervals", preview_page, text, "PICC 透明敷料改为每5天", "publish"
+    )
+    assert done.status_code == 302
+    session.expire_all()
+    d = dictionary_service.current(session)
+    assert d.version == 2 and d.intervals[("PICC", "TRANSPARENT")] == 5
+    assert d.intervals[("PICC", "GAUZE")] == 2  # the rest of the section is as it was
+    row = session.scalar(select(ClinicalDictionary).where(ClinicalDictionary.version == 2))
+    assert (row.note, row.created_by_id) == ("PICC 透明敷料改为每5天", world["admin_id"])
+    # the next maintenance of a PICC is now due 5 days after the last one
+    assert rules.next_due_on(d, "PICC", date(2026, 3, 2)) == date(2026, 3, 7)
+    entry = session.scalars(
+        select(AuditLog).where(AuditLog.object_type == "clinical_dictionary")
+    ).one()
+    assert (entry.action, entry.actor_type, entry.actor_id, entry.object_id) == (
+        "update",
+        ActorType.STAFF,
+        world["admin_id"],
+        "2",
+    )
+    shown = admin.get("/admin/dictionary/").get_data(as_text=True)
+    assert "临床字典第 2 版已生效" in shown and "透明敷料 每 5 天" in shown
+
+
+def test_a7_1_a_rule_breaking_edit_is_refused_with_every_reason_and_nothing_published(
+    world, session
+):
+    admin = world["admin"]
+    page = admin.get(EDIT + "maintenance_intervals").get_data(as_text=True)
+    entries = json.loads(changed_picc(text_of(page), -7))
+    entries.append(dict(entries[0]))  # a duplicate rule
+    text = json.dumps(entries, ensure_ascii=False, indent=2)
+    for do in ("preview", "publish"):  # a publish without a preview is checked the same way
+        r = submit(admin, "maintenance_intervals", page, text, "错误修改", do)
+        answer = r.get_data(as_text=True)
+        assert r.status_code == 200 and "未发布，原因：" in answer
+        assert "维护间隔必须为正整数天：PICC/TRANSPARENT = -7" in answer
+        assert "维护间隔重复：PICC/TRANSPARENT" in answer
+        assert "发布为第2版" not in answer
+        assert text_of(answer) == text  # the administrator's text is kept
+    assert versions(session) == 1
+
+
+def test_a7_1_a_device_type_still_in_place_cannot_be_removed(world, session):
+    patient = Patient(name="赵一")
+    session.add(patient)
+    session.flush()
+    session.add(
+        Catheter(
+            patient_id=patient.id,
+            device_type="CVC",
+            state=CatheterState.IN_PLACE,
+            placed_at=utcnow() - timedelta(days=3),
+        )
+    )
+    session.commit()
+    admin = world["admin"]
+    page = admin.get(EDIT + "all").get_data(as_text=True)
+    payload = json.loads(text_of(page))
+    payload["device_types"] = [d for d in payload["device_types"] if d["code"] != "CVC"]
+    payload["maintenance_intervals"] = [
+        r for r in payload["maintenance_intervals"] if r["device_type"] != "CVC"
+    ]
+    r = submit(admin, "all", page, json.dumps(payload, ensure_ascii=False), "停用CVC")
+    assert "导管类型 CVC 仍有 1 根在位导管使用，不能删除" in r.get_data(as_text=True)
+    assert versions(session) == 1
+
+
+def test_a7_1_malformed_json_is_answered_with_its_line(world, session):
+    admin = world["admin"]
+    page = admin.get(EDIT + "red_flags").get_data(as_text=True)
+    text = '{\n  "external_length_change_cm": 2.0\n  "arm_circumference_increase_cm": 2.0\n}'
+    answer = submit(admin, "red_flags", page, text, "改阈值").get_data(as_text=True)
+    assert "JSON 格式错误：第 3 行第 3 列，缺少逗号" in answer
+    assert text_of(answer) == text
+    # the right JSON of the wrong kind is refused too
+    answer = submit(admin, "red_flags", page, "[1, 2]", "改阈值").get_data(as_text=True)
+    assert "「红旗阈值」应为对象" in answer
+    assert versions(session) == 1
+
+
+def test_a7_1_a_change_after_the_preview_is_previewed_again_before_it_is_published(world, session):
+    admin = world["admin"]
+    page = admin.get(EDIT + "reminders").get_data(as_text=True)
+    three = '{"due_soon_days": 3, "reminder_days_before": 2}'
+    preview_page = submit(admin, "reminders", page, three, "提前3天").get_data(as_text=True)
+    assert change_rows(preview_page) == ["修改 即将到期提前天数 2 3"]
+    four = '{"due_soon_days": 4, "reminder_days_before": 2}'
+    r = submit(admin, "reminders", preview_page, four, "提前3天", "publish")
+    assert "内容在预览后有改动" in r.get_data(as_text=True)
+    assert versions(session) == 1
+    # a missing note is refused as well
+    r = submit(admin, "reminders", page, three, "  ")
+    assert "请填写修改说明" in r.get_data(as_text=True)
+    assert versions(session) == 1
+
+
+def test_a7_1_the_diff_between_two_versions_names_exactly_the_changed_key(world, session):
+    payload = dictionary_service.payload_of(session, 1)
+    picc = next(d for d in payload["device_types"] if d["code"] == "PICC")
+    picc["max_dwell_days"] = 180
+    by = audit.Actor(ActorType.STAFF, world["admin_id"])
+    dictionary_service.publish(session, payload, by, "PICC 最长留置改为180天")
+    session.commit()
+    admin = world["admin"]
+    history = admin.get("/admin/dictionary/history").get_data(as_text=True)
+    assert re.search(r"第2版.*?王管理.*?PICC 最长留置改为180天", history, re.S)
+    assert re.search(r"第1版.*?系统.*?出厂默认值", history, re.S)
+    page = admin.get("/admin/dictionary/diff?a=1&b=2").get_data(as_text=True)
+    assert change_rows(page) == [
+        "修改 导管类型 › PICC（经外周静脉置入中心静脉导管） › 最长留置天数 365 180"
+    ]
+    assert '-      "max_dwell_days": 365' in html.unescape(page)  # the text view
+    # the old version stays readable, marked as not in force
+    old = admin.get("/admin/dictionary/version/1").get_data(as_text=True)
+    assert "历史版本，未生效" in old and "365" in old
+    assert admin.get("/admin/dictionary/diff?a=1&b=9").status_code == 404
+
+
+def test_a7_1_only_administrators_see_or_edit_the_dictionary(world, session):
+    session.add(
+        Staff(
+            institution=session.scalar(select(Institution)),
+            staff_no="N001",
+            name="李护士",
+            role=StaffRole.NURSE,
+            password_hash=auth.hash_password("Nurse1234"),
+            password_changed_at=utcnow(),
+        )
+    )
+    session.commit()
+    nurse = world["app"].test_client()
+    assert sign_in(nurse, "N001", "Nurse1234").status_code == 302
+    for url in ("/admin/dictionary/", EDIT + "tiers", "/admin/dictionary/history"):
+        assert nurse.get(url).status_code == 403
+    r = nurse.post(EDIT + "tiers", data={"text": "[]", "note": "x", "do": "publish"})
+    assert r.status_code == 403
+    anonymous = world["app"].test_client().get("/admin/dictionary/")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    # an administrator's form without the CSRF token is refused
+    r = world["admin"].post(EDIT + "tiers", data={"text": "[]", "note": "x", "do": "preview"})
+    assert r.status_code == 400
+    assert versions(session) == 1

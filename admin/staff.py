@@ -9,7 +9,7 @@ from flask import flash
 from flask_admin.actions import action
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import StringField
+from wtforms import StringField, ValidationError
 from wtforms.validators import Optional, Regexp
 
 from bot.models import Staff
@@ -51,6 +51,7 @@ class StaffView(SecureModelView):
         "last_login_at": "最近登录",
         "wecom_userid": "企业微信账号",
         "is_vascular_expert": "静疗专家",
+        "may_export_identifiers": "可导出完整身份信息",
     }
     column_searchable_list = ["name", "staff_no"]
     column_filters = ["role", "active"]
@@ -66,6 +67,7 @@ class StaffView(SecureModelView):
         "mobile",
         "is_vascular_expert",
         "wecom_userid",
+        "may_export_identifiers",
         "active",
     ]
     form_extra_fields = {
@@ -76,6 +78,8 @@ class StaffView(SecureModelView):
     form_choices = {"role": [(r.value, ROLE_LABELS[r]) for r in StaffRole]}
 
     def on_model_change(self, form: Any, model: Staff, is_created: bool) -> None:
+        if model.may_export_identifiers and StaffRole(model.role) is not StaffRole.ADMIN:
+            raise ValidationError("只有管理员可以开通“可导出完整身份信息”（A6.2）")
         cipher = container().cipher
         if form.mobile.data:
             model.phone_enc = cipher.encrypt(form.mobile.data, context="staff.phone")
@@ -85,7 +89,12 @@ class StaffView(SecureModelView):
 
     def after_model_change(self, form: Any, model: Staff, is_created: bool) -> None:
         audit.record(
-            self.session, admin_actor(), "create" if is_created else "update", "staff", model.id
+            self.session,
+            admin_actor(),
+            "create" if is_created else "update",
+            "staff",
+            model.id,
+            detail={"may_export_identifiers": model.may_export_identifiers},
         )
         uow().commit()
         if is_created:

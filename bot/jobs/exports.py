@@ -1,0 +1,70 @@
+"""Exports on the ``default`` queue (A6.2): one job per export, ``export-<id>``, the id the
+export-log row is keyed by. The job reports its progress in ``job.meta["progress"]`` (rows
+written, rows counted) as well as on the row; when the file is written it is handed to the
+low-code platform's push (bot/jobs/lowcode.py) if that is there."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from rq import Queue, Retry, get_current_job
+
+from bot.container import current
+from bot.models.enums import ExportStatus
+from bot.services import exports
+
+log = logging.getLogger(__name__)
+
+QUEUE = "default"
+# a million rows take a minute or two; a slow disk or a busy database, much longer
+JOB_TIMEOUT = 3 * 3600
+RETRY = Retry(max=2, interval=[30, 300])
+
+
+def enqueue_export(conn: redis.Redis, export_id: int) -> None:
+    Queue(QUEUE, connection=conn).enqueue(
+        "bot.jobs.exports.run_export",
+        export_id,
+        job_id=exports.job_id(export_id),
+        retry=RETRY,
+        job_timeout=JOB_TIMEOUT,
+        result_ttl=7 * 86400,
+        failure_ttl=7 * 86400,
+    )
+
+
+def run_export(export_id: int) -> str:
+    ctx = current()
+    job = get_current_job()
+
+    def progress(rows: int, total: int | None) -> None:
+        if job is not None:
+            job.meta["progress"] = {"rows": rows, "total": total}
+            job.save_meta()
+
+    status = exports.run(
+        ctx.session_factory,
+        export_id,
+        tz=ctx.settings.timezone,
+        cipher=ctx.cipher,
+        media_root=ctx.settings.media_root,
+        on_progress=progress,
+    )
+    if status is not ExportStatus.DONE:
+        return "nothing to do"
+    _push_to_lowcode(ctx.redis, export_id)
+    return "done"
+
+
+def _push_to_lowcode(conn: redis.Redis, export_id: int) -> None:
+    """Hand the export to the low-code platform's push; the export is done whatever happens
+    here (the push keeps its own state and retries on the export-log row)."""
+    try:
+        from bot.jobs.lowcode import enqueue_push
+    except ImportError:
+        return
+    try:
+        enqueue_push(conn, export_id)
+    except Exception:
+        log.exception("export %s: the low-code push could not be queued", export_id)

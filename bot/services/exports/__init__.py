@@ -1,0 +1,44 @@
+"""Exports (A6.2): any table of the dashboard, and the raw records of a period (placements,
+maintenance, complications, removals, reminders), as XLSX or CSV, identifiers masked unless an
+administrator allowed to see them in full states why; every export kept in the export log
+(who, when, what, filters, rows, the file's hash) and audited.
+
+``start_export`` checks and queues (starting.py); ``run`` writes the file (running.py), as the
+``bot.jobs.exports.run_export`` job; records.py says what each kind of record holds."""
+
+from .records import KINDS, period_words
+from .running import download_name, error_words, file_path, run, sha256
+from .starting import (
+    MIN_REASON,
+    TABLE_PREFIX,
+    TABLES,
+    ExportRefused,
+    count_rows,
+    job_id,
+    kind_label,
+    kinds,
+    may_see_identifiers,
+    start_export,
+)
+from .writers import FORMATS
+
+__all__ = [
+    "FORMATS",
+    "KINDS",
+    "MIN_REASON",
+    "TABLES",
+    "TABLE_PREFIX",
+    "ExportRefused",
+    "count_rows",
+    "download_name",
+    "error_words",
+    "file_path",
+    "job_id",
+    "kind_label",
+    "kinds",
+    "may_see_identifiers",
+    "period_words",
+    "run",
+    "sha256",
+    "start_export",
+]

@@ -1,6 +1,7 @@
 """One-click trace in the admin web (一键溯源, A7.5): find a catheter by patient name, hospital
-patient id or catheter id, then the same trace as the clinicians' page and its PDF. Reads are
-audited by the trace service; a PDF is audited as an export and kept in the export log."""
+patient id or catheter id, then the same trace as the clinicians' page, its PDF and the patient's
+FHIR bundle (X.1). Reads are audited by the trace service; a PDF or a FHIR bundle is audited as
+an export and kept in the export log."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from web import container, db, downloads, uow
 from .base import AdminOnly, admin_actor
 
 CONTEXT = "admin_trace"
+FHIR_CONTEXT = "admin_fhir"
 
 
 class TraceView(AdminOnly, BaseView):
@@ -50,6 +52,11 @@ class TraceView(AdminOnly, BaseView):
     @expose("/patient/<int:patient_id>.pdf")
     def patient_pdf(self, patient_id: int) -> Response:
         return _pdf(self._opened(trace.for_patient, patient_id, action="export"))
+
+    @expose("/patient/<int:patient_id>.fhir.json")
+    def patient_fhir(self, patient_id: int) -> Response:
+        """The patient's record as a FHIR R4 bundle (X.1)."""
+        return downloads.fhir(patient_id, admin_actor(), context=FHIR_CONTEXT)
 
     def _opened(
         self, open_trace: Callable[..., trace.Trace], object_id: int, action: str = "read"
@@ -81,5 +88,5 @@ def _pdf(t: trace.Trace) -> Response:
     return downloads.pdf(
         t.file_name,
         lambda: trace_pdf.render(t, generated_by=me.name, generated_at=utcnow(), tz=tz),
-        lambda: trace.record_export(db(), me.id, t),
+        lambda data: trace.record_export(db(), me.id, t, data),
     )

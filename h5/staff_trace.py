@@ -1,9 +1,10 @@
 """The clinicians' cross-hospital pages (C4.1, C4.2, A7.5): one patient's merged timeline (every
 entry with its institution and a source mark 本院 / 外院 / 患者上传, newest first), the records
 other institutions registered for a patient, the patients who have such records, and the
-one-click trace of a catheter or a patient (oldest first) with its PDF. Routes of the clinician
-blueprint; every read goes through the trace and outside-records services, which check access
-and audit it, and a PDF download is audited as an export and kept in the export log."""
+one-click trace of a catheter or a patient (oldest first) with its PDF and the patient's FHIR
+bundle (X.1). Routes of the clinician blueprint; every read goes through the trace and
+outside-records services, which check access and audit it, and a PDF or FHIR download is
+audited as an export and kept in the export log."""
 
 from __future__ import annotations
 
@@ -72,6 +73,13 @@ def patient_trace_pdf(patient_id: int) -> Response:
     return _pdf(t)
 
 
+@bp.get("/staff/patients/<int:patient_id>/trace.fhir.json")
+@clinician_required
+def patient_trace_fhir(patient_id: int) -> Response:
+    """The patient's record as a FHIR R4 bundle (X.1), for a patient this clinician may see."""
+    return downloads.fhir(patient_id, _actor(), context="h5-fhir")
+
+
 @bp.get("/staff/patients/<int:patient_id>")
 @clinician_required
 def patient_timeline(patient_id: int) -> Any:
@@ -126,5 +134,5 @@ def _pdf(t: trace.Trace) -> Response:
     return downloads.pdf(
         t.file_name,
         lambda: trace_pdf.render(t, generated_by=me.name, generated_at=utcnow(), tz=tz),
-        lambda: trace.record_export(db(), me.id, t),
+        lambda data: trace.record_export(db(), me.id, t, data),
     )

@@ -6,12 +6,14 @@ person and a source mark (本院 / 外院 / 患者上传), what a quality or adv
 
 Opening a trace checks access and writes the audit row (``access.open_catheter`` /
 ``open_patient``); a PDF download is opened with ``action="export"`` and ``record_export``
-keeps it in the export log.
+keeps it in the export log (``record_download``, which the FHIR download shares).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, or_, select
@@ -81,17 +83,42 @@ def for_patient(
 
 
 def record_export(
-    session: Session, staff_id: int, trace: Trace, kind: str = "trace_pdf"
+    session: Session, staff_id: int, trace: Trace, data: bytes, kind: str = "trace_pdf"
 ) -> ExportLog:
-    """Keep a downloaded trace in the export log (A7.6); its audit row is the trace's opening
-    with ``action="export"``."""
+    """Keep a downloaded trace (the PDF's bytes, ``data``) in the export log (A7.6); its audit
+    row is the trace's opening with ``action="export"``."""
+    return record_download(
+        session,
+        staff_id,
+        kind,
+        {"patient_id": trace.patient_id, "catheter_id": trace.catheter_id},
+        data,
+        file_format="pdf",
+        row_count=len(trace.events),
+    )
+
+
+def record_download(
+    session: Session,
+    staff_id: int | None,
+    kind: str,
+    params: dict[str, Any],
+    data: bytes,
+    *,
+    file_format: str,
+    row_count: int,
+) -> ExportLog:
+    """Keep a file of a patient's record made at once (no job) in the export log: who (none:
+    the system), what, its format, row count and the SHA-256 of its bytes."""
     now = utcnow()
     entry = ExportLog(
         staff_id=staff_id,
         kind=kind,
-        params={"patient_id": trace.patient_id, "catheter_id": trace.catheter_id},
+        params=params,
+        format=file_format,
         status=ExportStatus.DONE,
-        row_count=len(trace.events),
+        row_count=row_count,
+        file_sha256=hashlib.sha256(data).hexdigest(),
         created_at=now,
         finished_at=now,
     )

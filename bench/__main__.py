@@ -13,6 +13,8 @@ BENCHMARKS = [
     "follow_up_sweep",
     "burst",
     "ocr",
+    "dashboard_queries",
+    "xlsx_export",
 ]
 
 

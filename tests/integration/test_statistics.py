@@ -133,8 +133,8 @@ def ward(session) -> dict[str, Any]:
     maintained(c, at(d(11, 19)), d(11, 26))  # m7 meets 19 Nov; 26 Nov after removal
     # d (port, idle every 28 days): first due 29 Sep (before the periods)
     maintained(dp, at(d(10, 20)), d(11, 17))  # m8 (October)
-    maintained(dp, at(d(11, 10)), d(11, 24))  # m9 meets 17 Nov
-    maintained(dp, at(d(11, 12)), d(11, 24))  # m10 sets 24 Nov again: counted once, not met
+    maintained(dp, at(d(11, 10)), d(11, 24))  # m9 meets 17 Nov; 24 Nov met by m10 (early)
+    maintained(dp, at(d(11, 12)), d(11, 24))  # m10 sets 24 Nov again: not met
     # e (midline, gauze every 2 days): first due 22 Nov, never maintained
 
     def complication(cat: Catheter, kind: str, onset: date, grade: int | None = None) -> None:
@@ -244,8 +244,9 @@ def test_a6_1_every_indicator_of_a_month_counted_by_hand(session, settings, dict
     # m1, m2, m3 (26 Nov local), m5, m6, m7, m9, m10
     assert v["maintenances"] == 8
     # dues: a 8✓ 15✗ 25✗ (m3 is 26 Nov local); b 3✓ 9✗; c 12✓ 19✓ (26 after removal);
-    # d 17✓ 24✗ (set twice, once); e 22✗ (first due after placement, gauze: 2 days) → 5/10
-    assert parts(board, "maintenance_on_time") == (5, 10) and v["maintenance_on_time"] == 50.0
+    # d 17✓, 24 set by m9 ✓ (m10 on 12 Nov) and by m10 ✗; e 22✗ (first due after
+    # placement, gauze: 2 days) → 6 of 11 = 54.5 %
+    assert parts(board, "maintenance_on_time") == (6, 11) and v["maintenance_on_time"] == 54.5
     assert v["removals"] == 3  # b, c, e (h in October)
     # (21 + 20 + 8) / 3 = 16.33; median of 8, 20, 21 = 20
     assert parts(board, "dwell_days_mean") == (49, 3) and v["dwell_days_mean"] == 16.3
@@ -306,7 +307,7 @@ def test_a6_1_tables_beside_the_charts(session, settings, dictionary, ward):
     assert indicators.columns[:4] == ["指标", "分子", "分母", "值"]
     assert indicators.rows[11][:5] == ["PICC非计划拔管率", 1, 39, 25.64, "‰"]
     # without a grouping the breakdown is the whole
-    assert t["breakdown"].rows == [["全部", 3, 8, 50.0, 3, 2, 97, 6, 61.86, 11.24]]
+    assert t["breakdown"].rows == [["全部", 3, 8, 54.5, 3, 2, 97, 6, 61.86, 11.24]]
 
 
 @pytest.mark.req("A6.1")
@@ -318,7 +319,7 @@ def test_a6_1_monthly_rows_split_at_the_month_boundary(session, settings, dictio
     # removed h; phlebitis b; days b 20 Oct→1 Nov 12 + d 31 + h 1→15 Oct 14 = 57 (a: 0);
     # complication rate 1 / 57 × 1000 = 17.54
     assert october == ["2026-10", 1, 2, 100.0, 1, 0, 1, 57, 17.54]
-    assert november == ["2026-11", 3, 8, 50.0, 3, 2, 6, 97, 61.86]
+    assert november == ["2026-11", 3, 8, 54.5, 3, 2, 6, 97, 61.86]
     board = run(session, settings, dictionary, Filters(OCT, DEC))
     assert values(board)["catheter_days"] == 57 + 97
     assert values(board)["placements"] == 4
@@ -355,12 +356,12 @@ def test_a6_1_breakdown_by_department(session, settings, dictionary, ward):
     breakdown = board.tables["breakdown"]
     assert breakdown.columns[0] == "科室"
     rows = {r[0]: r[1:] for r in breakdown.rows}
-    # 肿瘤科 as above; 血液科: placed c; maintained m6 m7 m9 m10; dues c 2 of 2, d 1 of 2 = 75 %;
+    # 肿瘤科 as above; 血液科: placed c; maintained m6 m7 m9 m10; dues c 2 of 2, d 2 of 3 = 80 %;
     # removed c (unplanned); days c 20 + d 30 = 50; complications c CRBSI (day 2), d thrombosis
     # → 2 / 50 × 1000 = 40; CLABSI 0 / 50 = 0
     assert rows == {
         "肿瘤科": [2, 4, 33.3, 2, 1, 47, 4, 85.11, 25.64],
-        "血液科": [1, 4, 75.0, 1, 1, 50, 2, 40.0, 0.0],
+        "血液科": [1, 4, 80.0, 1, 1, 50, 2, 40.0, 0.0],
     }
     by_device = run(session, settings, dictionary, Filters(NOV, DEC), group_by="device_type")
     assert {r[0]: r[6] for r in by_device.tables["breakdown"].rows} == {

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+LOCAL = "本系统定义（CLINICAL.md “Measures (A6.1)”）"
+
 
 @dataclass(frozen=True)
 class Definition:
     label: str  # 中文名称
     unit: str  # "例", "天", "%", "‰"
     text: str  # numerator, denominator, inclusions and exclusions, in Chinese
-    source: str = "本院定义"
+    source: str = LOCAL
 
 
 CAPPED = "统计期末不晚于统计日（今天），之后的日子不计"
@@ -39,7 +41,7 @@ DEFINITIONS: dict[str, Definition] = {
         "分子：分母中按时完成的到期日数，即在上一次维护（或置管）之后、到期日当天或之前完成了维护；"
         "分母：统计期内已过的维护到期日数——到期日来自置管"
         "（置管日 + 该导管类型的维护间隔，院外带入导管不计）"
-        "及每次维护登记的下次到期日，同一导管同一到期日只计1次，到期日当天导管仍在位（未拔管）才计入，"
+        "及每次维护登记的下次到期日，每个设定的到期日计1次，到期日当天导管仍在位（未拔管）才计入，"
         "到期日须早于统计日（今天及以后的到期尚无结果，不计）。",
     ),
     "removals": Definition(

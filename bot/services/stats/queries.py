@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, not_, or_, select, union_all
+from sqlalchemy import Date, and_, case, exists, func, literal, not_, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Select
 
@@ -58,13 +58,37 @@ class Scope:
     by_month: bool = True
     group: Any = None  # a Catheter column (the breakdown) or None
 
-    def dims(self, event_day: Any) -> list[Any]:
-        """The grouping columns of a query over events dated ``event_day``."""
-        out = [Catheter.device_type.label("device")]
+    @property
+    def needs_catheter(self) -> bool:
+        """Whether a query over events must join their catheters (filters or a breakdown)."""
+        f = self.filters
+        narrowed = (f.device_type, f.department_id, f.institution_id, f.inserter_id)
+        return self.group is not None or any(v is not None for v in narrowed)
+
+    def dims(self, event: Any, *, instant: bool = False, device: bool = True) -> list[Any]:
+        """The grouping columns of a query over events at ``event`` (a date column, or a UTC
+        timestamp column with ``instant``): the month of the period (its index, 1 …), the
+        breakdown's group, the device type."""
+        out = [Catheter.device_type.label("device")] if device else []
         if self.by_month:
-            out.append(self.dates.month(event_day).label("month"))
+            starts = [b.start for b in self.buckets] + [self.filters.end]
+            if instant:
+                bounds = [self.dates.instant(day) for day in starts]
+                out.append(self.dates.bucket(event, bounds, Catheter.placed_at.type).label("month"))
+            else:
+                out.append(self.dates.bucket(event, starts, Date()).label("month"))
         if self.group is not None:
             out.append(self.group.label("group"))
+        return out
+
+    def rows(self, session: Session, query: Select[Any]) -> list[Row]:
+        """The grouped rows, each month index turned into its label ("2026-11")."""
+        out = []
+        for r in session.execute(query):
+            row = dict(r._mapping)
+            if "month" in row:
+                row["month"] = self.buckets[int(row["month"]) - 1].label
+            out.append(row)
         return out
 
     def narrow(self, query: Select[Any]) -> Select[Any]:
@@ -84,10 +108,6 @@ class Scope:
         return self.narrow(query).group_by(*dims)
 
 
-def _rows(session: Session, query: Select[Any]) -> list[Row]:
-    return [dict(r._mapping) for r in session.execute(query)]
-
-
 def _between(column: Any, scope: Scope) -> Any:
     """A UTC timestamp column within the period's local dates (uses the column's index)."""
     d, f = scope.dates, scope.filters
@@ -95,20 +115,21 @@ def _between(column: Any, scope: Scope) -> Any:
 
 
 def placements(session: Session, scope: Scope) -> list[Row]:
-    dims = scope.dims(scope.dates.local_date(Catheter.placed_at))
+    dims = scope.dims(Catheter.placed_at, instant=True)
     query = select(*dims, func.count().label("n")).where(_between(Catheter.placed_at, scope))
-    return _rows(session, scope.grouped(query, dims))
+    return scope.rows(session, scope.grouped(query, dims))
 
 
 def maintenances(session: Session, scope: Scope) -> list[Row]:
-    dims = scope.dims(scope.dates.local_date(MaintenanceRecord.performed_at))
+    dims = scope.dims(MaintenanceRecord.performed_at, instant=True, device=False)
     query = (
         select(*dims, func.count().label("n"))
         .select_from(MaintenanceRecord)
-        .join(Catheter, Catheter.id == MaintenanceRecord.catheter_id)
         .where(_between(MaintenanceRecord.performed_at, scope))
     )
-    return _rows(session, scope.grouped(query, dims))
+    if scope.needs_catheter:
+        query = query.join(Catheter, Catheter.id == MaintenanceRecord.catheter_id)
+    return scope.rows(session, scope.grouped(query, dims))
 
 
 def _first_due(d: DateSql, dictionary: Dictionary) -> Any:
@@ -128,60 +149,68 @@ def _first_due(d: DateSql, dictionary: Dictionary) -> Any:
 
 
 def dues(session: Session, scope: Scope, dictionary: Dictionary) -> list[Row]:
-    """Maintenance due dates that passed in the period, and how many were met: each
-    (catheter, due date) once — the first due after placement and each maintenance's next due
-    date — while the catheter was in place; met when a maintenance came after the one (or the
-    placement) that set it, on or before the date."""
+    """Maintenance due dates that passed in the period, and how many were met: each due date
+    set — the first after placement, and the next due date of each maintenance — while the
+    catheter was in place on it; met when a maintenance came after the one (or the placement)
+    that set it, on or before the date. One index probe per due date."""
     d, f = scope.dates, scope.filters
     lo, hi = d.day(f.start), d.day(scope.until)
     first = _first_due(d, dictionary)
+    later = aliased(MaintenanceRecord)
+
+    def met(catheter_id: Any, after: Any, due: Any) -> Any:
+        # computed in each branch, so PostgreSQL's parallel workers share the probes
+        return exists().where(
+            later.catheter_id == catheter_id,
+            later.performed_at > after,
+            later.performed_at < d.day_start(d.plus_days(due, 1)),
+        )
+
+    in_place = or_(Catheter.removed_on.is_(None), Catheter.removed_on > first)
     from_placement = scope.narrow(
         select(
             Catheter.id.label("catheter_id"),
             first.label("due"),
-            Catheter.placed_at.label("after"),
+            met(Catheter.id, Catheter.placed_at, first).label("met"),
         ).where(
             Catheter.placed_at < d.instant(scope.until),
             Catheter.source != PlacementSource.BROUGHT_IN,
             first >= lo,
             first < hi,
+            in_place,
         )
     )
+    due_on = MaintenanceRecord.next_due_on
     from_maintenance = scope.narrow(
         select(
             MaintenanceRecord.catheter_id,
-            MaintenanceRecord.next_due_on.label("due"),
-            MaintenanceRecord.performed_at.label("after"),
+            due_on.label("due"),
+            met(MaintenanceRecord.catheter_id, MaintenanceRecord.performed_at, due_on).label("met"),
         )
         .select_from(MaintenanceRecord)
         .join(Catheter, Catheter.id == MaintenanceRecord.catheter_id)
-        .where(MaintenanceRecord.next_due_on >= lo, MaintenanceRecord.next_due_on < hi)
-    )
-    raw = union_all(from_placement, from_maintenance).subquery("raw_dues")
-    due = (
-        select(raw.c.catheter_id, raw.c.due, func.max(raw.c.after).label("after"))
-        .group_by(raw.c.catheter_id, raw.c.due)
-        .subquery("dues")
-    )
-    later = aliased(MaintenanceRecord)
-    met = exists().where(
-        later.catheter_id == due.c.catheter_id,
-        later.performed_at > due.c.after,
-        d.local_date(later.performed_at) <= due.c.due,
-    )
-    dims = scope.dims(due.c.due)
-    query = (
-        select(
-            *dims,
-            func.count().label("due"),
-            func.sum(case((met, 1), else_=0)).label("met"),
+        .where(
+            due_on >= lo,
+            due_on < hi,
+            or_(Catheter.removed_on.is_(None), Catheter.removed_on > due_on),
         )
-        .select_from(due)
-        .join(Catheter, Catheter.id == due.c.catheter_id)
-        .where(or_(Catheter.removed_on.is_(None), Catheter.removed_on > due.c.due))
-        .group_by(*dims)
     )
-    return _rows(session, query)
+    if scope.group is not None:
+        from_placement = from_placement.add_columns(scope.group.label("group"))
+        from_maintenance = from_maintenance.add_columns(scope.group.label("group"))
+    due = union_all(from_placement, from_maintenance).subquery("dues")
+    dims = []
+    if scope.by_month:
+        starts = [b.start for b in scope.buckets] + [f.end]
+        dims.append(d.bucket(due.c.due, starts, Date()).label("month"))
+    if scope.group is not None:
+        dims.append(due.c.group.label("group"))
+    query = select(
+        *dims,
+        func.count().label("due"),
+        func.count().filter(due.c.met).label("met"),
+    ).select_from(due)
+    return scope.rows(session, query.group_by(*dims))
 
 
 def removals(session: Session, scope: Scope) -> list[Row]:
@@ -197,7 +226,7 @@ def removals(session: Session, scope: Scope) -> list[Row]:
         .join(Catheter, Catheter.id == Removal.catheter_id)
         .where(Removal.removed_on >= scope.filters.start, Removal.removed_on < scope.filters.end)
     )
-    return _rows(session, scope.grouped(query, dims))
+    return scope.rows(session, scope.grouped(query, dims))
 
 
 def median_dwell(session: Session, scope: Scope) -> float | None:
@@ -239,7 +268,7 @@ def complications(session: Session, scope: Scope) -> list[Row]:
             Complication.onset_on >= scope.filters.start, Complication.onset_on < scope.filters.end
         )
     )
-    return _rows(session, scope.grouped(query, dims))
+    return scope.rows(session, scope.grouped(query, dims))
 
 
 def catheter_days(session: Session, scope: Scope) -> list[Row]:
@@ -265,7 +294,7 @@ def catheter_days(session: Session, scope: Scope) -> list[Row]:
         Catheter.placed_at < d.instant(scope.until),
         or_(Catheter.removed_on.is_(None), Catheter.removed_on > f.start),
     )
-    rows = _rows(session, scope.grouped(query, dims))
+    rows = [dict(r._mapping) for r in session.execute(scope.grouped(query, dims))]
     out: list[Row] = []
     for row in rows:
         for i, bucket in enumerate(scope.buckets):
@@ -296,12 +325,13 @@ def reminders(session: Session, scope: Scope) -> list[Row]:
             func.count().filter(and_(out, reached)).label("reached"),
         )
         .select_from(Reminder)
-        .join(Catheter, Catheter.id == Reminder.catheter_id)
         .outerjoin(first, first.dedupe_key == OUTBOX_KEY)
         .outerjoin(fallback, fallback.dedupe_key == OUTBOX_KEY + literal(":fallback"))
         .where(_between(Reminder.created_at, scope))
     )
-    return _rows(session, scope.grouped(query, [Reminder.channel]))
+    if scope.needs_catheter:
+        query = query.join(Catheter, Catheter.id == Reminder.catheter_id)
+    return scope.rows(session, scope.grouped(query, [Reminder.channel]))
 
 
 def follow_ups(session: Session, scope: Scope) -> Row:
@@ -309,14 +339,15 @@ def follow_ups(session: Session, scope: Scope) -> Row:
     sent = and_(
         FollowUp.sent_at.is_not(None), or_(FollowUp.status != FollowUpStatus.STOPPED, answered)
     )
-    query = scope.narrow(
+    query = (
         select(
             func.count().filter(sent).label("sent"),
             func.count().filter(and_(sent, answered)).label("answered"),
         )
         .select_from(FollowUp)
-        .join(Catheter, Catheter.id == FollowUp.catheter_id)
         .where(FollowUp.due_on >= scope.filters.start, FollowUp.due_on < scope.filters.end)
     )
-    row = session.execute(query).one()
+    if scope.needs_catheter:
+        query = query.join(Catheter, Catheter.id == FollowUp.catheter_id)
+    row = session.execute(scope.narrow(query)).one()
     return {"sent": int(row.sent or 0), "answered": int(row.answered or 0)}

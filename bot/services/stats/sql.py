@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, String, cast, func, literal
+from sqlalchemy import Date, DateTime, Integer, String, case, cast, func, literal
+from sqlalchemy.dialects.postgresql import ARRAY
 
 
 class DateSql:
@@ -26,6 +27,24 @@ class DateSql:
     def instant(self, day: date) -> datetime:
         """The UTC instant a local date begins (a bound for indexed timestamp columns)."""
         return datetime.combine(day, time(), tzinfo=self.tz).astimezone(UTC)
+
+    def day_start(self, day: Any) -> Any:
+        """The UTC instant a date column's day begins in the hospital (compares with stored
+        timestamps: sargable on PostgreSQL, the stored text format on SQLite)."""
+        if self.postgres:
+            return func.timezone(self.tz.key, cast(day, DateTime))
+        minus = "-" + self._offset[1:] if self._offset[0] == "+" else "+" + self._offset[1:]
+        return func.datetime(day, minus)
+
+    def bucket(self, value: Any, bounds: list[Any], column_type: Any) -> Any:
+        """The index (1 … n) of the bound range [bounds[i-1], bounds[i]) ``value`` falls in: a
+        month of the period, from a timestamp against instants or a date against dates."""
+        if self.postgres:
+            return func.width_bucket(value, literal(bounds, ARRAY(column_type)))
+        return case(
+            *((value < bound, i) for i, bound in enumerate(bounds[1:], 1)),
+            else_=len(bounds),
+        )
 
     def local_date(self, moment: Any) -> Any:
         """The hospital-calendar date of a UTC timestamp column."""

@@ -137,7 +137,7 @@ def line_chart(table: Table, fmt: Format, series: Sequence[str] | None = None) -
     x = [str(row[0]) for row in table.rows]
     for n, i in enumerate(columns):
         ax.plot(
-            x, [_number(row[i]) for row in table.rows], marker="o", markersize=3,
+            x, [_number(row[i]) for row in table.rows], marker="o", markersize=4,
             color=COLORS[n % len(COLORS)], label=table.columns[i],
         )  # fmt: skip
     ax.legend(prop={"family": cjk_font(), "size": 8}, frameon=False, loc="upper left")

@@ -40,9 +40,9 @@ def _at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
-@pytest.fixture
-def ward(settings, engine, redis_conn, session):
-    """March 2026, by hand (catheter-days: placement day counts, removal day does not):
+def build_march(session) -> dict:
+    """王管理 (add_admin) and March 2026, counted by hand (catheter-days: the placement day
+    counts, the removal day does not):
 
     a PICC 肿瘤科, by 李护士, 2 → removed 12 March, unplanned (phlebitis of 8 March): 10 days
     b PICC 血液科, by 张护士, 10 March → in place until 10 April: 22 days in March
@@ -112,16 +112,20 @@ def ward(settings, engine, redis_conn, session):
         ]
     )
     session.commit()
-    app = create_app(settings)
     return {
-        "app": app,
-        "admin": admin_client(app),
         "admin_id": admin.id,
         "oncology": oncology.id,
         "other": other.id,
         "zhang": zhang.id,
         "patient": patient.id,
     }
+
+
+@pytest.fixture
+def ward(settings, engine, redis_conn, session):
+    built = build_march(session)
+    app = create_app(settings)
+    return {**built, "app": app, "admin": admin_client(app)}
 
 
 def cards(page: str) -> dict[str, dict[str, str]]:

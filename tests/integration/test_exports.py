@@ -85,6 +85,7 @@ def world(settings, engine, redis_conn, session, cipher):
         department_id=ward.id,
         inserter_id=nurse.id,
         lot_number="L123",
+        indication="=HYPERLINK(1)",
         vein="BASILIC",
         side="RIGHT",
         external_length_cm=2,
@@ -210,6 +211,11 @@ def test_a6_2_placements_of_a_period_as_xlsx_with_labels_masked_identifiers_logg
         "在位",
     )
     assert zhang["外露长度(cm)"] == 2
+    # text typed like a formula stays text in Excel
+    indication = (
+        openpyxl.load_workbook(row.file_path).worksheets[0].cell(2, header.index("适应证") + 1)
+    )
+    assert (indication.value, indication.data_type) == ("=HYPERLINK(1)", "s")
     assert ouyang["患者姓名"] == "欧**娜" and ouyang["导管类型"] == "输液港"
     assert ouyang["置管时间"] == datetime(2026, 3, 31, 23, 30)
     assert not any(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -157,11 +157,15 @@ class RecordKind:
     label: str  # what the file and the log call it
     record: Any  # the mapped class whose rows are exported
     in_period: Callable[[Filters, ZoneInfo], ColumnElement[bool]]
-    columns: Callable[[], Sequence[Col]]
+    make_columns: Callable[[], Sequence[Col]]
     joins: Callable[[Select[Any]], Select[Any]] = lambda q: q  # outer joins for names
 
+    @cached_property
+    def columns(self) -> Sequence[Col]:
+        return self.make_columns()
+
     def headers(self) -> list[str]:
-        return [c.header for c in self.columns()]
+        return [c.header for c in self.columns]
 
     def _filtered(self, query: Select[Any], f: Filters, tz: ZoneInfo) -> Select[Any]:
         if self.record is not Catheter:
@@ -172,15 +176,19 @@ class RecordKind:
         return self._filtered(select(func.count()).select_from(self.record), f, tz)
 
     def statement(self, f: Filters, tz: ZoneInfo) -> Select[Any]:
-        query = select(*[c.expr for c in self.columns()]).select_from(self.record)
+        query = select(*[c.expr for c in self.columns]).select_from(self.record)
         query = self._filtered(query, f, tz).join(Patient, Patient.id == Catheter.patient_id)
         return self.joins(query).order_by(self.record.id)
 
     def show(self, row: Sequence[Any], s: Shown) -> list[Any]:
         return [
-            value if col.show is None else col.show(value, s)
-            for col, value in zip(self.columns(), row, strict=True)
+            value if show is None else show(value, s)
+            for show, value in zip(self._shows, row, strict=True)
         ]
+
+    @cached_property
+    def _shows(self) -> list[Show | None]:
+        return [c.show for c in self.columns]
 
 
 # names of the people and places a record points to (outer joins: a name may be missing)

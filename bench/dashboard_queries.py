@@ -96,7 +96,7 @@ SEED = [
         attempts, created_at)
        SELECT row_number() OVER (), m.catheter_id, m.catheter_id, m.next_due_on, 'before',
          (ARRAY['inapp', 'mp', 'sms'])[1 + m.id % 3],
-         CASE WHEN m.id % 3 = 0 THEN 'sent' WHEN m.id % 31 = 0 THEN 'failed' ELSE 'queued' END,
+         CASE WHEN m.id % 9 = 0 THEN 'sent' WHEN m.id % 31 = 0 THEN 'failed' ELSE 'queued' END,
          1, m.performed_at + interval '5 days'
        FROM maintenance_records m WHERE m.id % 3 = 0""",
     """INSERT INTO outbox_messages (dedupe_key, channel, recipient, msg_type, payload, status,

@@ -401,3 +401,35 @@ def test_a6_1_an_empty_database_gives_zeros(session, settings, dictionary):
     board = run(session, settings, dictionary, Filters(NOV, DEC), group_by="inserter")
     assert all(i.value in (0, None) for i in board.indicators)
     assert board.tables["breakdown"].rows == []
+
+
+@pytest.mark.req("A6.1")
+def test_a6_1_on_time_across_the_period_start_and_at_one_instant(session, settings, dictionary):
+    """Due dates in November set in October are met by a maintenance in October too (outside
+    the period: probed), and two maintenances at the same instant do not meet each other's."""
+    home = Institution(code="H1", name="本院", is_home=True)
+    session.add(home)
+    session.flush()
+    patient = Patient(name="乙")
+    session.add(patient)
+    session.flush()
+    port = Catheter(
+        patient_id=patient.id,
+        device_type="PORT",
+        institution_id=home.id,
+        placed_at=at(d(9, 1)),
+        state=CatheterState.IN_PLACE,
+    )
+    session.add(port)
+    session.flush()
+    for when, due in (
+        (at(d(10, 20)), d(11, 5)),  # set ahead across 1 Nov; met by 28 Oct (before the period)
+        (at(d(10, 28)), d(11, 4)),  # nothing after it before 4 Nov: missed
+        (at(d(11, 10)), d(11, 12)),  # m and m' at one instant: neither is after the other,
+        (at(d(11, 10)), d(11, 13)),  # and nothing later: both missed
+    ):
+        session.add(MaintenanceRecord(catheter_id=port.id, performed_at=when, next_due_on=due))
+    session.commit()
+    board = run(session, settings, dictionary, Filters(NOV, DEC))
+    # 5 Nov ✓, 4 Nov ✗, 12 Nov ✗, 13 Nov ✗ (the port's first due, 29 Sep, is before November)
+    assert parts(board, "maintenance_on_time") == (1, 4)

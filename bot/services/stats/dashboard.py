@@ -5,7 +5,7 @@ The indicators are sums and ratios of those few rows."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +42,9 @@ NAME_COLUMNS = {
 Row = dict[str, Any]
 
 
+MEASURES = ("placements", "maintenances", "dues", "removals", "complications", "days")
+
+
 @dataclass(frozen=True)
 class Measures:
     """The grouped rows of one run of the queries."""
@@ -54,29 +57,46 @@ class Measures:
     days: list[Row]
 
     @classmethod
-    def read(cls, session: Session, scope: q.Scope, dictionary: Dictionary) -> Measures:
-        return cls(
-            placements=q.placements(session, scope),
-            maintenances=q.maintenances(session, scope),
-            dues=q.dues(session, scope, dictionary),
-            removals=q.removals(session, scope),
-            complications=q.complications(session, scope),
-            days=q.catheter_days(session, scope),
-        )
+    def read(
+        cls, session: Session, scope: q.Scope, dictionary: Dictionary
+    ) -> tuple[Measures, Measures]:
+        """The measures by month and by the scope's group (the same rows without a group):
+        one query each, its rows split by their grouping set (PostgreSQL) or folded (SQLite,
+        every row has both its month and its group)."""
+        read = {
+            "placements": q.placements(session, scope),
+            "maintenances": q.maintenances(session, scope),
+            "dues": q.dues(session, scope, dictionary),
+            "removals": q.removals(session, scope),
+            "complications": q.complications(session, scope),
+            "days": q.catheter_days(session, scope),
+        }
+        by_month: dict[str, list[Row]] = {name: [] for name in MEASURES}
+        by_group: dict[str, list[Row]] = {name: [] for name in MEASURES}
+        for name, rows in read.items():
+            for row in rows:
+                kind = row.pop("by_month", None)
+                if kind is None or kind:
+                    by_month[name].append(row)
+                if kind is None or not kind:
+                    by_group[name].append(row)
+        return cls(**by_month), cls(**by_group)
+
+    def partition(self, key: str) -> dict[Any, Measures]:
+        """The rows split by one of their keys ("month", "group", "device")."""
+        parts: dict[Any, dict[str, list[Row]]] = {}
+        for name in MEASURES:
+            for row in getattr(self, name):
+                part = parts.setdefault(row.get(key), {n: [] for n in MEASURES})
+                part[name].append(row)
+        return {value: Measures(**rows) for value, rows in parts.items()}
 
     def keys(self, name: str) -> set[Any]:
-        return {
-            row.get(name)
-            for rows in (
-                self.placements,
-                self.maintenances,
-                self.dues,
-                self.removals,
-                self.complications,
-                self.days,
-            )
-            for row in rows
-        }
+        return {row.get(name) for rows in (getattr(self, n) for n in MEASURES) for row in rows}
+
+    @classmethod
+    def empty(cls) -> Measures:
+        return cls(**{name: [] for name in MEASURES})
 
 
 def total(rows: Iterable[Row], field: str, where: Callable[[Row], bool] | None = None) -> int:
@@ -223,10 +243,12 @@ def compute(
     if dialect == "postgresql":
         # a dozen short aggregates: compiling them (JIT) costs more than running them
         session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     dates = DateSql(dialect, tz, today)
     until = max(filters.start, min(filters.end, today))
-    scope = q.Scope(filters, dates, months(filters.start, filters.end, until), until)
-    m = Measures.read(session, scope, dictionary)
+    group = q.GROUP_COLUMNS[group_by] if group_by is not None else None
+    scope = q.Scope(filters, dates, months(filters.start, filters.end, until), until, group=group)
+    m, by_group = Measures.read(session, scope, dictionary)
     every = Slice(m, dictionary)
     reach = {c.value: (0, 0) for c in REMINDER_CHANNELS}
     for row in q.reminders(session, scope):
@@ -241,7 +263,7 @@ def compute(
         _removal_reasons(m, every, dictionary),
         _device_mix(m, dictionary),
         _reach(reach),
-        _breakdown(session, scope, dictionary, group_by, every),
+        _breakdown(session, by_group, dictionary, group_by, every),
     ]
     return Dashboard(filters, indicators, {t.code: t for t in tables})
 
@@ -276,8 +298,9 @@ MONTHLY_COLUMNS = [
 
 def _monthly(m: Measures, buckets: tuple[q.Bucket, ...], dictionary: Dictionary) -> Table:
     rows = []
+    parts = m.partition("month")
     for bucket in buckets:
-        s = Slice(m, dictionary, month=bucket.label)
+        s = Slice(parts.get(bucket.label, Measures.empty()), dictionary)
         rows.append(
             [
                 bucket.label,
@@ -388,19 +411,20 @@ BREAKDOWN_COLUMNS = [
 
 
 def _breakdown(
-    session: Session, scope: q.Scope, dictionary: Dictionary, group_by: str | None, every: Slice
+    session: Session,
+    m: Measures,
+    dictionary: Dictionary,
+    group_by: str | None,
+    every: Slice,
 ) -> Table:
     """The main figures by ``group_by`` (one row "全部" without a grouping)."""
     title = GROUP_TITLES[group_by]
     slices: list[tuple[str, Slice]] = [("全部", every)]
     if group_by is not None:
-        whole = (q.Bucket("", scope.filters.start, scope.until),)
-        grouped = replace(scope, by_month=False, buckets=whole, group=q.GROUP_COLUMNS[group_by])
-        m = Measures.read(session, grouped, dictionary)
-        found = m.keys("group")
-        labels = _group_labels(session, group_by, found, dictionary)
-        groups = sorted(found, key=lambda g: (g is None, labels[g]))
-        slices = [(labels[g], Slice(m, dictionary, group=g)) for g in groups]
+        parts = m.partition("group")
+        labels = _group_labels(session, group_by, set(parts), dictionary)
+        groups = sorted(parts, key=lambda g: (g is None, labels[g]))
+        slices = [(labels[g], Slice(parts[g], dictionary)) for g in groups]
     rows = []
     for label, s in slices:
         rows.append(

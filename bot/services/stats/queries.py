@@ -1,14 +1,27 @@
 """The aggregate queries behind the indicators. Each returns a few grouped rows — by calendar
-month of the event (or by a catheter attribute for the breakdown) and by device type — never
-the records themselves; the indicators are sums and ratios of these rows."""
+month of the event and by device type, and with a breakdown by a catheter attribute too, in
+the same pass (grouping sets on PostgreSQL) — never the records themselves; the indicators are
+sums and ratios of these rows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, case, exists, func, literal, not_, or_, select, union_all
+from sqlalchemy import (
+    Date,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Select
 
@@ -59,11 +72,17 @@ class Scope:
     group: Any = None  # a Catheter column (the breakdown) or None
 
     @property
+    def narrowed(self) -> bool:
+        """Whether the filters narrow the catheters."""
+        f = self.filters
+        return any(v is not None for v in (f.device_type, f.department_id, f.inserter_id)) or (
+            f.institution_id is not None
+        )
+
+    @property
     def needs_catheter(self) -> bool:
         """Whether a query over events must join their catheters (filters or a breakdown)."""
-        f = self.filters
-        narrowed = (f.device_type, f.department_id, f.institution_id, f.inserter_id)
-        return self.group is not None or any(v is not None for v in narrowed)
+        return self.group is not None or self.narrowed
 
     def dims(self, event: Any, *, instant: bool = False, device: bool = True) -> list[Any]:
         """The grouping columns of a query over events at ``event`` (a date column, or a UTC
@@ -82,11 +101,12 @@ class Scope:
         return out
 
     def rows(self, session: Session, query: Select[Any]) -> list[Row]:
-        """The grouped rows, each month index turned into its label ("2026-11")."""
+        """The grouped rows, each month index turned into its label ("2026-11"); with both the
+        months and a breakdown, a row of each grouping set says which (``by_month``)."""
         out = []
         for r in session.execute(query):
             row = dict(r._mapping)
-            if "month" in row:
+            if row.get("month") is not None:
                 row["month"] = self.buckets[int(row["month"]) - 1].label
             out.append(row)
         return out
@@ -105,7 +125,18 @@ class Scope:
         return query
 
     def grouped(self, query: Select[Any], dims: list[Any]) -> Select[Any]:
-        return self.narrow(query).group_by(*dims)
+        """Narrowed and grouped by ``dims``. With both the months and a breakdown, PostgreSQL
+        counts the two in one pass (grouping sets: the months without the group, the groups
+        without the month; ``by_month`` tells a row's set); SQLite groups by both, and the
+        rows are folded either way."""
+        query = self.narrow(query)
+        if not (self.dates.postgres and self.by_month and self.group is not None):
+            return query.group_by(*dims)
+        months = [c for c in dims if getattr(c, "name", None) != "group"]
+        groups = [c for c in dims if getattr(c, "name", None) != "month"]
+        return query.add_columns(func.grouping(self.group).label("by_month")).group_by(
+            func.grouping_sets(tuple_(*months), tuple_(*groups))
+        )
 
 
 def _between(column: Any, scope: Scope) -> Any:
@@ -152,65 +183,99 @@ def dues(session: Session, scope: Scope, dictionary: Dictionary) -> list[Row]:
     """Maintenance due dates that passed in the period, and how many were met: each due date
     set — the first after placement, and the next due date of each maintenance — while the
     catheter was in place on it; met when a maintenance came after the one (or the placement)
-    that set it, on or before the date. One index probe per due date."""
+    that set it, on or before the date.
+
+    Set-based: the placements and maintenance records within the period, ordered per catheter,
+    where a window gives each the first maintenance after it; a due date in the period set
+    before it (ahead across its start) may be met by a maintenance before the period, outside
+    the window: those few are probed one by one in the index."""
     d, f = scope.dates, scope.filters
-    lo, hi = d.day(f.start), d.day(scope.until)
+    lo, hi = f.start, scope.until
+    lo_at, hi_at = d.instant(lo), d.instant(hi)
     first = _first_due(d, dictionary)
-    later = aliased(MaintenanceRecord)
+    longest = max(dictionary.intervals.values(), default=0)
 
-    def met(catheter_id: Any, after: Any, due: Any) -> Any:
-        # computed in each branch, so PostgreSQL's parallel workers share the probes
-        return exists().where(
-            later.catheter_id == catheter_id,
-            later.performed_at > after,
-            later.performed_at < d.day_start(d.plus_days(due, 1)),
+    def placements(inside: bool) -> Select[Any]:
+        at = Catheter.placed_at
+        return scope.narrow(
+            select(
+                Catheter.id.label("catheter_id"),
+                at.label("at"),
+                first.label("due"),
+                literal(False).label("maintenance"),
+            ).where(
+                and_(at >= lo_at, at < hi_at)
+                if inside
+                # sargable: the first due date comes at most the longest interval after
+                # placement, unless a clinician set the catheter's own cycle
+                else and_(
+                    at < lo_at,
+                    or_(
+                        at >= d.instant(lo - timedelta(days=longest)),
+                        Catheter.maintenance_cycle_days.is_not(None),
+                    ),
+                ),
+                Catheter.source != PlacementSource.BROUGHT_IN,
+                first >= d.day(lo),
+                first < d.day(hi),
+            )
         )
 
-    in_place = or_(Catheter.removed_on.is_(None), Catheter.removed_on > first)
-    from_placement = scope.narrow(
-        select(
-            Catheter.id.label("catheter_id"),
-            first.label("due"),
-            met(Catheter.id, Catheter.placed_at, first).label("met"),
-        ).where(
-            Catheter.placed_at < d.instant(scope.until),
-            Catheter.source != PlacementSource.BROUGHT_IN,
-            first >= lo,
-            first < hi,
-            in_place,
-        )
-    )
-    due_on = MaintenanceRecord.next_due_on
-    from_maintenance = scope.narrow(
-        select(
+    def maintenances(inside: bool) -> Select[Any]:
+        at, due = MaintenanceRecord.performed_at, MaintenanceRecord.next_due_on
+        query = select(
             MaintenanceRecord.catheter_id,
-            due_on.label("due"),
-            met(MaintenanceRecord.catheter_id, MaintenanceRecord.performed_at, due_on).label("met"),
+            at.label("at"),
+            due.label("due"),
+            literal(True).label("maintenance"),
+        ).where(
+            and_(at >= lo_at, at < hi_at)
+            if inside
+            else and_(due >= lo, due < hi, or_(at < lo_at, at >= hi_at))
         )
-        .select_from(MaintenanceRecord)
-        .join(Catheter, Catheter.id == MaintenanceRecord.catheter_id)
-        .where(
-            due_on >= lo,
-            due_on < hi,
-            or_(Catheter.removed_on.is_(None), Catheter.removed_on > due_on),
-        )
+        if scope.narrowed:
+            query = query.where(
+                MaintenanceRecord.catheter_id.in_(scope.narrow(select(Catheter.id)))
+            )
+        return query
+
+    inside = union_all(placements(True), maintenances(True)).subquery("inside")
+    # the first maintenance strictly after each row (its peers left out), over the rows in
+    # descending order so the frame only grows
+    following = (
+        func.min(case((inside.c.maintenance, inside.c.at)))
+        .over(partition_by=inside.c.catheter_id, order_by=inside.c.at.desc(), groups=(None, -1))
+        .label("next_at")
     )
-    if scope.group is not None:
-        from_placement = from_placement.add_columns(scope.group.label("group"))
-        from_maintenance = from_maintenance.add_columns(scope.group.label("group"))
-    due = union_all(from_placement, from_maintenance).subquery("dues")
+    windowed = select(inside.c.catheter_id, inside.c.at, inside.c.due, following).subquery()
+    due_end = d.day_start(d.plus_days(windowed.c.due, 1))
+    met_inside = and_(windowed.c.next_at.is_not(None), windowed.c.next_at < due_end)
+    outside = union_all(placements(False), maintenances(False)).subquery("outside")
+    later = aliased(MaintenanceRecord)
+    met_outside = exists().where(
+        later.catheter_id == outside.c.catheter_id,
+        later.performed_at > outside.c.at,
+        later.performed_at < d.day_start(d.plus_days(outside.c.due, 1)),
+    )
+    found = union_all(
+        select(windowed.c.catheter_id, windowed.c.due, met_inside.label("met")).where(
+            windowed.c.due >= lo, windowed.c.due < hi
+        ),
+        select(outside.c.catheter_id, outside.c.due, met_outside.label("met")),
+    ).subquery("found")
     dims = []
     if scope.by_month:
         starts = [b.start for b in scope.buckets] + [f.end]
-        dims.append(d.bucket(due.c.due, starts, Date()).label("month"))
+        dims.append(d.bucket(found.c.due, starts, Date()).label("month"))
     if scope.group is not None:
-        dims.append(due.c.group.label("group"))
-    query = select(
-        *dims,
-        func.count().label("due"),
-        func.count().filter(due.c.met).label("met"),
-    ).select_from(due)
-    return scope.rows(session, query.group_by(*dims))
+        dims.append(scope.group.label("group"))
+    query = (
+        select(*dims, func.count().label("due"), func.count().filter(found.c.met).label("met"))
+        .select_from(found)
+        .join(Catheter, Catheter.id == found.c.catheter_id)
+        .where(or_(Catheter.removed_on.is_(None), Catheter.removed_on > found.c.due))
+    )
+    return scope.rows(session, scope.grouped(query, dims))
 
 
 def removals(session: Session, scope: Scope) -> list[Row]:
@@ -230,20 +295,25 @@ def removals(session: Session, scope: Scope) -> list[Row]:
 
 
 def median_dwell(session: Session, scope: Scope) -> float | None:
-    """The median dwell days of the period's removals: the middle one or two, by the
-    database's sort."""
-    where = scope.narrow(
-        select(Removal.dwell_days)
+    """The median dwell days of the period's removals (the middle one, or the mean of the
+    middle two), from how many removals had each dwell."""
+    query = (
+        select(Removal.dwell_days, func.count())
         .select_from(Removal)
-        .join(Catheter, Catheter.id == Removal.catheter_id)
         .where(Removal.removed_on >= scope.filters.start, Removal.removed_on < scope.filters.end)
+        .group_by(Removal.dwell_days)
     )
-    n = session.scalar(select(func.count()).select_from(where.subquery())) or 0
+    if scope.narrowed:
+        query = scope.narrow(query.join(Catheter, Catheter.id == Removal.catheter_id))
+    counts = sorted((int(days), int(n)) for days, n in session.execute(query).tuples())
+    n = sum(k for _, k in counts)
     if not n:
         return None
-    middle = list(
-        session.scalars(where.order_by(Removal.dwell_days).limit(2 - n % 2).offset((n - 1) // 2))
-    )
+    wanted = {(n - 1) // 2, n // 2}  # the positions of the middle one or two
+    middle, seen = [], 0
+    for days, k in counts:
+        middle += [days] * len({p for p in wanted if seen <= p < seen + k})
+        seen += k
     return sum(middle) / len(middle)
 
 
@@ -275,32 +345,46 @@ def catheter_days(session: Session, scope: Scope) -> list[Row]:
     """Days in place within each month of the period (placement day counted, removal day not,
     up to the report date), and the catheters in place at the period's end; by device."""
     d, f = scope.dates, scope.filters
-    placed_on = d.local_date(Catheter.placed_at)
+    # each catheter's days within the period [first, last), its local placement date computed
+    # once (OFFSET 0 keeps PostgreSQL from copying the expression into every month's sum)
+    last_day = d.day(scope.until)
+    spans = scope.narrow(
+        select(
+            Catheter.device_type,
+            *([scope.group.label("group")] if scope.group is not None else []),
+            d.greatest(d.local_date(Catheter.placed_at), d.day(f.start)).label("first"),
+            d.least(func.coalesce(Catheter.removed_on, last_day), last_day).label("last"),
+            Catheter.removed_on,
+        ).where(
+            Catheter.placed_at < d.instant(scope.until),
+            or_(Catheter.removed_on.is_(None), Catheter.removed_on > f.start),
+        )
+    )
+    span = spans.offset(0).subquery("spans")
     columns = []
     for i, bucket in enumerate(scope.buckets):
         hi = d.day(bucket.until)
-        end = d.least(func.coalesce(Catheter.removed_on, hi), hi)
-        days = d.days_between(end, d.greatest(placed_on, d.day(bucket.start)))
+        days = d.days_between(
+            d.least(span.c.last, hi), d.greatest(span.c.first, d.day(bucket.start))
+        )
         columns.append(func.sum(d.greatest(days, 0)).label(f"days_{i}"))
-    in_place = or_(Catheter.removed_on.is_(None), Catheter.removed_on >= scope.until)
-    dims = [Catheter.device_type.label("device")]
+    in_place = or_(span.c.removed_on.is_(None), span.c.removed_on >= scope.until)
+    dims = [span.c.device_type.label("device")]
     if scope.group is not None:
-        dims.append(scope.group.label("group"))
-    query = select(
-        *dims,
-        *columns,
-        func.sum(case((in_place, 1), else_=0)).label("in_place"),
-    ).where(
-        Catheter.placed_at < d.instant(scope.until),
-        or_(Catheter.removed_on.is_(None), Catheter.removed_on > f.start),
+        dims.append(span.c.group.label("group"))
+    query = select(*dims, *columns, func.sum(case((in_place, 1), else_=0)).label("in_place"))
+    grouped = replace(
+        scope,
+        filters=Filters(f.start, f.end),
+        group=span.c.group if scope.group is not None else None,
     )
-    rows = [dict(r._mapping) for r in session.execute(scope.grouped(query, dims))]
+    rows = [dict(r._mapping) for r in session.execute(grouped.grouped(query, dims))]
     out: list[Row] = []
     for row in rows:
         for i, bucket in enumerate(scope.buckets):
             out.append(
                 {
-                    **{k: row[k] for k in ("device", "group") if k in row},
+                    **{k: row[k] for k in ("device", "group", "by_month") if k in row},
                     "month": bucket.label,
                     "days": int(row[f"days_{i}"] or 0),
                     "in_place": int(row["in_place"] or 0) if i == 0 else 0,
@@ -329,9 +413,9 @@ def reminders(session: Session, scope: Scope) -> list[Row]:
         .outerjoin(fallback, fallback.dedupe_key == OUTBOX_KEY + literal(":fallback"))
         .where(_between(Reminder.created_at, scope))
     )
-    if scope.needs_catheter:
+    if scope.narrowed:
         query = query.join(Catheter, Catheter.id == Reminder.catheter_id)
-    return scope.rows(session, scope.grouped(query, [Reminder.channel]))
+    return scope.rows(session, scope.narrow(query).group_by(Reminder.channel))
 
 
 def follow_ups(session: Session, scope: Scope) -> Row:
@@ -347,7 +431,7 @@ def follow_ups(session: Session, scope: Scope) -> Row:
         .select_from(FollowUp)
         .where(FollowUp.due_on >= scope.filters.start, FollowUp.due_on < scope.filters.end)
     )
-    if scope.needs_catheter:
+    if scope.narrowed:
         query = query.join(Catheter, Catheter.id == FollowUp.catheter_id)
     row = session.execute(scope.narrow(query)).one()
     return {"sent": int(row.sent or 0), "answered": int(row.answered or 0)}

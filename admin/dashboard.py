@@ -75,7 +75,7 @@ class Choices:
         }
 
 
-def _choices(s: Session, d: Dictionary) -> Choices:
+def filter_choices(s: Session, d: Dictionary) -> Choices:
     departments = s.execute(
         select(Department.id, Department.name, Institution.name)
         .join(Institution, Department.institution_id == Institution.id)
@@ -104,7 +104,7 @@ class DashboardView(AdminOnly, BaseView):
     def index(self) -> Any:
         s = db()
         today, d = _today(), dictionary_service.current(s)
-        choices = _choices(s, d)
+        choices = filter_choices(s, d)
         q = _query(today, d, choices)
         stamp = dashboard_cache.data_stamp(s, d.version)  # before counting: never newer
         board = _compute(s, q, today, d)
@@ -151,7 +151,7 @@ class DashboardView(AdminOnly, BaseView):
             abort(404)
         s = db()
         today, d = _today(), dictionary_service.current(s)
-        q = _query(today, d, _choices(s, d))
+        q = _query(today, d, filter_choices(s, d))
         stamp = dashboard_cache.data_stamp(s, d.version)
         cache = dashboard_cache.Cache(container().redis)
         chart_key = dashboard_cache.key(

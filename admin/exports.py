@@ -30,7 +30,7 @@ from web import container, db, require_csrf, uow
 
 from . import dashboard_query
 from .base import AdminOnly, admin_actor
-from .dashboard import GROUP_BYS, _choices
+from .dashboard import GROUP_BYS, filter_choices
 
 log = logging.getLogger(__name__)
 CONTEXT = "export"
@@ -55,7 +55,7 @@ class ExportView(AdminOnly, BaseView):
     def new(self) -> Any:
         s = db()
         d = dictionary_service.current(s)
-        choices = _choices(s, d)
+        choices = filter_choices(s, d)
         source = request.form if request.method == "POST" else request.args
         q = dashboard_query.parse(
             source,

@@ -91,6 +91,17 @@ class Settings:
     lbs_api_base: str = "https://apis.map.qq.com"
     lbs_key: str = ""
     lbs_secret_key: str = ""
+    # the hospital's low-code platform (A7.6, docs/low-code.md): exports and the monthly
+    # indicator set are kept there. Empty base URL: nothing is pushed. ``lowcode_forms`` maps
+    # this service's form names ("exports", an export kind) to the platform's own form ids.
+    lowcode_base_url: str = ""
+    lowcode_api_key: str = ""
+    lowcode_forms: dict[str, str] = field(default_factory=dict)
+    # an export (A6.2) counts its rows first and is refused above this many
+    export_max_rows: int = 1_000_000
+    # how a FHIR export (X.1) shows the patient's identifiers: "hash" (HMAC-SHA256 under the
+    # hospital's key, no name) or "mask" (masked as on screen, with the masked name)
+    fhir_identifiers: str = "hash"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -189,6 +200,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"HOSPITAL_TIMEZONE: unknown time zone {tz_name!r}") from exc
 
+    if env.get("LOWCODE_BASE_URL", "").strip() and not env.get("LOWCODE_API_KEY", "").strip():
+        raise ConfigError("LOWCODE_API_KEY: required when LOWCODE_BASE_URL is set")
+
     port = env.get("PORT", "5000")
     return Settings(
         app_env=app_env,
@@ -236,6 +250,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lbs_api_base=env.get("LBS_API_BASE", "https://apis.map.qq.com").rstrip("/"),
         lbs_key=env.get("LBS_KEY", ""),
         lbs_secret_key=env.get("LBS_SECRET_KEY", ""),
+        lowcode_base_url=env.get("LOWCODE_BASE_URL", "").strip().rstrip("/"),
+        lowcode_api_key=env.get("LOWCODE_API_KEY", "").strip(),
+        lowcode_forms=_json_map(env, "LOWCODE_FORMS"),
+        export_max_rows=_optional_int(env, "EXPORT_MAX_ROWS") or 1_000_000,
+        fhir_identifiers=_choice(env, "FHIR_IDENTIFIERS", ("hash", "mask")),
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from bot.adapters.lbs import TencentGeocoder
+from bot.adapters.lowcode import LowcodeClient
 from bot.adapters.media import MediaStore, UploadCache
 from bot.adapters.rasa import RasaEngine
 from bot.adapters.sms import AliyunSms, TencentSms
@@ -110,6 +111,14 @@ class Container:
         if not s.lbs_key:
             return None
         return TencentGeocoder(s.lbs_api_base, s.lbs_key, s.lbs_secret_key)
+
+    @cached_property
+    def lowcode(self) -> LowcodeClient | None:
+        """The hospital's low-code platform (LOWCODE_BASE_URL), or None: nothing is pushed."""
+        s = self.settings
+        if not s.lowcode_base_url:
+            return None
+        return LowcodeClient(s.lowcode_base_url, s.lowcode_api_key)
 
     @cached_property
     def senders(self) -> Senders:

@@ -67,6 +67,14 @@ def exports(environ: dict[str, str]) -> list[str]:
         wanted["LBS_API_BASE"] = f"http://127.0.0.1:{configured.get('LBS_SIM_PORT', '5084')}"
         wanted["LBS_KEY"] = LBS_DEV_KEY
         wanted["LBS_SECRET_KEY"] = LBS_DEV_SECRET_KEY
+    # the low-code platform simulator (devtools/lowcode_sim, Procfile "lowcodesim"): exports
+    # and the monthly indicator set are pushed there
+    from devtools.lowcode_sim import DEV_API_KEY as LOWCODE_DEV_API_KEY
+
+    if not configured.get("LOWCODE_BASE_URL"):
+        port = configured.get("LOWCODE_SIM_PORT", "5085")
+        wanted["LOWCODE_BASE_URL"] = f"http://127.0.0.1:{port}"
+        wanted["LOWCODE_API_KEY"] = LOWCODE_DEV_API_KEY
     return [f"export {k}={shlex.quote(v)}" for k, v in wanted.items() if not configured.get(k)]
 
 

@@ -13,6 +13,7 @@ from bot.jobs import (
     content,
     follow_ups,
     housekeeping,
+    lowcode,
     reminders,
     sweeper,
 )
@@ -33,6 +34,8 @@ def build(conn: redis.Redis) -> CronScheduler:
     cron.register(content.send_stage_articles, queue_name="default", interval=900)
     cron.register(appointments.remind_appointments, queue_name="default", interval=600)
     cron.register(appointments.extend_clinic_slots, queue_name="default", interval=3600)
+    cron.register(lowcode.retry_due_pushes, queue_name="default", interval=300)
+    cron.register(lowcode.push_monthly_indicators, queue_name="default", interval=3600)
     return cron
 
 

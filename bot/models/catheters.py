@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped, utcnow
@@ -104,12 +104,28 @@ class MaintenanceRecord(Base):
     """One maintenance visit (维护记录)."""
 
     __tablename__ = "maintenance_records"
+    # the on-time rate (A6.1): a period's maintenance, and the due dates falling in it, read
+    # from the indexes alone (PostgreSQL: INCLUDE); "a maintenance after this one, by its due
+    # date" for a due date set before the period is one probe
+    __table_args__ = (
+        Index(
+            "ix_maintenance_records_performed_at",
+            "performed_at",
+            postgresql_include=["catheter_id", "next_due_on"],
+        ),
+        Index(
+            "ix_maintenance_records_next_due_on",
+            "next_due_on",
+            postgresql_include=["catheter_id", "performed_at"],
+        ),
+        Index("ix_maintenance_records_catheter_id_performed_at", "catheter_id", "performed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"), index=True)
     # client-generated key: a double tap on "save" creates one record
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    performed_at: Mapped[datetime] = mapped_column(index=True)
+    performed_at: Mapped[datetime]
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     performed_by_name: Mapped[str | None] = mapped_column(String(40))

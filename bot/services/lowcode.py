@@ -14,7 +14,6 @@ The caller holds the lock that keeps two pushes of one export apart (bot/jobs/lo
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +31,7 @@ from bot.adapters.lowcode import MAX_ROWS, LowcodeError, LowcodeUnavailable
 from bot.models import ExportLog, LowcodeBatch, Staff
 from bot.models.enums import ExportStatus
 from bot.services import audit
+from bot.services.exports import sha256
 
 EXPORTS_FORM = "exports"
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
@@ -172,7 +172,7 @@ def push(
             export.lowcode_record_id = ids[0]
             session.commit()
             sent += 1
-        rows_form = forms.get(export.kind, export.kind)
+        rows_form = form_of(export.kind, forms)
         for seq, rows in enumerate(_chunks(read_rows(export, media_root)), start=1):
             if _done(kept.get(seq)):
                 continue
@@ -305,7 +305,7 @@ def check_file(export: ExportLog, media_root: Path) -> Path:
     path = export_file(export, media_root)
     if not path.is_file():
         raise ExportFileError(f"导出文件不存在：{path.name}")
-    if export.file_sha256 and _sha256(path) != export.file_sha256:
+    if export.file_sha256 and sha256(path) != export.file_sha256:
         raise ExportFileError(f"导出文件 {path.name} 与登记的哈希不一致，文件已被改动")
     return path
 
@@ -327,14 +327,6 @@ def read_rows(export: ExportLog, media_root: Path) -> Iterator[dict[str, Any]]:
         yield from (dict(row) for row in data["rows"])
     else:
         raise ExportFileError(f"不支持推送 {fmt} 格式的导出")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _csv_rows(path: Path) -> Iterator[list[Any]]:
@@ -390,3 +382,10 @@ def retryable(export: ExportLog) -> bool:
     return export.lowcode_status in (FAILED, PENDING, RUNNING) and export.status is (
         ExportStatus.DONE
     )
+
+
+def form_of(kind: str, forms: dict[str, str]) -> str:
+    """The platform form an export kind's rows go to: mapped by ``LOWCODE_FORMS``, else the
+    kind itself, a dashboard table's ``table:<code>`` as ``table_<code>`` (form names are
+    letters, digits, ``_ . -``)."""
+    return forms.get(kind) or kind.replace(":", "_")

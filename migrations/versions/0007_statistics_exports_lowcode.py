@@ -74,9 +74,36 @@ def upgrade() -> None:
     op.create_index(op.f("ix_catheters_placed_at"), "catheters", ["placed_at"])
     op.create_index(op.f("ix_complications_onset_on"), "complications", ["onset_on"])
     op.create_index(op.f("ix_removals_removed_on"), "removals", ["removed_on"])
+    # the maintenance on-time rate: a period's maintenance and the due dates falling in it
+    # from the indexes alone (INCLUDE on PostgreSQL), the next maintenance of a catheter after
+    # a given one
+    op.drop_index("ix_maintenance_records_performed_at", table_name="maintenance_records")
+    op.create_index(
+        "ix_maintenance_records_performed_at",
+        "maintenance_records",
+        ["performed_at"],
+        postgresql_include=["catheter_id", "next_due_on"],
+    )
+    op.create_index(
+        "ix_maintenance_records_next_due_on",
+        "maintenance_records",
+        ["next_due_on"],
+        postgresql_include=["catheter_id", "performed_at"],
+    )
+    op.create_index(
+        "ix_maintenance_records_catheter_id_performed_at",
+        "maintenance_records",
+        ["catheter_id", "performed_at"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_maintenance_records_catheter_id_performed_at", table_name="maintenance_records"
+    )
+    op.drop_index("ix_maintenance_records_next_due_on", table_name="maintenance_records")
+    op.drop_index("ix_maintenance_records_performed_at", table_name="maintenance_records")
+    op.create_index("ix_maintenance_records_performed_at", "maintenance_records", ["performed_at"])
     op.drop_index(op.f("ix_removals_removed_on"), table_name="removals")
     op.drop_index(op.f("ix_complications_onset_on"), table_name="complications")
     op.drop_index(op.f("ix_catheters_placed_at"), table_name="catheters")

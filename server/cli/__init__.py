@@ -1,5 +1,6 @@
 """Operator commands: ``flask init-db``, ``flask seed-demo``, ``flask dictionary ...``,
-``flask wechat ...``, ``flask staff ...``, ``flask backup ...``, ``flask reports ...``; one module
+``flask wechat ...``, ``flask staff ...``, ``flask backup ...``, ``flask reports ...``,
+``flask fhir ...``; one module
 per command group."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from flask import Flask
 
 from bot.container import Container
 
-from . import backup, db, dictionary, reports, staff, wechat
+from . import backup, db, dictionary, fhir, reports, staff, wechat
 
 
 def register(app: Flask) -> None:
@@ -19,3 +20,4 @@ def register(app: Flask) -> None:
     staff.register(app, c)
     backup.register(app, c)
     reports.register(app, c)
+    fhir.register(app, c)

@@ -5,7 +5,6 @@ the export log and, pushed by the worker, on the low-code platform's simulator."
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -21,8 +20,8 @@ from tests.support.web_clients import ADMIN_NO, ADMIN_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.redis]
 
-# the platform's own form for the table's rows (its form ids are its own, docs/low-code.md)
-ROWS_FORM = "device_mix_rows"
+# the form a dashboard table's rows go to when LOWCODE_FORMS does not map it (docs/low-code.md)
+ROWS_FORM = "table_device_mix"
 LOADED = "id => { const i = document.getElementById(id); return i.complete && i.naturalWidth > 0 }"
 
 
@@ -31,17 +30,12 @@ def site(settings, engine, redis_conn, session, tmp_path):
     built = build_march(session)
     state = LowcodeState()
     with serve(create_lowcode_sim_app(state)) as lowcode:
-        forms = json.dumps({"table:device_mix": ROWS_FORM})
-        live = replace(
-            settings, lowcode_base_url=lowcode, lowcode_api_key=DEV_API_KEY,
-            lowcode_forms={"table:device_mix": ROWS_FORM},
-        )  # fmt: skip
+        live = replace(settings, lowcode_base_url=lowcode, lowcode_api_key=DEV_API_KEY)
         env = product_env(
             settings,
             tmp_path / "instance",
             LOWCODE_BASE_URL=lowcode,
             LOWCODE_API_KEY=DEV_API_KEY,
-            LOWCODE_FORMS=forms,
         )
         with worker(env), serve(create_app(live)) as url:
             yield url, lowcode, built

@@ -50,8 +50,18 @@ pytestmark = [pytest.mark.db, pytest.mark.redis, pytest.mark.req("X.1")]
 
 NAME = "钱晓梅"
 # routes that never show a patient to staff: sign-in, patient-facing and public pages,
-# the WeChat callbacks, the outside-clinician application, static files
-NOT_STAFF = ("auth.", "patient.", "apply.", "wechat.", "pages.", "static", "admin.static")
+# the WeChat callbacks, the outside-clinician application, static files, the statistics
+# dashboard's charts (counts over a period; the page that shows them is audited)
+NOT_STAFF = (
+    "auth.",
+    "patient.",
+    "apply.",
+    "wechat.",
+    "pages.",
+    "static",
+    "admin.static",
+    "dashboard.chart_",
+)
 
 
 @pytest.fixture
@@ -208,8 +218,8 @@ def audited(session_factory, patient_id: int) -> int:
 
 def shows(body: bytes, content_type: str) -> bool:
     """Whether a response shows the patient: their name, masked name or initials in a page,
-    or any image or document drawn for their catheter."""
-    if content_type.startswith(("image/", "application/pdf")):
+    or any image, document or FHIR bundle drawn for their catheter or record."""
+    if content_type.startswith(("image/", "application/pdf", "application/fhir+json")):
         return True
     text = body.decode("utf-8", "replace")
     return any(word in text for word in (NAME, mask_name(NAME), initials(NAME)))
@@ -232,6 +242,7 @@ def staff_urls(app, ward, settings) -> list[tuple[str, str]]:
         "consultation_id": ward["consultation"].id,
         "media_id": ward["consultation_media"].id,
         "version": 1,
+        "export_id": 1,
     }
     urls = []
     for rule in app.url_map.iter_rules():
@@ -275,6 +286,10 @@ def test_every_staff_page_that_shows_a_patient_writes_an_audit_row(
                     "articles.",
                     "clinic_sessions.",
                     "clinic_calendar.",
+                    "dictionary.",
+                    "lowcode.",
+                    "dashboard.",
+                    "exports.",
                 )
             )
             else nurse
@@ -298,12 +313,14 @@ def test_every_staff_page_that_shows_a_patient_writes_an_audit_row(
         "clinic.catheter_trace_pdf",
         "clinic.patient_trace",
         "clinic.patient_trace_pdf",
+        "clinic.patient_trace_fhir",
         "clinic.patient_timeline",
         "clinic.patient_outside",
         "trace.catheter",
         "trace.catheter_pdf",
         "trace.patient",
         "trace.patient_pdf",
+        "trace.patient_fhir",
         "clinic.consultations",
         "clinic.consultation",
         "clinic.consultation_media",

@@ -388,3 +388,16 @@ def test_a6_1_with_redis_down_charts_are_drawn_without_the_cache(ward, counted):
 
 def test_an_unknown_chart_is_404(ward):
     assert ward["admin"].get("/admin/dashboard/chart/pie.png").status_code == 404
+
+
+def test_the_admin_home_groups_every_page_under_its_menu(ward):
+    page = ward["admin"].get("/admin/").get_data(as_text=True)
+    sections = re.search(r'id="admin-sections">(.*?)<form', page, re.S).group(1)
+    numbers = re.search(r"统计与导出</h5>(.*?)</ul>", sections, re.S).group(1)
+    assert re.findall(r'<a href="[^"]+">([^<]+)</a>', numbers) == [
+        "统计看板",
+        "数据导出",
+        "低代码平台",
+    ]
+    for name in ("临床字典", "患者档案", "并发症看板", "门诊排班", "异常消息"):
+        assert f">{name}</a>" in sections

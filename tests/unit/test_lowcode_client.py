@@ -134,3 +134,11 @@ def test_a7_6_development_pushes_to_the_simulator_unless_a_platform_is_configure
     assert lines["LOWCODE_API_KEY"] == DEV_API_KEY
     real = exports({"LOWCODE_BASE_URL": "https://lowcode.hospital.example"})
     assert not any(line.startswith("export LOWCODE_") for line in real)
+
+
+def test_a7_6_a_dashboard_tables_rows_go_to_a_form_the_platform_can_name():
+    from bot.services.lowcode import form_of
+
+    assert form_of("table:device_mix", {}) == "table_device_mix"  # ":" is not a form name
+    assert form_of("placements", {}) == "placements"
+    assert form_of("table:device_mix", {"table:device_mix": "64f1"}) == "64f1"

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from bot.services.stats import Filters
+from bot.services.stats.periods import previous_month
 
 PRESETS = {
     "this_month": "本月",
@@ -42,7 +43,7 @@ def preset_period(code: str, today: date) -> tuple[date, date]:
     tomorrow = today + timedelta(days=1)
     month_start = today.replace(day=1)
     if code == "last_month":
-        return _months_back(today, 1), month_start
+        return previous_month(today)
     if code == "this_quarter":
         return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1), tomorrow
     if code == "this_year":

@@ -1,7 +1,9 @@
 """数据导出 (A6.2): the export log, the form that starts an export (prefilled from the
 dashboard's links: ``/admin/exports/new?kind=table:<code>&start=…&end=…&format=xlsx``), an
 export's page with its progress bar (polling ``/<id>/status``) and its download, audited as a
-read of the export. The file is written by the ``bot.jobs.exports.run_export`` job."""
+read of the export. An export with identifiers in full is downloaded only by an administrator
+allowed to see them (whoever started it); anyone else is refused, audited "denied". The file is
+written by the ``bot.jobs.exports.run_export`` job."""
 
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ class ExportView(AdminOnly, BaseView):
             pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
             tz=container().settings.timezone,
             lowcode_labels=history.LOWCODE_LABELS,
+            may_see=_may_see_identifiers(),
         )
 
     @expose("/new", methods=["GET", "POST"])
@@ -128,6 +131,8 @@ class ExportView(AdminOnly, BaseView):
             p=history.progress(entry.export, _meta_rows(entry.export)),
             tz=container().settings.timezone,
             csrf=generate_csrf(),
+            may_download=not entry.export.full_identifiers or _may_see_identifiers(),
+            requeueable=exports.requeueable(entry.export, utcnow()),
         )
 
     @expose("/<int:export_id>/status")
@@ -145,6 +150,18 @@ class ExportView(AdminOnly, BaseView):
         path = Path(export.file_path)
         if not path.is_file():
             abort(404)
+        if export.full_identifiers and not _may_see_identifiers():
+            audit.record(
+                db(),
+                admin_actor(),
+                "denied",
+                "export",
+                export.id,
+                context=CONTEXT,
+                detail={"wanted": "download", "kind": export.kind, "full_identifiers": True},
+            )
+            uow().commit()
+            abort(403, "该导出含完整身份信息，您没有查看完整身份信息的权限，不能下载。")
         audit.record(
             db(),
             admin_actor(),
@@ -165,13 +182,13 @@ class ExportView(AdminOnly, BaseView):
 
     @expose("/<int:export_id>/retry", methods=["POST"])
     def retry(self, export_id: int) -> Any:
-        """Queue again an export whose job never ran (Redis was down) or failed."""
+        """Queue again an export whose job never ran (Redis was down), failed, or was left
+        running longer than the job timeout (its worker died)."""
         require_csrf()
         export = db().get(ExportLog, export_id)
         if export is None:
             abort(404)
-        if export.status in (ExportStatus.QUEUED, ExportStatus.FAILED):
-            _enqueue(export.id)
+        if exports.requeueable(export, utcnow()) and _enqueue(export.id):
             flash("已重新排队导出。")
         return redirect(self.get_url(".status_page", export_id=export_id))
 
@@ -187,12 +204,19 @@ def _today() -> date:
     return local_date(utcnow(), container().settings.timezone)
 
 
-def _enqueue(export_id: int) -> None:
+def _may_see_identifiers() -> bool:
+    staff = db().get(Staff, current_user.id)
+    return staff is not None and exports.may_see_identifiers(staff)
+
+
+def _enqueue(export_id: int) -> bool:
     try:
         enqueue_export(container().redis, export_id)
     except RedisError:
         log.exception("export %s not queued", export_id)
-        flash("任务队列暂不可用：导出已记录，请稍后在本页点“重新排队”。", "error")
+        flash("任务队列暂时不可用：导出已记录，请稍后在本页点“重新排队”。", "error")
+        return False
+    return True
 
 
 def _meta_rows(export: ExportLog) -> int | None:

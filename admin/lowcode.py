@@ -1,15 +1,18 @@
 """低代码平台推送 (A7.6): every export's push to the hospital's low-code platform — failed first,
 then waiting, then done, newest first —, with the platform's message, the batches done, the
 platform's record id and the next automatic attempt; 重试 queues a push again (a rejected
-batch waits for it). Administrators only; a retry is audited."""
+batch waits for it; with the task queue down the push stays pending and the retry sweep queues
+it later). Administrators only; a retry is audited."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import abort, flash, redirect
 from flask_admin import BaseView, expose
 from flask_wtf.csrf import generate_csrf
+from redis.exceptions import RedisError
 
 from bot.jobs.lowcode import configured, enqueue_push
 from bot.models import ExportLog, utcnow
@@ -17,6 +20,8 @@ from bot.services import audit, lowcode
 from web import container, db, require_csrf, uow
 
 from .base import AdminOnly, admin_actor
+
+log = logging.getLogger(__name__)
 
 
 class LowcodeView(AdminOnly, BaseView):
@@ -62,6 +67,12 @@ class LowcodeView(AdminOnly, BaseView):
             detail={"kind": export.kind},
         )
         uow().commit()
-        enqueue_push(ctx.redis, id, ctx.settings)
+        try:
+            enqueue_push(ctx.redis, id, ctx.settings)
+        except RedisError:
+            # left pending: the retry sweep queues it once the queue is back
+            log.exception("low-code push of export %s not queued", id)
+            flash("任务队列暂时不可用，请稍后重试。", "error")
+            return redirect(self.get_url(".index"))
         flash(f"已重新排队推送导出 {id}，已完成的批次不会重复发送。")
         return redirect(self.get_url(".index"))

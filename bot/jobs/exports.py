@@ -1,7 +1,9 @@
 """Exports on the ``default`` queue (A6.2): one job per export, ``export-<id>``, the id the
 export-log row is keyed by. The job reports its progress in ``job.meta["progress"]`` (rows
 written, rows counted) as well as on the row; when the file is written it is handed to the
-low-code platform's push (bot/jobs/lowcode.py) if that is there."""
+low-code platform's push (bot/jobs/lowcode.py) when the platform is configured — marked pending
+in the same transaction that marks the export done, so that a push whose job could not be
+queued is picked up by the retry sweep."""
 
 from __future__ import annotations
 
@@ -11,14 +13,14 @@ import redis
 from rq import Queue, Retry, get_current_job
 
 from bot.container import current
+from bot.jobs.lowcode import configured, enqueue_push
 from bot.models.enums import ExportStatus
-from bot.services import exports
+from bot.services import exports, lowcode
 
 log = logging.getLogger(__name__)
 
 QUEUE = "default"
-# a million rows take a minute or two; a slow disk or a busy database, much longer
-JOB_TIMEOUT = 3 * 3600
+JOB_TIMEOUT = int(exports.JOB_TIMEOUT.total_seconds())  # a run older than this may be taken over
 RETRY = Retry(max=2, interval=[30, 300])
 
 
@@ -50,6 +52,7 @@ def run_export(export_id: int) -> str:
         cipher=ctx.cipher,
         media_root=ctx.settings.media_root,
         on_progress=progress,
+        on_done=lowcode.mark_pending if configured(ctx.settings) else None,
     )
     if status is not ExportStatus.DONE:
         return "nothing to do"
@@ -58,12 +61,8 @@ def run_export(export_id: int) -> str:
 
 
 def _push_to_lowcode(conn: redis.Redis, export_id: int) -> None:
-    """Hand the export to the low-code platform's push; the export is done whatever happens
-    here (the push keeps its own state and retries on the export-log row)."""
-    try:
-        from bot.jobs.lowcode import enqueue_push
-    except ImportError:
-        return
+    """Queue the export's push; the export is done whatever happens here (its push is marked
+    pending already: the sweep queues it should this fail)."""
     try:
         enqueue_push(conn, export_id)
     except Exception:

@@ -5,7 +5,6 @@ Nothing happens when the platform is not configured (LOWCODE_BASE_URL empty)."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +22,8 @@ from bot.models import ExportLog, utcnow
 from bot.models.enums import ExportStatus
 from bot.services import dictionary as dictionary_service
 from bot.services import lowcode, stats
+from bot.services.exports import sha256
+from bot.services.stats.periods import previous_month
 
 QUEUE = "default"
 PUSH_LOCK = "vam:lock:lowcode-push:{export_id}"
@@ -118,17 +119,6 @@ def push_monthly_indicators() -> str:
     return f"monthly indicators recorded as export {export_id}"
 
 
-def previous_month(today: date) -> tuple[date, date]:
-    """[start, end) of the calendar month before ``today``'s."""
-    end = today.replace(day=1)
-    start = (
-        end.replace(year=end.year - 1, month=12)
-        if end.month == 1
-        else end.replace(month=end.month - 1)
-    )
-    return start, end
-
-
 def record_monthly_indicators(ctx: Container, today: date) -> int | None:
     """Compute last month's indicators, write them to MEDIA_ROOT/exports/ as JSON and log the
     export; its id, or None when that month is already logged."""
@@ -171,7 +161,7 @@ def record_monthly_indicators(ctx: Container, today: date) -> int | None:
             row_count=len(rows),
             rows_written=len(rows),
             file_path=str(path.relative_to(ctx.settings.media_root)),
-            file_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+            file_sha256=sha256(path),
             finished_at=now,
         )
         lowcode.mark_pending(export, now)

@@ -172,6 +172,9 @@ class ExportLog(Base):
     lowcode_pushed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # when a worker last claimed it (set RUNNING): a running export claimed longer ago than the
+    # job timeout is a dead worker's, which another run may take over
+    started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
 

@@ -2,7 +2,8 @@
 
 An export goes as batches: seq 0 is the export's own record in the ``exports`` form (who, when,
 what, filters, format, rows, file hash, identifiers in full and why), seq 1… are its rows, read
-back from the export file, ≤ 100 a batch, into the form of its kind. Each batch is one
+back from the export file, ≤ 100 a batch, into the form of its kind — except for an export with
+identifiers in full, of which only the record goes (``rows_withheld`` says why). Each batch is one
 transaction of the platform (``LowcodeBatch.transaction_id``, fixed when the batch is first
 sent): a batch sent again after a timeout is kept once. A push goes on from the first batch not
 done; a failure stops it there. The platform unavailable → tried again by itself later
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -33,14 +35,19 @@ from bot.models.enums import ExportStatus
 from bot.services import audit
 from bot.services.exports import sha256
 
+log = logging.getLogger(__name__)
+
 EXPORTS_FORM = "exports"
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 STATUS_LABELS = {PENDING: "等待推送", RUNNING: "推送中", DONE: "已推送", FAILED: "失败"}
 FIRST_RETRY = timedelta(minutes=5)
 LAST_RETRY = timedelta(hours=6)
 AUTO_ATTEMPTS = 10  # after this many failures in a row an unavailable platform waits for 重试
-# a push marked pending or running this long ago whose job went missing is picked up again
+# a push running (its stamp renewed between batches) this long ago went missing: picked up again
 STALE = timedelta(minutes=30)
+# a push marked pending whose job has not started by then was never queued, or was lost
+PENDING_STALE = timedelta(minutes=10)
+ROWS_WITHHELD = "含完整身份信息，行数据未推送至平台"
 
 
 class Platform(Protocol):
@@ -62,8 +69,15 @@ class PushResult:
     error: str | None = None
 
 
+def rows_withheld(export: ExportLog) -> bool:
+    """An export with identifiers in full: its rows never leave this system."""
+    return bool(export.full_identifiers)
+
+
 def total_batches(export: ExportLog) -> int:
-    """The export's record plus its rows' batches."""
+    """The export's record plus its rows' batches (none when its rows are withheld)."""
+    if rows_withheld(export):
+        return 1
     return 1 + math.ceil((export.row_count or 0) / MAX_ROWS)
 
 
@@ -79,12 +93,13 @@ def next_attempt_delay(attempts: int) -> timedelta:
 
 
 def mark_pending(export: ExportLog, now: datetime) -> None:
-    """Queued for a push (by the export job or an administrator's 重试): the attempt counter
-    starts again, and the sweep picks it up should its job go missing."""
+    """To be pushed (marked where the export is marked done, and by an administrator's 重试):
+    the attempt counter starts again, and the sweep queues it should its job not have started
+    ``PENDING_STALE`` later (never queued — Redis was down —, or lost)."""
     export.lowcode_status = PENDING
     export.lowcode_attempts = 0
     export.lowcode_error = None
-    export.lowcode_next_attempt_at = now + STALE
+    export.lowcode_next_attempt_at = now + PENDING_STALE
 
 
 def due_pushes(session: Session, now: datetime) -> list[int]:
@@ -143,7 +158,9 @@ def push(
     """Send what the platform does not have yet of one finished export, committing after each
     batch, so that a run stopped anywhere goes on from there. ``forms`` maps a form name
     (``exports``, an export kind) to the platform's own; ``keep_alive`` is called between
-    batches (the caller's lock)."""
+    batches (the caller's lock); the push's stale stamp is renewed with every batch committed.
+    An unexpected error marks the push failed like the platform unavailable (logged with its
+    traceback)."""
     export = session.get(ExportLog, export_id)
     if export is None or export.status is not ExportStatus.DONE:
         return PushResult(export_id, "missing", 0, 0, "导出不存在或尚未完成")
@@ -170,23 +187,38 @@ def push(
                 now,
             )
             export.lowcode_record_id = ids[0]
+            export.lowcode_next_attempt_at = now() + STALE
             session.commit()
             sent += 1
         rows_form = form_of(export.kind, forms)
-        for seq, rows in enumerate(_chunks(read_rows(export, media_root)), start=1):
+        rows: Iterator[dict[str, Any]] = (
+            iter([]) if rows_withheld(export) else read_rows(export, media_root)
+        )
+        for seq, chunk in enumerate(_chunks(rows), start=1):
             if _done(kept.get(seq)):
                 continue
             if keep_alive is not None:
                 keep_alive()
-            _send(session, platform, export, seq, rows, rows_form, kept, now)
+            _send(session, platform, export, seq, chunk, rows_form, kept, now)
+            export.lowcode_next_attempt_at = now() + STALE  # alive: not to be queued again
             session.commit()
             sent += 1
-    except (LowcodeError, ExportFileError) as exc:
-        message = exc.message if isinstance(exc, LowcodeError) else str(exc)
+    except Exception as exc:
+        if isinstance(exc, LowcodeError):
+            message = exc.message
+        elif isinstance(exc, ExportFileError):
+            message = str(exc)
+        else:
+            log.exception("low-code push of export %s failed unexpectedly", export_id)
+            session.rollback()  # the batch half done, or a broken transaction
+            message = f"推送时发生意外错误（{type(exc).__name__}：{exc}）"[:500]
         export.lowcode_status = FAILED
         export.lowcode_error = message
         export.lowcode_attempts += 1
-        retry = isinstance(exc, LowcodeUnavailable) and export.lowcode_attempts < AUTO_ATTEMPTS
+        retry = (
+            not isinstance(exc, LowcodeError | ExportFileError)
+            or isinstance(exc, LowcodeUnavailable)
+        ) and export.lowcode_attempts < AUTO_ATTEMPTS
         export.lowcode_next_attempt_at = (
             now() + next_attempt_delay(export.lowcode_attempts) if retry else None
         )
@@ -286,6 +318,7 @@ def export_record(session: Session, export: ExportLog, tz: ZoneInfo) -> dict[str
         "file_sha256": export.file_sha256,
         "full_identifiers": bool(export.full_identifiers),
         "reason": export.reason,
+        "rows_withheld": ROWS_WITHHELD if rows_withheld(export) else None,
     }
 
 

@@ -63,6 +63,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("lowcode_error", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("lowcode_next_attempt_at", WHEN, nullable=True))
         batch_op.add_column(sa.Column("lowcode_pushed_at", WHEN, nullable=True))
+        batch_op.add_column(sa.Column("started_at", WHEN, nullable=True))
         batch_op.create_index(batch_op.f("ix_export_log_lowcode_status"), ["lowcode_status"])
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.add_column(
@@ -112,6 +113,7 @@ def downgrade() -> None:
     with op.batch_alter_table("export_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_export_log_lowcode_status"))
         for column in (
+            "started_at",
             "lowcode_pushed_at",
             "lowcode_next_attempt_at",
             "lowcode_error",

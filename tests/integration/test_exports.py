@@ -10,16 +10,18 @@ import csv
 import hashlib
 import io
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from sqlalchemy import func, select
 
+import admin.exports as export_views
 from bot import container
 from bot.jobs import exports as export_jobs
 from bot.models import (
@@ -34,6 +36,7 @@ from bot.models import (
     Reminder,
     Removal,
     Staff,
+    utcnow,
 )
 from bot.models.enums import (
     CatheterState,
@@ -43,9 +46,10 @@ from bot.models.enums import (
     ReminderKind,
     StaffRole,
 )
+from bot.services import auth, exports, stats
 from bot.services import dictionary as dictionary_service
-from bot.services import exports, stats
 from server import bootstrap, create_app
+from tests.integration.test_staff_web import sign_in
 from tests.support.web_clients import add_admin, admin_client, form_token
 
 pytestmark = [pytest.mark.db, pytest.mark.redis]
@@ -467,6 +471,7 @@ def test_a6_2_a_second_run_does_nothing_and_a_crashed_run_is_written_again(world
     # a worker killed mid-file: the row says running, the file is half written
     crashed = start(session, world["admin"], "placements")
     crashed.status, crashed.rows_written = ExportStatus.RUNNING, 1
+    crashed.started_at = utcnow() - exports.JOB_TIMEOUT - timedelta(minutes=1)
     session.commit()
     half = exports.file_path(container.current().settings.media_root, crashed)
     half.parent.mkdir(parents=True, exist_ok=True)
@@ -567,3 +572,120 @@ def test_a6_2_only_an_administrator_may_be_allowed_full_identifiers(world, sessi
     assert "只有管理员可以开通" in r.get_data(as_text=True)
     session.expire_all()
     assert session.get_one(Staff, nurse.id).may_export_identifiers is False
+
+
+@pytest.mark.req("A6.2")
+def test_a6_2_a_full_identifier_export_is_downloaded_only_by_an_administrator_allowed_them(
+    world, session, settings, jobs
+):
+    allowed = world["admin"]
+    allowed.may_export_identifiers = True
+    session.add(
+        Staff(
+            institution=world["home"],
+            staff_no="A002",
+            name="赵管理",
+            role=StaffRole.ADMIN,
+            password_hash=auth.hash_password("Admin5678"),
+            password_changed_at=utcnow(),
+        )
+    )
+    session.commit()
+    full = start(session, allowed, "placements", full=True, reason="医务处核查随访名单")
+    masked = start(session, allowed, "removals")
+    for export in (full, masked):
+        export_jobs.run_export(export.id)
+
+    app = create_app(settings)
+    other = app.test_client()
+    assert sign_in(other, "A002", "Admin5678").status_code == 302
+    refused = other.get(f"/admin/exports/{full.id}/download")
+    assert refused.status_code == 403
+    assert "该导出含完整身份信息，您没有查看完整身份信息的权限" in refused.get_data(as_text=True)
+    [denied] = audits(session, "denied")
+    assert (denied.object_type, denied.object_id, denied.context) == (
+        "export",
+        str(full.id),
+        "export",
+    )
+    assert denied.detail["wanted"] == "download"
+    assert audits(session, "download") == []
+    # neither the log nor the export's page offers it to them; the masked one they may have
+    listing = other.get("/admin/exports/").get_data(as_text=True)
+    assert f'href="/admin/exports/{full.id}/download"' not in listing
+    assert f'href="/admin/exports/{masked.id}/download"' in listing
+    page = other.get(f"/admin/exports/{full.id}").get_data(as_text=True)
+    assert 'id="export-download"' not in page and 'id="export-no-download"' in page
+    assert other.get(f"/admin/exports/{masked.id}/download").status_code == 200
+
+    # the administrator allowed full identifiers downloads it, audited as a download
+    mine = admin_client(app)
+    assert f'href="/admin/exports/{full.id}/download"' in mine.get("/admin/exports/").get_data(
+        as_text=True
+    )
+    assert mine.get(f"/admin/exports/{full.id}/download").status_code == 200
+    assert sorted(e.object_id for e in audits(session, "download")) == sorted(
+        [str(masked.id), str(full.id)]
+    )
+
+
+@pytest.mark.req("A6.2")
+def test_a6_2_a_running_export_is_taken_over_only_once_its_claim_is_older_than_the_job_timeout(
+    world, session, settings, redis_conn, jobs
+):
+    export = start(session, world["admin"], "placements")
+    export.status, export.started_at = ExportStatus.RUNNING, utcnow() - timedelta(minutes=5)
+    session.commit()
+    # another worker is writing it: a second run leaves it alone, and so does 重新排队
+    assert export_jobs.run_export(export.id) == "nothing to do"
+    busy = export_row(session, export.id)
+    assert busy.status is ExportStatus.RUNNING and busy.file_path is None
+    client = admin_client(create_app(settings))
+    page = client.get(f"/admin/exports/{export.id}").get_data(as_text=True)
+    assert 'id="export-retry"' not in page
+    token = form_token(client.get("/admin/exports/new").get_data(as_text=True))
+    client.post(f"/admin/exports/{export.id}/retry", data={"csrf_token": token})
+    assert Queue("default", connection=redis_conn).job_ids == []
+
+    # its worker died: once the claim is older than the job timeout it is queued and written
+    busy.started_at = utcnow() - exports.JOB_TIMEOUT - timedelta(minutes=1)
+    session.commit()
+    page = client.get(f"/admin/exports/{export.id}").get_data(as_text=True)
+    assert 'id="export-retry"' in page
+    r = client.post(
+        f"/admin/exports/{export.id}/retry",
+        data={"csrf_token": form_token(page)},
+        follow_redirects=True,
+    )
+    assert "已重新排队导出。" in r.get_data(as_text=True)
+    assert Queue("default", connection=redis_conn).job_ids == [f"export-{export.id}"]
+    before = utcnow()
+    assert export_jobs.run_export(export.id) == "done"
+    done = export_row(session, export.id)
+    assert done.status is ExportStatus.DONE and done.started_at >= before
+    # done: a late run of the dead worker's job changes nothing
+    assert export_jobs.run_export(export.id) == "nothing to do"
+    assert export_row(session, export.id).file_sha256 == done.file_sha256
+
+
+@pytest.mark.req("A6.2")
+def test_a6_2_requeueing_with_the_task_queue_down_says_so_and_nothing_else(
+    world, session, settings, monkeypatch
+):
+    export = start(session, world["admin"], "placements")
+
+    def down(conn, export_id):
+        raise RedisConnectionError("connection refused")
+
+    monkeypatch.setattr(export_views, "enqueue_export", down)
+    client = admin_client(create_app(settings))
+    page = client.get(f"/admin/exports/{export.id}").get_data(as_text=True)
+    r = client.post(
+        f"/admin/exports/{export.id}/retry",
+        data={"csrf_token": form_token(page)},
+        follow_redirects=True,
+    )
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "任务队列暂时不可用" in html
+    assert "已重新排队导出。" not in html
+    assert export_row(session, export.id).status is ExportStatus.QUEUED

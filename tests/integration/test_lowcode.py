@@ -14,14 +14,20 @@ from datetime import date, timedelta
 
 import pytest
 import requests
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 from sqlalchemy import select
 
+import admin.lowcode as lowcode_views
+from admin.dashboard_query import preset_period
 from bot import container
+from bot.jobs import exports as export_jobs
 from bot.jobs import lowcode as jobs
 from bot.models import AuditLog, ExportLog, LowcodeBatch, utcnow
 from bot.models.enums import ExportStatus
-from bot.services import lowcode
+from bot.services import exports, lowcode
+from bot.services.stats import Filters
+from bot.services.stats.periods import previous_month
 from devtools.lowcode_sim import DEV_API_KEY, LowcodeState, create_lowcode_sim_app
 from server import bootstrap, create_app
 from tests.integration import test_staff_web
@@ -55,8 +61,11 @@ def ctx(settings, session_factory, redis_conn, sim, tmp_path):
     container.install(None)
 
 
-def make_export(ctx, session, staff, rows: int = 250, kind: str = "placements") -> ExportLog:
-    """A finished CSV export of ``rows`` rows, as the export job leaves it."""
+def make_export(
+    ctx, session, staff, rows: int = 250, kind: str = "placements", full: bool = False
+) -> ExportLog:
+    """A finished CSV export of ``rows`` rows, as the export job leaves it (``full``: with
+    identifiers in full)."""
     folder = ctx.settings.media_root / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{kind}-{rows}.csv"
@@ -76,10 +85,24 @@ def make_export(ctx, session, staff, rows: int = 250, kind: str = "placements") 
         file_path=f"exports/{path.name}",
         file_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         finished_at=utcnow(),
+        full_identifiers=full,
+        reason="医务处核查随访名单" if full else None,
     )
     session.add(export)
     session.commit()
     return export
+
+
+def push_through(ctx, session, platform, export_id: int, now=utcnow) -> lowcode.PushResult:
+    """``lowcode.push`` through another platform (one that breaks, or a slow one)."""
+    return lowcode.push(
+        session,
+        platform,
+        export_id,
+        media_root=ctx.settings.media_root,
+        tz=ctx.settings.timezone,
+        now=now,
+    )
 
 
 def kept(url: str, form: str) -> list[dict]:
@@ -310,8 +333,10 @@ def test_a7_6_the_monthly_indicator_set_is_pushed_once_a_month(ctx, sim, session
     [record] = kept(url, "exports")
     assert record["data"]["staff_name"] == "系统（定时任务）"
     assert reload(session, first).lowcode_status == "done"
-    # January takes December of the year before
-    assert jobs.previous_month(date(2027, 1, 1)) == (date(2026, 12, 1), date(2027, 1, 1))
+    # January takes December of the year before; the dashboard's 上月 is the same month
+    assert previous_month(date(2027, 1, 1)) == (date(2026, 12, 1), date(2027, 1, 1))
+    assert preset_period("last_month", date(2027, 1, 15)) == previous_month(date(2027, 1, 15))
+    assert export.file_sha256 == exports.sha256(ctx.settings.media_root / export.file_path)
 
 
 def test_a7_6_the_admin_page_lists_a_failed_push_first_and_retries_it(
@@ -348,3 +373,133 @@ def test_a7_6_the_admin_page_is_for_administrators_only(ctx, people):
     client = create_app(ctx.settings, container=ctx).test_client()
     sign_in(client, "N001", "Nurse1234")
     assert client.get("/admin/lowcode/").status_code == 403
+
+
+def test_a7_6_a_full_identifier_export_sends_its_record_and_never_its_rows(
+    ctx, sim, session, people
+):
+    _, url = sim
+    export = make_export(ctx, session, people["admin"], rows=150, full=True)
+    assert lowcode.total_batches(export) == 1
+    assert jobs.push_export(export.id).startswith(f"export {export.id} done, 1 batches sent")
+    [record] = kept(url, "exports")
+    data = record["data"]
+    assert data["full_identifiers"] is True and data["reason"] == "医务处核查随访名单"
+    assert data["rows_withheld"] == "含完整身份信息，行数据未推送至平台"
+    assert data["row_count"] == 150 and data["file_sha256"] == export.file_sha256
+    assert kept(url, "placements") == []
+    assert len(sent(url)) == 1
+    done = reload(session, export.id)
+    assert done.lowcode_status == "done" and done.lowcode_record_id == record["record_id"]
+    assert [(b.seq, b.row_count, b.status) for b in batches(session, export.id)] == [(0, 1, "done")]
+    # a masked export says nothing is withheld
+    masked = make_export(ctx, session, people["admin"], rows=3, kind="removals")
+    jobs.push_export(masked.id)
+    assert [r["data"]["rows_withheld"] for r in kept(url, "exports")] == [
+        "含完整身份信息，行数据未推送至平台",
+        None,
+    ]
+    assert len(kept(url, "removals")) == 3
+
+
+def test_a7_6_an_export_whose_push_could_not_be_queued_is_pending_and_swept(
+    ctx, session, people, monkeypatch
+):
+    def down(conn, export_id, settings=None):
+        raise RedisConnectionError("connection refused")
+
+    monkeypatch.setattr(export_jobs, "enqueue_push", down)
+    export = exports.start_export(
+        session,
+        people["admin"],
+        "placements",
+        Filters(date(2026, 11, 1), date(2026, 12, 1)),
+        "csv",
+        full_identifiers=False,
+        reason=None,
+        max_rows=100,
+        tz=ctx.settings.timezone,
+    )
+    session.commit()
+    assert export_jobs.run_export(export.id) == "done"
+    waiting = reload(session, export.id)
+    assert waiting.status is ExportStatus.DONE and waiting.lowcode_status == "pending"
+    assert [e.id for e in lowcode.pushes(session)] == [export.id]  # shown on the admin page
+    now = utcnow()
+    assert lowcode.due_pushes(session, now) == []  # its job may still be starting
+    assert lowcode.due_pushes(session, now + timedelta(minutes=11)) == [export.id]
+
+
+def test_a7_6_an_unexpected_error_fails_the_push_with_a_message_and_is_retried(
+    ctx, sim, session, people
+):
+    _, url = sim
+    export = make_export(ctx, session, people["admin"], rows=250)
+
+    class Broken:
+        calls = 0
+
+        def create_records(self, form, rows, transaction_id):
+            self.calls += 1
+            if self.calls == 3:
+                raise RuntimeError("列表越界")
+            return ctx.lowcode.create_records(form, rows, transaction_id)
+
+    started = utcnow()
+    result = push_through(ctx, session, Broken(), export.id, utcnow)
+    assert result.status == "failed"
+    failed = reload(session, export.id)
+    assert failed.lowcode_status == "failed" and failed.lowcode_attempts == 1
+    assert failed.lowcode_error == "推送时发生意外错误（RuntimeError：列表越界）"
+    assert failed.lowcode_next_attempt_at - started >= timedelta(minutes=5)  # tried again
+    assert [(b.seq, b.status) for b in batches(session, export.id)] == [(0, "done"), (1, "done")]
+    jobs.push_export(export.id)
+    assert reload(session, export.id).lowcode_status == "done"
+    assert len(kept(url, "placements")) == 250
+
+
+def test_a7_6_a_long_push_keeps_its_stale_stamp_ahead_of_the_clock(ctx, sim, session, people):
+    """A push taking longer than STALE is not picked up by the sweep while it goes on."""
+    export = make_export(ctx, session, people["admin"], rows=450)
+    clock = [utcnow()]
+    seen = []
+
+    def now():
+        return clock[0]
+
+    class Slow:
+        def create_records(self, form, rows, transaction_id):
+            clock[0] += timedelta(minutes=20)  # each batch takes 20 minutes
+            with ctx.session_factory() as other:
+                seen.append(lowcode.due_pushes(other, clock[0]))
+            return ctx.lowcode.create_records(form, rows, transaction_id)
+
+    result = push_through(ctx, session, Slow(), export.id, now)
+    assert result.status == "done" and result.sent == 6
+    assert seen == [[]] * 6
+
+
+def test_a7_6_retry_with_the_task_queue_down_keeps_the_push_pending(
+    ctx, sim, session, people, monkeypatch
+):
+    _, url = sim
+    export = make_export(ctx, session, people["admin"], rows=3)
+    fail(url, status=400, message="表单已停用", code=40401)
+    jobs.push_export(export.id)
+
+    def down(conn, export_id, settings=None):
+        raise RedisConnectionError("connection refused")
+
+    monkeypatch.setattr(lowcode_views, "enqueue_push", down)
+    client = create_app(ctx.settings, container=ctx).test_client()
+    sign_in(client, "A001", "Admin1234")
+    page = client.get("/admin/lowcode/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post(
+        f"/admin/lowcode/{export.id}/retry", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert r.status_code == 200
+    assert "任务队列暂时不可用，请稍后重试" in r.get_data(as_text=True)
+    pending = reload(session, export.id)
+    assert pending.lowcode_status == "pending"
+    assert lowcode.due_pushes(session, utcnow() + timedelta(minutes=11)) == [export.id]

@@ -7,7 +7,16 @@ administrator allowed to see them in full states why; every export kept in the e
 ``bot.jobs.exports.run_export`` job; records.py says what each kind of record holds."""
 
 from .records import KINDS, period_words
-from .running import download_name, error_words, file_path, run, sha256
+from .running import (
+    JOB_TIMEOUT,
+    claimable,
+    download_name,
+    error_words,
+    file_path,
+    requeueable,
+    run,
+    sha256,
+)
 from .starting import (
     MIN_REASON,
     TABLE_PREFIX,
@@ -24,11 +33,13 @@ from .writers import FORMATS
 
 __all__ = [
     "FORMATS",
+    "JOB_TIMEOUT",
     "KINDS",
     "MIN_REASON",
     "TABLES",
     "TABLE_PREFIX",
     "ExportRefused",
+    "claimable",
     "count_rows",
     "download_name",
     "error_words",
@@ -38,6 +49,7 @@ __all__ = [
     "kinds",
     "may_see_identifiers",
     "period_words",
+    "requeueable",
     "run",
     "sha256",
     "start_export",

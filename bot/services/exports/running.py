@@ -7,9 +7,10 @@ status page reads it) and handed to ``on_progress`` (the job's meta). The file i
 ``<name>.part`` and renamed when complete, hashed, and the row marked done with the audit
 entry in the same transaction.
 
-Idempotent: a done export is not written again; one left running by a worker that died, or
-failed, is written again from the start. A failure marks the export failed with the reason in
-words and is raised again (RQ retries the job).
+Idempotent: a run first claims the export in one UPDATE (queued or failed, or running but
+claimed longer ago than ``JOB_TIMEOUT`` — a worker that died or was killed); a done export, or
+one another worker is writing, is left alone. A failure marks the export failed with the reason
+in words and is raised again (RQ retries the job).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +45,10 @@ log = logging.getLogger(__name__)
 CHUNK = 5_000  # rows between two progress commits
 FETCH = 2_000  # rows the cursor brings at a time
 FOLDER = "exports"
+# RQ's timeout of the export job (bot/jobs/exports.py): a running export claimed longer ago
+# than this has no live worker writing it. A million rows take a minute or two; a slow disk or
+# a busy database, much longer.
+JOB_TIMEOUT = timedelta(hours=3)
 
 
 @dataclass(frozen=True)
@@ -79,9 +85,11 @@ def run(
     media_root: Path,
     chunk: int = CHUNK,
     on_progress: Callable[[int, int | None], None] | None = None,
+    on_done: Callable[[ExportLog, datetime], None] | None = None,
 ) -> ExportStatus | None:
     """Write the export: DONE when written now, None when there was nothing to do (no such
-    export, or done already)."""
+    export, done already, or being written by another worker). ``on_done`` is called in the
+    transaction that marks it done (the low-code push marked pending there)."""
     job = _begin(session_factory, export_id, media_root)
     if job is None:
         return None
@@ -93,7 +101,8 @@ def run(
         raise
     with session_factory() as session:
         export = session.get_one(ExportLog, export_id)
-        export.status, export.finished_at = ExportStatus.DONE, utcnow()
+        now = utcnow()
+        export.status, export.finished_at = ExportStatus.DONE, now
         export.row_count = export.rows_written = rows
         export.file_path, export.file_sha256, export.error = str(job.path), digest, None
         actor = audit.Actor(ActorType.STAFF, export.staff_id) if export.staff_id else audit.SYSTEM
@@ -114,6 +123,8 @@ def run(
                 "reason": export.reason,
             },
         )
+        if on_done is not None:
+            on_done(export, now)
         session.commit()
     if on_progress is not None:
         on_progress(rows, total)
@@ -121,21 +132,57 @@ def run(
     return ExportStatus.DONE
 
 
+def claimable(now: datetime) -> Any:
+    """The export-log rows a run may claim: queued or failed, or running but claimed longer
+    ago than the job timeout (or never stamped)."""
+    return or_(
+        ExportLog.status.in_([ExportStatus.QUEUED, ExportStatus.FAILED]),
+        and_(
+            ExportLog.status == ExportStatus.RUNNING,
+            or_(ExportLog.started_at.is_(None), ExportLog.started_at < now - JOB_TIMEOUT),
+        ),
+    )
+
+
+def requeueable(export: ExportLog, now: datetime) -> bool:
+    """Whether 重新排队 applies: what a run would claim (the same rule as ``claimable``)."""
+    if export.status in (ExportStatus.QUEUED, ExportStatus.FAILED):
+        return True
+    return export.status is ExportStatus.RUNNING and (
+        export.started_at is None or export.started_at < now - JOB_TIMEOUT
+    )
+
+
 def _begin(session_factory: sessionmaker[Session], export_id: int, media_root: Path) -> Job | None:
+    """Claim the export in one UPDATE, so two runs never write one file; None when it was
+    not claimable (no such export, done, or running in another worker)."""
+    now = utcnow()
     with session_factory() as session:
-        export = session.get(ExportLog, export_id, with_for_update=True)
-        if export is None or export.status is ExportStatus.DONE:
+        claimed = session.execute(
+            update(ExportLog)
+            .where(ExportLog.id == export_id, claimable(now))
+            .values(
+                status=ExportStatus.RUNNING,
+                started_at=now,
+                rows_written=0,
+                error=None,
+                file_path=None,
+                file_sha256=None,
+                finished_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()
             return None
-        path = file_path(media_root, export)
-        export.status, export.rows_written, export.error = ExportStatus.RUNNING, 0, None
-        export.file_path = export.file_sha256 = export.finished_at = None
+        export = session.get_one(ExportLog, export_id)
         job = Job(
             export.id,
             export.kind,
             dict(export.params),
             export.format or "xlsx",
             export.full_identifiers,
-            path,
+            file_path(media_root, export),
         )
         session.commit()
     return job

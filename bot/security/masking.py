@@ -21,6 +21,16 @@ def mask_phone(phone: str | None) -> str:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
+def mask_tail(value: str | None, keep: int = 4) -> str:
+    """A hospital record number keeps only its last ``keep`` characters: P202600012 ->
+    ******0012; one no longer than that is masked whole."""
+    if not value:
+        return ""
+    if len(value) <= keep:
+        return "*" * len(value)
+    return "*" * (len(value) - keep) + value[-keep:]
+
+
 def mask_name(name: str | None) -> str:
     """张三 -> 张*, 欧阳娜娜 -> 欧**娜, Li Lei -> L****"""
     if not name:

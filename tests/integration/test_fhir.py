@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -283,18 +284,30 @@ def test_x_1_identifiers_are_never_in_clear_hashed_or_masked_by_setting(
     text = json.dumps(bundle, ensure_ascii=False)
     for secret in (number, number[6:14], demo.hospital_patient_id, demo.name):
         assert secret not in text
+    record = demo.hospital_patient_id
+    # not even a 5-character run of the record number (its last 4 are what the masked form
+    # keeps), outside the uuids and hashes, whose hex digits may hold one by chance
+    plain = re.sub(r"urn:uuid:[0-9a-f-]{36}|[0-9a-f]{64}", "#", text)
+    runs = {record[i : i + 5] for i in range(len(record) - 4)}
+    assert len(record) > 5 and [run for run in runs if run in plain] == []
     [p] = _resources(bundle, "Patient")
     ids = {i["type"]["coding"][0]["code"]: i["value"] for i in p["identifier"]}
     assert p["gender"] == {"M": "male", "F": "female"}[demo.sex.value]
-    assert p["birthDate"] == demo.birth_date.isoformat()
+    assert demo.birth_date.isoformat() not in text
     if mode == "hash":
         # a keyed hash of its own: stable, but not the blind index the database matches on
         assert ids["NI"] == cipher.blind_index(number, kind="fhir-id-card")
         assert len(ids["NI"]) == 64 and ids["NI"] != demo.id_card_index
+        assert ids["MR"] == cipher.blind_index(record, kind="fhir-record-number")
         assert "name" not in p
+        # the year of birth only: with the gender and the dates of care a full date would
+        # re-identify the pseudonymised patient
+        assert p["birthDate"] == str(demo.birth_date.year)
         assert bundle["meta"]["security"][0]["code"] == "PSEUDED"
     else:
         assert ids["NI"] == number[:4] + "*" * 10 + number[-4:]
+        assert ids["MR"] == "*" * (len(record) - 4) + record[-4:]
+        assert "birthDate" not in p  # the trace page shows no birth date either
         masked = {2: demo.name[0] + "*", 3: demo.name[0] + "*" + demo.name[-1]}[len(demo.name)]
         assert p["name"] == [{"text": masked}]
         assert bundle["meta"]["security"][0]["code"] == "MASKED"
@@ -405,7 +418,9 @@ def test_x_1_masked_identifiers_by_setting_in_the_download(
     assert sign_in(admin, "A001", "Admin1234").status_code == 302
     bundle, _ = _downloaded(admin.get(f"/admin/trace/patient/{story.patient.id}.fhir.json"))
     [p] = _resources(bundle, "Patient")
-    assert [i["value"] for i in p["identifier"]] == ["3301**********0018", "*****"]
+    # the ID card's first and last 4; the record number H0815's last 4 (as the exports mask it)
+    assert [i["value"] for i in p["identifier"]] == ["3301**********0018", "*0815"]
+    assert "birthDate" not in p
     assert p["name"] == [{"text": "欧**珠"}]
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from bot.security import idcard
 from bot.security.crypto import DecryptionError, PiiCipher
-from bot.security.masking import initials, mask_id_card, mask_name, mask_phone
+from bot.security.masking import initials, mask_id_card, mask_name, mask_phone, mask_tail
 
 VALID_ID = "11010519491231002X"
 
@@ -75,6 +75,15 @@ def test_masks():
     assert mask_name("王小明") == "王*明"
     assert initials("王小明") == "王**"
     assert mask_id_card("") == "" and mask_phone(None) == ""
+
+
+@pytest.mark.req("X.1")
+def test_a_record_number_keeps_only_its_last_four():
+    assert mask_tail("P202600012") == "******0012"
+    assert mask_tail("H00012345") == "*****2345"
+    assert mask_tail("12345") == "*2345"
+    assert mask_tail("1234") == "****" and mask_tail("12") == "**"  # too short: all masked
+    assert mask_tail("") == "" and mask_tail(None) == ""
 
 
 @pytest.mark.req("P1.3")

@@ -7,7 +7,7 @@ from typing import Any
 from bot.models import Patient
 from bot.models.enums import Sex
 from bot.security.crypto import PiiCipher
-from bot.security.masking import mask_id_card, mask_name
+from bot.security.masking import mask_id_card, mask_name, mask_tail
 
 from .codes import LOCAL, V2_IDENTIFIER_TYPE
 
@@ -20,8 +20,10 @@ RECORD_NUMBER = ("MR", "病案号/患者ID", "record-number")
 
 def patient(p: Patient, mode: str, cipher: PiiCipher) -> dict[str, Any]:
     """``mode`` "hash": identifiers as HMAC-SHA256 under a key of their own (not the blind
-    index the database matches on), no name; "mask": the masked forms the screens show, and
-    the masked name."""
+    index the database matches on), no name, the year of birth only (a full date with the
+    gender and the dates of care would re-identify the patient); "mask": the masked forms — the
+    ID card's first and last 4, the record number's last 4 (as the exports mask it), the
+    masked name — and no birth date (the trace page shows none)."""
     number = cipher.decrypt(p.id_card_enc, context="patient.id_card")
     identifiers = [
         _identifier(kind, value, mode, cipher)
@@ -37,8 +39,8 @@ def patient(p: Patient, mode: str, cipher: PiiCipher) -> dict[str, Any]:
         resource["identifier"] = identifiers
     if mode == "mask" and p.name:
         resource["name"] = [{"text": mask_name(p.name)}]
-    if p.birth_date:
-        resource["birthDate"] = p.birth_date.isoformat()
+    if mode == "hash" and p.birth_date:
+        resource["birthDate"] = f"{p.birth_date.year:04d}"  # FHIR date: a year alone is one
     return resource
 
 
@@ -50,7 +52,7 @@ def _identifier(
         shown = cipher.blind_index(value, kind=f"fhir-{name}")
         system = f"{LOCAL}:identifier:{name}:hmac-sha256"
     else:
-        shown = mask_id_card(value)
+        shown = mask_tail(value) if kind == RECORD_NUMBER else mask_id_card(value)
         system = f"{LOCAL}:identifier:{name}:masked"
     return {
         "use": "secondary",

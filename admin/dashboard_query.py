@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from bot.services.stats import Filters
+from bot.services.stats import EARLIEST, FIRST_YEAR, LAST_YEAR, LATEST, Filters
 from bot.services.stats.periods import previous_month
 
 PRESETS = {
@@ -85,12 +85,18 @@ class Query:
         return next((c for c in PRESETS if preset_period(c, today) == period), None)
 
 
-def _date(text: str, label: str, errors: list[str]) -> date | None:
+def _date(text: str, label: str, errors: list[str], *, exclusive: bool = False) -> date | None:
+    """A date of the years FIRST_YEAR … LAST_YEAR (an ``exclusive`` end: up to 1 January
+    after them), else None and the reason in ``errors``."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         errors.append(f"{label}“{text}”不是有效日期（格式：2026-01-31）")
         return None
+    if not EARLIEST <= day <= (LATEST if exclusive else LATEST - timedelta(days=1)):
+        errors.append(f"{label}“{text}”超出可统计的年份（{FIRST_YEAR}–{LAST_YEAR}年）")
+        return None
+    return day
 
 
 def _period(args: Mapping[str, str], today: date, errors: list[str]) -> tuple[date, date]:
@@ -110,7 +116,7 @@ def _period(args: Mapping[str, str], today: date, errors: list[str]) -> tuple[da
         last = _date(to_text, "结束日期", errors)
         end = last + timedelta(days=1) if last else None
     elif end_text:
-        end = _date(end_text, "结束日期", errors)
+        end = _date(end_text, "结束日期", errors, exclusive=True)
     else:
         end = max(today + timedelta(days=1), (start or today) + timedelta(days=1))
     if start is None or end is None:

@@ -26,6 +26,7 @@ from bot.models import Catheter, ClinicalDictionary, Staff
 from bot.models.enums import CatheterState
 
 from . import audit
+from .stats.definitions import CENTRAL_DEVICES, DEFINITIONS, THROMBOSIS, UNPLANNED_BY_DEVICE
 
 
 class NoDictionary(LookupError):
@@ -71,6 +72,7 @@ def check(session: Session, payload: Mapping[str, Any]) -> list[str]:
         problems = validate_payload(payload)
     except (AttributeError, TypeError, KeyError) as exc:  # a nested entry of the wrong kind
         return [f"字典结构不正确（某一项的类型不对）：{exc}"]
+    problems += _indicator_problems(payload)
     if not problems:
         try:  # whatever validates must also load, or every page would fail after publishing
             build_dictionary(payload, 0)
@@ -126,6 +128,37 @@ def _shape_problems(payload: Mapping[str, Any]) -> list[str]:
             and any(not isinstance(entry, dict) for entry in value)
         ):
             problems.append(f"「{label}」的每一项都应为对象 {{ … }}")
+    return problems
+
+
+def _indicator_problems(payload: Mapping[str, Any]) -> list[str]:
+    """The codes and flags the statistics are computed by (stats.definitions), kept: without
+    them an edit would silently change the indicators reported to the national platform."""
+    devices = {
+        e.get("code"): e for e in payload.get("device_types") or [] if isinstance(e, Mapping)
+    }
+    complications = [e for e in payload.get("complications") or [] if isinstance(e, Mapping)]
+    problems = []
+    for code, indicator in UNPLANNED_BY_DEVICE.items():
+        if code not in devices:
+            problems.append(
+                f"导管类型 {code} 不能删除：统计指标“{DEFINITIONS[indicator].label}”按此编码计算"
+            )
+    clabsi = DEFINITIONS["clabsi_rate"].label
+    for code in CENTRAL_DEVICES:
+        if code in devices and not devices[code].get("central"):
+            problems.append(
+                f"导管类型 {code} 须标为中心静脉导管（central: true）：统计指标“{clabsi}”的"
+                "中心导管日按此计算"
+            )
+    if THROMBOSIS not in {e.get("code") for e in complications}:
+        label = DEFINITIONS["thrombosis_rate"].label
+        problems.append(f"并发症 {THROMBOSIS} 不能删除：统计指标“{label}”按此编码计算")
+    if not any(e.get("clabsi") for e in complications):
+        problems.append(
+            f"并发症目录中须至少有一项标为导管相关血流感染（clabsi: true）：统计指标“{clabsi}”"
+            "按此计数"
+        )
     return problems
 
 
@@ -197,7 +230,8 @@ SECTIONS: tuple[Section, ...] = (
         ("device_types",),
         "code 编码（英文，导管记录引用，不可删除在用的）；label 名称；short 简称；snomed SNOMED CT "
         "编码列表（FHIR 导出用）；central 是否中心静脉导管（CLABSI 统计）；max_dwell_days 最长留置"
-        "天数（正整数或 null）。新增导管类型须在「整本字典」中同时补齐其维护间隔。",
+        "天数（正整数或 null）。新增导管类型须在「整本字典」中同时补齐其维护间隔。PICC、CVC 为"
+        "非计划拔管率所用，不可删除；PICC、PORT、CVC 须保持 central: true。",
     ),
     Section(
         "maintenance_intervals",
@@ -232,8 +266,9 @@ SECTIONS: tuple[Section, ...] = (
         "complications",
         "并发症目录",
         ("complications",),
-        "code 编码；label 名称；scale 分级量表编码（见「分级量表」，可无）；其余属性如 clabsi、"
-        "thrombosis 用于指标统计。",
+        "code 编码；label 名称；scale 分级量表编码（见「分级量表」，可无）；clabsi: true 标记导管"
+        "相关血流感染（CLABSI 统计，须至少一项）；THROMBOSIS 为血栓发生率所用，不可删除；其余属性"
+        "如 alert（并发症预警）、device_types（适用的导管类型）。",
     ),
     Section(
         "scales",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.care import rules
 from bot.models import Catheter, Removal
+from bot.models.enums import PlacementSource
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,17 @@ def removals(
         by_reason[reason] = count
         unplanned += unplanned_count
         linked += linked_count
-    days_query = select(Catheter.placed_at, Catheter.removed_on).where(
-        (Catheter.removed_on.is_(None)) | (Catheter.removed_on >= start)
-    )
+    days_query = select(
+        Catheter.placed_at, Catheter.removed_on, Catheter.source, Catheter.created_at
+    ).where((Catheter.removed_on.is_(None)) | (Catheter.removed_on >= start))
     if device_type is not None:
         days_query = days_query.where(Catheter.device_type == device_type)
     days = 0
-    for placed_at, removed_on in session.execute(days_query):
-        placed_on = rules.local_date(placed_at, tz)
-        days += rules.catheter_days_in_period(placed_on, removed_on, start, end)
+    for placed_at, removed_on, source, created_at in session.execute(days_query):
+        counted_from = rules.local_date(placed_at, tz)
+        if source is PlacementSource.BROUGHT_IN:  # the days watched here (as the dashboard)
+            counted_from = max(counted_from, rules.local_date(created_at, tz))
+        days += rules.catheter_days_in_period(counted_from, removed_on, start, end)
     return RemovalIndicators(
         start=start,
         end=end,

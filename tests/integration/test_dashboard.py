@@ -267,6 +267,12 @@ def test_a6_1_by_default_the_dashboard_shows_this_month_up_to_today(ward, settin
         ("start=2026-03-31&to=2026-03-01", "结束日期早于开始日期"),
         ("start=2019-01-01&to=2026-03-31", "统计区间不能超过5年"),
         ("period=fortnight", "快捷时段“fortnight”无效"),
+        # the ends of the calendar would overflow the date arithmetic (a 500 before)
+        ("start=2026-03-01&to=9999-12-31", "结束日期“9999-12-31”超出可统计的年份（2000–2100年）"),
+        ("start=0001-01-01", "开始日期“0001-01-01”超出可统计的年份（2000–2100年）"),
+        ("start=9999-01-01", "开始日期“9999-01-01”超出可统计的年份（2000–2100年）"),
+        ("start=1999-12-31&to=2000-01-31", "开始日期“1999-12-31”超出可统计的年份"),
+        ("start=2100-12-01&end=2101-01-02", "结束日期“2101-01-02”超出可统计的年份"),
     ],
 )
 def test_a6_1_a_bad_period_is_told_and_the_default_period_shown(ward, settings, query, told):

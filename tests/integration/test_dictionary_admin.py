@@ -181,6 +181,82 @@ def test_a7_1_a_device_type_still_in_place_cannot_be_removed(world, session):
     assert versions(session) == 1
 
 
+def test_a7_1_an_edit_that_would_change_the_indicators_is_refused_naming_them(world, session):
+    admin = world["admin"]
+    page = admin.get(EDIT + "complications").get_data(as_text=True)
+    entries = [e for e in json.loads(text_of(page)) if e["code"] != "THROMBOSIS"]
+    for e in entries:
+        e.pop("clabsi", None)
+    text = json.dumps(entries, ensure_ascii=False, indent=2)
+    for do in ("preview", "publish"):
+        answer = html.unescape(
+            submit(admin, "complications", page, text, "整理并发症目录", do).get_data(as_text=True)
+        )
+        assert "未发布，原因：" in answer
+        assert "并发症 THROMBOSIS 不能删除：统计指标“导管相关性血栓发生率”按此编码计算" in answer
+        assert "须至少有一项标为导管相关血流感染（clabsi: true）" in answer
+        assert "中心静脉导管相关血流感染发生率（CLABSI/CRBSI）" in answer
+    assert versions(session) == 1
+
+
+def _without_device(payload: dict, code: str) -> None:
+    payload["device_types"] = [d for d in payload["device_types"] if d["code"] != code]
+    payload["maintenance_intervals"] = [
+        r for r in payload["maintenance_intervals"] if r["device_type"] != code
+    ]
+
+
+def _flag(payload: dict, key: str, code: str, flag: str, value) -> None:
+    for entry in payload[key]:
+        if entry["code"] == code:
+            entry[flag] = value
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (
+            lambda p: _without_device(p, "PICC"),
+            "导管类型 PICC 不能删除：统计指标“PICC非计划拔管率”按此编码计算",
+        ),
+        (
+            lambda p: _without_device(p, "CVC"),
+            "导管类型 CVC 不能删除：统计指标“CVC非计划拔管率”按此编码计算",
+        ),
+        (
+            lambda p: _flag(p, "device_types", "PORT", "central", False),
+            "导管类型 PORT 须标为中心静脉导管（central: true）：统计指标“中心静脉导管相关血流感染"
+            "发生率（CLABSI/CRBSI）”的中心导管日按此计算",
+        ),
+        (
+            lambda p: _flag(p, "device_types", "PICC", "central", None),
+            "导管类型 PICC 须标为中心静脉导管（central: true）",
+        ),
+        (
+            lambda p: _flag(p, "complications", "CRBSI", "clabsi", False),
+            "并发症目录中须至少有一项标为导管相关血流感染（clabsi: true）：统计指标“中心静脉导管"
+            "相关血流感染发生率（CLABSI/CRBSI）”按此计数",
+        ),
+        (
+            lambda p: p.update(
+                complications=[c for c in p["complications"] if c["code"] != "THROMBOSIS"]
+            ),
+            "并发症 THROMBOSIS 不能删除：统计指标“导管相关性血栓发生率”按此编码计算",
+        ),
+    ],
+)
+def test_a7_1_the_codes_the_indicators_count_by_are_kept(session, edit, reason):
+    payload = dictionary_service.payload_of(session, 1)
+    assert dictionary_service.check(session, payload) == []
+    edit(payload)
+    assert reason in "\n".join(dictionary_service.check(session, payload))
+    # the clabsi flag moved to another complication is no loss
+    moved = dictionary_service.payload_of(session, 1)
+    _flag(moved, "complications", "CRBSI", "clabsi", False)
+    _flag(moved, "complications", "LOCAL_INFECTION", "clabsi", True)
+    assert dictionary_service.check(session, moved) == []
+
+
 def test_a7_1_malformed_json_is_answered_with_its_line(world, session):
     admin = world["admin"]
     page = admin.get(EDIT + "red_flags").get_data(as_text=True)

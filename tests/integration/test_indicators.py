@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot.models import Catheter, Complication, Patient, Removal
-from bot.models.enums import CatheterState
+from bot.models.enums import CatheterState, PlacementSource
 from bot.services import indicators
 
 pytestmark = pytest.mark.db
@@ -20,23 +20,35 @@ def _placed(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
-@pytest.mark.req("A6.1")
-def test_removals_by_reason_unplanned_and_for_a_complication(session, settings):
-    p = Patient(name="甲")
+def _patient(session, name: str) -> Patient:
+    p = Patient(name=name)
     session.add(p)
     session.flush()
+    return p
+
+
+def _catheter(
+    session, p: Patient, device: str, placed: date, removed: date | None, **extra
+) -> Catheter:
+    c = Catheter(
+        patient_id=p.id,
+        device_type=device,
+        placed_at=_placed(placed),
+        state=CatheterState.REMOVED if removed else CatheterState.IN_PLACE,
+        removed_on=removed,
+        **extra,
+    )
+    session.add(c)
+    session.flush()
+    return c
+
+
+@pytest.mark.req("A6.1")
+def test_removals_by_reason_unplanned_and_for_a_complication(session, settings):
+    p = _patient(session, "甲")
 
     def catheter(device: str, placed: date, removed: date | None) -> Catheter:
-        c = Catheter(
-            patient_id=p.id,
-            device_type=device,
-            placed_at=_placed(placed),
-            state=CatheterState.REMOVED if removed else CatheterState.IN_PLACE,
-            removed_on=removed,
-        )
-        session.add(c)
-        session.flush()
-        return c
+        return _catheter(session, p, device, placed, removed)
 
     # catheter-days in November, by hand: a 10→20 (10), b 1→ in place (30), c 25 Oct→5 (4),
     # d removed in October (0), e PORT 15→ (15, left out when counting PICC only)
@@ -87,3 +99,17 @@ def test_removals_by_reason_unplanned_and_for_a_complication(session, settings):
     every = indicators.removals(session, NOV, DEC, tz=settings.timezone)
     assert every.total == 3 and every.by_reason["END_OF_THERAPY"] == 1
     assert every.catheter_days == 44 + 13
+
+
+@pytest.mark.req("A6.1")
+def test_a_brought_in_catheter_counts_its_days_from_its_registration(session, settings):
+    p = _patient(session, "乙")
+    # placed outside on 1 Oct, registered here on 20 Nov (10:00 local), in place: 20 Nov→1 Dec
+    # = 11 days (not 30); placed here on 1 Nov: 30
+    registered = _placed(date(2026, 11, 20))
+    brought = PlacementSource.BROUGHT_IN
+    _catheter(session, p, "PICC", date(2026, 10, 1), None, source=brought, created_at=registered)
+    _catheter(session, p, "PICC", NOV, None)
+    session.commit()
+    counted = indicators.removals(session, NOV, DEC, tz=settings.timezone)
+    assert counted.catheter_days == 11 + 30

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,11 +28,13 @@ from bot.models.enums import (
     Channel,
     DeliveryStatus,
     FollowUpStatus,
+    PlacementSource,
     ReminderKind,
     StaffRole,
 )
 from bot.services import stats
 from bot.services.stats import NO_DATA, Filters
+from bot.services.stats.sql import DateSql
 
 pytestmark = pytest.mark.db
 
@@ -46,6 +49,39 @@ def at(day: date, hour: int = 2, minute: int = 0) -> datetime:
 
 def d(month: int, day: int) -> date:
     return date(2026, month, day)
+
+
+def home_patient(session, name: str) -> tuple[Institution, Patient]:
+    home = Institution(code="H1", name="本院", is_home=True)
+    session.add(home)
+    session.flush()
+    patient = Patient(name=name)
+    session.add(patient)
+    session.flush()
+    return home, patient
+
+
+def add_catheter(
+    session,
+    patient: Patient,
+    home: Institution,
+    device: str,
+    placed: datetime,
+    removed: date | None = None,
+    **extra: Any,
+) -> Catheter:
+    c = Catheter(
+        patient_id=patient.id,
+        device_type=device,
+        institution_id=home.id,
+        placed_at=placed,
+        state=CatheterState.REMOVED if removed else CatheterState.IN_PLACE,
+        removed_on=removed,
+        **extra,
+    )
+    session.add(c)
+    session.flush()
+    return c
 
 
 @pytest.fixture
@@ -78,20 +114,17 @@ def ward(session) -> dict[str, Any]:
         removed: date | None = None,
         **extra: Any,
     ) -> Catheter:
-        c = Catheter(
-            patient_id=patient.id,
-            device_type=device,
-            institution_id=home.id,
+        return add_catheter(
+            session,
+            patient,
+            home,
+            device,
+            placed,
+            removed,
             department_id=dept.id,
             inserter_id=nurse.id,
-            placed_at=placed,
-            state=CatheterState.REMOVED if removed else CatheterState.IN_PLACE,
-            removed_on=removed,
             **extra,
         )
-        session.add(c)
-        session.flush()
-        return c
 
     a = catheter("PICC", d1, datetime(2026, 10, 31, 17, 0, tzinfo=UTC))
     b = catheter("PICC", d1, at(d(10, 20)), d(11, 10))
@@ -397,6 +430,30 @@ def test_a6_1_a_period_without_data_says_no_data(session, settings, dictionary, 
 
 
 @pytest.mark.req("A6.1")
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (date(1, 1, 1), date(2026, 1, 1)),
+        (date(2026, 1, 1), date(9999, 12, 31)),
+        (date(1999, 12, 31), date(2000, 2, 1)),
+        (date(2100, 12, 1), date(2101, 1, 2)),
+    ],
+)
+def test_a6_1_a_period_beyond_the_years_counted_is_a_value_error(
+    session, settings, dictionary, start, end
+):
+    with pytest.raises(ValueError, match="outside 2000–2100"):
+        Filters(start, end)
+    with pytest.raises(ValueError, match="outside 2000–2100"):
+        Filters.from_params({"start": start.isoformat(), "end": end.isoformat()})
+    # midnight of 1 January of year 1 in Shanghai is in year 0 in UTC
+    with pytest.raises(ValueError, match="out of range"):
+        DateSql("postgresql", ZoneInfo("Asia/Shanghai"), TODAY).instant(date(1, 1, 1))
+    # the years' own ends are a period
+    assert values(run(session, settings, dictionary, Filters(date(2000, 1, 1), date(2101, 1, 1))))
+
+
+@pytest.mark.req("A6.1")
 def test_a6_1_an_empty_database_gives_zeros(session, settings, dictionary):
     board = run(session, settings, dictionary, Filters(NOV, DEC), group_by="inserter")
     assert all(i.value in (0, None) for i in board.indicators)
@@ -407,21 +464,8 @@ def test_a6_1_an_empty_database_gives_zeros(session, settings, dictionary):
 def test_a6_1_on_time_across_the_period_start_and_at_one_instant(session, settings, dictionary):
     """Due dates in November set in October are met by a maintenance in October too (outside
     the period: probed), and two maintenances at the same instant do not meet each other's."""
-    home = Institution(code="H1", name="本院", is_home=True)
-    session.add(home)
-    session.flush()
-    patient = Patient(name="乙")
-    session.add(patient)
-    session.flush()
-    port = Catheter(
-        patient_id=patient.id,
-        device_type="PORT",
-        institution_id=home.id,
-        placed_at=at(d(9, 1)),
-        state=CatheterState.IN_PLACE,
-    )
-    session.add(port)
-    session.flush()
+    home, patient = home_patient(session, "乙")
+    port = add_catheter(session, patient, home, "PORT", at(d(9, 1)))
     for when, due in (
         (at(d(10, 20)), d(11, 5)),  # set ahead across 1 Nov; met by 28 Oct (before the period)
         (at(d(10, 28)), d(11, 4)),  # nothing after it before 4 Nov: missed
@@ -433,3 +477,104 @@ def test_a6_1_on_time_across_the_period_start_and_at_one_instant(session, settin
     board = run(session, settings, dictionary, Filters(NOV, DEC))
     # 5 Nov ✓, 4 Nov ✗, 12 Nov ✗, 13 Nov ✗ (the port's first due, 29 Sep, is before November)
     assert parts(board, "maintenance_on_time") == (1, 4)
+
+
+@pytest.fixture
+def lines(session):
+    """A factory of catheters of one patient at the home institution (their removals
+    recorded), and of their complications."""
+    home, patient = home_patient(session, "丙")
+
+    def catheter(
+        device: str, placed: datetime, removed: date | None = None, unplanned: bool = False, **kw
+    ) -> Catheter:
+        c = add_catheter(session, patient, home, device, placed, removed, **kw)
+        if removed:
+            session.add(
+                Removal(
+                    catheter_id=c.id,
+                    removed_on=removed,
+                    reason="COMPLICATION" if unplanned else "END_OF_THERAPY",
+                    unplanned=unplanned,
+                    dwell_days=(removed - placed.date()).days,
+                )
+            )
+        return c
+
+    def complication(c: Catheter, kind: str, onset: date) -> None:
+        session.add(
+            Complication(catheter_id=c.id, patient_id=patient.id, type=kind, onset_on=onset)
+        )
+
+    return catheter, complication
+
+
+@pytest.mark.req("A6.1")
+def test_a6_1_clabsi_needs_the_line_in_place_on_the_day_or_the_day_before(
+    session, settings, dictionary, lines
+):
+    """NHSN: a bloodstream infection the day after removal is still the line's; two days
+    after, it is not."""
+    catheter, complication = lines
+    p1 = catheter("PICC", at(d(11, 1)), d(11, 10))
+    p2 = catheter("PICC", at(d(11, 1)), d(11, 10))
+    p3 = catheter("PICC", at(d(11, 1)), d(11, 10))
+    complication(p1, "CRBSI", d(11, 10))  # on the removal day: the line's
+    complication(p2, "CRBSI", d(11, 11))  # the day after removal: the line's
+    complication(p3, "CRBSI", d(11, 12))  # two days after removal: not the line's
+    session.commit()
+    board = run(session, settings, dictionary, Filters(NOV, DEC))
+    # central-line days 1→10 Nov: 9 each, 27; CLABSI p1, p2 → 2 / 27 × 1000 = 74.07
+    assert parts(board, "clabsi_rate") == (2, 27) and values(board)["clabsi_rate"] == 74.07
+    assert values(board)["complications"] == 3  # p3's infection is still a complication
+
+
+@pytest.mark.req("A6.1")
+def test_a6_1_a_brought_in_catheter_counts_its_days_from_its_registration(
+    session, settings, dictionary, lines
+):
+    """Days count from the later of placement and registration here (the days the hospital
+    watched the line); the catheter's complications and removal are events all the same."""
+    catheter, complication = lines
+    brought = PlacementSource.BROUGHT_IN
+    here = catheter("PICC", at(d(11, 1)))  # placed here on 1 Nov, in place
+    # placed outside on 1 Oct, registered here on 20 Nov, in place
+    b1 = catheter("PICC", at(d(10, 1)), source=brought, created_at=at(d(11, 20)))
+    # placed outside on 18 Nov, registered 19 Nov 16:30 UTC = 20 Nov 00:30 local, removed
+    # here (unplanned) on 25 Nov
+    b2 = catheter(
+        "CVC",
+        at(d(11, 18)),
+        d(11, 25),
+        unplanned=True,
+        source=brought,
+        created_at=datetime(2026, 11, 19, 16, 30, tzinfo=UTC),
+    )
+    # placed outside on 1 Nov, registered only on 5 Dec: nothing of November watched here
+    catheter("PICC", at(d(11, 1)), source=brought, created_at=at(d(12, 5)))
+    # placed outside on 25 Nov and registered at once (10:00 local): from 25 Nov
+    catheter("PICC", at(d(11, 25)), source=brought, created_at=at(d(11, 25)))
+    complication(b1, "THROMBOSIS", d(11, 25))
+    complication(b2, "CRBSI", d(11, 21))  # placed 18 Nov: day 4 of the line, a CLABSI
+    complication(here, "PHLEBITIS", d(11, 5))
+    session.commit()
+
+    board = run(session, settings, dictionary, Filters(NOV, DEC))
+    v = values(board)
+    # days: here 1 Nov→1 Dec 30; b1 from its registration 20 Nov→1 Dec 11 (not 30 from
+    # 1 Nov); b2 from its registration 20 Nov→25 Nov 5 (not 7 from 18 Nov); the one
+    # registered in December 0 (not 30); the last 25 Nov→1 Dec 6 → 52, all central;
+    # PICC 30 + 11 + 6 = 47, CVC 5
+    assert v["catheter_days"] == 52
+    # b2's CRBSI, b1's thrombosis, here's phlebitis: 3 / 52 × 1000 = 57.69
+    assert parts(board, "complication_rate") == (3, 52) and v["complication_rate"] == 57.69
+    assert parts(board, "clabsi_rate") == (1, 52) and v["clabsi_rate"] == 19.23
+    assert parts(board, "thrombosis_rate") == (1, 52) and v["thrombosis_rate"] == 19.23
+    # b2's unplanned removal: 1 / 5 CVC days × 1000 = 200; none of the 47 PICC days
+    assert parts(board, "unplanned_removal_cvc") == (1, 5) and v["unplanned_removal_cvc"] == 200.0
+    assert parts(board, "unplanned_removal_picc") == (0, 47)
+    mix = {r[0]: r[1:] for r in board.tables["device_mix"].rows}
+    # placements by their placement date (here, the one registered in December, the last;
+    # b2); in place at the end of November: here, b1 and the last (the one registered in
+    # December was not yet watched)
+    assert mix["PICC"] == [3, 3, 47] and mix["CVC"] == [1, 0, 5]

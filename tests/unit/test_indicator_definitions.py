@@ -31,3 +31,7 @@ def test_a6_1_the_national_indicators_are_there_with_their_source():
     # the NHSN day-3 rule and the central lines are written into the definition people read
     assert "超过2个日历日" in DEFINITIONS["clabsi_rate"].text
     assert "不含中等长度导管" in DEFINITIONS["clabsi_rate"].text
+    # NHSN: the line in place on the event date or the day before
+    assert "拔管次日发生仍计入" in DEFINITIONS["clabsi_rate"].text
+    # a brought-in catheter's days count from its registration here (the lead's decision)
+    assert "院外带入的导管自其置管日与在本系统登记日" in DEFINITIONS["catheter_days"].text

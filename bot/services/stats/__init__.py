@@ -12,12 +12,16 @@ from datetime import date
 from typing import Any
 
 NO_DATA = "无数据"
+# the years a period may cover: far dates would overflow the date arithmetic (a 500)
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+EARLIEST, LATEST = date(FIRST_YEAR, 1, 1), date(LAST_YEAR + 1, 1, 1)  # LATEST: an exclusive end
 
 
 @dataclass(frozen=True)
 class Filters:
     """A period [start, end) in the hospital's local dates, narrowed to a device type, a
-    department, an institution or an inserter (None: all)."""
+    department, an institution or an inserter (None: all). Both dates within the years
+    FIRST_YEAR … LAST_YEAR (the end may be 1 January after them), else ValueError."""
 
     start: date
     end: date  # exclusive
@@ -25,6 +29,13 @@ class Filters:
     department_id: int | None = None
     institution_id: int | None = None
     inserter_id: int | None = None
+
+    def __post_init__(self) -> None:
+        for day in (self.start, self.end):
+            if not EARLIEST <= day <= LATEST:
+                raise ValueError(
+                    f"period date {day.isoformat()} is outside {FIRST_YEAR}–{LAST_YEAR}"
+                )
 
     def as_params(self) -> dict[str, Any]:
         """JSON-able (the export log's ``params``)."""
@@ -78,4 +89,15 @@ class Dashboard:
 
 from .dashboard import compute  # noqa: E402 (the interface above is what it builds)
 
-__all__ = ["NO_DATA", "Dashboard", "Filters", "Indicator", "Table", "compute"]
+__all__ = [
+    "EARLIEST",
+    "FIRST_YEAR",
+    "LAST_YEAR",
+    "LATEST",
+    "NO_DATA",
+    "Dashboard",
+    "Filters",
+    "Indicator",
+    "Table",
+    "compute",
+]

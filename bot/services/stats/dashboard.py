@@ -20,10 +20,9 @@ from bot.services.reminders.history_view import CHANNEL_LABELS
 
 from . import NO_DATA, Dashboard, Filters, Indicator, Table
 from . import queries as q
-from .definitions import CODES, DEFINITIONS
+from .definitions import CODES, DEFINITIONS, THROMBOSIS, UNPLANNED_BY_DEVICE
 from .sql import DateSql
 
-THROMBOSIS = "THROMBOSIS"  # the shipped dictionary's code for catheter-related thrombosis
 REMINDER_CHANNELS = (Channel.INAPP, Channel.MP, Channel.SMS)  # where reminders go
 GROUP_TITLES = {
     None: "全部",
@@ -138,7 +137,9 @@ class Slice:
         complications = pick(m.complications)
         self.complications = total(complications, "n")
         self.clabsi = total(
-            complications, "past_day_2", lambda r: r["type"] in clabsi and r["device"] in central
+            complications,
+            "central_line_event",
+            lambda r: r["type"] in clabsi and r["device"] in central,
         )
         self.central_days = total(days, "days", lambda r: r["device"] in central)
         self.thrombosis = total(complications, "n", lambda r: r["type"] == THROMBOSIS)
@@ -147,7 +148,7 @@ class Slice:
                 total([r for r in removals if r["device"] == device], "unplanned"),
                 total([r for r in days if r["device"] == device], "days"),
             )
-            for device in ("PICC", "CVC")
+            for device in UNPLANNED_BY_DEVICE
         }
 
     @property

@@ -19,7 +19,9 @@ class Definition:
 CAPPED = "统计期末不晚于统计日（今天），之后的日子不计"
 CATHETER_DAYS = (
     "导管日 = 导管在统计期内的留置天数：自置管日起至拔管日（仍留置者至统计期末）的天数，"
-    f"置管当日计1天、拔管当日不计；{CAPPED}"
+    "置管当日计1天、拔管当日不计；院外带入的导管自其置管日与在本系统登记日（登记时间的本地日期）"
+    "中较晚的一日起计，即本院实际观察的天数，其并发症、拔管仍照常计入；"
+    f"{CAPPED}"
 )
 NHSN = "NHSN 器械相关感染监测定义（CDC/NHSN Patient Safety Component Manual）"
 NURSING = "国家护理质量数据平台 护理敏感质量指标（非计划拔管率）"
@@ -78,8 +80,9 @@ DEFINITIONS: dict[str, Definition] = {
         "中心静脉导管相关血流感染发生率（CLABSI/CRBSI）",
         "‰",
         "分子：统计期内发生的导管相关血流感染（CRBSI/CLABSI）例数，仅计中心静脉导管（PICC、输液港、CVC，"
-        "不含中等长度导管），且发生日导管已留置超过2个日历日（置管当日为第1日，第3日及以后发生才计入）；"
-        "分母：同期中心静脉导管日数；× 1000（每千中心导管日）。",
+        "不含中等长度导管），且发生日导管已留置超过2个日历日（置管当日为第1日，第3日及以后发生才计入），"
+        "并且发生日当天或前一日导管仍在位（拔管次日发生仍计入，拔管后第2日及以后发生不计）；"
+        "分母：同期中心静脉导管日数（计法同导管日）；× 1000（每千中心导管日）。",
         NHSN,
     ),
     "unplanned_removal": Definition(
@@ -139,3 +142,9 @@ DEFINITIONS: dict[str, Definition] = {
 
 # the order of the indicators table and of Dashboard.indicators
 CODES = list(DEFINITIONS)
+
+# The dictionary codes the indicators are computed by; publishing a dictionary without them
+# is refused (bot.services.dictionary), or an edit would silently change the indicators.
+UNPLANNED_BY_DEVICE = {"PICC": "unplanned_removal_picc", "CVC": "unplanned_removal_cvc"}
+THROMBOSIS = "THROMBOSIS"  # catheter-related thrombosis (thrombosis_rate)
+CENTRAL_DEVICES = ("PICC", "PORT", "CVC")  # flagged ``central``: central-line days (CLABSI)

@@ -324,13 +324,20 @@ def complications(session: Session, scope: Scope) -> list[Row]:
         Complication.type.label("type"),
         Complication.grade.label("grade"),
     ]
-    # NHSN: in place more than 2 calendar days on the event date (placement day is day 1)
-    past_day_2 = d.days_between(Complication.onset_on, d.local_date(Catheter.placed_at)) >= 2
+    # NHSN: in place more than 2 calendar days on the event date (placement day is day 1), and
+    # in place on the event date or the day before (removed the day before still counts)
+    line_days = and_(
+        d.days_between(Complication.onset_on, d.local_date(Catheter.placed_at)) >= 2,
+        or_(
+            Catheter.removed_on.is_(None),
+            Complication.onset_on <= d.plus_days(Catheter.removed_on, 1),
+        ),
+    )
     query = (
         select(
             *dims,
             func.count().label("n"),
-            func.count().filter(past_day_2).label("past_day_2"),
+            func.count().filter(line_days).label("central_line_event"),
         )
         .select_from(Complication)
         .join(Catheter, Catheter.id == Complication.catheter_id)
@@ -343,20 +350,28 @@ def complications(session: Session, scope: Scope) -> list[Row]:
 
 def catheter_days(session: Session, scope: Scope) -> list[Row]:
     """Days in place within each month of the period (placement day counted, removal day not,
-    up to the report date), and the catheters in place at the period's end; by device."""
+    up to the report date), and the catheters in place at the period's end; by device. A
+    brought-in catheter counts from the later of its placement and its registration here (the
+    local date of ``created_at``): the days the hospital watched it."""
     d, f = scope.dates, scope.filters
-    # each catheter's days within the period [first, last), its local placement date computed
+    # each catheter's days within the period [first, last), its local start date computed
     # once (OFFSET 0 keeps PostgreSQL from copying the expression into every month's sum)
     last_day = d.day(scope.until)
+    brought_in = Catheter.source == PlacementSource.BROUGHT_IN
+    placed_on = d.local_date(Catheter.placed_at)
+    counted_from = case(
+        (brought_in, d.greatest(placed_on, d.local_date(Catheter.created_at))), else_=placed_on
+    )
     spans = scope.narrow(
         select(
             Catheter.device_type,
             *([scope.group.label("group")] if scope.group is not None else []),
-            d.greatest(d.local_date(Catheter.placed_at), d.day(f.start)).label("first"),
+            d.greatest(counted_from, d.day(f.start)).label("first"),
             d.least(func.coalesce(Catheter.removed_on, last_day), last_day).label("last"),
             Catheter.removed_on,
         ).where(
             Catheter.placed_at < d.instant(scope.until),
+            or_(not_(brought_in), Catheter.created_at < d.instant(scope.until)),
             or_(Catheter.removed_on.is_(None), Catheter.removed_on > f.start),
         )
     )

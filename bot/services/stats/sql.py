@@ -25,8 +25,12 @@ class DateSql:
         self._offset = f"{int(offset.total_seconds() // 60):+d} minutes" if offset else "+0 minutes"
 
     def instant(self, day: date) -> datetime:
-        """The UTC instant a local date begins (a bound for indexed timestamp columns)."""
-        return datetime.combine(day, time(), tzinfo=self.tz).astimezone(UTC)
+        """The UTC instant a local date begins (a bound for indexed timestamp columns).
+        ValueError for a date at the ends of the calendar, where the shift overflows."""
+        try:
+            return datetime.combine(day, time(), tzinfo=self.tz).astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"date {day.isoformat()} is out of range") from None
 
     def day_start(self, day: Any) -> Any:
         """The UTC instant a date column's day begins in the hospital (compares with stored

@@ -7,7 +7,7 @@ instant with ``local_date`` before asking any question about "today".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -47,6 +47,11 @@ def local_date(moment: datetime, tz: ZoneInfo) -> date:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware instant")
     return moment.astimezone(tz).date()
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant a hospital-calendar date begins (the inverse of ``local_date``)."""
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
 
 
 def interval_days(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.care import rules
 from bot.models import (
     Appointment,
     AppointmentSlot,
@@ -85,8 +86,7 @@ WEEKDAYS = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The first instant of a local day and of the next one, in UTC."""
-    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    return rules.day_start(day, tz), rules.day_start(day + timedelta(days=1), tz)
 
 
 def on_day(day: date, tz: ZoneInfo) -> Any:

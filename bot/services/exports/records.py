@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import aliased
 
+from bot.care import rules
 from bot.care.dictionary import Dictionary
 from bot.models import (
     Catheter,
@@ -35,7 +36,7 @@ from bot.models import (
 )
 from bot.models.enums import CatheterState, DeliveryStatus
 from bot.security.crypto import PiiCipher
-from bot.security.masking import mask_id_card, mask_name, mask_phone
+from bot.security.masking import mask_id_card, mask_name, mask_phone, mask_tail
 from bot.services.complications import STATUS_LABELS as COMPLICATION_STATUS
 from bot.services.reminders import CHANNEL_LABELS, KIND_LABELS
 from bot.services.stats import Filters
@@ -71,15 +72,6 @@ class Col:
     header: str
     expr: Any  # a column or SQL expression
     show: Show | None = None  # None: the value as it is
-
-
-def mask_tail(value: str | None, keep: int = 4) -> str:
-    """A hospital patient id keeps only its last digits: H00012345 -> *****2345."""
-    if not value:
-        return ""
-    return (
-        "*" * max(len(value) - keep, 0) + value[-keep:] if len(value) > keep else "*" * len(value)
-    )
 
 
 def _name(value: str | None, s: Shown) -> str:
@@ -125,9 +117,7 @@ def _yes_no(value: bool | None, s: Shown) -> str:
 
 def utc_bounds(filters: Filters, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The period's local midnights as UTC instants, for timestamp columns."""
-    return tuple(  # type: ignore[return-value]
-        datetime.combine(day, time(), tz).astimezone(UTC) for day in (filters.start, filters.end)
-    )
+    return rules.day_start(filters.start, tz), rules.day_start(filters.end, tz)
 
 
 def _patient_columns() -> list[Col]:
@@ -137,18 +127,6 @@ def _patient_columns() -> list[Col]:
         Col("身份证号", Patient.id_card_enc, _id_card),
         Col("手机号", Patient.phone_enc, _phone),
     ]
-
-
-def _catheter_filters(query: Select[Any], f: Filters) -> Select[Any]:
-    if f.device_type:
-        query = query.where(Catheter.device_type == f.device_type)
-    if f.department_id:
-        query = query.where(Catheter.department_id == f.department_id)
-    if f.institution_id:
-        query = query.where(Catheter.institution_id == f.institution_id)
-    if f.inserter_id:
-        query = query.where(Catheter.inserter_id == f.inserter_id)
-    return query
 
 
 @dataclass(frozen=True)
@@ -170,7 +148,7 @@ class RecordKind:
     def _filtered(self, query: Select[Any], f: Filters, tz: ZoneInfo) -> Select[Any]:
         if self.record is not Catheter:
             query = query.join(Catheter, Catheter.id == self.record.catheter_id)
-        return _catheter_filters(query.where(self.in_period(f, tz)), f)
+        return f.narrow(query.where(self.in_period(f, tz)))
 
     def count_statement(self, f: Filters, tz: ZoneInfo) -> Select[Any]:
         return self._filtered(select(func.count()).select_from(self.record), f, tz)

@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import Select
+
+from bot.models import Catheter
+
 NO_DATA = "无数据"
 # the years a period may cover: far dates would overflow the date arithmetic (a 500)
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -36,6 +40,19 @@ class Filters:
                 raise ValueError(
                     f"period date {day.isoformat()} is outside {FIRST_YEAR}–{LAST_YEAR}"
                 )
+
+    def narrow(self, query: Select[Any]) -> Select[Any]:
+        """``query`` (over catheters, or joined to them) limited to the catheters the filters
+        name: device type, department, institution, inserter."""
+        for column, value in (
+            (Catheter.device_type, self.device_type),
+            (Catheter.department_id, self.department_id),
+            (Catheter.institution_id, self.institution_id),
+            (Catheter.inserter_id, self.inserter_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        return query
 
     def as_params(self) -> dict[str, Any]:
         """JSON-able (the export log's ``params``)."""

@@ -113,16 +113,7 @@ class Scope:
 
     def narrow(self, query: Select[Any]) -> Select[Any]:
         """The catheter filters (device type, department, institution, inserter)."""
-        f = self.filters
-        for column, value in (
-            (Catheter.device_type, f.device_type),
-            (Catheter.department_id, f.department_id),
-            (Catheter.institution_id, f.institution_id),
-            (Catheter.inserter_id, f.inserter_id),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        return query
+        return self.filters.narrow(query)
 
     def grouped(self, query: Select[Any], dims: list[Any]) -> Select[Any]:
         """Narrowed and grouped by ``dims``. With both the months and a breakdown, PostgreSQL

@@ -7,12 +7,14 @@ zone without daylight saving (Asia/Shanghai)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, DateTime, Integer, String, case, cast, func, literal
 from sqlalchemy.dialects.postgresql import ARRAY
+
+from bot.care import rules
 
 
 class DateSql:
@@ -28,7 +30,7 @@ class DateSql:
         """The UTC instant a local date begins (a bound for indexed timestamp columns).
         ValueError for a date at the ends of the calendar, where the shift overflows."""
         try:
-            return datetime.combine(day, time(), tzinfo=self.tz).astimezone(UTC)
+            return rules.day_start(day, self.tz)
         except OverflowError:
             raise ValueError(f"date {day.isoformat()} is out of range") from None
 

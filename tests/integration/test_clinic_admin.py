@@ -6,7 +6,7 @@ cancels and tells; slot capacity is edited, never below booked; administrators o
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -169,20 +169,26 @@ def test_p8_1_slot_capacity_is_edited_never_below_booked(admin, people, session,
     assert "名额已更新" in r.get_data(as_text=True) and "2 / 9" in r.get_data(as_text=True)
 
 
+def _closure_of_a_booked_day(admin, people, session, session_factory, settings, bookings):
+    """A weekly session, its first slot booked ``bookings`` times, and the closure form of
+    that slot's day (not yet confirmed)."""
+    url = "/admin/clinic_sessions/new/"
+    admin.post(url, data={"csrf_token": token(admin, url), **session_form(people)})
+    first = _book_first(session, session_factory, bookings)
+    form = {
+        "csrf_token": token(admin, "/admin/clinic-calendar/"),
+        "institution": str(people["home"].id),
+        "day": first.starts_at.astimezone(settings.timezone).date().isoformat(),
+        "reason": "节假日",
+    }
+    return first, form
+
+
 def test_p8_1_a_closure_shows_what_it_cancels_then_cancels_and_tells(
     admin, people, session, session_factory, settings
 ):
-    url = "/admin/clinic_sessions/new/"
-    admin.post(url, data={"csrf_token": token(admin, url), **session_form(people)})
-    first = _book_first(session, session_factory, 2)
-    day = first.starts_at.astimezone(settings.timezone).date()
-    calendar = "/admin/clinic-calendar/"
-    form = {
-        "csrf_token": token(admin, calendar),
-        "institution": str(people["home"].id),
-        "day": day.isoformat(),
-        "reason": "节假日",
-    }
+    first, form = _closure_of_a_booked_day(admin, people, session, session_factory, settings, 2)
+    day = date.fromisoformat(form["day"])
     preview = admin.post("/admin/clinic-calendar/closures", data=form).get_data(as_text=True)
     assert "将取消 <strong>2</strong> 个已有预约" in preview
     assert "今天停诊只关闭尚未开始的时段" not in preview
@@ -213,19 +219,9 @@ def test_p8_1_a_closure_shows_what_it_cancels_then_cancels_and_tells(
 def test_p8_1_a_closure_can_be_withdrawn_and_the_day_opens_again(
     admin, people, session, session_factory, settings
 ):
-    url = "/admin/clinic_sessions/new/"
-    admin.post(url, data={"csrf_token": token(admin, url), **session_form(people)})
-    first = _book_first(session, session_factory, 1)
-    day = first.starts_at.astimezone(settings.timezone).date()
+    first, form = _closure_of_a_booked_day(admin, people, session, session_factory, settings, 1)
     calendar = "/admin/clinic-calendar/"
-    form = {
-        "csrf_token": token(admin, calendar),
-        "institution": str(people["home"].id),
-        "day": day.isoformat(),
-        "reason": "护士培训",
-        "confirm": "yes",
-    }
-    admin.post("/admin/clinic-calendar/closures", data=form)
+    admin.post("/admin/clinic-calendar/closures", data={**form, "confirm": "yes"})
     with session_factory() as s:
         closure = s.scalars(select(ClinicClosure)).one()
         assert s.get(AppointmentSlot, first.id).closed

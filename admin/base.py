@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import SecureForm
+from flask_admin.helpers import is_form_submitted
 from flask_login import current_user
 
 from bot.models.enums import ActorType, StaffRole
@@ -49,3 +50,10 @@ class SecureModelView(AdminOnly, ModelView):
     page_size = 50
     can_view_details = True
     can_delete = False
+
+    def validate_form(self, form: Any) -> bool:
+        ok = bool(super().validate_form(form))
+        token = getattr(form, "csrf_token", None)
+        if not ok and is_form_submitted() and token is not None and token.errors:
+            flash("页面已过期，未保存：请刷新页面，重新填写后再保存。", "danger")
+        return ok

@@ -64,6 +64,10 @@ def init_app(app: Flask) -> None:
     """Sign-in sessions that expire after a shift, the limiter and the request's unit of work."""
     settings = container(app).settings
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=SESSION_HOURS)
+    # The cookie is written only when the session changes: refreshed on every response, a
+    # stylesheet requested with the cookie of the page before would overwrite the form
+    # page's new CSRF secret, and the form would fail on submit.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(redis_infra.url_for(settings)))
     limiter.init_app(app)
 

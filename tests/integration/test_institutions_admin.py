@@ -329,3 +329,44 @@ def test_a3_1_an_import_update_keeps_what_blank_cells_leave_out_and_checks_the_p
     institutions.save_rows(session, [switched[0].values], actor, None)
     session.commit()
     assert session.scalars(select(Institution).where(Institution.code == "OLD")).one().active
+
+
+@pytest.mark.req("A3.1")
+def test_a3_1_a_stylesheet_still_loading_from_the_page_before_does_not_void_the_form(
+    settings, engine, redis_conn, session, session_factory
+):
+    """The browser asks for the last page's stylesheets with the cookie it had then; their
+    responses arrive after the form page set its CSRF secret. They must not write the old
+    session back, or the form fails on submit."""
+    admin = admin_of(settings, session)
+    before = admin.get_cookie("session").value  # signed in, no form opened yet
+    form_page = admin.get("/admin/institutions/new/").get_data(as_text=True)
+    assert admin.get_cookie("session").value != before  # the form's CSRF secret is in it
+
+    late = admin.application.test_client()
+    late.set_cookie("session", before)
+    static = late.get("/admin/static/admin/css/bootstrap4/admin.css?v=1.1.1")
+    assert static.status_code == 200
+    assert "Set-Cookie" not in static.headers  # nothing to write over the newer cookie
+
+    page = admin.post(
+        "/admin/institutions/new/",
+        data={"csrf_token": csrf(form_page), **FORM},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert saved(session_factory) is not None, page
+
+
+@pytest.mark.req("A3.1")
+def test_a3_1_a_form_whose_csrf_token_fails_says_to_reload_and_saves_nothing(
+    settings, engine, redis_conn, session, session_factory
+):
+    admin = admin_of(settings, session)
+    admin.get("/admin/institutions/new/")
+    page = admin.post(
+        "/admin/institutions/new/",
+        data={"csrf_token": "20991231000000##forged", **FORM},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "页面已过期，未保存：请刷新页面，重新填写后再保存。" in page
+    assert saved(session_factory) is None

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from bench import scratch
 from bot import migrate
 from bot.db import make_engine, make_session_factory
+from bot.models import links
 from bot.services import dictionary as dictionary_service
 from bot.services import stats
 
@@ -118,6 +119,7 @@ def _seed(engine: Any) -> dict[str, int]:
     with engine.begin() as conn:
         for statement in SEED:
             conn.execute(text(statement), params)
+        links.relink(conn)  # written around the ORM: each record's next maintenance
         for table in ("institutions", "departments", "staff", "patients", "catheters"):
             conn.execute(text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

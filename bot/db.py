@@ -25,4 +25,9 @@ def make_engine(database_url: str, **kwargs: object) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """Sessions that keep the maintenance records' links (``bot.models.links``)."""
+    from bot.models import links
+
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    links.install(factory)
+    return factory

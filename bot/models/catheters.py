@@ -104,9 +104,9 @@ class MaintenanceRecord(Base):
     """One maintenance visit (维护记录)."""
 
     __tablename__ = "maintenance_records"
-    # the on-time rate (A6.1): a period's maintenance, and the due dates falling in it, read
-    # from the indexes alone (PostgreSQL: INCLUDE); "a maintenance after this one, by its due
-    # date" for a due date set before the period is one probe
+    # the on-time rate (A6.1): the due dates falling in a period and whether the next
+    # maintenance met them, read from the index alone (PostgreSQL: INCLUDE); "a maintenance
+    # after the placement, by its first due date" is one probe
     __table_args__ = (
         Index(
             "ix_maintenance_records_performed_at",
@@ -116,7 +116,7 @@ class MaintenanceRecord(Base):
         Index(
             "ix_maintenance_records_next_due_on",
             "next_due_on",
-            postgresql_include=["catheter_id", "performed_at"],
+            postgresql_include=["catheter_id", "next_performed_at"],
         ),
         Index("ix_maintenance_records_catheter_id_performed_at", "catheter_id", "performed_at"),
     )
@@ -149,6 +149,9 @@ class MaintenanceRecord(Base):
     red_flags: Mapped[list[Any]] = mapped_column(default=list)
     next_due_on: Mapped[date | None]
     next_due_explicit: Mapped[bool] = mapped_column(default=False)
+    # when the catheter's next maintenance after this one was done (None: none yet), kept by
+    # bot.models.links at every flush: whether it met ``next_due_on`` is a plain comparison
+    next_performed_at: Mapped[datetime | None]
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -176,84 +176,44 @@ def dues(session: Session, scope: Scope, dictionary: Dictionary) -> list[Row]:
     catheter was in place on it; met when a maintenance came after the one (or the placement)
     that set it, on or before the date.
 
-    Set-based: the placements and maintenance records within the period, ordered per catheter,
-    where a window gives each the first maintenance after it; a due date in the period set
-    before it (ahead across its start) may be met by a maintenance before the period, outside
-    the window: those few are probed one by one in the index."""
+    A maintenance record knows when the next one was done (``next_performed_at``, kept at
+    every flush): its due dates in the period and whether they were met come from the due-date
+    index alone. A placement's first due date is met when the index has a maintenance between
+    the placement and the end of that day."""
     d, f = scope.dates, scope.filters
     lo, hi = f.start, scope.until
-    lo_at, hi_at = d.instant(lo), d.instant(hi)
     first = _first_due(d, dictionary)
     longest = max(dictionary.intervals.values(), default=0)
-
-    def placements(inside: bool) -> Select[Any]:
-        at = Catheter.placed_at
-        return scope.narrow(
-            select(
-                Catheter.id.label("catheter_id"),
-                at.label("at"),
-                first.label("due"),
-                literal(False).label("maintenance"),
-            ).where(
-                and_(at >= lo_at, at < hi_at)
-                if inside
-                # sargable: the first due date comes at most the longest interval after
-                # placement, unless a clinician set the catheter's own cycle
-                else and_(
-                    at < lo_at,
-                    or_(
-                        at >= d.instant(lo - timedelta(days=longest)),
-                        Catheter.maintenance_cycle_days.is_not(None),
-                    ),
-                ),
-                Catheter.source != PlacementSource.BROUGHT_IN,
-                first >= d.day(lo),
-                first < d.day(hi),
-            )
-        )
-
-    def maintenances(inside: bool) -> Select[Any]:
-        at, due = MaintenanceRecord.performed_at, MaintenanceRecord.next_due_on
-        query = select(
-            MaintenanceRecord.catheter_id,
-            at.label("at"),
-            due.label("due"),
-            literal(True).label("maintenance"),
-        ).where(
-            and_(at >= lo_at, at < hi_at)
-            if inside
-            else and_(due >= lo, due < hi, or_(at < lo_at, at >= hi_at))
-        )
-        if scope.narrowed:
-            query = query.where(
-                MaintenanceRecord.catheter_id.in_(scope.narrow(select(Catheter.id)))
-            )
-        return query
-
-    inside = union_all(placements(True), maintenances(True)).subquery("inside")
-    # the first maintenance strictly after each row (its peers left out), over the rows in
-    # descending order so the frame only grows
-    following = (
-        func.min(case((inside.c.maintenance, inside.c.at)))
-        .over(partition_by=inside.c.catheter_id, order_by=inside.c.at.desc(), groups=(None, -1))
-        .label("next_at")
+    placed = Catheter.placed_at
+    first_met = exists().where(
+        MaintenanceRecord.catheter_id == Catheter.id,
+        MaintenanceRecord.performed_at > placed,
+        MaintenanceRecord.performed_at < d.day_start(d.plus_days(first, 1)),
     )
-    windowed = select(inside.c.catheter_id, inside.c.at, inside.c.due, following).subquery()
-    due_end = d.day_start(d.plus_days(windowed.c.due, 1))
-    met_inside = and_(windowed.c.next_at.is_not(None), windowed.c.next_at < due_end)
-    outside = union_all(placements(False), maintenances(False)).subquery("outside")
-    later = aliased(MaintenanceRecord)
-    met_outside = exists().where(
-        later.catheter_id == outside.c.catheter_id,
-        later.performed_at > outside.c.at,
-        later.performed_at < d.day_start(d.plus_days(outside.c.due, 1)),
-    )
-    found = union_all(
-        select(windowed.c.catheter_id, windowed.c.due, met_inside.label("met")).where(
-            windowed.c.due >= lo, windowed.c.due < hi
+    placements = select(
+        Catheter.id.label("catheter_id"), first.label("due"), first_met.label("met")
+    ).where(
+        placed < d.instant(hi),
+        # sargable: the first due date comes at most the longest interval after placement,
+        # unless a clinician set the catheter's own cycle
+        or_(
+            placed >= d.instant(lo - timedelta(days=longest)),
+            Catheter.maintenance_cycle_days.is_not(None),
         ),
-        select(outside.c.catheter_id, outside.c.due, met_outside.label("met")),
-    ).subquery("found")
+        Catheter.source != PlacementSource.BROUGHT_IN,
+        first >= d.day(lo),
+        first < d.day(hi),
+    )
+    record = MaintenanceRecord
+    due_end = d.day_start(d.plus_days(record.next_due_on, 1))
+    maintenances = select(
+        record.catheter_id,
+        record.next_due_on.label("due"),
+        and_(record.next_performed_at.is_not(None), record.next_performed_at < due_end).label(
+            "met"
+        ),
+    ).where(record.next_due_on >= lo, record.next_due_on < hi)
+    found = union_all(placements, maintenances).subquery("found")
     dims = []
     if scope.by_month:
         starts = [b.start for b in scope.buckets] + [f.end]

@@ -80,6 +80,8 @@ def _due_offset(b: Builder, device: str, target: str, cycle: int) -> int:
 
 
 def plan_current(b: Builder, person: int, device: str, target: str, *, replaced: bool) -> Plan:
+    """A catheter in place on ``today``, placed within its device's ``placed_ago`` range
+    (catheters.yaml) and showing ``target`` where its cycle fits in that range."""
     rng, today = b.rng, b.today
     plan = Plan(person=person, device=device, placed_on=today)
     target = _target(b, plan, target)
@@ -88,12 +90,15 @@ def plan_current(b: Builder, person: int, device: str, target: str, *, replaced:
     if replaced:
         hi = min(hi, 200)
     if target == "new":
-        ago = rng.randint(1, cycle - 1)
+        ago = rng.randint(lo, min(cycle - 1, hi))
         plan.placed_on = today - timedelta(days=ago)
         return plan  # placed within its first cycle: no maintenance yet
-    last = today + timedelta(days=_due_offset(b, device, target, cycle) - cycle)
+    # the last visit late enough for a placement within the device's range before it: a
+    # short-dwell device (a midline) is less overdue, or not overdue at all, rather than in
+    # place longer than such a device stays
+    offset = max(_due_offset(b, device, target, cycle), cycle + 1 - hi)
+    last = today + timedelta(days=offset - cycle)
     lo = max(lo, (today - last).days + 1)
-    hi = max(hi, lo)
     ago = int(rng.triangular(lo, hi, lo + (hi - lo) * 0.25))
     plan.placed_on = today - timedelta(days=ago)
     visits = [last]

@@ -21,6 +21,7 @@ from bot.models import (
     ArticleVersion,
     Base,
     Catheter,
+    ClinicalDictionary,
     Complication,
     ComplicationStep,
     EducationArticle,
@@ -39,7 +40,11 @@ from bot.models.enums import (
     StaffRole,
 )
 from bot.security import idcard
+from bot.seed import plans
+from bot.seed.context import Builder
 from bot.seed.demo import DEFAULT_SEED, demo_people, seed_demo
+from bot.seed.tables import CATHETERS
+from bot.services import dictionary as dictionary_service
 
 pytestmark = pytest.mark.db
 
@@ -84,6 +89,20 @@ def _count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 
+def _placed_outside_their_range(session, today: date) -> list[tuple[int, str, int]]:
+    """The catheters in place placed longer ago (or sooner) than catheters.yaml's
+    ``placed_ago`` allows for their device type, as (id, device type, days ago)."""
+    outside = []
+    for c in _catheters(session):
+        if c.state is not CatheterState.IN_PLACE:
+            continue
+        lo, hi = CATHETERS["placed_ago"][c.device_type]
+        ago = (today - rules.local_date(c.placed_at, SHANGHAI)).days
+        if not lo <= ago <= hi:
+            outside.append((c.id, c.device_type, ago))
+    return outside
+
+
 def test_counts_meet_the_minima_and_match_the_rows(session, seeded):
     assert seeded["patients"] >= 200
     assert _count(session, Patient) == seeded["patients"]
@@ -126,6 +145,51 @@ def test_every_due_status_occurs_on_today(session, cipher, dictionary, today):
         assert statuses[status] >= 10, statuses
     assert statuses[DueStatus.REMOVED] >= 15, statuses
     assert statuses.most_common(1)[0][0] is DueStatus.OK, statuses
+
+
+def _longer_cycles(session, monkeypatch) -> None:
+    """The dictionary in force changes a midline's and a central line's dressing every
+    30 days (their catheters.yaml ranges end at 28 and 35 days)."""
+    payload = dictionary_service.payload_of(session, 1)
+    for rule in payload["maintenance_intervals"]:
+        if rule["device_type"] in ("MIDLINE", "CVC") and rule["when"] == "TRANSPARENT":
+            rule["days"] = 30
+    session.add(ClinicalDictionary(version=2, payload=payload, note="敷料每30天更换"))
+    session.commit()
+
+
+def _shorter_ranges(session, monkeypatch) -> None:
+    """A clinician reviewing catheters.yaml keeps midlines and central lines in for days."""
+    monkeypatch.setitem(CATHETERS["placed_ago"], "MIDLINE", [1, 8])
+    monkeypatch.setitem(CATHETERS["placed_ago"], "CVC", [1, 10])
+
+
+@pytest.mark.parametrize("edit", [_longer_cycles, _shorter_ranges])
+def test_a_device_whose_range_barely_fits_a_cycle_stays_in_range_and_all_statuses_show(
+    session, cipher, monkeypatch, edit
+):
+    edit(session, monkeypatch)
+    d = dictionary_service.current(session)
+    seed_demo(session, cipher, d, today=TODAY)
+    session.commit()
+    assert _placed_outside_their_range(session, TODAY) == []
+    statuses = Counter(_status(c, TODAY, d.due_soon_days) for c in _catheters(session))
+    for status in (DueStatus.OVERDUE, DueStatus.DUE_TODAY, DueStatus.DUE_SOON):
+        assert statuses[status] >= 10, statuses
+
+
+@pytest.mark.parametrize("edit", [_longer_cycles, _shorter_ranges])
+def test_every_planned_target_is_placed_within_its_devices_range(
+    session, cipher, monkeypatch, edit
+):
+    edit(session, monkeypatch)
+    b = Builder(session, cipher, dictionary_service.current(session), TODAY, 1, SHANGHAI)
+    for device, (lo, hi) in CATHETERS["placed_ago"].items():
+        for target in ("overdue", "due_today", "due_soon", "ok", "new"):
+            for _ in range(40):
+                plan = plans.plan_current(b, 0, device, target, replaced=False)
+                assert lo <= (TODAY - plan.placed_on).days <= hi, (device, target)
+                assert all(plan.placed_on < day <= TODAY for day in plan.visits)
 
 
 def test_seeding_twice_adds_nothing(session, cipher, dictionary, seeded):
@@ -212,6 +276,8 @@ def test_catheters_in_place_are_scheduled_from_their_history(session, dictionary
         select(MaintenanceRecord).order_by(MaintenanceRecord.performed_at)
     ):
         records.setdefault(record.catheter_id, []).append(record)
+    # a midline stays in a few weeks, a central line a month: none is in place for longer
+    assert _placed_outside_their_range(session, TODAY) == []
     in_place = _catheters(session)
     assert in_place  # the checks below run over real rows
     for c in in_place:
@@ -265,6 +331,7 @@ def test_removed_catheters_have_a_removal_with_their_dwell_days(session, diction
         placed_on = rules.local_date(c.placed_at, SHANGHAI)
         assert c.removed_on == removal.removed_on < TODAY
         assert removal.dwell_days == rules.catheter_days(placed_on, c.removed_on, TODAY)
+        assert (c.removed_on - placed_on).days <= CATHETERS["removed_dwell"][c.device_type][1]
         assert removal.reason in dictionary.codes["removal_reasons"]
     reasons = Counter(r.reason for r in removals.values())
     assert reasons["COMPLICATION"] >= 1 and reasons["END_OF_THERAPY"] >= 1

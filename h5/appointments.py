@@ -1,12 +1,14 @@
 """Patient appointment pages (P8.1): 我的预约 — the account's upcoming bookings (every 就诊人)
-with cancel and change, past ones below — and booking for the active 就诊人: institution, day,
-then a slot with its remaining places. Routes of the patient blueprint; a booking of another
-account is "not found", a refusal is said on the page and changes nothing."""
+with cancel and change, past ones below — and booking for the active 就诊人: the service (the
+maintenance of the catheter in place first), institution, day, then a slot with its remaining
+places. Routes of the patient blueprint; a booking of another account is "not found", a
+refusal is said on the page and changes nothing."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
@@ -15,6 +17,7 @@ from werkzeug.wrappers import Response
 from bot.models import Institution, PatientAccount, PatientProfile, utcnow
 from bot.models.enums import ActorType
 from bot.services import appointments, audit
+from bot.services.directory import DEVICE_LABELS, SERVICE_LABELS
 from web import container, db, require_csrf, uow
 
 from .patient import _account, _problem, agreements_accepted, bp, follower_required
@@ -72,31 +75,61 @@ def cancel_appointment(appointment_id: int) -> Response:
     return redirect(url_for("patient.appointments_page"))
 
 
-def _picker(title: str, action: str, patient_name: str) -> Any:
-    """Institution → day → slot, each step from the query string (``institution``, ``day``);
-    the slot is posted to ``action``."""
+def _picker(
+    title: str, action: str, patient_id: int, patient_name: str, usual: str | None = None
+) -> Any:
+    """Service → institution → day → slot, each step from the query string (``service``,
+    ``institution``, ``day``); the slot is posted to ``action``. The services that fit the
+    patient's catheters come first, the first preselected (or ``usual``, a changed booking's
+    service); the others that may be booked sit behind 其他服务. Without a fitting service
+    (no catheter in place here, or only a CVC or midline) every bookable service is listed
+    and, until one is chosen, the slots of all of them."""
     s = db()
     rt = container()
     tz, now = rt.settings.timezone, utcnow()
-    places = appointments.bookable_institutions(s, now)
+    fit = appointments.fit_for(s, patient_id)
+    offered = fit.offered(appointments.bookable_services(s, now))
+    service = _chosen_service(offered, usual if usual in offered else None, fit.fitting)
+    wanted = [service] if service else offered
+    places = appointments.bookable_institutions(s, now, wanted)
     place = _chosen_place(places)
-    days = appointments.open_days(s, place.id, tz, now) if place else []
+    days = appointments.open_days(s, place.id, tz, now, wanted) if place else []
     day = _chosen_day(days)
-    slots = appointments.open_slots(s, place.id, day, tz, now) if place and day else []
+    slots = appointments.open_slots(s, place.id, day, tz, now, wanted) if place and day else []
+    fitting = list(fit.fitting)
     return render_template(
         "h5/appointment_pick.html",
         title=title,
         action=action,
         patient_name=patient_name,
+        main=fitting or offered,
+        others=[c for c in offered if c not in fitting] if fitting else [],
+        unmatched=[DEVICE_LABELS.get(d, d) for d in fit.devices] if not fitting else [],
+        service=service,
+        query=lambda **params: _query(service, **params),
         places=places,
         place=place,
         days=days,
         day=day,
         slots=slots,
-        services=appointments.SERVICES,
+        services=SERVICE_LABELS,
         tz=tz,
         csrf=generate_csrf(),
     )
+
+
+def _chosen_service(offered: list[str], usual: str | None, fitting: tuple[str, ...]) -> str | None:
+    """The service asked for if offered, else ``usual``, else the first fitting one (None:
+    all offered services)."""
+    wanted = request.args.get("service")
+    if wanted in offered:
+        return wanted
+    return usual or (fitting[0] if fitting else None)
+
+
+def _query(chosen: str | None, **params: object) -> str:
+    """The picker's query string keeping the chosen service unless ``params`` name one."""
+    return urlencode({"service": chosen, **params} if chosen else params)
 
 
 def _chosen_place(places: list[Institution]) -> Institution | None:
@@ -128,7 +161,7 @@ def new_appointment() -> Any:
     if profile is None or profile.account_id != account.id:
         return _problem("请先绑定就诊人", "预约前请先在首页绑定就诊人。", 200)
     if request.method == "GET":
-        return _picker("预约导管维护", request.full_path, profile.patient.name)
+        return _picker("预约导管维护", request.full_path, profile.patient_id, profile.patient.name)
     require_csrf()
     slot_id = _slot_id()
     if slot_id is None:
@@ -166,7 +199,9 @@ def change_appointment(appointment_id: int) -> Any:
     if request.method == "GET":
         tz = container().settings.timezone
         title = f"改约：原{booking.institution} {booking.when(tz)}"
-        return _picker(title, request.full_path, booking.patient_name)
+        return _picker(
+            title, request.full_path, booking.patient_id, booking.patient_name, booking.service
+        )
     require_csrf()
     slot_id = _slot_id()
     if slot_id is None:

@@ -1,4 +1,5 @@
-"""Booking a maintenance appointment (P8.1): institution, day, time slot, confirmation."""
+"""Booking a maintenance appointment (P8.1): institution, day, time slot, confirmation; only
+the services the H5 page offers the 就诊人 (not the maintenance of a device they do not have)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
 
 from bot.container import current as container
 from bot.models import AppointmentSlot, Institution, utcnow
@@ -34,23 +36,36 @@ def refusal(tracker: Tracker) -> str | None:
     return None
 
 
-def _institutions() -> list[tuple[int, str]]:
+def _services(session: Session, tracker: Tracker) -> list[str] | None:
+    """The services the active 就诊人 may book, as the H5 page offers them (the maintenance
+    of a device they do not have left out); None (any) without a 就诊人."""
+    patient_id = gate.metadata(tracker).get("active_patient_id")
+    if not patient_id:
+        return None
+    fit = appointments.fit_for(session, int(patient_id))
+    return fit.offered(appointments.bookable_services(session, utcnow()))
+
+
+def _institutions(tracker: Tracker) -> list[tuple[int, str]]:
     with container().uow() as uow:
-        return [(i.id, i.name) for i in appointments.bookable_institutions(uow.session, utcnow())]
+        s = uow.session
+        places = appointments.bookable_institutions(s, utcnow(), _services(s, tracker))
+        return [(i.id, i.name) for i in places]
 
 
-def _slots(institution_id: int, day: date) -> list[tuple[int, str]]:
+def _slots(tracker: Tracker, institution_id: int, day: date) -> list[tuple[int, str]]:
     rt = container()
     tz = rt.settings.timezone
     with rt.uow() as uow:
-        rows = appointments.open_slots(uow.session, institution_id, day, tz, utcnow())
+        s = uow.session
+        rows = appointments.open_slots(s, institution_id, day, tz, utcnow(), _services(s, tracker))
         return [
             (
-                s.id,
-                f"{s.starts_at.astimezone(tz):%H:%M}-{s.ends_at.astimezone(tz):%H:%M} "
-                f"{SERVICES.get(s.service, s.service)}（余{s.capacity - s.booked}）",
+                slot.id,
+                f"{slot.starts_at.astimezone(tz):%H:%M}-{slot.ends_at.astimezone(tz):%H:%M} "
+                f"{SERVICES.get(slot.service, slot.service)}（余{slot.capacity - slot.booked}）",
             )
-            for s in rows
+            for slot in rows
         ]
 
 
@@ -69,7 +84,7 @@ class ValidateAppointmentForm(forms.ChatForm):
 
     def prompt(self, slot: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
         if slot == "a_institution":
-            options = _institutions()
+            options = _institutions(tracker)
             dispatcher.utter_message(
                 text="可预约的机构：\n"
                 + "\n".join(f"{n}. {name}" for n, (_, name) in enumerate(options, 1))
@@ -78,6 +93,7 @@ class ValidateAppointmentForm(forms.ChatForm):
             )
         elif slot == "a_slot":
             options = _slots(
+                tracker,
                 int(tracker.get_slot("a_institution")),
                 date.fromisoformat(tracker.get_slot("a_date")),
             )
@@ -91,7 +107,7 @@ class ValidateAppointmentForm(forms.ChatForm):
     def validate_a_institution(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        options = _institutions()
+        options = _institutions(tracker)
         text = parsing.normalise(str(value))
         index = parsing.choice(text, len(options))
         if index is None:
@@ -118,7 +134,7 @@ class ValidateAppointmentForm(forms.ChatForm):
                 text=f"请选择今天起{HORIZON_DAYS}天内的日期，如“明天”“下周三”“12月3日”。"
             )
             return {"a_date": None}
-        if not _slots(int(tracker.get_slot("a_institution")), day):
+        if not _slots(tracker, int(tracker.get_slot("a_institution")), day):
             dispatcher.utter_message(text=f"{day:%m月%d日}没有可预约的时段，请换一天。")
             return {"a_date": None}
         return {"a_date": day.isoformat()}
@@ -127,7 +143,9 @@ class ValidateAppointmentForm(forms.ChatForm):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         options = _slots(
-            int(tracker.get_slot("a_institution")), date.fromisoformat(tracker.get_slot("a_date"))
+            tracker,
+            int(tracker.get_slot("a_institution")),
+            date.fromisoformat(tracker.get_slot("a_date")),
         )
         index = parsing.choice(str(value), len(options))
         if index is None:

@@ -1,21 +1,23 @@
 """我的预约 and 取消预约 / 改约 in chat (P8.1), turn by turn as Rasa runs them, against the
 database: the list with its buttons, a numbered choice, a confirmation, the place freed; a
 button's booking skips the choice; 改约 hands over to the H5 page; nothing booked says how to
-book; clinicians are refused."""
+book; clinicians are refused. Booking in chat offers only the maintenance of the devices in
+place, and a slot of another device's maintenance is refused."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.models import Appointment, AppointmentSlot, utcnow
+from bot.models import Appointment, AppointmentSlot, Catheter, utcnow
 from bot.models.enums import ActorType, AppointmentStatus
 from bot.services import appointments, audit
-from nlu.actions import appointment_cancel
+from nlu.actions import appointment, appointment_cancel
 from tests.integration import test_forms
-from tests.integration.test_forms import nurse_form, patient_form
+from tests.integration.test_forms import count, nurse_form, patient_form
 from tests.support.forms import FormDriver
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("action_runtime"), pytest.mark.req("P8.1")]
@@ -23,6 +25,10 @@ ward = test_forms.ward  # the fixture: a bound patient, a nurse, two slots tomor
 
 
 def book_both(session, ward) -> list[int]:
+    """The ward's patient, with a PICC, gets a port too, so both maintenance slots fit."""
+    picc = ward["picc"]
+    session.add(Catheter(patient_id=picc.patient_id, device_type="PORT", placed_at=picc.placed_at))
+    session.flush()
     ids = []
     for slot in ward["slots"]:
         result = appointments.book(
@@ -182,3 +188,37 @@ def test_p8_1_clinicians_are_refused_my_appointments_and_cancelling(domain, ward
     dispatcher = CollectingDispatcher()
     appointment_cancel.ActionMyAppointments().run(dispatcher, tracker, domain)
     assert "该功能面向患者" in dispatcher.messages[0]["text"]
+
+
+def test_p8_1_booking_in_chat_offers_only_the_maintenance_of_the_devices_in_place(
+    domain, ward, session_factory
+):
+    tomorrow = (ward["today"] + timedelta(days=1)).isoformat()
+    f = patient_form(appointment.ValidateAppointmentForm(), domain, ward)  # 王丽娟, a PICC
+    assert "1. 本院" in f.say("预约维护", "book_appointment")
+    f.say("1")
+    said = f.say("明天")
+    assert "1. 08:00-11:00 PICC维护（余1）" in said and "输液港维护" not in said
+    port = FormDriver(
+        appointment.ValidateAppointmentForm(),
+        domain,
+        "mp:o-port",
+        role="patient",
+        channel="mp",
+        account_id=None,
+        active_patient_id=ward["port"].patient_id,
+    )
+    port.say("预约维护", "book_appointment")
+    port.say("1")
+    said = port.say("明天")
+    assert "1. 13:00-16:00 输液港维护（余5）" in said and "PICC维护" not in said
+    # a port's slot pushed at the PICC patient (an old button) is refused, nothing booked
+    g = patient_form(appointment.ValidateAppointmentForm(), domain, ward)
+    g.slots.update(
+        a_institution=ward["home"].id, a_date=tomorrow, a_slot=ward["slots"][1].id, a_confirm=True
+    )
+    said = g.submit(appointment.ActionSubmitAppointment())
+    assert "预约未成功：就诊人目前登记在用的导管是PICC，不能预约输液港维护" in said
+    assert count(session_factory, Appointment) == 0
+    with session_factory() as s:
+        assert s.get(AppointmentSlot, ward["slots"][1].id).booked == 0

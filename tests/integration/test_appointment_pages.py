@@ -14,6 +14,7 @@ from bot.models import (
     Appointment,
     AppointmentSlot,
     AuditLog,
+    Catheter,
     Institution,
     Patient,
     PatientAccount,
@@ -95,7 +96,7 @@ def test_p8_1_a_patient_books_sees_and_cancels_on_h5(world, session_factory):
     page = client.get("/h5/appointments").get_data(as_text=True)
     assert "我的预约" in page and "暂无预约" in page and "/h5/appointments/new" in page
     pick = client.get("/h5/appointments/new").get_data(as_text=True)  # one clinic: chosen
-    assert "本院" in pick and "2. 选择日期" in pick
+    assert "本院" in pick and "3. 选择日期" in pick
     url = f"/h5/appointments/new?institution={world['home']}&day={world['tomorrow'].isoformat()}"
     pick = client.get(url).get_data(as_text=True)
     assert "08:00-11:00 PICC维护（余1）" in pick and "13:00-16:00 输液港维护（余4）" in pick
@@ -181,6 +182,124 @@ def test_p8_1_a_patient_changes_a_booking_to_another_slot(world, session_factory
     with session_factory() as s:
         new = s.scalar(select(Appointment).where(Appointment.slot_id == world["slots"][1]))
         assert new.replaces_id == old.id
+
+
+def give(session_factory, name: str, *devices: str, service_tomorrow: str | None = None):
+    """Catheters in place for the patient called ``name``; optionally one more slot tomorrow
+    at 17:00 for ``service_tomorrow``. The new slot's id, if any."""
+    with session_factory() as s:
+        patient = s.scalar(select(Patient).where(Patient.name == name))
+        placed = utcnow() - timedelta(days=3)
+        s.add_all(Catheter(patient_id=patient.id, device_type=d, placed_at=placed) for d in devices)
+        slot = None
+        if service_tomorrow:
+            first = s.scalar(select(AppointmentSlot).order_by(AppointmentSlot.id))
+            start = first.starts_at + timedelta(hours=9)
+            slot = AppointmentSlot(
+                institution_id=first.institution_id,
+                service=service_tomorrow,
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                capacity=2,
+            )
+            s.add(slot)
+        s.commit()
+        return slot.id if slot else None
+
+
+def services_listed(page: str, which: str = "main") -> list[str]:
+    """The service choices of the picker's list ``main`` or ``others``, the chosen one starred."""
+    block = page.split(f'data-services="{which}"', 1)[1].split("</ul>", 1)[0]
+    return [
+        ("*" if 'class="chosen"' in a else "") + a.rsplit(">", 1)[1]
+        for a in block.split("</a>")[:-1]
+    ]
+
+
+def test_p8_1_a_picc_patient_is_offered_picc_maintenance_first_and_chosen(world, session_factory):
+    place_slot = give(session_factory, "赵大爷", "PICC", service_tomorrow="PICC_PLACE")
+    client = follower(world)
+    day = f"institution={world['home']}&day={world['tomorrow'].isoformat()}"
+    pick = client.get(f"/h5/appointments/new?{day}").get_data(as_text=True)
+    assert services_listed(pick) == ["*PICC维护"]
+    assert "08:00-11:00 PICC维护（余1）" in pick
+    assert "输液港维护" not in pick and "PICC置管（余" not in pick
+    # a placement consultation stays reachable behind 其他服务; a port's maintenance does not
+    assert "其他服务" in pick and services_listed(pick, "others") == ["PICC置管"]
+    pick = client.get(f"/h5/appointments/new?service=PICC_PLACE&{day}").get_data(as_text=True)
+    assert services_listed(pick, "others") == ["*PICC置管"] and "<details open>" in pick
+    assert "17:00-19:00 PICC置管（余2）" in pick and "PICC维护（余" not in pick
+    r = client.post(
+        f"/h5/appointments/new?service=PICC_PLACE&{day}",
+        data={"csrf_token": csrf(pick), "slot_id": place_slot},
+        follow_redirects=True,
+    )
+    assert "预约成功" in r.get_data(as_text=True) and booked(session_factory, place_slot) == 1
+    pick = client.get(f"/h5/appointments/new?service=PORT_MAINT&{day}").get_data(as_text=True)
+    assert services_listed(pick) == ["*PICC维护"] and "输液港维护" not in pick
+
+
+def test_p8_1_a_port_patient_is_offered_port_maintenance_and_both_devices_both(
+    world, session_factory
+):
+    give(session_factory, "钱阿姨", "PORT")
+    day = f"institution={world['home']}&day={world['tomorrow'].isoformat()}"
+    pick = follower(world, 1).get(f"/h5/appointments/new?{day}").get_data(as_text=True)
+    assert services_listed(pick) == ["*输液港维护"]
+    assert "13:00-16:00 输液港维护（余4）" in pick and "PICC维护" not in pick
+    give(session_factory, "钱阿姨", "PICC")
+    pick = follower(world, 1).get(f"/h5/appointments/new?{day}").get_data(as_text=True)
+    assert services_listed(pick) == ["*PICC维护", "输液港维护"]
+
+
+def test_p8_1_without_a_fitting_catheter_every_service_is_offered(world, session_factory):
+    give(session_factory, "赵大爷", service_tomorrow="PORT_PLACE")  # nothing in place
+    client = follower(world)
+    day = f"institution={world['home']}&day={world['tomorrow'].isoformat()}"
+    pick = client.get(f"/h5/appointments/new?{day}").get_data(as_text=True)
+    assert services_listed(pick) == ["PICC维护", "输液港维护", "输液港植入"]
+    assert "其他服务" not in pick and "没有对应的维护门诊" not in pick
+    for slot in ("PICC维护（余1）", "输液港维护（余4）", "输液港植入（余2）"):
+        assert slot in pick
+    give(session_factory, "赵大爷", "MIDLINE")  # no maintenance service of its own
+    pick = client.get(f"/h5/appointments/new?{day}").get_data(as_text=True)
+    assert "您登记的导管（中线导管）没有对应的维护门诊" in pick
+    assert services_listed(pick) == ["PICC维护", "输液港维护", "输液港植入"]
+    r = client.post(
+        f"/h5/appointments/new?{day}",
+        data={"csrf_token": csrf(pick), "slot_id": world["slots"][1]},
+        follow_redirects=True,
+    )
+    assert (
+        "预约成功" in r.get_data(as_text=True) and booked(session_factory, world["slots"][1]) == 1
+    )
+
+
+def test_p8_1_booking_the_maintenance_of_a_device_not_in_place_is_refused(world, session_factory):
+    give(session_factory, "赵大爷", "PICC")
+    client = follower(world)
+    url = f"/h5/appointments/new?institution={world['home']}&day={world['tomorrow'].isoformat()}"
+    pick = client.get(url).get_data(as_text=True)
+    r = client.post(
+        url, data={"csrf_token": csrf(pick), "slot_id": world["slots"][1]}, follow_redirects=True
+    )
+    page = r.get_data(as_text=True)
+    assert "预约未成功：就诊人目前登记在用的导管是PICC，不能预约输液港维护" in page
+    assert "请联系置管医院或门诊更正" in page
+    assert booked(session_factory, world["slots"][1]) == 0
+    with session_factory() as s:
+        assert s.scalar(select(Appointment).where(Appointment.slot_id == world["slots"][1])) is None
+    # nor can a PICC booking be changed to it
+    client.post(url, data={"csrf_token": csrf(pick), "slot_id": world["slots"][0]})
+    with session_factory() as s:
+        mine = s.scalar(select(Appointment).where(Appointment.slot_id == world["slots"][0]))
+    change = f"/h5/appointments/{mine.id}/change?institution={world['home']}"
+    r = client.post(
+        change, data={"csrf_token": csrf(pick), "slot_id": world["slots"][1]}, follow_redirects=True
+    )
+    assert "改约未成功：就诊人目前登记在用的导管是PICC" in r.get_data(as_text=True)
+    assert booked(session_factory, world["slots"][0]) == 1
+    assert booked(session_factory, world["slots"][1]) == 0
 
 
 def test_p8_1_the_clinic_lists_the_day_and_marks_arrivals(world, session_factory):

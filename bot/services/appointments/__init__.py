@@ -1,7 +1,7 @@
 """Maintenance-clinic appointments (P8.1). ``booking``: book, cancel, change, the patient's
-bookings; ``clinic``: the day's list per clinic and arrived / no-show; ``schedule``: slots
-generated from weekly sessions, capacity edits, closures; ``notices``: the reminder the day
-before and what a closure tells patients."""
+bookings; ``fitting``: the services that fit the patient's devices; ``clinic``: the day's list
+per clinic and arrived / no-show; ``schedule``: slots generated from weekly sessions, capacity
+edits, closures; ``notices``: the reminder the day before and what a closure tells patients."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .booking import (
     account_patients,
     book,
     bookable_institutions,
+    bookable_services,
     bookings,
     cancel,
     change,
@@ -25,6 +26,7 @@ from .booking import (
     upcoming,
 )
 from .clinic import DayEntry, clinics_for, day_list, mark, may_run
+from .fitting import MAINTENANCE, Fit, fit_for
 from .notices import remind_due
 from .schedule import (
     HORIZON_DAYS,
@@ -40,6 +42,7 @@ from .schedule import (
 
 __all__ = [
     "HORIZON_DAYS",
+    "MAINTENANCE",
     "SERVICES",
     "STATUS_LABELS",
     "WEEKDAYS",
@@ -47,11 +50,13 @@ __all__ = [
     "Booking",
     "BookingRefused",
     "DayEntry",
+    "Fit",
     "Refused",
     "account_patients",
     "apply_session",
     "book",
     "bookable_institutions",
+    "bookable_services",
     "bookings",
     "cancel",
     "change",
@@ -60,6 +65,7 @@ __all__ = [
     "clinics_for",
     "day_list",
     "extend",
+    "fit_for",
     "generate",
     "mark",
     "may_run",

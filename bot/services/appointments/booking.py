@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from bot.models import (
 from bot.models.enums import AppointmentStatus
 
 from .. import audit
+from .fitting import fit_for
 
 SERVICES = {"PICC_MAINT": "PICC维护", "PORT_MAINT": "输液港维护"}
 STATUS_LABELS = {
@@ -107,9 +108,21 @@ def bookable(now: datetime) -> Any:
     )
 
 
-def bookable_institutions(session: Session, now: datetime) -> list[Institution]:
-    """Institutions with at least one future slot that still has room."""
-    ids = select(AppointmentSlot.institution_id).where(bookable(now))
+def _for(services: Collection[str] | None) -> Any:
+    """The condition on ``AppointmentSlot``: one of ``services`` (any service when None)."""
+    return true() if services is None else AppointmentSlot.service.in_(list(services))
+
+
+def bookable_services(session: Session, now: datetime) -> set[str]:
+    """The services with at least one slot that can still be booked."""
+    return set(session.scalars(select(AppointmentSlot.service).where(bookable(now)).distinct()))
+
+
+def bookable_institutions(
+    session: Session, now: datetime, services: Collection[str] | None = None
+) -> list[Institution]:
+    """Institutions with at least one future slot of ``services`` that still has room."""
+    ids = select(AppointmentSlot.institution_id).where(bookable(now), _for(services))
     return list(
         session.scalars(
             select(Institution)
@@ -119,19 +132,31 @@ def bookable_institutions(session: Session, now: datetime) -> list[Institution]:
     )
 
 
-def open_days(session: Session, institution_id: int, tz: ZoneInfo, now: datetime) -> list[date]:
-    """The local days on which ``institution_id`` has a slot with room."""
+def open_days(
+    session: Session,
+    institution_id: int,
+    tz: ZoneInfo,
+    now: datetime,
+    services: Collection[str] | None = None,
+) -> list[date]:
+    """The local days on which ``institution_id`` has a slot of ``services`` with room."""
     starts = session.scalars(
         select(AppointmentSlot.starts_at)
-        .where(AppointmentSlot.institution_id == institution_id, bookable(now))
+        .where(AppointmentSlot.institution_id == institution_id, bookable(now), _for(services))
         .order_by(AppointmentSlot.starts_at)
     )
     return sorted({s.astimezone(tz).date() for s in starts})
 
 
 def open_slots(
-    session: Session, institution_id: int, day: date, tz: ZoneInfo, now: datetime
+    session: Session,
+    institution_id: int,
+    day: date,
+    tz: ZoneInfo,
+    now: datetime,
+    services: Collection[str] | None = None,
 ) -> list[AppointmentSlot]:
+    """The day's slots of ``services`` (any when None) that can be booked, by start."""
     return list(
         session.scalars(
             select(AppointmentSlot)
@@ -139,6 +164,7 @@ def open_slots(
                 AppointmentSlot.institution_id == institution_id,
                 on_day(day, tz),
                 bookable(now),
+                _for(services),
             )
             .order_by(AppointmentSlot.starts_at, AppointmentSlot.service)
         )
@@ -156,13 +182,16 @@ def book(
 ) -> Booked:
     """Book a place; a second booking of the same slot for the same patient is the same one,
     also when both come at once (a double tap): one row, one place. Refused when the slot is
-    full, closed, past or at an institution no longer active (nothing written then)."""
+    full, closed, past, at an institution no longer active or the maintenance of a device the
+    patient does not have (nothing written then)."""
     slot = session.get(AppointmentSlot, slot_id)
     if slot is None:
         raise Refused("没有这个时段，请重新选择。")
     place = session.get(Institution, slot.institution_id)
     if place is None or not place.active:
         raise Refused("该机构已暂停预约，请选择其他机构。")
+    if unfit := fit_for(session, patient_id).refusal(slot.service):
+        raise Refused(unfit)
     existing = session.scalar(
         select(Appointment).where(
             Appointment.slot_id == slot_id, Appointment.patient_id == patient_id

@@ -17,7 +17,7 @@ from flask_wtf.csrf import generate_csrf
 
 from bot.care.dictionary import DictionaryError
 from bot.services import dictionary as dictionary_service
-from bot.services.dictionary import FIELD_LABELS, Section, SectionInputError
+from bot.services.dictionary import FIELD_LABELS, Section, SectionInputError, StaleDictionary
 from web import container, db, require_csrf, uow
 
 from .base import AdminOnly, admin_actor
@@ -106,12 +106,16 @@ class DictionaryView(AdminOnly, BaseView):
         digest = f"{version}:{_digest(form.text)}"
         if request.form.get("do") != "publish" or form.previewed != digest:
             if request.form.get("do") == "publish":
-                form.problems = ["内容在预览后有改动（或字典已有新版本）：请核对下方改动后再发布。"]
+                previewed_on = form.previewed.partition(":")[0]
+                if previewed_on and previewed_on != str(version):  # published since the preview
+                    form.problems = StaleDictionary(version).problems
+                else:
+                    form.problems = ["内容在预览后有改动：请核对下方改动后再发布。"]
             form.previewed = digest
             return None
         try:
-            row = dictionary_service.publish(db(), new, admin_actor(), form.note)
-        except DictionaryError as exc:
+            row = dictionary_service.publish(db(), new, admin_actor(), form.note, version)
+        except DictionaryError as exc:  # StaleDictionary too: another publish came first
             uow().rollback()
             form.problems = exc.problems
             return None

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.care.defaults import DEFAULT_DICTIONARY, FOLLOW_UP_QUESTIONS, LAB_ITEMS
@@ -31,6 +32,14 @@ from .stats.definitions import CENTRAL_DEVICES, DEFINITIONS, THROMBOSIS, UNPLANN
 
 class NoDictionary(LookupError):
     """The database has no dictionary yet: run ``flask init-db``."""
+
+
+class StaleDictionary(DictionaryError):
+    """Someone else published a newer version since this edit was read: nothing published."""
+
+    def __init__(self, newer: int) -> None:
+        super().__init__([f"发布失败：字典刚被其他人更新为第 {newer} 版，请刷新后在最新版本上修改"])
+        self.newer = newer
 
 
 def current(session: Session) -> Dictionary:
@@ -82,21 +91,33 @@ def check(session: Session, payload: Mapping[str, Any]) -> list[str]:
 
 
 def publish(
-    session: Session, payload: Mapping[str, Any], actor: audit.Actor, note: str
+    session: Session,
+    payload: Mapping[str, Any],
+    actor: audit.Actor,
+    note: str,
+    based_on: int | None = None,
 ) -> ClinicalDictionary:
     """Put a new version in force. Raises DictionaryError (with every reason) if the
-    payload would break a rule or the note is empty; nothing is written then."""
+    payload would break a rule or the note is empty, and StaleDictionary if a version other
+    than ``based_on`` (the one the edit was made on; None: any) is in force or another publish
+    takes the next number first; nothing is written then (after StaleDictionary the caller
+    rolls the session back)."""
     problems = check(session, payload)
     if not note.strip():
         problems.append("请填写修改说明")
     if problems:
         raise DictionaryError(problems)
     latest = session.scalar(select(func.max(ClinicalDictionary.version))) or 0
+    if based_on is not None and latest != based_on:
+        raise StaleDictionary(latest)
     row = ClinicalDictionary(
         version=latest + 1, payload=dict(payload), note=note.strip(), created_by_id=actor.id
     )
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # published at the same moment: the version number is unique
+        raise StaleDictionary(latest + 1) from None
     audit.record(
         session,
         actor,

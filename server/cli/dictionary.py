@@ -31,12 +31,16 @@ def register(app: Flask, c: Container) -> None:
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--note", required=True, help="本次修改说明")
     def publish(path: Path, note: str) -> None:
-        """Validate a dictionary JSON file and put it in force as a new version."""
+        """Validate a dictionary JSON file and put it in force as a new version. The file's
+        ``version`` (printed by ``show``) is the version it was edited from: if another is in
+        force by now, nothing is published."""
         payload = json.loads(path.read_text(encoding="utf-8"))
-        payload.pop("version", None)
+        based_on = payload.pop("version", None)
+        if not isinstance(based_on, int) or isinstance(based_on, bool):
+            based_on = None  # a file written by hand: no version to compare
         with c.uow() as uow:
             try:
-                row = dictionary_service.publish(uow.session, payload, audit.SYSTEM, note)
+                row = dictionary_service.publish(uow.session, payload, audit.SYSTEM, note, based_on)
             except DictionaryError as exc:
                 click.echo("字典未发布，原因：", err=True)
                 for problem in exc.problems:

@@ -8,10 +8,13 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from bot.care import rules
 from bot.models import (
@@ -332,3 +335,154 @@ def test_a7_1_only_administrators_see_or_edit_the_dictionary(world, session):
     r = world["admin"].post(EDIT + "tiers", data={"text": "[]", "note": "x", "do": "preview"})
     assert r.status_code == 400
     assert versions(session) == 1
+
+
+# --- two administrators publishing at the same moment ------------------------------------------
+
+RACE_LOST = "发布失败：字典刚被其他人更新为第 2 版，请刷新后在最新版本上修改"
+
+
+def publish_as_another(session_factory, note: str = "另一位管理员的修改") -> None:
+    """Another administrator (here the CLI's system actor) publishes version 2 and commits."""
+    with session_factory() as other:
+        payload = dictionary_service.payload_of(other, 1)
+        payload["due_soon_days"] = 5
+        dictionary_service.publish(other, payload, audit.SYSTEM, note)
+        other.commit()
+
+
+@contextmanager
+def published_meanwhile(session_factory) -> Iterator[list[bool]]:
+    """Another publish lands between a publish's read of the latest version and its write:
+    deterministically, when the first new version is about to be flushed, in any session."""
+    landed: list[bool] = []
+
+    def land(flushing: Session, _context, _instances) -> None:
+        if landed or not any(isinstance(o, ClinicalDictionary) for o in flushing.new):
+            return
+        landed.append(True)  # before publishing, whose own flush comes here too
+        publish_as_another(session_factory)
+
+    event.listen(Session, "before_flush", land)
+    try:
+        yield landed
+    finally:
+        event.remove(Session, "before_flush", land)
+
+
+def in_force_note(session) -> str:
+    session.expire_all()
+    return dictionary_service.versions(session)[0].note
+
+
+def test_a7_1_a_publish_based_on_an_older_version_is_refused_and_nothing_published(
+    session, session_factory
+):
+    publish_as_another(session_factory)
+    payload = dictionary_service.payload_of(session, 1)
+    payload["reminder_days_before"] = 3
+    with pytest.raises(dictionary_service.StaleDictionary) as refused:
+        dictionary_service.publish(session, payload, audit.SYSTEM, "提醒提前3天", based_on=1)
+    assert refused.value.problems == [RACE_LOST]
+    session.rollback()
+    assert versions(session) == 2 and in_force_note(session) == "另一位管理员的修改"
+    # on the version in force it is published
+    row = dictionary_service.publish(session, payload, audit.SYSTEM, "提醒提前3天", based_on=2)
+    assert row.version == 3
+
+
+@pytest.mark.parametrize("based_on", [1, None])
+def test_a7_1_of_two_publishes_at_the_same_moment_the_second_is_refused_not_failed(
+    session, session_factory, based_on
+):
+    payload = dictionary_service.payload_of(session, 1)
+    payload["reminder_days_before"] = 3
+    with (
+        published_meanwhile(session_factory) as landed,
+        pytest.raises(dictionary_service.StaleDictionary) as refused,
+    ):
+        dictionary_service.publish(session, payload, audit.SYSTEM, "提醒提前3天", based_on)
+    assert landed and refused.value.problems == [RACE_LOST]
+    session.rollback()
+    assert versions(session) == 2 and in_force_note(session) == "另一位管理员的修改"
+    audited = session.scalars(
+        select(AuditLog.object_id).where(AuditLog.object_type == "clinical_dictionary")
+    ).all()
+    assert audited == ["2"]  # the other one's publish only
+
+
+def test_a7_1_an_admin_publishing_at_the_same_moment_as_another_is_told_so(
+    world, session, session_factory
+):
+    admin = world["admin"]
+    page = admin.get(EDIT + "maintenance_intervals").get_data(as_text=True)
+    text = changed_picc(text_of(page), 5)
+    preview = submit(admin, "maintenance_intervals", page, text, "PICC 改为每5天")
+    preview_page = preview.get_data(as_text=True)
+    with published_meanwhile(session_factory) as landed:
+        r = submit(admin, "maintenance_intervals", preview_page, text, "PICC 改为每5天", "publish")
+    answer = r.get_data(as_text=True)
+    assert landed and r.status_code == 200
+    assert "未发布，原因：" in answer and RACE_LOST in answer
+    assert text_of(answer) == text  # the administrator's edit is kept
+    assert versions(session) == 2 and in_force_note(session) == "另一位管理员的修改"
+    # previewed again on version 2 (the other change kept), it is published as version 3
+    again = submit(admin, "maintenance_intervals", page, text, "PICC 改为每5天")
+    again_page = again.get_data(as_text=True)
+    assert "与现行第2版相比的改动" in again_page
+    done = submit(admin, "maintenance_intervals", again_page, text, "PICC 改为每5天", "publish")
+    assert done.status_code == 302
+    session.expire_all()
+    d = dictionary_service.current(session)
+    assert (d.version, d.intervals[("PICC", "TRANSPARENT")], d.due_soon_days) == (3, 5, 5)
+
+
+def test_a7_1_a_publish_after_another_since_the_preview_names_the_version_now_in_force(
+    world, session, session_factory
+):
+    admin = world["admin"]
+    page = admin.get(EDIT + "reminders").get_data(as_text=True)
+    three = '{"due_soon_days": 3, "reminder_days_before": 2}'
+    preview_page = submit(admin, "reminders", page, three, "提前3天").get_data(as_text=True)
+    publish_as_another(session_factory)
+    r = submit(admin, "reminders", preview_page, three, "提前3天", "publish")
+    assert r.status_code == 200 and RACE_LOST in r.get_data(as_text=True)
+    assert versions(session) == 2 and in_force_note(session) == "另一位管理员的修改"
+
+
+def cli(world, *args: str):  # type: ignore[no-untyped-def]
+    return world["app"].test_cli_runner().invoke(args=["dictionary", *args])
+
+
+def test_a7_1_the_cli_refuses_a_file_edited_on_a_version_no_longer_in_force(
+    world, session, session_factory, tmp_path
+):
+    shown = json.loads(cli(world, "show").stdout)
+    assert shown["version"] == 1
+    shown["reminder_days_before"] = 3
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(shown, ensure_ascii=False), encoding="utf-8")
+    publish_as_another(session_factory)
+    r = cli(world, "publish", str(edited), "--note", "提醒提前3天")
+    assert r.exit_code == 1 and RACE_LOST in r.stderr
+    assert versions(session) == 2 and in_force_note(session) == "另一位管理员的修改"
+    # shown again from version 2 and edited, it is published
+    shown = json.loads(cli(world, "show").stdout)
+    shown["reminder_days_before"] = 3
+    edited.write_text(json.dumps(shown, ensure_ascii=False), encoding="utf-8")
+    r = cli(world, "publish", str(edited), "--note", "提醒提前3天")
+    assert r.exit_code == 0 and "临床字典第 3 版已生效" in r.stdout
+
+
+def test_a7_1_the_cli_publishing_at_the_same_moment_as_another_fails_clearly(
+    world, session, session_factory, tmp_path
+):
+    payload = dictionary_service.payload_of(session, 1)  # no version: written by hand
+    payload["reminder_days_before"] = 3
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    with published_meanwhile(session_factory) as landed:
+        r = cli(world, "publish", str(edited), "--note", "提醒提前3天")
+    assert landed and r.exit_code == 1
+    assert "字典未发布，原因：" in r.stderr and RACE_LOST in r.stderr
+    assert versions(session) == 2 and in_force_note(session) == "另一位管理员的修改"

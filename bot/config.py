@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
@@ -200,8 +201,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"HOSPITAL_TIMEZONE: unknown time zone {tz_name!r}") from exc
 
-    if env.get("LOWCODE_BASE_URL", "").strip() and not env.get("LOWCODE_API_KEY", "").strip():
+    lowcode_base_url = env.get("LOWCODE_BASE_URL", "").strip().rstrip("/")
+    if lowcode_base_url and not env.get("LOWCODE_API_KEY", "").strip():
         raise ConfigError("LOWCODE_API_KEY: required when LOWCODE_BASE_URL is set")
+    if production and lowcode_base_url and not _secure_url(lowcode_base_url):
+        # the API key and the patients' forms would cross the network in clear
+        raise ConfigError(
+            "LOWCODE_BASE_URL: must be https:// when APP_ENV=production "
+            f"(plain http only to localhost), got {lowcode_base_url!r}"
+        )
 
     port = env.get("PORT", "5000")
     return Settings(
@@ -250,12 +258,23 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lbs_api_base=env.get("LBS_API_BASE", "https://apis.map.qq.com").rstrip("/"),
         lbs_key=env.get("LBS_KEY", ""),
         lbs_secret_key=env.get("LBS_SECRET_KEY", ""),
-        lowcode_base_url=env.get("LOWCODE_BASE_URL", "").strip().rstrip("/"),
+        lowcode_base_url=lowcode_base_url,
         lowcode_api_key=env.get("LOWCODE_API_KEY", "").strip(),
         lowcode_forms=_json_map(env, "LOWCODE_FORMS"),
         export_max_rows=_optional_int(env, "EXPORT_MAX_ROWS") or 1_000_000,
         fhir_identifiers=_choice(env, "FHIR_IDENTIFIERS", ("hash", "mask")),
     )
+
+
+def _secure_url(url: str) -> bool:
+    """https, or plain http to this host (nothing crosses the network)."""
+    try:
+        parsed = urlsplit(url)
+    except ValueError:  # an unclosed [IPv6 address]
+        return False
+    if parsed.scheme == "https":
+        return bool(parsed.hostname)
+    return parsed.scheme == "http" and parsed.hostname in ("localhost", "127.0.0.1", "::1")
 
 
 def _mp_mode(env: Mapping[str, str]) -> str:

@@ -122,3 +122,44 @@ def test_a_mode_that_cannot_work_stops_start_up_naming_the_variable(tmp_path):
         load_settings({**base, "WECHAT_MP_MODE": "safe"})  # no AES key
     with pytest.raises(ConfigError, match="WECHAT_MP_MODE"):
         load_settings({**base, "WECHAT_MP_AES_KEY": "k" * 43, "WECHAT_MP_MODE": "secure"})
+
+
+def _production(tmp_path, **extra: str) -> dict[str, str]:
+    return {
+        "APP_ENV": "production",
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": "postgresql://u@db/vam",
+        "REDIS_URL": "redis://redis:6379/0",
+        "SECRET_KEY": "s" * 40,
+        "DATA_KEY": KEY,
+        **extra,
+    }
+
+
+@pytest.mark.req("A7.6")
+@pytest.mark.parametrize(
+    "url", ["http://lowcode.hospital.cn/api", "lowcode.hospital.cn", "ftp://lowcode", "https://"]
+)
+def test_a7_6_production_refuses_a_low_code_url_that_is_not_https(tmp_path, url):
+    env = _production(tmp_path, LOWCODE_BASE_URL=url, LOWCODE_API_KEY="k")
+    with pytest.raises(ConfigError, match="^LOWCODE_BASE_URL: must be https://"):
+        load_settings(env)
+
+
+@pytest.mark.req("A7.6")
+@pytest.mark.parametrize(
+    "url", ["https://lowcode.hospital.cn/api/", "http://localhost:8080", "http://127.0.0.1:8080"]
+)
+def test_a7_6_production_takes_an_https_or_local_low_code_url(tmp_path, url):
+    env = _production(tmp_path, LOWCODE_BASE_URL=url, LOWCODE_API_KEY="k")
+    assert load_settings(env).lowcode_base_url == url.rstrip("/")
+
+
+@pytest.mark.req("A7.6")
+def test_a7_6_development_may_use_a_plain_http_low_code_url(tmp_path):
+    env = {
+        "INSTANCE_PATH": str(tmp_path),
+        "LOWCODE_BASE_URL": "http://lowcode.test:8080",
+        "LOWCODE_API_KEY": "k",
+    }
+    assert load_settings(env).lowcode_base_url == "http://lowcode.test:8080"

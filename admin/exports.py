@@ -2,17 +2,19 @@
 dashboard's links: ``/admin/exports/new?kind=table:<code>&start=…&end=…&format=xlsx``), an
 export's page with its progress bar (polling ``/<id>/status``) and its download, audited as a
 read of the export. An export with identifiers in full is downloaded only by an administrator
-allowed to see them (whoever started it); anyone else is refused, audited "denied". The file is
-written by the ``bot.jobs.exports.run_export`` job."""
+allowed to see them (whoever started it); anyone else is refused, audited "denied". Its file
+is deleted after EXPORT_IDENTIFIED_KEEP_DAYS: a download then answers 410 with the reason (also
+audited "denied") and the page offers the form filled in again. The file is written by the
+``bot.jobs.exports.run_export`` job."""
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, request, send_file
+from flask import abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -94,6 +96,8 @@ class ExportView(AdminOnly, BaseView):
             may_see=exports.may_see_identifiers(current_user),
             min_reason=exports.MIN_REASON,
             limit=container().settings.export_max_rows,
+            keep_days=container().settings.export_identified_keep_days,
+            free_text_left_out=exports.FREE_TEXT_LEFT_OUT,
             csrf=generate_csrf(),
         )
 
@@ -133,6 +137,8 @@ class ExportView(AdminOnly, BaseView):
             csrf=generate_csrf(),
             may_download=not entry.export.full_identifiers or _may_see_identifiers(),
             requeueable=exports.requeueable(entry.export, utcnow()),
+            deleted_after=exports.deleted_after(entry.export, _keep()),
+            again=_again_url(entry.export),
         )
 
     @expose("/<int:export_id>/status")
@@ -145,23 +151,16 @@ class ExportView(AdminOnly, BaseView):
     @expose("/<int:export_id>/download")
     def download(self, export_id: int) -> Response:
         export = db().get(ExportLog, export_id)
-        if export is None or export.status is not ExportStatus.DONE or not export.file_path:
-            abort(404)
-        path = Path(export.file_path)
-        if not path.is_file():
+        if export is None or export.status is not ExportStatus.DONE:
             abort(404)
         if export.full_identifiers and not _may_see_identifiers():
-            audit.record(
-                db(),
-                admin_actor(),
-                "denied",
-                "export",
-                export.id,
-                context=CONTEXT,
-                detail={"wanted": "download", "kind": export.kind, "full_identifiers": True},
-            )
-            uow().commit()
+            _deny(export, {})
             abort(403, "该导出含完整身份信息，您没有查看完整身份信息的权限，不能下载。")
+        if exports.expired(export):
+            _deny(export, {"expired": True})
+            abort(410, exports.EXPIRED)
+        if not export.file_path or not Path(export.file_path).is_file():
+            abort(404)
         audit.record(
             db(),
             admin_actor(),
@@ -177,7 +176,10 @@ class ExportView(AdminOnly, BaseView):
         )
         uow().commit()
         return send_file(
-            path, as_attachment=True, download_name=exports.download_name(export), max_age=0
+            export.file_path,
+            as_attachment=True,
+            download_name=exports.download_name(export),
+            max_age=0,
         )
 
     @expose("/<int:export_id>/retry", methods=["POST"])
@@ -198,6 +200,27 @@ class ExportView(AdminOnly, BaseView):
             abort(404)
         staff = db().get(Staff, export.staff_id) if export.staff_id else None
         return history.Entry(export, staff.name if staff else None)
+
+
+def _deny(export: ExportLog, why: dict[str, Any]) -> None:
+    """Audit a refused download (no permission, or the file deleted at the end of its
+    keeping period), committed before the refusal is raised."""
+    detail = {"wanted": "download", "kind": export.kind, "full_identifiers": True} | why
+    audit.record(db(), admin_actor(), "denied", "export", export.id, context=CONTEXT, detail=detail)
+    uow().commit()
+
+
+def _keep() -> timedelta:
+    return timedelta(days=container().settings.export_identified_keep_days)
+
+
+def _again_url(export: ExportLog) -> str | None:
+    """The export form filled in as this export was asked (重新导出, offered when its file
+    has expired); None for anything but a record export."""
+    if export.kind not in exports.KINDS:
+        return None
+    asked = {k: v for k, v in export.params.items() if v is not None}
+    return url_for(".new", kind=export.kind, format=export.format, **asked)
 
 
 def _today() -> date:

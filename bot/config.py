@@ -100,6 +100,9 @@ class Settings:
     lowcode_forms: dict[str, str] = field(default_factory=dict)
     # an export (A6.2) counts its rows first and is refused above this many
     export_max_rows: int = 1_000_000
+    # days a file with identifiers in full is kept after it is written; then it is deleted (the
+    # export-log row stays)
+    export_identified_keep_days: int = 7
     # how a FHIR export (X.1) shows the patient's identifiers: "hash" (HMAC-SHA256 under the
     # hospital's key, no name) or "mask" (masked as on screen, with the masked name)
     fhir_identifiers: str = "hash"
@@ -262,6 +265,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lowcode_api_key=env.get("LOWCODE_API_KEY", "").strip(),
         lowcode_forms=_json_map(env, "LOWCODE_FORMS"),
         export_max_rows=_optional_int(env, "EXPORT_MAX_ROWS") or 1_000_000,
+        export_identified_keep_days=_optional_int(env, "EXPORT_IDENTIFIED_KEEP_DAYS") or 7,
         fhir_identifiers=_choice(env, "FHIR_IDENTIFIERS", ("hash", "mask")),
     )
 

@@ -11,6 +11,7 @@ from bot.jobs import (
     complications,
     consultations,
     content,
+    exports,
     follow_ups,
     housekeeping,
     lowcode,
@@ -31,6 +32,7 @@ def build(conn: redis.Redis) -> CronScheduler:
     cron.register(consultations.remind_unconcluded, queue_name="default", interval=600)
     cron.register(consultations.sweep_stalled, queue_name="default", interval=300)
     cron.register(housekeeping.clean_media, queue_name="default", interval=86400)
+    cron.register(exports.expire_identified_files, queue_name="default", interval=3600)
     cron.register(content.send_stage_articles, queue_name="default", interval=900)
     cron.register(appointments.remind_appointments, queue_name="default", interval=600)
     cron.register(appointments.extend_clinic_slots, queue_name="default", interval=3600)

@@ -3,17 +3,20 @@ export-log row is keyed by. The job reports its progress in ``job.meta["progress
 written, rows counted) as well as on the row; when the file is written it is handed to the
 low-code platform's push (bot/jobs/lowcode.py) when the platform is configured — marked pending
 in the same transaction that marks the export done, so that a push whose job could not be
-queued is picked up by the retry sweep."""
+queued is picked up by the retry sweep. ``expire_identified_files`` (hourly, server/scheduler.py)
+deletes the files with identifiers in full older than EXPORT_IDENTIFIED_KEEP_DAYS."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import redis
 from rq import Queue, Retry, get_current_job
 
 from bot.container import current
 from bot.jobs.lowcode import configured, enqueue_push
+from bot.models import utcnow
 from bot.models.enums import ExportStatus
 from bot.services import exports, lowcode
 
@@ -67,3 +70,14 @@ def _push_to_lowcode(conn: redis.Redis, export_id: int) -> None:
         enqueue_push(conn, export_id)
     except Exception:
         log.exception("export %s: the low-code push could not be queued", export_id)
+
+
+def expire_identified_files() -> str:
+    """Delete the files with identifiers in full past their keeping period (the log rows stay,
+    marked as deleted, each deletion audited)."""
+    c = current()
+    keep = timedelta(days=c.settings.export_identified_keep_days)
+    with c.uow() as uow:
+        expired = exports.expire_identified(uow.session, c.settings.media_root, utcnow(), keep)
+        uow.commit()
+    return f"deleted {len(expired)} files"

@@ -2,7 +2,9 @@
 the dictionary's labels and identifiers masked unless an administrator allowed to see them in
 full states why; refused above the limit with the reason; every export in the export log (who,
 what, filters, rows, the file's hash) and audited, its download too; written by an RQ job that
-reports its progress and does nothing twice."""
+reports its progress and does nothing twice. A masked export leaves out the free text a nurse
+typed (备注, 培养结果…); a file with identifiers in full is deleted after its keeping period, its
+row kept and its download answered 410."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from sqlalchemy import func, select
 
 import admin.exports as export_views
 from bot import container
+from bot.config import ConfigError, load_settings
 from bot.jobs import exports as export_jobs
 from bot.models import (
     AuditLog,
@@ -48,7 +51,7 @@ from bot.models.enums import (
 )
 from bot.services import auth, exports, stats
 from bot.services import dictionary as dictionary_service
-from server import bootstrap, create_app
+from server import bootstrap, create_app, scheduler
 from tests.integration.test_staff_web import sign_in
 from tests.support.web_clients import add_admin, admin_client, form_token
 
@@ -88,8 +91,10 @@ def world(settings, engine, redis_conn, session, cipher):
         institution_id=home.id,
         department_id=ward.id,
         inserter_id=nurse.id,
+        brand="=HYPERLINK(1)",
         lot_number="L123",
-        indication="=HYPERLINK(1)",
+        indication="化疗",
+        tip_position="上腔静脉下段",
         vein="BASILIC",
         side="RIGHT",
         external_length_cm=2,
@@ -216,10 +221,10 @@ def test_a6_2_placements_of_a_period_as_xlsx_with_labels_masked_identifiers_logg
     )
     assert zhang["外露长度(cm)"] == 2
     # text typed like a formula stays text in Excel
-    indication = (
-        openpyxl.load_workbook(row.file_path).worksheets[0].cell(2, header.index("适应证") + 1)
-    )
-    assert (indication.value, indication.data_type) == ("=HYPERLINK(1)", "s")
+    brand = openpyxl.load_workbook(row.file_path).worksheets[0].cell(2, header.index("品牌") + 1)
+    assert (brand.value, brand.data_type) == ("=HYPERLINK(1)", "s")
+    # masked: the free text a nurse typed is left out (it may name the patient)
+    assert "适应证" not in header and "尖端位置" not in header
     assert ouyang["患者姓名"] == "欧**娜" and ouyang["导管类型"] == "输液港"
     assert ouyang["置管时间"] == datetime(2026, 3, 31, 23, 30)
     assert not any(
@@ -295,7 +300,7 @@ def test_a6_2_maintenance_as_csv_filtered_by_device_type_with_formulas_kept_as_t
         "否",
     )
     assert (got["通畅情况"], got["下次维护日期"], got["回血"]) == ("通畅", "2026-03-19", "")
-    assert got["备注"] == "'=1+1"  # Excel shows it, never computes it
+    assert "备注" not in header  # masked: no free text
     assert export_row(session, export.id).params["device_type"] == "PICC"
 
 
@@ -389,6 +394,12 @@ def test_a6_2_full_identifiers_only_with_the_permission_and_a_reason(world, sess
         "H0012345",
         ID_CARD,
         PHONE,
+    )
+    # every column, the free text too; a text typed like a formula is not one in Excel
+    assert (zhang["适应证"], zhang["尖端位置"], zhang["品牌"]) == (
+        "化疗",
+        "上腔静脉下段",
+        "'=HYPERLINK(1)",
     )
     assert row.full_identifiers is True and row.reason == "医务处核查随访名单"
     [entry] = audits(session, "export")
@@ -689,3 +700,165 @@ def test_a6_2_requeueing_with_the_task_queue_down_says_so_and_nothing_else(
     assert r.status_code == 200 and "任务队列暂时不可用" in html
     assert "已重新排队导出。" not in html
     assert export_row(session, export.id).status is ExportStatus.QUEUED
+
+
+NOTE = "联系患者张三，电话13812345678"  # the name and number the masks hide elsewhere
+CULTURE = "欧阳娜娜 尖端培养：表皮葡萄球菌"
+REMOVAL_NOTE = "家属欧阳明 13900001111 要求拔管"
+SECRETS = ("张三", PHONE, "欧阳娜娜", "欧阳明", "13900001111")
+
+
+def cells(path, fmt) -> list[list]:
+    return sheet_rows(path) if fmt == "xlsx" else csv_rows(path)
+
+
+@pytest.mark.req("A6.2")
+def test_a6_2_a_masked_export_leaves_out_the_free_text_and_a_full_one_keeps_it(
+    world, session, settings, jobs
+):
+    admin = world["admin"]
+    admin.may_export_identifiers = True
+    session.add_all(
+        [
+            MaintenanceRecord(
+                catheter_id=world["picc"].id,
+                performed_at=local(2026, 3, 12, 9, 0),
+                patency="PATENT",
+                notes=NOTE,
+            ),
+            Removal(
+                catheter_id=world["february"].id,
+                removed_on=date(2026, 3, 20),
+                reason="ACCIDENTAL",
+                dwell_days=20,
+                tip_culture_sent=True,
+                tip_culture_result=CULTURE,
+                notes=REMOVAL_NOTE,
+            ),
+        ]
+    )
+    session.commit()
+    for fmt in ("xlsx", "csv"):
+        for kind, left_out in (("maintenance", ["备注"]), ("removals", ["培养结果", "备注"])):
+            masked = start(session, admin, kind, fmt=fmt)
+            full = start(session, admin, kind, fmt=fmt, full=True, reason="医务处核查随访名单")
+            for export in (masked, full):
+                export_jobs.run_export(export.id)
+            rows = cells(export_row(session, masked.id).file_path, fmt)
+            text = repr(rows)
+            assert [h for h in left_out if h in rows[0]] == [], (kind, fmt)
+            assert [s for s in SECRETS if s in text] == [], (kind, fmt)
+            got = dict(zip(rows[0], rows[1], strict=True))
+            # the coded columns stay, the masked identifiers too
+            assert got["患者姓名"] in ("张*", "欧**娜") and got["导管类型"] == "PICC"
+            assert (got.get("通畅情况") or got.get("拔管原因")) in ("通畅", "意外/非计划拔管")
+
+            rows = cells(export_row(session, full.id).file_path, fmt)
+            got = dict(zip(rows[0], rows[1], strict=True))
+            assert [h for h in left_out if h not in rows[0]] == []
+            if kind == "maintenance":
+                assert got["备注"] == NOTE and got["患者姓名"] == "张三"
+            else:
+                assert (got["培养结果"], got["备注"]) == (CULTURE, REMOVAL_NOTE)
+
+    # the form and the masked export's page say so
+    client = admin_client(create_app(settings))
+    form = client.get("/admin/exports/new").get_data(as_text=True)
+    assert "脱敏导出不含备注、培养结果等自由文本列" in form
+    page = client.get(f"/admin/exports/{masked.id}").get_data(as_text=True)
+    assert "培养结果、备注（脱敏导出不含备注等自由文本列" in page
+    assert 'id="export-left-out"' not in client.get(f"/admin/exports/{full.id}").get_data(
+        as_text=True
+    )
+
+
+def written_days_ago(session, export, days):
+    """As though the export's file had been written ``days`` ago."""
+    export = export_row(session, export.id)
+    export.finished_at = utcnow() - timedelta(days=days)
+    session.commit()
+
+
+def expire_with(settings, session_factory, keep_days) -> str:
+    """The hourly job run by a worker whose EXPORT_IDENTIFIED_KEEP_DAYS is ``keep_days``."""
+    keeping = replace(settings, export_identified_keep_days=keep_days)
+    container.install(bootstrap(keeping, session_factory=session_factory))
+    return export_jobs.expire_identified_files()
+
+
+@pytest.mark.req("A6.2")
+def test_a6_2_a_full_identifier_file_is_deleted_after_its_keeping_period_and_the_row_stays(
+    world, session, settings, session_factory, jobs
+):
+    admin = world["admin"]
+    admin.may_export_identifiers = True
+    session.commit()
+    old = start(session, admin, "placements", full=True, reason="医务处核查随访名单")
+    recent = start(session, admin, "placements", full=True, reason="医务处核查随访名单")
+    masked = start(session, admin, "placements", fmt="csv")
+    for export in (old, recent, masked):
+        export_jobs.run_export(export.id)
+    written_days_ago(session, old, 8)
+    written_days_ago(session, recent, 6)
+    written_days_ago(session, masked, 30)  # masked files: no keeping period of their own
+    paths = {e.id: Path(export_row(session, e.id).file_path) for e in (old, recent, masked)}
+    digest = export_row(session, old.id).file_sha256
+
+    assert expire_with(settings, session_factory, 10) == "deleted 0 files"  # kept 10 days
+    assert all(p.is_file() for p in paths.values())
+    assert expire_with(settings, session_factory, 7) == "deleted 1 files"
+    assert not paths[old.id].exists()
+    assert paths[recent.id].is_file() and paths[masked.id].is_file()
+    gone = export_row(session, old.id)
+    assert (gone.status, gone.file_path, gone.file_sha256, gone.row_count) == (
+        ExportStatus.DONE,
+        None,
+        digest,
+        2,
+    )
+    assert gone.reason == "医务处核查随访名单"  # the log keeps who, what and why
+    [entry] = audits(session, "expire")
+    assert (entry.object_type, entry.object_id, entry.actor_id) == ("export", str(old.id), None)
+    assert entry.detail["sha256"] == digest and entry.detail["keep_days"] == 7
+    assert expire_with(settings, session_factory, 7) == "deleted 0 files"  # once only
+    assert len(audits(session, "expire")) == 1
+
+    # its download says why, with 410, and is audited like any refused download
+    client = admin_client(create_app(settings))
+    r = client.get(f"/admin/exports/{old.id}/download")
+    assert r.status_code == 410
+    assert "已超过保存期限，文件已删除，请重新导出" in r.get_data(as_text=True)
+    [denied] = audits(session, "denied")
+    assert (denied.object_id, denied.context) == (str(old.id), "export")
+    assert denied.detail["wanted"] == "download" and denied.detail["expired"] is True
+    assert audits(session, "download") == []
+    assert client.get(f"/admin/exports/{recent.id}/download").status_code == 200
+    # the page offers a new export of the same records instead of the file
+    page = client.get(f"/admin/exports/{old.id}").get_data(as_text=True)
+    assert 'id="export-expired"' in page and 'id="export-download"' not in page
+    assert "kind=placements" in page and "start=2026-03-01" in page and "end=2026-04-01" in page
+    page = client.get(f"/admin/exports/{recent.id}").get_data(as_text=True)
+    assert 'id="export-download"' in page and "到期自动删除" in page
+    listing = client.get("/admin/exports/").get_data(as_text=True)
+    assert f'href="/admin/exports/{old.id}/download"' not in listing
+    assert "文件已过保存期限删除" in listing
+
+
+@pytest.mark.req("A6.2")
+def test_a6_2_the_keeping_period_is_a_setting_and_the_scheduler_runs_the_sweep(
+    tmp_path, redis_conn
+):
+    env = {"INSTANCE_PATH": str(tmp_path)}
+    assert load_settings(env).export_identified_keep_days == 7
+    assert (
+        load_settings({**env, "EXPORT_IDENTIFIED_KEEP_DAYS": "30"}).export_identified_keep_days
+        == 30
+    )
+    with pytest.raises(ConfigError, match="EXPORT_IDENTIFIED_KEEP_DAYS"):
+        load_settings({**env, "EXPORT_IDENTIFIED_KEEP_DAYS": "a week"})
+    hourly = [
+        j.interval
+        for j in scheduler.build(redis_conn)._cron_jobs
+        if j.func is export_jobs.expire_identified_files
+    ]
+    assert hourly == [3600]

@@ -4,9 +4,12 @@ administrator allowed to see them in full states why; every export kept in the e
 (who, when, what, filters, rows, the file's hash) and audited.
 
 ``start_export`` checks and queues (starting.py); ``run`` writes the file (running.py), as the
-``bot.jobs.exports.run_export`` job; records.py says what each kind of record holds."""
+``bot.jobs.exports.run_export`` job; records.py says what each kind of record holds (a masked
+export without the free text); retention.py deletes the files with identifiers in full once
+their keeping period is over."""
 
-from .records import KINDS, period_words
+from .records import FREE_TEXT_LEFT_OUT, KINDS, period_words
+from .retention import EXPIRED, deleted_after, expire_identified, expired
 from .running import (
     JOB_TIMEOUT,
     claimable,
@@ -32,7 +35,9 @@ from .starting import (
 from .writers import FORMATS
 
 __all__ = [
+    "EXPIRED",
     "FORMATS",
+    "FREE_TEXT_LEFT_OUT",
     "JOB_TIMEOUT",
     "KINDS",
     "MIN_REASON",
@@ -41,8 +46,11 @@ __all__ = [
     "ExportRefused",
     "claimable",
     "count_rows",
+    "deleted_after",
     "download_name",
     "error_words",
+    "expire_identified",
+    "expired",
     "file_path",
     "job_id",
     "kind_label",

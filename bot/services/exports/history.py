@@ -14,7 +14,8 @@ from bot.models.enums import ExportStatus
 from bot.services.lowcode import STATUS_LABELS as LOWCODE_LABELS
 from bot.services.stats import Filters
 
-from .records import period_words
+from .records import KINDS, period_words
+from .retention import expired
 from .starting import kind_label
 
 STATUS_LABELS = {
@@ -52,6 +53,17 @@ class Entry:
     @property
     def filters(self) -> str:
         return filter_words(self.export.params)
+
+    @property
+    def expired(self) -> bool:
+        """Its file with identifiers in full deleted at the end of its keeping period."""
+        return expired(self.export)
+
+    @property
+    def left_out(self) -> str:
+        """备注、培养结果: the free-text columns a masked record export has not ("" none)."""
+        kind = KINDS.get(self.export.kind)
+        return "、".join(kind.left_out(self.export.full_identifiers)) if kind else ""
 
 
 def period_of(export: ExportLog) -> str:

@@ -2,6 +2,11 @@
 its columns in Chinese, and how a value is shown (dictionary labels, local times, identifiers
 masked unless shown in full).
 
+A masked export leaves out the free-text columns (备注, 培养结果, 适应证, 尖端位置: whatever a
+nurse typed): a note may name the patient or give a phone number, which no mask reaches. The
+coded columns, the numbers and dates, the device's brand, model and lot, and the names of the
+staff and places stay. An export with identifiers in full has every column.
+
 Every kind is one SELECT over the record joined with its catheter and patient, filtered by the
 record's own date in the period and by the catheter (device type, department, institution,
 inserter: the cohort the dashboard's filters describe), ordered by the record's id so a file is
@@ -41,6 +46,9 @@ from bot.services.complications import STATUS_LABELS as COMPLICATION_STATUS
 from bot.services.reminders import CHANNEL_LABELS, KIND_LABELS
 from bot.services.stats import Filters
 
+# what the export form and an export's page say of a masked export's columns
+FREE_TEXT_LEFT_OUT = "脱敏导出不含备注、培养结果等自由文本列（其中可能写有姓名、电话）"
+
 STATE_LABELS = {CatheterState.IN_PLACE: "在位", CatheterState.REMOVED: "已拔除"}
 DELIVERY_LABELS = {
     DeliveryStatus.PENDING: "待发送",
@@ -72,6 +80,7 @@ class Col:
     header: str
     expr: Any  # a column or SQL expression
     show: Show | None = None  # None: the value as it is
+    free_text: bool = False  # typed by a person: left out of a masked export
 
 
 def _name(value: str | None, s: Shown) -> str:
@@ -140,10 +149,23 @@ class RecordKind:
 
     @cached_property
     def columns(self) -> Sequence[Col]:
+        """Every column: an export with identifiers in full."""
         return self.make_columns()
 
-    def headers(self) -> list[str]:
-        return [c.header for c in self.columns]
+    @cached_property
+    def masked_columns(self) -> Sequence[Col]:
+        """The columns of a masked export: the free text left out."""
+        return [c for c in self.columns if not c.free_text]
+
+    def columns_for(self, full: bool) -> Sequence[Col]:
+        return self.columns if full else self.masked_columns
+
+    def headers(self, full: bool) -> list[str]:
+        return [c.header for c in self.columns_for(full)]
+
+    def left_out(self, full: bool) -> list[str]:
+        """The headers of the free-text columns a masked export leaves out (none in full)."""
+        return [] if full else [c.header for c in self.columns if c.free_text]
 
     def _filtered(self, query: Select[Any], f: Filters, tz: ZoneInfo) -> Select[Any]:
         if self.record is not Catheter:
@@ -153,20 +175,26 @@ class RecordKind:
     def count_statement(self, f: Filters, tz: ZoneInfo) -> Select[Any]:
         return self._filtered(select(func.count()).select_from(self.record), f, tz)
 
-    def statement(self, f: Filters, tz: ZoneInfo) -> Select[Any]:
-        query = select(*[c.expr for c in self.columns]).select_from(self.record)
+    def statement(self, f: Filters, tz: ZoneInfo, full: bool) -> Select[Any]:
+        query = select(*[c.expr for c in self.columns_for(full)]).select_from(self.record)
         query = self._filtered(query, f, tz).join(Patient, Patient.id == Catheter.patient_id)
         return self.joins(query).order_by(self.record.id)
 
     def show(self, row: Sequence[Any], s: Shown) -> list[Any]:
+        """A row of ``statement(…, full=s.full)`` as the file shows it."""
+        shows = self._full_shows if s.full else self._masked_shows
         return [
             value if show is None else show(value, s)
-            for show, value in zip(self._shows, row, strict=True)
+            for show, value in zip(shows, row, strict=True)
         ]
 
     @cached_property
-    def _shows(self) -> list[Show | None]:
+    def _full_shows(self) -> list[Show | None]:
         return [c.show for c in self.columns]
+
+    @cached_property
+    def _masked_shows(self) -> list[Show | None]:
+        return [c.show for c in self.masked_columns]
 
 
 # names of the people and places a record points to (outer joins: a name may be missing)
@@ -194,10 +222,10 @@ def _placements() -> list[Col]:
         Col("置入长度(cm)", c.insertion_length_cm),
         Col("外露长度(cm)", c.external_length_cm),
         Col("臂围(cm)", c.arm_circumference_cm),
-        Col("尖端位置", c.tip_position),
+        Col("尖端位置", c.tip_position, free_text=True),
         Col("尖端定位", c.tip_confirmation, _label("tip_confirmation")),
         Col("穿刺次数", c.attempts),
-        Col("适应证", c.indication),
+        Col("适应证", c.indication, free_text=True),
         Col("状态", c.state, _words(STATE_LABELS)),
         Col("拔管日期", c.removed_on),
     ]
@@ -223,7 +251,7 @@ def _maintenance() -> list[Col]:
         Col("回血", m.blood_return, _yes_no),
         Col("通畅情况", m.patency, _label("patency")),
         Col("下次维护日期", m.next_due_on),
-        Col("备注", m.notes),
+        Col("备注", m.notes, free_text=True),
     ]
 
 
@@ -260,10 +288,10 @@ def _removals() -> list[Col]:
         Col("留置天数", r.dwell_days),
         Col("导管完整", r.catheter_intact, _yes_no),
         Col("尖端培养送检", r.tip_culture_sent, _yes_no),
-        Col("培养结果", r.tip_culture_result),
+        Col("培养结果", r.tip_culture_result, free_text=True),
         Col("拔管机构", DoneAt.name),
         Col("操作者", Worker.name),
-        Col("备注", r.notes),
+        Col("备注", r.notes, free_text=True),
     ]
 
 

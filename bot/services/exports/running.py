@@ -248,8 +248,9 @@ def _source(
         return table.title, table.columns, table.rows
     kind = KINDS[job.kind]
     shown = Shown(dictionary, tz, cipher, job.full)
-    result = read.execute(kind.statement(filters, tz).execution_options(yield_per=FETCH))
-    return kind.label, kind.headers(), (kind.show(row, shown) for row in result)
+    statement = kind.statement(filters, tz, job.full).execution_options(yield_per=FETCH)
+    result = read.execute(statement)
+    return kind.label, kind.headers(job.full), (kind.show(row, shown) for row in result)
 
 
 def sha256(path: Path) -> str:

@@ -174,7 +174,8 @@ def push(
     session.commit()
     sent = 0
     try:
-        check_file(export, media_root)  # before anything is sent
+        if not rows_withheld(export):  # rows are read from the file: check it first
+            check_file(export, media_root)
         if not _done(kept.get(0)):
             ids = _send(
                 session,

@@ -402,6 +402,22 @@ def test_a7_6_a_full_identifier_export_sends_its_record_and_never_its_rows(
     assert len(kept(url, "removals")) == 3
 
 
+def test_a7_6_a_full_identifier_export_whose_file_was_deleted_still_sends_its_record(
+    ctx, sim, session, people
+):
+    """Its file is deleted after the keeping period (exports.retention); the record, all the
+    platform ever gets of it, does not need the file."""
+    _, url = sim
+    export = make_export(ctx, session, people["admin"], rows=5, full=True)
+    (ctx.settings.media_root / export.file_path).unlink()
+    export.file_path = None
+    session.commit()
+    assert jobs.push_export(export.id).startswith(f"export {export.id} done, 1 batches sent")
+    [record] = kept(url, "exports")
+    assert record["data"]["file_sha256"] == export.file_sha256
+    assert reload(session, export.id).lowcode_status == "done"
+
+
 def test_a7_6_an_export_whose_push_could_not_be_queued_is_pending_and_swept(
     ctx, session, people, monkeypatch
 ):

@@ -21,7 +21,9 @@ CHUNK = 500  # catheter ids per statement
 def relink(connection: Connection, catheter_ids: Iterable[int] | None = None) -> None:
     """Set each record's ``next_performed_at`` to the first maintenance of its catheter done
     strictly after it (records done at the same instant are not each other's next), for the
-    catheters named, or for all (None)."""
+    catheters named, or for all (None). Two transactions writing one catheter's maintenance at
+    once must not both relink it from their own snapshots: maintenance.register holds the
+    catheter's row lock, as any other writer must."""
     ids = None if catheter_ids is None else sorted(set(catheter_ids))
     m = MaintenanceRecord
     chunks = [None] if ids is None else [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
@@ -42,8 +44,11 @@ def relink(connection: Connection, catheter_ids: Iterable[int] | None = None) ->
 
 
 def _moved(record: MaintenanceRecord) -> bool:
+    """Moved in time or to another catheter (by its id or by its relationship)."""
     attrs = inspect(record).attrs
-    return bool(attrs.performed_at.history.has_changes() or attrs.catheter_id.history.has_changes())
+    return any(
+        a.history.has_changes() for a in (attrs.performed_at, attrs.catheter_id, attrs.catheter)
+    )
 
 
 def install(factory: sessionmaker[Session]) -> None:
@@ -62,6 +67,9 @@ def install(factory: sessionmaker[Session]) -> None:
         for record in session.dirty:
             if isinstance(record, MaintenanceRecord) and _moved(record):
                 noted["records"].append(record)
+                # the catheter it leaves: before the flush its id is still the old one, unless
+                # the id itself was changed
+                noted["catheters"].add(record.catheter_id)
                 noted["catheters"].update(inspect(record).attrs.catheter_id.history.deleted)
 
     @event.listens_for(factory, "after_flush_postexec")

@@ -88,6 +88,27 @@ def test_a6_1_each_record_knows_the_next_maintenance_even_one_entered_late(sessi
 
 
 @pytest.mark.req("A6.1")
+def test_a6_1_a_record_moved_to_another_catheter_relinks_both(session, port):
+    other = Catheter(
+        patient_id=port.patient_id,
+        device_type="PICC",
+        institution_id=port.institution_id,
+        placed_at=at(9, 1),
+        state=CatheterState.IN_PLACE,
+    )
+    session.add(other)
+    visit(session, port, at(10, 1), date(2026, 10, 29))
+    wrong = visit(session, port, at(10, 15), date(2026, 11, 12))  # entered on the wrong line
+    visit(session, other, at(10, 20), date(2026, 10, 27))
+    assert links(session, port) == [(at(10, 1), at(10, 15)), (at(10, 15), None)]
+
+    wrong.catheter = other  # corrected by its relationship
+    session.commit()
+    assert links(session, port) == [(at(10, 1), None)]
+    assert links(session, other) == [(at(10, 15), at(10, 20)), (at(10, 20), None)]
+
+
+@pytest.mark.req("A6.1")
 def test_a6_1_records_at_one_instant_are_not_each_others_next(session, port):
     visit(session, port, at(11, 10), date(2026, 11, 12))
     visit(session, port, at(11, 10), date(2026, 11, 13))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, request, send_file, url_for
@@ -139,6 +138,7 @@ class ExportView(AdminOnly, BaseView):
             requeueable=exports.requeueable(entry.export, utcnow()),
             deleted_after=exports.deleted_after(entry.export, _keep()),
             again=_again_url(entry.export),
+            expired_words=exports.EXPIRED,
         )
 
     @expose("/<int:export_id>/status")
@@ -159,7 +159,8 @@ class ExportView(AdminOnly, BaseView):
         if exports.expired(export):
             _deny(export, {"expired": True})
             abort(410, exports.EXPIRED)
-        if not export.file_path or not Path(export.file_path).is_file():
+        path = exports.stored_file(export, container().settings.media_root)
+        if path is None or not path.is_file():
             abort(404)
         audit.record(
             db(),
@@ -176,7 +177,7 @@ class ExportView(AdminOnly, BaseView):
         )
         uow().commit()
         return send_file(
-            export.file_path,
+            path,
             as_attachment=True,
             download_name=exports.download_name(export),
             max_age=0,

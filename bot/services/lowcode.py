@@ -33,7 +33,7 @@ from bot.adapters.lowcode import MAX_ROWS, LowcodeError, LowcodeUnavailable
 from bot.models import ExportLog, LowcodeBatch, Staff
 from bot.models.enums import ExportStatus
 from bot.services import audit
-from bot.services.exports import sha256
+from bot.services.exports import sha256, stored_file
 
 log = logging.getLogger(__name__)
 
@@ -328,10 +328,10 @@ def _local(when: datetime | None, tz: ZoneInfo) -> str | None:
 
 
 def export_file(export: ExportLog, media_root: Path) -> Path:
-    if not export.file_path:
+    path = stored_file(export, media_root)
+    if path is None:
         raise ExportFileError(f"导出 {export.id} 没有文件")
-    path = Path(export.file_path)
-    return path if path.is_absolute() else media_root / path
+    return path
 
 
 def check_file(export: ExportLog, media_root: Path) -> Path:

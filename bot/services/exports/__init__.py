@@ -19,6 +19,7 @@ from .running import (
     requeueable,
     run,
     sha256,
+    stored_file,
 )
 from .starting import (
     MIN_REASON,
@@ -61,4 +62,5 @@ __all__ = [
     "run",
     "sha256",
     "start_export",
+    "stored_file",
 ]

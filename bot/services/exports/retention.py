@@ -19,6 +19,8 @@ from bot.models import ExportLog
 from bot.models.enums import ExportStatus
 from bot.services import audit
 
+from .running import stored_file
+
 log = logging.getLogger(__name__)
 
 EXPIRED = "已超过保存期限，文件已删除，请重新导出"
@@ -55,10 +57,10 @@ def expire_identified(
     ).all()
     expired_ids = []
     for export in due:
-        path = Path(export.file_path or "")
-        path = path if path.is_absolute() else media_root / path
+        path = stored_file(export, media_root)
         try:
-            path.unlink(missing_ok=True)
+            if path is not None:
+                path.unlink(missing_ok=True)
         except OSError:
             log.exception("export %s: its file %s could not be deleted", export.id, path)
             continue

@@ -69,6 +69,15 @@ def file_path(media_root: Path, export: ExportLog) -> Path:
     return media_root / FOLDER / f"{export.id}-{kind}.{export.format}"
 
 
+def stored_file(export: ExportLog, media_root: Path) -> Path | None:
+    """The file the export's log names (a relative path is under MEDIA_ROOT); None: no file
+    (not written yet, or deleted at the end of its keeping period)."""
+    if not export.file_path:
+        return None
+    path = Path(export.file_path)
+    return path if path.is_absolute() else media_root / path
+
+
 def download_name(export: ExportLog) -> str:
     """What the administrator's browser saves it as: 维护记录_2026-03-01_2026-03-31.xlsx."""
     label = kind_label(export.kind).replace("统计表：", "")

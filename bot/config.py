@@ -224,7 +224,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_base_url=env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
         secret_key=secret_key,
         data_key=data_key,
-        media_root=Path(env.get("MEDIA_ROOT") or instance / "media"),
+        # absolute: files are named in the database by their path (a relative one is under it)
+        media_root=Path(env.get("MEDIA_ROOT") or instance / "media").absolute(),
         timezone=tz,
         wechat_mp_appid=env.get("WECHAT_MP_APPID", ""),
         wechat_mp_secret=env.get("WECHAT_MP_SECRET", ""),

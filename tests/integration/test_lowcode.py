@@ -339,6 +339,18 @@ def test_a7_6_the_monthly_indicator_set_is_pushed_once_a_month(ctx, sim, session
     assert export.file_sha256 == exports.sha256(ctx.settings.media_root / export.file_path)
 
 
+def test_a7_6_the_monthly_indicator_set_is_downloaded_from_the_export_log(ctx, session, people):
+    """Its file is named under MEDIA_ROOT (a relative path), not by where the server runs."""
+    export_id = jobs.record_monthly_indicators(ctx, date(2026, 12, 3))
+    export = reload(session, export_id)
+    assert not export.file_path.startswith("/")
+    client = create_app(ctx.settings, container=ctx).test_client()
+    sign_in(client, "A001", "Admin1234")
+    download = client.get(f"/admin/exports/{export_id}/download")
+    assert download.status_code == 200
+    assert hashlib.sha256(download.data).hexdigest() == export.file_sha256
+
+
 def test_a7_6_the_admin_page_lists_a_failed_push_first_and_retries_it(
     ctx, sim, session, people, redis_conn
 ):

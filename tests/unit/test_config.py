@@ -20,6 +20,14 @@ def test_embedded_defaults_need_no_configuration(tmp_path):
     assert (again.data_key, again.secret_key) == (s.data_key, s.secret_key)
 
 
+def test_a_relative_media_root_is_made_absolute(tmp_path, monkeypatch):
+    """Files are named in the database by their path: it must not depend on where a process
+    was started."""
+    monkeypatch.chdir(tmp_path)
+    s = load_settings({"INSTANCE_PATH": str(tmp_path), "MEDIA_ROOT": "media"})
+    assert s.media_root == tmp_path / "media" and s.media_root.is_absolute()
+
+
 def test_postgres_url_gets_the_psycopg2_driver(tmp_path):
     s = load_settings(
         {"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "postgresql://u:p@db:5432/vam"}
@@ -33,16 +41,21 @@ def test_unusable_database_url_names_the_variable(tmp_path, url):
         load_settings({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": url})
 
 
-@pytest.mark.parametrize("missing", ["DATA_KEY", "SECRET_KEY", "DATABASE_URL", "REDIS_URL"])
-def test_production_requires_explicit_secrets_and_services(tmp_path, missing):
-    env = {
+def _production(tmp_path, **extra: str) -> dict[str, str]:
+    return {
         "APP_ENV": "production",
         "INSTANCE_PATH": str(tmp_path),
         "DATABASE_URL": "postgresql://u@db/vam",
         "REDIS_URL": "redis://redis:6379/0",
         "SECRET_KEY": "s" * 40,
         "DATA_KEY": KEY,
+        **extra,
     }
+
+
+@pytest.mark.parametrize("missing", ["DATA_KEY", "SECRET_KEY", "DATABASE_URL", "REDIS_URL"])
+def test_production_requires_explicit_secrets_and_services(tmp_path, missing):
+    env = _production(tmp_path)
     del env[missing]
     with pytest.raises(ConfigError, match=f"^{missing}: required when APP_ENV=production"):
         load_settings(env)
@@ -122,18 +135,6 @@ def test_a_mode_that_cannot_work_stops_start_up_naming_the_variable(tmp_path):
         load_settings({**base, "WECHAT_MP_MODE": "safe"})  # no AES key
     with pytest.raises(ConfigError, match="WECHAT_MP_MODE"):
         load_settings({**base, "WECHAT_MP_AES_KEY": "k" * 43, "WECHAT_MP_MODE": "secure"})
-
-
-def _production(tmp_path, **extra: str) -> dict[str, str]:
-    return {
-        "APP_ENV": "production",
-        "INSTANCE_PATH": str(tmp_path),
-        "DATABASE_URL": "postgresql://u@db/vam",
-        "REDIS_URL": "redis://redis:6379/0",
-        "SECRET_KEY": "s" * 40,
-        "DATA_KEY": KEY,
-        **extra,
-    }
 
 
 @pytest.mark.req("A7.6")

@@ -7,7 +7,7 @@ to. Placement services are never refused (a placement consultation needs no cath
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -19,6 +19,12 @@ from ..directory import DEVICE_LABELS, SERVICE_LABELS, patient_device_types
 MAINTENANCE = {
     code.removesuffix("_MAINT"): code for code in SERVICE_LABELS if code.endswith("_MAINT")
 }
+
+
+def _in_order(codes: Iterable[str], labels: Mapping[str, str]) -> list[str]:
+    """``codes`` in the dictionary's order (the order of ``labels``), unknown ones last."""
+    order = list(labels)
+    return sorted(codes, key=lambda c: (order.index(c) if c in order else len(order), c))
 
 
 @dataclass(frozen=True)
@@ -49,16 +55,10 @@ class Fit:
         can say there is no slot for them), then the others of ``services`` that may be
         booked, in the dictionary's order."""
         fitting = self.fitting
-        order = list(SERVICE_LABELS)
-        rest = sorted(
-            {s for s in services if s not in fitting and self.refusal(s) is None},
-            key=lambda s: (order.index(s) if s in order else len(order), s),
-        )
-        return [*fitting, *rest]
+        rest = {s for s in services if s not in fitting and self.refusal(s) is None}
+        return [*fitting, *_in_order(rest, SERVICE_LABELS)]
 
 
 def fit_for(session: Session, patient_id: int) -> Fit:
     """The patient's devices in place."""
-    order = list(DEVICE_LABELS)
-    found = patient_device_types(session, patient_id)
-    return Fit(tuple(sorted(found, key=lambda d: (order.index(d) if d in order else 99, d))))
+    return Fit(tuple(_in_order(patient_device_types(session, patient_id), DEVICE_LABELS)))

@@ -204,7 +204,8 @@ def test_p7_1_chat_answers_the_whole_question_with_article_cards(
 ):
     messages = ask("洗澡时PICC怎么保护")
     cards = [m["custom"] for m in messages]
-    assert 1 <= len(cards) <= 3 and all(c["card"] == "news" for c in cards)
+    # three cards at most, and the seeded articles on PICC care are more than enough to fill them
+    assert len(cards) == 3 and all(c["card"] == "news" for c in cards)
     assert cards[0]["title"] == SHOWER
     assert cards[0]["url"] == f"{settings.public_base_url}/h5/articles/{seeded_articles[SHOWER].id}"
     assert not any("请问" in (m.get("text") or "") for m in messages)  # never asked again

@@ -22,22 +22,27 @@ def at(month: int, day: int) -> datetime:
     return datetime(2026, month, day, 2, tzinfo=UTC)  # 10:00 in Shanghai, the same date
 
 
-@pytest.fixture
-def port(session) -> Catheter:
-    home = Institution(code="H1", name="本院", is_home=True)
-    patient = Patient(name="丁")
-    session.add_all([home, patient])
-    session.flush()
+def line(session, patient_id: int, institution_id: int, device: str) -> Catheter:
+    """A catheter in place since 1 September."""
     c = Catheter(
-        patient_id=patient.id,
-        device_type="PORT",
-        institution_id=home.id,
+        patient_id=patient_id,
+        device_type=device,
+        institution_id=institution_id,
         placed_at=at(9, 1),
         state=CatheterState.IN_PLACE,
     )
     session.add(c)
     session.flush()
     return c
+
+
+@pytest.fixture
+def port(session) -> Catheter:
+    home = Institution(code="H1", name="本院", is_home=True)
+    patient = Patient(name="丁")
+    session.add_all([home, patient])
+    session.flush()
+    return line(session, patient.id, home.id, "PORT")
 
 
 def visit(session, catheter: Catheter, when: datetime, due: date) -> MaintenanceRecord:
@@ -89,14 +94,7 @@ def test_a6_1_each_record_knows_the_next_maintenance_even_one_entered_late(sessi
 
 @pytest.mark.req("A6.1")
 def test_a6_1_a_record_moved_to_another_catheter_relinks_both(session, port):
-    other = Catheter(
-        patient_id=port.patient_id,
-        device_type="PICC",
-        institution_id=port.institution_id,
-        placed_at=at(9, 1),
-        state=CatheterState.IN_PLACE,
-    )
-    session.add(other)
+    other = line(session, port.patient_id, port.institution_id, "PICC")
     visit(session, port, at(10, 1), date(2026, 10, 29))
     wrong = visit(session, port, at(10, 15), date(2026, 11, 12))  # entered on the wrong line
     visit(session, other, at(10, 20), date(2026, 10, 27))
